@@ -1,0 +1,280 @@
+"""Stage 2: bytes of one file -> a frozen :class:`Brief`.
+
+A brief knows its path and blob, its lane id and number, its title, its label
+(the words of its name that name the action), its front matter and its kind.
+Everything here is pure: it takes text and settings, and returns values.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from compactor.config import KINDS, Config
+from compactor.kinds import infer_kind
+
+# Words of a name that say what sort of document it is, not which action it covers.
+GENERIC_WORDS = frozenset(
+    """
+    a an and the of for to in on with by at from via v md markdown txt doc docs notes note
+    brief briefs lane lanes sprint sprints wave waves slice slices step steps task tasks card
+    cards packet operator action actions proof proofs report reports plan plans ack acks
+    update updates draft final new next bounded
+    """.split()
+)
+
+_WORD = re.compile(r"[^\W_]+")
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
+
+
+@dataclass(frozen=True)
+class Brief:
+    """One markdown file as the pipeline sees it. Built once, never mutated."""
+
+    path: str
+    blob: str
+    lane: str | None
+    number: int | None
+    title: str
+    label: str
+    kind: str
+    words: int
+    fields: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    created: int = 0
+    staged: bool = False
+    body: str | None = None  # None when the brief came from the cache without its text
+
+    @property
+    def label_words(self) -> tuple[str, ...]:
+        return tuple(self.label.split())
+
+    @property
+    def tokens(self) -> dict[str, int]:
+        """Front matter ``tokens``: a plain int counts as source ``total``."""
+        return parse_tokens(self.fields.get("tokens"))
+
+    @property
+    def status(self) -> str | None:
+        value = self.fields.get("status")
+        return str(value).strip().lower() if value is not None else None
+
+    @property
+    def new_truth(self) -> str | None:
+        value = self.fields.get("new_truth")
+        return str(value) if value is not None else None
+
+    def to_meta(self) -> dict[str, Any]:
+        """What the cache stores for this brief (everything but the body and the time)."""
+        return {
+            "lane": self.lane,
+            "number": self.number,
+            "title": self.title,
+            "label": self.label,
+            "kind": self.kind,
+            "words": self.words,
+            "fields": dict(self.fields),
+        }
+
+
+def parse_tokens(value: Any) -> dict[str, int]:
+    if isinstance(value, bool) or value is None:
+        return {}
+    if isinstance(value, int):
+        return {"total": value} if value >= 0 else {}
+    if isinstance(value, str):
+        text = value.replace(",", "").replace("_", "").strip()
+        return {"total": int(text)} if text.isdigit() else {}
+    if isinstance(value, Mapping):
+        out: dict[str, int] = {}
+        for k, v in value.items():
+            n = parse_tokens(v).get("total")
+            if n is not None:
+                out[str(k)] = n
+        return out
+    return {}
+
+
+def split_front_matter(text: str) -> tuple[str | None, str]:
+    """(front matter source or None, body). Front matter is a leading ``---`` block."""
+    if not text.startswith("---"):
+        return None, text
+    lines = text.split("\n")
+    if lines[0].rstrip() != "---":
+        return None, text
+    for i in range(1, min(len(lines), 400)):
+        if lines[i].rstrip() in ("---", "..."):
+            return "\n".join(lines[1:i]), "\n".join(lines[i + 1 :])
+    return None, text
+
+
+class FrontMatterError(ValueError):
+    pass
+
+
+def load_front_matter(source: str) -> dict[str, Any]:
+    """Parse YAML front matter into plain Python values; raise FrontMatterError if unusable."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        data = YAML(typ="safe", pure=True).load(source)
+    except (YAMLError, ValueError, TypeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise FrontMatterError(f"broken YAML front matter ({first})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise FrontMatterError(
+            f"front matter is a {type(data).__name__}, not a mapping of field: value"
+        )
+    return {str(k): _plain(v) for k, v in data.items()}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
+
+
+def find_title(body: str) -> str:
+    for line in body.split("\n", 200)[:200]:
+        m = _HEADING.match(line)
+        if m:
+            return m.group(1).strip()
+    for line in body.split("\n", 50)[:50]:
+        if line.strip():
+            return line.strip()[:120]
+    return ""
+
+
+def find_lane(
+    config: Config, path: str, title: str, fields: Mapping[str, Any]
+) -> tuple[str | None, int | None]:
+    """The lane id and number from front matter ``lane:``, the file name, or the title."""
+    regex = config.lane_regex
+    declared = fields.get("lane")
+    if declared is not None and not isinstance(declared, bool):
+        text = str(declared).strip()
+        m = regex.search(text)
+        if m:
+            return m.group(0).strip(), int(m.group(1))
+        if text.isdigit():
+            return text, int(text)
+    name = path.rsplit("/", 1)[-1]
+    for where in (name, title):
+        m = regex.search(where)
+        if m:
+            try:
+                return m.group(0).strip(), int(m.group(1))
+            except (ValueError, IndexError, TypeError):
+                return m.group(0).strip(), None
+    return None, None
+
+
+def name_words(text: str) -> list[str]:
+    """Lowercased words of a name or title, camelCase and snake_case split."""
+    return [w.lower() for w in _WORD.findall(_CAMEL.sub(" ", text))]
+
+
+def find_label(
+    config: Config, path: str, title: str, fields: Mapping[str, Any], lane: str | None
+) -> str:
+    """The words naming the action: front matter ``action``, else the name, else the title."""
+    action = fields.get("action")
+    if isinstance(action, str) and action.strip():
+        return " ".join(name_words(action))
+    stem = path.rsplit("/", 1)[-1]
+    stem = stem.rsplit(".", 1)[0] if "." in stem else stem
+    for source in (stem, title):
+        if lane:
+            source = source.replace(lane, " ")
+        source = config.lane_regex.sub(" ", source)
+        words = [w for w in name_words(source) if w not in GENERIC_WORDS and not _has_digit(w)]
+        if words:
+            return " ".join(words[:6])
+    return ""
+
+
+def _has_digit(word: str) -> bool:
+    return any(c.isdigit() for c in word)
+
+
+def decode(data: bytes) -> tuple[str, str | None]:
+    """Text of a file and a warning when it was not clean UTF-8."""
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError:
+        return data.decode("utf-8", "replace"), "not valid UTF-8; read with replacement characters"
+
+
+def looks_binary(data: bytes) -> bool:
+    head = data[:8192]
+    if b"\0" in head:
+        return True
+    if not head:
+        return False
+    controls = sum(1 for b in head if b < 9 or 13 < b < 32)
+    return controls > len(head) // 10
+
+
+def parse_brief(
+    config: Config, path: str, blob: str, text: str
+) -> tuple[Brief, list[str]]:
+    """Build a Brief from text; returns it and warnings (front matter trouble)."""
+    warnings: list[str] = []
+    fm_source, body = split_front_matter(text)
+    fields: dict[str, Any] = {}
+    if fm_source is not None:
+        try:
+            fields = load_front_matter(fm_source)
+        except FrontMatterError as exc:
+            warnings.append(f"{exc}; front matter ignored, body read as text")
+    elif text.startswith("---\n"):
+        warnings.append("front matter is never closed with '---'; read as plain text")
+    title = find_title(body)
+    lane, number = find_lane(config, path, title, fields)
+    label = find_label(config, path, title, fields, lane)
+    words = len(_WORD.findall(body))
+    declared = fields.get("kind")
+    kind = None
+    if isinstance(declared, str) and declared.strip().lower() in KINDS:
+        kind = declared.strip().lower()
+    elif declared is not None:
+        warnings.append(f"unknown kind {declared!r} in front matter; kind inferred from the text")
+    if kind is None:
+        kind = infer_kind(config, path, title, body, words, lane)
+    brief = Brief(
+        path=path,
+        blob=blob,
+        lane=lane,
+        number=number,
+        title=title,
+        label=label,
+        kind=kind,
+        words=words,
+        fields=MappingProxyType(fields),
+        body=body,
+    )
+    return brief, warnings
+
+
+def brief_from_meta(path: str, blob: str, meta: Mapping[str, Any]) -> Brief:
+    return Brief(
+        path=path,
+        blob=blob,
+        lane=meta["lane"],
+        number=meta["number"],
+        title=meta["title"],
+        label=meta["label"],
+        kind=meta["kind"],
+        words=meta["words"],
+        fields=MappingProxyType(dict(meta["fields"])),
+    )

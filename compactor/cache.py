@@ -1,0 +1,150 @@
+"""Signature cache under the repo's git dir: ``.git/compactor/cache-v1.sqlite``.
+
+Keyed by (settings, path, blob id), so a second scan parses and fingerprints
+nothing it has seen. Anything unreadable — a corrupt file, a row of the wrong
+size, a schema from another version — is thrown away and rebuilt, never
+trusted. The cache is an accelerator only: every failure degrades to
+recomputing, with at most a warning.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+SCHEMA = 1
+_DDL = """
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS briefs (key BLOB PRIMARY KEY, meta TEXT NOT NULL, sig BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS created (id INTEGER PRIMARY KEY CHECK (id = 1), head TEXT NOT NULL,
+                                    data TEXT NOT NULL);
+"""
+
+
+def entry_key(settings: str, path: str, blob: str) -> bytes:
+    return hashlib.blake2b(f"{settings}\0{path}\0{blob}".encode("utf-8", "surrogateescape"),
+                           digest_size=16).digest()
+
+
+class Cache:
+    """A best-effort key/value store; ``warnings`` collects what went wrong."""
+
+    def __init__(self, directory: Path | None) -> None:
+        self.warnings: list[str] = []
+        self._db: sqlite3.Connection | None = None
+        if directory is None:
+            return
+        path = directory / f"cache-v{SCHEMA}.sqlite"
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            self._db = self._open(path)
+        except (sqlite3.DatabaseError, OSError) as exc:
+            self.warnings.append(f"{path}: signature cache unreadable ({exc}); rebuilding it")
+            self._discard(path)
+            try:
+                self._db = self._open(path)
+            except (sqlite3.DatabaseError, OSError) as exc2:
+                self.warnings.append(f"{path}: cannot rebuild the cache ({exc2}); running without")
+                self._db = None
+
+    @staticmethod
+    def _open(path: Path) -> sqlite3.Connection:
+        db = sqlite3.connect(path, timeout=15, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.executescript(_DDL)
+        row = db.execute("SELECT v FROM meta WHERE k='schema'").fetchone()
+        if row is None:
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA),))
+        elif row[0] != str(SCHEMA):
+            raise sqlite3.DatabaseError(f"schema {row[0]}, expected {SCHEMA}")
+        db.execute("SELECT count(*) FROM briefs").fetchone()
+        return db
+
+    @staticmethod
+    def _discard(path: Path) -> None:
+        for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            try:
+                p.unlink()
+            except OSError:
+                pass
+
+    def _fail(self, exc: Exception) -> None:
+        self.warnings.append(f"signature cache error ({exc}); continuing without the cache")
+        if self._db is not None:
+            try:
+                self._db.close()
+            except sqlite3.Error:
+                pass
+        self._db = None
+
+    def get_many(self, keys: Iterable[bytes]) -> dict[bytes, tuple[dict[str, Any], bytes]]:
+        if self._db is None:
+            return {}
+        wanted = list(keys)
+        found: dict[bytes, tuple[dict[str, Any], bytes]] = {}
+        try:
+            for i in range(0, len(wanted), 900):
+                chunk = wanted[i : i + 900]
+                marks = ",".join("?" * len(chunk))
+                for key, meta, sig in self._db.execute(
+                    f"SELECT key, meta, sig FROM briefs WHERE key IN ({marks})", chunk
+                ):
+                    try:
+                        found[bytes(key)] = (json.loads(meta), bytes(sig))
+                    except (ValueError, TypeError):
+                        continue
+        except sqlite3.Error as exc:
+            self._fail(exc)
+            return {}
+        return found
+
+    def put_many(self, rows: Mapping[bytes, tuple[Mapping[str, Any], bytes]]) -> None:
+        if self._db is None or not rows:
+            return
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.executemany(
+                "INSERT OR REPLACE INTO briefs VALUES (?, ?, ?)",
+                [(k, json.dumps(m, sort_keys=True), s) for k, (m, s) in rows.items()],
+            )
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._fail(exc)
+
+    def get_created(self) -> tuple[str, dict[str, int]] | None:
+        if self._db is None:
+            return None
+        try:
+            row = self._db.execute("SELECT head, data FROM created WHERE id=1").fetchone()
+            if row is None:
+                return None
+            data = json.loads(row[1])
+            if not isinstance(data, dict):
+                return None
+            return str(row[0]), {str(k): int(v) for k, v in data.items()}
+        except (sqlite3.Error, ValueError, TypeError) as exc:
+            if isinstance(exc, sqlite3.Error):
+                self._fail(exc)
+            return None
+
+    def put_created(self, head: str, data: Mapping[str, int]) -> None:
+        if self._db is None:
+            return
+        try:
+            self._db.execute(
+                "INSERT OR REPLACE INTO created VALUES (1, ?, ?)", (head, json.dumps(data))
+            )
+        except sqlite3.Error as exc:
+            self._fail(exc)
+
+    def close(self) -> None:
+        if self._db is not None:
+            try:
+                self._db.close()
+            except sqlite3.Error:
+                pass
+            self._db = None

@@ -1,0 +1,282 @@
+"""One frozen Config, read from ``.compactor.yaml`` or ``[tool.compactor]`` in ``pyproject.toml``.
+
+Each option carries its documentation beside it (``OPTIONS``); the README's
+configuration table is checked against it by the tests.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from compactor.errors import ConfigError
+
+DEFAULT_LANE_PATTERN = (
+    r"(?<![A-Za-z0-9])(?:S|(?i:lane|sprint|wave|slice))[-_ ]?(\d{1,6})(?![0-9])"
+)
+
+# The kind inference rules: kind -> regexes searched in the path and title
+# (case-insensitive). Checked in this order; the first hit wins. ACK chatter is
+# recognised separately from the text (see ``kinds.py``).
+DEFAULT_KIND_RULES: dict[str, list[str]] = {
+    "postmortem": [r"post[-_ ]?mortem", r"retrospective"],
+    "closeout": [r"close[-_ ]?out", r"closing[-_ ]report"],
+    "coverage": [r"coverage[-_ ]matrix", r"\bcoverage\b", r"\binventory\b"],
+    "gaps": [r"missing[-_ ]gaps?", r"gap[-_ ]list", r"\bgaps\b"],
+    "redirect": [r"\bredirect\b", r"new[-_ ]frontier"],
+    "hardening": [r"harden(ing|ed)?"],
+    "proof": [r"\bproofs?\b", r"\bevidence\b", r"verification[-_ ]report"],
+    "ack": [r"(^|[/_\-. ])acks?([/_\-. ]|$)", r"acknowledg"],
+}
+
+KINDS = (
+    "brief",
+    "ack",
+    "proof",
+    "hardening",
+    "closeout",
+    "coverage",
+    "gaps",
+    "redirect",
+    "postmortem",
+    "other",
+)
+CONSOLIDATION_KINDS = frozenset({"closeout", "coverage", "gaps", "redirect"})
+MODES = ("block", "warn", "off")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Settings for one repository. Build with :func:`load_config` or :func:`make_config`."""
+
+    include: tuple[str, ...] = ("**/*.md",)
+    exclude: tuple[str, ...] = ()
+    lane_pattern: str = DEFAULT_LANE_PATTERN
+    threshold: float = 0.7
+    shingle: int = 3
+    num_perm: int = 128
+    seed: int = 1
+    max_adjacent: int = 3
+    token_budget_per_hour: int | None = None
+    guardrail_fields: tuple[str, ...] = ("route", "session", "tenant")
+    inventory: str = "docs/INVENTORY.md"
+    archive_dir: str = "docs/archive"
+    template: str | None = None
+    max_file_bytes: int = 2_000_000
+    ack_max_words: int = 120
+    kind_rules: Mapping[str, tuple[str, ...]] = field(
+        default_factory=lambda: {k: tuple(v) for k, v in DEFAULT_KIND_RULES.items()}
+    )
+    establish_novelty: float = 0.25
+    churn_novelty: float = 0.08
+    adjacent_mode: str = "block"
+    rename_mode: str = "block"
+    budget_mode: str = "block"
+
+    @property
+    def lane_regex(self) -> re.Pattern[str]:
+        return _compile(self.lane_pattern)
+
+    def settings_key(self) -> str:
+        """What the fingerprint of a blob depends on (the cache key besides the blob id)."""
+        return f"v1|{self.shingle}|{self.num_perm}|{self.seed}|{self.lane_pattern}"
+
+
+# name -> (type description, documentation). The README table mirrors this.
+OPTIONS: dict[str, tuple[str, str]] = {
+    "include": ("list of globs", "Files scanned as briefs (`**` spans directories)."),
+    "exclude": ("list of globs", "Files never scanned, even when included."),
+    "lane_pattern": (
+        "regex",
+        "Finds a lane id in front matter `lane:`, the file name or the title; "
+        "group 1 is the lane number.",
+    ),
+    "threshold": ("float 0-1", "Similarity of proof shapes at which two briefs join a family."),
+    "shingle": ("int >= 1", "Words per shingle when fingerprinting."),
+    "num_perm": ("int 16-1024", "MinHash permutations (signature length)."),
+    "seed": ("int", "MinHash seed; change it and every cached signature is rebuilt."),
+    "max_adjacent": ("int >= 1", "The gate escalates when more adjacent lanes share one shape."),
+    "token_budget_per_hour": (
+        "int or null",
+        "Tokens (front matter `tokens`) allowed in the trailing hour; off when null.",
+    ),
+    "guardrail_fields": (
+        "list of names",
+        "Front matter fields that form a lane's guardrails.",
+    ),
+    "inventory": ("path", "The authoritative inventory file, inside the repo."),
+    "archive_dir": ("path", "Where compaction moves ACK chatter, inside the repo."),
+    "template": ("path or null", "A Jinja2 template (inside the repo) replacing the inventory's."),
+    "max_file_bytes": ("int", "Files larger than this are skipped with a warning."),
+    "ack_max_words": ("int", "Longest text (in words) still read as ACK / next-step chatter."),
+    "kind_rules": (
+        "mapping kind -> list of regexes",
+        "Kind inference from path and title; replaces the default rules for the kinds given.",
+    ),
+    "establish_novelty": (
+        "float 0-1",
+        "A family's leading lanes with at least this novelty are its establishing lanes.",
+    ),
+    "churn_novelty": ("float 0-1", "Later lanes below this novelty are near-identical churn."),
+    "adjacent_mode": ("block | warn | off", "What the gate does when `max_adjacent` is exceeded."),
+    "rename_mode": (
+        "block | warn | off",
+        "What the gate does when a lane name is a string substitution of an earlier one.",
+    ),
+    "budget_mode": (
+        "block | warn | off",
+        "What the gate does when the hourly token budget is exceeded.",
+    ),
+}
+
+_FIELDS = {f.name for f in dataclasses.fields(Config)}
+assert set(OPTIONS) == _FIELDS, "every Config field is documented"
+
+
+def _compile(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def _fail(source: str, key: str, what: str) -> ConfigError:
+    return ConfigError(f"{source}: option '{key}' {what}")
+
+
+def _as_list(source: str, key: str, value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise _fail(source, key, "must be a list of strings")
+    return tuple(value)
+
+
+def _as_number(source: str, key: str, value: Any, kind: type, lo: float, hi: float) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _fail(source, key, f"must be a number, got {type(value).__name__} {value!r}")
+    if kind is int and not isinstance(value, int):
+        raise _fail(source, key, f"must be a whole number, got {value!r}")
+    if not lo <= value <= hi:
+        raise _fail(source, key, f"must be between {lo:g} and {hi:g}, got {value!r}")
+    return kind(value)
+
+
+def _inside_repo(source: str, key: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise _fail(source, key, "must be a non-empty path string")
+    p = PurePosixPath(value.replace("\\", "/"))
+    parts: list[str] = []
+    escapes = p.is_absolute() or re.match(r"^[A-Za-z]:", value) is not None
+    for part in p.parts:
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not parts:
+                escapes = True
+                break
+            parts.pop()
+        else:
+            parts.append(part)
+    if escapes or not parts:
+        raise _fail(source, key, f"must be a path inside the repository, got {value!r}")
+    return "/".join(parts)
+
+
+def make_config(raw: Mapping[str, Any], source: str = "config") -> Config:
+    """Validate a raw mapping into a Config; unknown keys get a "did you mean"."""
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in _FIELDS:
+            close = difflib.get_close_matches(str(key), sorted(_FIELDS), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else f"; known options: {', '.join(sorted(_FIELDS))}"
+            raise ConfigError(f"{source}: unknown option '{key}'{hint}")
+        values[key] = _validate(source, key, value)
+    return Config(**values)
+
+
+def _validate(source: str, key: str, value: Any) -> Any:
+    if key in ("include", "exclude", "guardrail_fields"):
+        return _as_list(source, key, value)
+    if key in ("threshold", "establish_novelty", "churn_novelty"):
+        return _as_number(source, key, value, float, 0.0, 1.0)
+    if key == "shingle":
+        return _as_number(source, key, value, int, 1, 16)
+    if key == "num_perm":
+        return _as_number(source, key, value, int, 16, 1024)
+    if key in ("seed", "max_file_bytes", "ack_max_words", "max_adjacent"):
+        return _as_number(source, key, value, int, 1 if key == "max_adjacent" else 0, 2**40)
+    if key == "token_budget_per_hour":
+        return None if value is None else _as_number(source, key, value, int, 1, 10**15)
+    if key in ("inventory", "archive_dir"):
+        return _inside_repo(source, key, value)
+    if key == "template":
+        return None if value is None else _inside_repo(source, key, value)
+    if key == "lane_pattern":
+        if not isinstance(value, str):
+            raise _fail(source, key, "must be a regular expression string")
+        try:
+            compiled = _compile(value)
+        except re.error as exc:
+            raise _fail(source, key, f"is not a valid regular expression ({exc})") from None
+        if compiled.groups < 1:
+            raise _fail(source, key, "needs a capturing group for the lane number")
+        return value
+    if key in ("adjacent_mode", "rename_mode", "budget_mode"):
+        if value not in MODES:
+            raise _fail(source, key, f"must be one of {', '.join(MODES)}, got {value!r}")
+        return value
+    if key == "kind_rules":
+        if not isinstance(value, Mapping):
+            raise _fail(source, key, "must be a mapping of kind -> list of regexes")
+        rules = {k: tuple(v) for k, v in DEFAULT_KIND_RULES.items()}
+        for kind, patterns in value.items():
+            if kind not in KINDS:
+                raise _fail(source, key, f"names unknown kind {kind!r} (kinds: {', '.join(KINDS)})")
+            pats = _as_list(source, f"{key}.{kind}", patterns)
+            for pat in pats:
+                try:
+                    re.compile(pat)
+                except re.error as exc:
+                    raise _fail(source, f"{key}.{kind}", f"has a bad regex {pat!r} ({exc})") from None
+            rules[str(kind)] = pats
+        return rules
+    raise AssertionError(key)  # pragma: no cover - every field is handled above
+
+
+def load_config(root: Path) -> tuple[Config, str | None]:
+    """Read the repo's config; returns it and the file it came from (None: defaults)."""
+    yaml_path = root / ".compactor.yaml"
+    if yaml_path.is_file():
+        return make_config(_read_yaml(yaml_path), ".compactor.yaml"), ".compactor.yaml"
+    toml_path = root / "pyproject.toml"
+    if toml_path.is_file():
+        try:
+            data = tomllib.loads(toml_path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"pyproject.toml: cannot parse ({exc}); fix the TOML syntax") from None
+        section = data.get("tool", {}).get("compactor")
+        if section is not None:
+            if not isinstance(section, dict):
+                raise ConfigError("pyproject.toml: [tool.compactor] must be a table")
+            return make_config(section, "pyproject.toml [tool.compactor]"), "pyproject.toml"
+    return Config(), None
+
+
+def _read_yaml(path: Path) -> Mapping[str, Any]:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        data = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
+    except (YAMLError, UnicodeDecodeError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigError(f"{path.name}: cannot parse ({reason}); fix the YAML syntax") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path.name}: must be a mapping of option: value")
+    return data

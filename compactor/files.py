@@ -1,0 +1,111 @@
+"""Stage 1: which files of the index (or of a commit) are briefs to read.
+
+Files come from git, never from the working tree: the index for scans and the
+hook (what the next commit holds), a commit's tree for ``--range``. Symlinks
+are never followed; submodules are ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from compactor.config import Config
+from compactor.git import IndexEntry
+
+
+@dataclass(frozen=True)
+class Selection:
+    entries: tuple[IndexEntry, ...]
+    warnings: tuple[str, ...]
+
+
+def glob_regex(pattern: str) -> str:
+    """Translate a path glob (``*``, ``?``, ``[...]``, ``**``) to a regex for posix paths."""
+    i, out = 0, []
+    pattern = pattern.lstrip("/")
+    while i < len(pattern):
+        c = pattern[i]
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+            continue
+        if pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+            continue
+        if c == "*":
+            out.append("[^/]*")
+        elif c == "?":
+            out.append("[^/]")
+        elif c == "[":
+            j = pattern.find("]", i + 1)
+            if j == -1:
+                out.append(re.escape(c))
+            else:
+                body = pattern[i + 1 : j].replace("\\", "\\\\")
+                if body.startswith("!"):
+                    body = "^" + body[1:]
+                out.append(f"[{body}]")
+                i = j
+        else:
+            out.append(re.escape(c))
+        i += 1
+    return "".join(out)
+
+
+@lru_cache(maxsize=32)
+def _matcher(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
+    if not patterns:
+        return None
+    return re.compile("|".join(f"(?:{glob_regex(p)})" for p in patterns) + r"\Z", re.DOTALL)
+
+
+def matches(patterns: Sequence[str], path: str) -> bool:
+    m = _matcher(tuple(patterns))
+    return bool(m and m.match(path))
+
+
+def in_dir(path: str, directory: str) -> bool:
+    return path == directory or path.startswith(directory.rstrip("/") + "/")
+
+
+def select(config: Config, entries: Sequence[IndexEntry]) -> Selection:
+    """The entries that are briefs. Conflicted paths use 'ours' (stage 2)."""
+    warnings: list[str] = []
+    by_path: dict[str, IndexEntry] = {}
+    conflicted: set[str] = set()
+    for e in entries:
+        if e.stage == 0:
+            by_path[e.path] = e
+        else:
+            conflicted.add(e.path)
+            if e.stage == 2:
+                by_path[e.path] = e
+    chosen = []
+    for path in sorted(by_path):
+        e = by_path[path]
+        if not matches(config.include, path) or matches(config.exclude, path):
+            continue
+        if in_dir(path, config.archive_dir):
+            continue  # already archived by a compaction
+        shown = path_for_humans(path)
+        if e.mode == "120000":
+            warnings.append(f"{shown}: is a symlink; skipped (compactor never follows links)")
+            continue
+        if e.mode == "160000":
+            continue
+        if path in conflicted:
+            warnings.append(f"{shown}: has merge conflicts; read our side")
+        chosen.append(e)
+    return Selection(tuple(chosen), tuple(warnings))
+
+
+def path_for_humans(path: str) -> str:
+    """A path safe to print on one line (newlines and undecodable bytes escaped)."""
+    if path.isprintable():
+        return path
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace").encode(
+        "unicode_escape").decode("ascii")

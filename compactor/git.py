@@ -1,0 +1,304 @@
+"""The one door to git.
+
+Every git call of the package goes through this module. It speaks git plumbing
+directly (``ls-files``, ``cat-file --batch``, one ``log`` pass) because that is
+what a pre-commit hook can afford on every commit: no per-file calls, nothing
+read from the working tree that the index does not hold.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from compactor.errors import CompactorError, NotARepoError, RefusedError
+
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+
+
+class GitError(CompactorError):
+    """A git command failed."""
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    mode: str
+    blob: str
+    stage: int
+    path: str
+
+
+def _run(
+    cwd: Path | str,
+    args: Sequence[str],
+    *,
+    input: bytes | None = None,
+    env: dict[str, str] | None = None,
+    check: bool = True,
+) -> subprocess.CompletedProcess[bytes]:
+    full_env = None
+    if env is not None:
+        full_env = {**os.environ, **env}
+    try:
+        proc = subprocess.run(
+            ["git", *args],
+            cwd=cwd,
+            input=input,
+            capture_output=True,
+            env=full_env,
+        )
+    except FileNotFoundError:
+        raise CompactorError("git is not installed or not on PATH; install git first") from None
+    if check and proc.returncode != 0:
+        msg = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        first = msg[-1] if msg else f"exit {proc.returncode}"
+        raise GitError(f"git {args[0]} failed: {first}")
+    return proc
+
+
+def find_root(path: Path | str | None = None) -> Path:
+    """The top of the work tree containing ``path`` (default: the current directory)."""
+    where = Path(path) if path is not None else Path.cwd()
+    if not where.exists():
+        raise NotARepoError(f"{where}: no such directory; pass an existing path to -C/--repo")
+    if where.is_file():
+        where = where.parent
+    proc = _run(where, ["rev-parse", "--is-bare-repository", "--show-toplevel"], check=False)
+    out = proc.stdout.decode("utf-8", "replace").split("\n")
+    if proc.returncode != 0:
+        raise NotARepoError(
+            f"{where}: not inside a git repository; run compactor inside one or pass -C/--repo PATH"
+        )
+    if out and out[0].strip() == "true":
+        raise NotARepoError(
+            f"{where}: is a bare repository; compactor needs a work tree (clone it, or use "
+            "git worktree add)"
+        )
+    if len(out) < 2 or not out[1].strip():
+        raise NotARepoError(
+            f"{where}: is inside a .git directory, not a work tree; run compactor from the work tree"
+        )
+    return Path(out[1].strip())
+
+
+class Repo:
+    """A work tree and its git directory."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    @classmethod
+    def discover(cls, path: Path | str | None = None) -> Repo:
+        return cls(find_root(path))
+
+    # -- basic plumbing -------------------------------------------------
+    def run(
+        self,
+        *args: str,
+        input: bytes | None = None,
+        env: dict[str, str] | None = None,
+        check: bool = True,
+    ) -> bytes:
+        return _run(self.root, args, input=input, env=env, check=check).stdout
+
+    def text(self, *args: str) -> str:
+        return self.run(*args).decode("utf-8", "replace").strip()
+
+    def git_dir(self) -> Path:
+        return Path(self.root, self.text("rev-parse", "--git-dir")).resolve()
+
+    def common_dir(self) -> Path:
+        return Path(self.root, self.text("rev-parse", "--git-common-dir")).resolve()
+
+    def head(self) -> str | None:
+        """The commit HEAD points to, or None in a repo with no commits yet."""
+        proc = _run(self.root, ["rev-parse", "--verify", "-q", "HEAD^{commit}"], check=False)
+        return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
+
+    def resolve(self, rev: str) -> str:
+        proc = _run(self.root, ["rev-parse", "--verify", "-q", f"{rev}^{{commit}}"], check=False)
+        if proc.returncode != 0:
+            raise RefusedError(f"{rev}: not a commit in {self.root}; check the revision name")
+        return proc.stdout.decode().strip()
+
+    def is_shallow(self) -> bool:
+        return self.text("rev-parse", "--is-shallow-repository") == "true"
+
+    def branch(self) -> str | None:
+        proc = _run(self.root, ["symbolic-ref", "-q", "--short", "HEAD"], check=False)
+        return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
+
+    def operation_in_progress(self) -> str | None:
+        """'merge', 'rebase', 'cherry-pick' or 'revert' when one is under way."""
+        gd = self.git_dir()
+        for name, what in (
+            ("MERGE_HEAD", "merge"),
+            ("rebase-merge", "rebase"),
+            ("rebase-apply", "rebase"),
+            ("CHERRY_PICK_HEAD", "cherry-pick"),
+            ("REVERT_HEAD", "revert"),
+        ):
+            if (gd / name).exists():
+                return what
+        return None
+
+    def commit_time(self) -> int:
+        """The time git would stamp a commit made now: GIT_COMMITTER_DATE when set, else now."""
+        if not os.environ.get("GIT_COMMITTER_DATE"):
+            return int(time.time())
+        proc = _run(self.root, ["var", "GIT_COMMITTER_IDENT"], check=False)
+        parts = proc.stdout.decode("utf-8", "replace").strip().rsplit(" ", 2)
+        if proc.returncode == 0 and len(parts) == 3 and parts[1].lstrip("-").isdigit():
+            return int(parts[1])
+        raise CompactorError(
+            "GIT_COMMITTER_DATE is set but git cannot read it; fix or unset the variable"
+        )
+
+    # -- the index and blobs --------------------------------------------
+    def index_entries(self) -> list[IndexEntry]:
+        """Every entry of the index (what the next commit will hold)."""
+        out = self.run("ls-files", "-s", "-z")
+        entries = []
+        for rec in out.split(b"\0"):
+            if not rec:
+                continue
+            meta, _, path = rec.partition(b"\t")
+            mode, blob, stage = meta.decode().split(" ")
+            entries.append(IndexEntry(mode, blob, int(stage), _decode_path(path)))
+        return entries
+
+    def tree_entries(self, rev: str) -> list[IndexEntry]:
+        """Every blob of a commit's tree, as index-like entries (stage 0)."""
+        out = self.run("ls-tree", "-r", "-z", "--full-tree", rev)
+        entries = []
+        for rec in out.split(b"\0"):
+            if not rec:
+                continue
+            meta, _, path = rec.partition(b"\t")
+            mode, typ, blob = meta.decode().split(" ")
+            if typ == "blob":
+                entries.append(IndexEntry(mode, blob, 0, _decode_path(path)))
+        return entries
+
+    def read_blobs(self, blobs: Iterable[str], limit: int | None = None) -> dict[str, bytes | int]:
+        """Contents of many blobs from ONE ``cat-file --batch`` process.
+
+        A blob larger than ``limit`` bytes is not read; its size (an int) is
+        returned in place of its bytes.
+        """
+        wanted = list(dict.fromkeys(blobs))
+        if not wanted:
+            return {}
+        result: dict[str, bytes | int] = {}
+        sizes = self._blob_sizes(wanted) if limit is not None else {}
+        small = [b for b in wanted if limit is None or sizes.get(b, 0) <= limit]
+        for b in wanted:
+            if limit is not None and sizes.get(b, 0) > limit:
+                result[b] = sizes[b]
+        if small:
+            out = self.run("cat-file", "--batch", input=("\n".join(small) + "\n").encode())
+            pos = 0
+            for b in small:
+                nl = out.index(b"\n", pos)
+                header = out[pos:nl].split(b" ")
+                if len(header) < 3 or header[1] != b"blob":
+                    raise GitError(f"blob {b} is missing from the object database; run git fsck")
+                size = int(header[2])
+                start = nl + 1
+                result[b] = out[start : start + size]
+                pos = start + size + 1
+        return result
+
+    def _blob_sizes(self, blobs: list[str]) -> dict[str, int]:
+        out = self.run("cat-file", "--batch-check", input=("\n".join(blobs) + "\n").encode())
+        sizes = {}
+        for line in out.decode().splitlines():
+            parts = line.split(" ")
+            if len(parts) == 3:
+                sizes[parts[0]] = int(parts[2])
+        return sizes
+
+    def blob_exists(self, blob: str) -> bool:
+        return _run(self.root, ["cat-file", "-e", f"{blob}^{{blob}}"], check=False).returncode == 0
+
+    # -- history ----------------------------------------------------------
+    def creation_times(
+        self, since: str | None = None, upto: str = "HEAD", known: dict[str, int] | None = None
+    ) -> dict[str, int]:
+        """Author time of the commit that first added each path, from ONE ``git log`` pass.
+
+        A path deleted and added again keeps its first time; a renamed file
+        keeps the time of its original add (git's default rename detection). ``since`` limits the pass to ``since..upto`` (an incremental
+        update of an earlier answer).
+        """
+        if self.head() is None:
+            return {}
+        spec = f"{since}..{upto}" if since else upto
+        out = self.run(
+            "log",
+            "--reverse",
+            "-z",
+            "-M",
+            "--no-merges",
+            "--format=%x01%at",
+            "--name-status",
+            spec,
+            "--",
+        )
+        return parse_creation_log(out, known)
+
+    def is_ancestor(self, older: str, newer: str) -> bool:
+        args = ["merge-base", "--is-ancestor", older, newer]
+        return _run(self.root, args, check=False).returncode == 0
+
+    def diff_added(self, base: str | None, cached: bool = True, head: str | None = None) -> list[str]:
+        """Paths added by the staged change (index vs ``base``) or by ``base..head``."""
+        if cached:
+            args = ["diff", "--cached", "--name-status", "-z", "--no-renames", "--diff-filter=A"]
+            args.append(base or EMPTY_TREE)
+        else:
+            args = ["diff", "--name-status", "-z", "--no-renames", "--diff-filter=A"]
+            args += [base or EMPTY_TREE, head or "HEAD"]
+        out = self.run(*args)
+        fields = [f for f in out.split(b"\0") if f]
+        return [_decode_path(fields[i + 1]) for i in range(0, len(fields) - 1, 2)]
+
+
+def parse_creation_log(out: bytes, known: dict[str, int] | None = None) -> dict[str, int]:
+    """Parse ``git log --reverse -z --format=%x01%at --name-status`` output.
+
+    ``known`` is an earlier answer that the log continues (it is not modified).
+    """
+    created: dict[str, int] = dict(known or {})
+    for chunk in out.split(b"\x01"):
+        if not chunk:
+            continue
+        head, _, rest = chunk.partition(b"\n")
+        try:
+            when = int(head.strip(b"\0\n"))
+        except ValueError:
+            continue
+        fields = [f for f in rest.lstrip(b"\n").split(b"\0")]
+        it: Iterator[bytes] = iter(fields)
+        for status in it:
+            status = status.strip(b"\n")
+            if not status:
+                continue
+            code = status[:1]
+            if code in (b"R", b"C"):
+                old = _decode_path(next(it, b""))
+                new = _decode_path(next(it, b""))
+                created.setdefault(new, created.get(old, when))
+            elif code == b"A":
+                created.setdefault(_decode_path(next(it, b"")), when)
+            else:
+                next(it, None)
+    return created
+
+
+def _decode_path(raw: bytes) -> str:
+    return raw.decode("utf-8", "surrogateescape")

@@ -1,0 +1,86 @@
+"""Scan results as text for people and JSON for machines."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from compactor.files import path_for_humans
+from compactor.scan import Scan
+
+
+def iso(ts: int) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def scan_data(scan: Scan) -> dict[str, Any]:
+    briefs = []
+    for b, d in zip(scan.briefs, scan.decisions, strict=True):
+        briefs.append(
+            {
+                "path": b.path,
+                "lane": b.lane,
+                "number": b.number,
+                "title": b.title,
+                "label": b.label,
+                "kind": b.kind,
+                "family": d.family,
+                "phase": d.phase,
+                "retention": d.retention,
+                "novelty": d.novelty,
+                "novelty_any": d.novelty_any,
+                "created": iso(b.created),
+                "tokens": b.tokens,
+            }
+        )
+    families = [
+        {
+            "id": f.id,
+            "members": [scan.briefs[i].path for i in f.members],
+            "lanes": [scan.briefs[i].lane for i in f.members],
+        }
+        for f in scan.families
+    ]
+    return {"briefs": briefs, "families": families, "warnings": list(scan.warnings)}
+
+
+def scan_json(scan: Scan) -> str:
+    return json.dumps(scan_data(scan), indent=2, sort_keys=False, ensure_ascii=False)
+
+
+def _pct(x: float | None) -> str:
+    return "   -" if x is None else f"{round(x * 100):3d}%"
+
+
+def scan_text(scan: Scan) -> str:
+    lines: list[str] = []
+    counts: dict[str, int] = {}
+    for d in scan.decisions:
+        counts[d.retention] = counts.get(d.retention, 0) + 1
+    lines.append(
+        f"{len(scan.briefs)} briefs, {len(scan.families)} families; "
+        + ", ".join(f"{k} {counts[k]}" for k in ("keep", "mostly-keep", "compress", "archive")
+                    if k in counts)
+    )
+    for f in scan.families:
+        members = [scan.briefs[i] for i in f.members]
+        first, last = members[0], members[-1]
+        span = f"{first.lane or first.path} .. {last.lane or last.path}"
+        lines.append("")
+        lines.append(f"family {f.id}: {len(members)} lanes ({span})")
+        lines.append(f"  {'lane':<10} {'phase':<13} {'novelty':>7}  {'retention':<11} path")
+        for i in f.members:
+            b, d = scan.briefs[i], scan.decisions[i]
+            lines.append(
+                f"  {b.lane or '-':<10} {d.phase or '-':<13} {_pct(d.novelty):>7}  "
+                f"{d.retention:<11} {path_for_humans(b.path)}"
+            )
+    rest = [i for i, d in enumerate(scan.decisions) if d.family is None]
+    if rest:
+        lines.append("")
+        lines.append("not in a family:")
+        for i in rest:
+            b, d = scan.briefs[i], scan.decisions[i]
+            lines.append(f"  {d.retention:<11} {b.kind:<10} {path_for_humans(b.path)}")
+    return "\n".join(lines)

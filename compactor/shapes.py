@@ -1,0 +1,225 @@
+"""Stage 3: the proof shape of a brief and its MinHash fingerprint.
+
+The shape is the brief's words with its labels masked: every token holding a
+digit (lane ids, numbers, dates, hashes) becomes ``#`` (runs collapse to one),
+and the brief's own label words become ``@`` in all their spellings —
+``approve_invoice``, ``approve-invoice``, ``approve invoice``, ``ApproveInvoice``,
+``approved``. Two lanes that differ only by the action name give the same shape.
+
+Fingerprints are MinHash signatures in datasketch's ``affine32`` scheme
+(MurmurHash3 finalizer, then ``a*h + b mod 2**32`` with datasketch's seeded
+permutations), computed for a whole document at once with numpy. They are
+bit-identical to ``datasketch.MinHash(num_perm, seed, hashfunc=shingle_hash)``
+fed the same shingles (see tests/test_shapes.py), serialise as little-endian
+uint32, and the similarity of two signatures estimates the Jaccard similarity
+of the two shingle sets.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+
+import numpy as np
+import numpy.typing as npt
+
+Signature = npt.NDArray[np.uint32]
+
+_TOKEN = re.compile(r"[^\W_]+")
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+MASK_NUMBER = "#"
+MASK_LABEL = "@"
+_SUFFIXES = ("ing", "ed", "es", "s", "d", "ion", "ions", "er", "ers")
+MIN_SHINGLES = 4  # below this a text is too short to join a family
+
+_vocab: dict[str, int] = {}
+
+
+def tokens(text: str) -> list[str]:
+    """Lowercased word tokens; camelCase split, underscores and punctuation separate."""
+    return [t.lower() for t in _TOKEN.findall(_CAMEL.sub(" ", text))]
+
+
+def _variants(word: str) -> list[str]:
+    """The word and what it may be inflected from (approved -> approve, invoices -> invoice)."""
+    out = [word]
+    for suffix in _SUFFIXES:
+        if len(word) > len(suffix) + 2 and word.endswith(suffix):
+            base = word[: -len(suffix)]
+            out += (base, base + "e")
+    return out
+
+
+def _hit(tok: str, masks: frozenset[str]) -> bool:
+    return any(v in masks for v in _variants(tok))
+
+
+def label_masks(label_words: Sequence[str], keep: Iterable[str] = ()) -> frozenset[str]:
+    """Tokens to mask for a label: its words, their stems, and joined spellings.
+
+    Words in ``keep`` (the guardrail field names: the envelope, never the label)
+    are masked only inside joined spellings.
+    """
+    words = [w.lower() for w in label_words if w]
+    kept = {k.lower() for k in keep}
+    masks: set[str] = set()
+    for w in words:
+        if len(w) >= 3 and w not in kept:
+            masks.add(w)
+    for i in range(len(words)):
+        for j in range(i + 2, len(words) + 1):
+            masks.add("".join(words[i:j]))
+    return frozenset(masks)
+
+
+def mask(text: str, label_words: Sequence[str], keep: Iterable[str] = ()) -> list[str]:
+    """The proof shape: tokens with numbers and the brief's own label masked.
+
+    A run of label words ("approve invoice", "invoice approved") becomes one
+    ``@``, so spellings with different word counts give the same shape; a run
+    of digit-bearing tokens (dates, ids) becomes one ``#``.
+    """
+    masks = label_masks(label_words, keep)
+    every = label_masks(label_words)
+    out: list[str] = []
+    run: list[str] = []  # pending label-word tokens
+
+    def flush() -> None:
+        if not run:
+            return
+        if len(run) > 1 or _hit(run[0], masks):
+            if not out or out[-1] != MASK_LABEL:
+                out.append(MASK_LABEL)
+        else:
+            out.extend(run)
+        run.clear()
+
+    for tok in tokens(text):
+        if every and _hit(tok, every):
+            run.append(tok)
+            continue
+        flush()
+        if any(c.isdigit() for c in tok):
+            if out and out[-1] == MASK_NUMBER:
+                continue
+            tok = MASK_NUMBER
+        out.append(tok)
+    flush()
+    return out
+
+
+def _token_hash(tok: str) -> int:
+    h = _vocab.get(tok)
+    if h is None:
+        h = int.from_bytes(hashlib.blake2b(tok.encode(), digest_size=8).digest(), "little")
+        _vocab[tok] = h
+    return h
+
+
+_MUL = np.uint64(0x9E3779B97F4A7C15)
+
+
+def shingle_hashes(shape: Sequence[str], k: int) -> npt.NDArray[np.uint32]:
+    """Distinct 32-bit hashes of the k-word shingles of a shape."""
+    if not shape:
+        return np.zeros(0, dtype=np.uint32)
+    th = np.fromiter((_token_hash(t) for t in shape), dtype=np.uint64, count=len(shape))
+    k = max(1, min(k, len(th)))
+    n = len(th) - k + 1
+    acc = th[:n].copy()
+    with np.errstate(over="ignore"):
+        for i in range(1, k):
+            acc = acc * _MUL + th[i : i + n]
+        folded = (acc ^ (acc >> np.uint64(32))).astype(np.uint32)
+    return np.unique(folded)
+
+
+def shingle_strings(shape: Sequence[str], k: int) -> list[str]:
+    """The shingles themselves (for tests and explanations)."""
+    if not shape:
+        return []
+    k = max(1, min(k, len(shape)))
+    return [" ".join(shape[i : i + k]) for i in range(len(shape) - k + 1)]
+
+
+def shingle_hash(shingle: str) -> int:
+    """The 32-bit hash of one shingle string, as ``shingle_hashes`` computes it."""
+    parts = shingle.split(" ")
+    acc = _token_hash(parts[0])
+    for p in parts[1:]:
+        acc = (acc * int(_MUL) + _token_hash(p)) & 0xFFFFFFFFFFFFFFFF
+    return (acc ^ (acc >> 32)) & 0xFFFFFFFF
+
+
+@lru_cache(maxsize=8)
+def permutations(num_perm: int, seed: int) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint32]]:
+    """datasketch's affine32 permutation parameters for (num_perm, seed)."""
+    gen = np.random.RandomState(seed)
+    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    return a, b
+
+
+def _fmix32(h: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
+    with np.errstate(over="ignore"):
+        h = h ^ (h >> np.uint32(16))
+        h = h * np.uint32(0x85EBCA6B)
+        h = h ^ (h >> np.uint32(13))
+        h = h * np.uint32(0xC2B2AE35)
+        return h ^ (h >> np.uint32(16))  # type: ignore[no-any-return]
+
+
+def signature(hashes: npt.NDArray[np.uint32], num_perm: int, seed: int) -> Signature:
+    """MinHash signature of a set of 32-bit shingle hashes (empty set: all 0xFFFFFFFF)."""
+    if hashes.size == 0:
+        return np.full(num_perm, 0xFFFFFFFF, dtype=np.uint32)
+    a, b = permutations(num_perm, seed)
+    hv = _fmix32(hashes.astype(np.uint32)).reshape(-1, 1)
+    out = np.empty(num_perm, dtype=np.uint32)
+    step = max(1, 65536 // num_perm)
+    with np.errstate(over="ignore"):
+        first = True
+        for i in range(0, hv.shape[0], step):
+            part = (hv[i : i + step] * a + b).min(axis=0)
+            if first:
+                out[:] = part
+                first = False
+            else:
+                np.minimum(out, part, out=out)
+    return out
+
+
+def fingerprint(
+    text: str,
+    label_words: Sequence[str],
+    shingle: int,
+    num_perm: int,
+    seed: int,
+    keep: Iterable[str] = (),
+) -> tuple[Signature, int]:
+    """Signature of a text's proof shape and its number of distinct shingles."""
+    hashes = shingle_hashes(mask(text, label_words, keep), shingle)
+    return signature(hashes, num_perm, seed), int(hashes.size)
+
+
+def to_bytes(sig: Signature) -> bytes:
+    return sig.astype("<u4").tobytes()
+
+
+def from_bytes(data: bytes, num_perm: int) -> Signature | None:
+    if len(data) != num_perm * 4:
+        return None
+    return np.frombuffer(data, dtype="<u4").astype(np.uint32)
+
+
+def similarity(a: Signature, b: Signature) -> float:
+    return float(np.count_nonzero(a == b)) / a.shape[0]
+
+
+def similarities(sigs: npt.NDArray[np.uint32], rows: Iterable[int], other: Signature) -> npt.NDArray[np.float64]:
+    idx = np.fromiter(rows, dtype=np.int64)
+    if idx.size == 0:
+        return np.zeros(0)
+    return (sigs[idx] == other).mean(axis=1)  # type: ignore[no-any-return]

@@ -1,0 +1,126 @@
+"""Shared fixtures: real temporary git repos and a real `compactor` process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from compactor.config import Config
+from compactor.git import Repo
+from compactor.scan import Scan, run_scan
+
+
+@pytest.fixture(autouse=True)
+def _git_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    home = tmp_path_factory.mktemp("home")
+    for key, value in {
+        "HOME": str(home),
+        "GIT_CONFIG_GLOBAL": str(home / ".gitconfig"),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_AUTHOR_NAME": "Test Agent",
+        "GIT_AUTHOR_EMAIL": "agent@example.invalid",
+        "GIT_COMMITTER_NAME": "Test Agent",
+        "GIT_COMMITTER_EMAIL": "agent@example.invalid",
+    }.items():
+        monkeypatch.setenv(key, value)
+    for key in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMITTER_DATE",
+                "GIT_AUTHOR_DATE", "SOURCE_DATE_EPOCH", "COMPACTOR_DEBUG"):
+        monkeypatch.delenv(key, raising=False)
+
+
+def git(root: Path, *args: str, env: Mapping[str, str] | None = None) -> str:
+    proc = subprocess.run(
+        ["git", *args], cwd=root, capture_output=True, text=True,
+        env={**os.environ, **(env or {})},
+    )
+    assert proc.returncode == 0, f"git {' '.join(args)} failed: {proc.stderr}"
+    return proc.stdout
+
+
+@dataclass
+class GitRepo:
+    root: Path
+
+    def write(self, path: str, text: str | bytes) -> Path:
+        p = self.root / path
+        p.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(text, bytes):
+            p.write_bytes(text)
+        else:
+            p.write_text(text, encoding="utf-8")
+        return p
+
+    def git(self, *args: str, env: Mapping[str, str] | None = None) -> str:
+        return git(self.root, *args, env=env)
+
+    def commit(self, files: Mapping[str, str | bytes], when: int | None = None,
+               message: str = "docs") -> str:
+        for path, text in files.items():
+            self.write(path, text)
+        self.git("add", "--", *files)
+        env = {}
+        if when is not None:
+            env = {"GIT_AUTHOR_DATE": f"{when} +0000", "GIT_COMMITTER_DATE": f"{when} +0000"}
+        self.git("commit", "-q", "--no-verify", "-m", message, env=env)
+        return self.git("rev-parse", "HEAD").strip()
+
+    def stage(self, files: Mapping[str, str | bytes]) -> None:
+        for path, text in files.items():
+            self.write(path, text)
+        self.git("add", "--", *files)
+
+    def scan(self, config: Config | None = None, **kw: object) -> Scan:
+        return run_scan(Repo(self.root), config or Config(), **kw)  # type: ignore[arg-type]
+
+    def state(self) -> tuple[str, str, str]:
+        """Refs, index and working tree, to prove a command changed nothing."""
+        refs = self.git("for-each-ref", "--format=%(refname) %(objectname)")
+        head = self.git("rev-parse", "-q", "--verify", "HEAD") if self.has_commits() else ""
+        index = self.git("ls-files", "-s")
+        files = []
+        for p in sorted(self.root.rglob("*")):
+            if ".git" in p.relative_to(self.root).parts or p.is_dir():
+                continue
+            files.append(f"{p.relative_to(self.root)}:{p.read_bytes().hex()[:64]}:{p.stat().st_size}")
+        return refs + head, index, "\n".join(files)
+
+    def has_commits(self) -> bool:
+        return subprocess.run(["git", "rev-parse", "-q", "--verify", "HEAD"], cwd=self.root,
+                              capture_output=True).returncode == 0
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> GitRepo:
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    git(root, "config", "commit.gpgsign", "false")
+    return GitRepo(root)
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def __str__(self) -> str:
+        return f"exit {self.code}\n--- stdout\n{self.out}\n--- stderr\n{self.err}"
+
+
+def run_compactor(*args: str, cwd: Path, env: Mapping[str, str] | None = None,
+                  input: str | None = None) -> Result:
+    """Run the real CLI in a fresh process; print the output if an assertion fails."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "compactor", *args], cwd=cwd, capture_output=True, text=True,
+        env={**os.environ, **(env or {})}, input=input,
+    )
+    result = Result(proc.returncode, proc.stdout, proc.stderr)
+    print(result)
+    return result

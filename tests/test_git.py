@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from conftest import GitRepo, git
+
+from compactor.git import Repo
+
+T0 = 1_778_304_756  # 2026-05-09 05:32:36 UTC
+
+
+def per_file_created(root: Path, path: str) -> int:
+    """The slow reference: one git call per file, following renames to the original add."""
+    out = git(root, "log", "--follow", "--diff-filter=A", "--format=%at", "--", path)
+    return int(out.split()[-1])
+
+
+def test_one_pass_creation_times_equal_per_file_log(repo: GitRepo) -> None:
+    when = T0
+    for i in range(40):
+        when += 97
+        files = {f"docs/lanes/S{100 + i:03d}-step.md": f"# S{100 + i}\nlane {i} body text {i * 7}\n"}
+        if i % 5 == 0:
+            files[f"notes/n{i}.md"] = f"note {i}\n"
+        repo.commit(files, when=when, message=f"lane {i}")
+    # renames (content kept, so git sees them as renames), including a rename of a rename
+    (repo.root / "docs/moved").mkdir()
+    (repo.root / "docs/final").mkdir()
+    for i in (3, 11, 25):
+        when += 60
+        repo.git("mv", f"docs/lanes/S{100 + i:03d}-step.md", f"docs/moved/S{100 + i:03d}.md")
+        repo.commit({}, when=when, message=f"move {i}")
+    when += 60
+    repo.git("mv", "docs/moved/S103.md", "docs/final/S103-final.md")
+    repo.commit({}, when=when, message="move again")
+    # a deleted and re-added path keeps the time it was first added
+    when += 60
+    repo.git("rm", "-q", "notes/n0.md")
+    repo.commit({}, when=when, message="drop n0")
+    when += 60
+    repo.commit({"notes/n0.md": "a brand new note with other words entirely\n"}, when=when)
+
+    created = Repo(repo.root).creation_times()
+    paths = repo.git("ls-files").split()
+    assert len(paths) == 48
+    assert set(paths) <= set(created)
+    for path in paths:
+        assert created[path] == per_file_created(repo.root, path), path
+    # a renamed file keeps its original time, not the time of the move
+    assert created["docs/final/S103-final.md"] == T0 + 4 * 97
+
+
+def test_incremental_pass_matches_full_pass(repo: GitRepo) -> None:
+    for i in range(5):
+        repo.commit({f"a{i}.md": f"text {i}\n"}, when=T0 + i * 10)
+    r = Repo(repo.root)
+    mid = r.head()
+    assert mid is not None
+    first = r.creation_times()
+    repo.git("mv", "a1.md", "b1.md")
+    repo.commit({"c.md": "new\n"}, when=T0 + 100)
+    assert r.creation_times(since=mid, known=first) == r.creation_times()
+
+
+def test_index_entries_handle_odd_names(repo: GitRepo) -> None:
+    names = ["with space.md", "ünïcode-läne.md", "new\nline.md"]
+    repo.commit({n: "x\n" for n in names})
+    assert sorted(e.path for e in Repo(repo.root).index_entries()) == sorted(names)
+
+
+def test_shallow_clone_degrades_to_oldest_commit(repo: GitRepo, tmp_path: Path) -> None:
+    for i in range(4):
+        repo.commit({f"f{i}.md": f"file {i}\n"}, when=T0 + i * 3600)
+    clone = tmp_path / "shallow"
+    subprocess.run(["git", "clone", "-q", "--depth", "2", f"file://{repo.root}", str(clone)],
+                   check=True)
+    r = Repo(clone)
+    assert r.is_shallow()
+    created = r.creation_times()
+    # f0 and f1 predate the clone's history: they get its oldest commit's time
+    assert created["f0.md"] == created["f1.md"] == created["f2.md"] == T0 + 2 * 3600
+    assert created["f3.md"] == T0 + 3 * 3600

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import numpy as np
+from datasketch import LeanMinHash, MinHash
+
+from compactor import shapes
+
+LANE = """# {lane} — {Title} operator action
+
+Goal: prove that `{snake}` ({kebab}) runs under the authenticated operator envelope.
+The {words} call goes through route /ops/actions/{kebab} with the operator session,
+checked against tenant scope. Commit {hash} on {date}; {Camel}Handler returns 200.
+- positive path: {words} succeeds for operator 41
+- negative path: {words} without a session is refused
+"""
+
+
+def lane(lane: str, words: str, hash_: str, date: str) -> str:
+    parts = words.split()
+    return LANE.format(
+        lane=lane, Title=words.capitalize(), snake="_".join(parts), kebab="-".join(parts),
+        words=words, Camel="".join(p.capitalize() for p in parts), hash=hash_, date=date,
+    )
+
+
+def test_lanes_differing_only_by_action_name_have_the_same_shape() -> None:
+    a = lane("S091", "approve invoice", "3f9a2c1d", "2026-05-09")
+    b = lane("S140", "cancel vendor payout", "88e01b7f", "2026-05-10")
+    shape_a = shapes.mask(a, ["approve", "invoice"])
+    shape_b = shapes.mask(b, ["cancel", "vendor", "payout"])
+    assert shape_a == shape_b
+    assert "approve" not in shape_a and "invoice" not in shape_a
+    sig_a, _ = shapes.fingerprint(a, ["approve", "invoice"], 3, 128, 1)
+    sig_b, _ = shapes.fingerprint(b, ["cancel", "vendor", "payout"], 3, 128, 1)
+    assert shapes.similarity(sig_a, sig_b) == 1.0
+
+
+def test_all_spellings_of_the_label_are_masked() -> None:
+    text = "approve_invoice approve-invoice approve invoice ApproveInvoice approveInvoice APPROVE_INVOICE invoices approved"
+    assert shapes.mask(text, ["approve", "invoice"]) == ["@"]
+
+
+def test_guardrail_words_alone_stay_in_the_shape() -> None:
+    text = "archive tenant then check tenant scope"
+    assert shapes.mask(text, ["archive", "tenant"], keep=["tenant"]) == [
+        "@", "then", "check", "tenant", "scope"
+    ]
+
+
+def test_different_documents_are_not_similar() -> None:
+    a = "The parser now streams tokens and the cache keys on blob ids with a schema version."
+    b = "Quarterly hiring plan: two designers join the mobile team, onboarding moves to May."
+    sa, _ = shapes.fingerprint(a, [], 3, 128, 1)
+    sb, _ = shapes.fingerprint(b, [], 3, 128, 1)
+    assert shapes.similarity(sa, sb) < 0.1
+
+
+def test_signatures_are_bit_identical_to_datasketch() -> None:
+    text = lane("S100", "merge ledger", "abcdef12", "2026-01-01") * 3
+    shape = shapes.mask(text, ["merge", "ledger"])
+    shingles = shapes.shingle_strings(shape, 3)
+    ours, count = shapes.fingerprint(text, ["merge", "ledger"], 3, 128, 7)
+    assert count == len(set(shingles))
+    reference = MinHash(num_perm=128, seed=7, hashfunc=shapes.shingle_hash)
+    reference.update_batch([s for s in set(shingles)])
+    assert np.array_equal(reference.hashvalues, ours)
+    lean = LeanMinHash(reference)
+    assert lean.jaccard(LeanMinHash(seed=7, hashvalues=ours, scheme="affine32")) == 1.0
+
+
+def test_serialisation_is_little_endian_and_round_trips() -> None:
+    sig, _ = shapes.fingerprint("some words here for a signature of a doc", [], 2, 64, 1)
+    raw = shapes.to_bytes(sig)
+    assert raw[:4] == int(sig[0]).to_bytes(4, "little")
+    back = shapes.from_bytes(raw, 64)
+    assert back is not None and np.array_equal(back, sig)
+    assert shapes.from_bytes(raw[:-1], 64) is None
