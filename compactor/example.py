@@ -229,7 +229,7 @@ _STEPS = (
     "Update the operator actions table in the runbook with the {words} row.",
 )
 _POSITIVE = (
-    "Positive path: an operator in tenant `t-{tenant_id}` runs {words}; [store] row `{h4}` "
+    "Positive path: an operator in tenant `t-{tenant_id}` runs {words}; [store] row {row_id} "
     "written; HTTP 200 in {ms} ms.",
     "Positive path: `POST {route}` with a valid session returns 200 and the record moves to the "
     "expected state; see `proofs/{lane}/positive.txt`.",
@@ -756,9 +756,9 @@ def _render_lane(
                 kept.append(swapped.translate(_ASCII) if ascii else swapped)
             elif random_() < noise:
                 op = random_()
-                if op < 0.7:
+                if op < 0.75:
                     kept.append(_reword(unit, rng))
-                elif op < 0.9:
+                elif op < 0.92:
                     kept.append(unit)
                     kept.append(rng.choice(_ADDITIONS))
             else:
