@@ -165,18 +165,30 @@ def find_lane(
         text = str(declared).strip()
         m = regex.search(text)
         if m:
-            return m.group(0).strip(), int(m.group(1))
-        if text.isdigit():
-            return text, int(text)
+            return m.group(0).strip(), _lane_number(m)
+        if text.isdigit() and _as_int(text) is not None:
+            return text, _as_int(text)
     name = path.rsplit("/", 1)[-1]
     for where in (name, title):
         m = regex.search(where)
         if m:
-            try:
-                return m.group(0).strip(), int(m.group(1))
-            except (ValueError, IndexError, TypeError):
-                return m.group(0).strip(), None
+            return m.group(0).strip(), _lane_number(m)
     return None, None
+
+
+def _lane_number(m: re.Match[str]) -> int | None:
+    """Group 1 of a lane match as an int; None when a custom pattern leaves it unusable."""
+    try:
+        return _as_int(m.group(1))
+    except IndexError:
+        return None
+
+
+def _as_int(text: str | None) -> int | None:
+    try:
+        return int(text) if text is not None else None
+    except ValueError:  # e.g. '²' is a digit to str.isdigit but not to int()
+        return None
 
 
 def name_words(text: str) -> list[str]:

@@ -58,7 +58,7 @@ class Config:
     include: tuple[str, ...] = ("**/*.md",)
     exclude: tuple[str, ...] = ()
     lane_pattern: str = DEFAULT_LANE_PATTERN
-    threshold: float = 0.7
+    threshold: float = 0.6
     shingle: int = 3
     num_perm: int = 128
     seed: int = 1
@@ -161,8 +161,12 @@ def _as_number(source: str, key: str, value: Any, kind: type, lo: float, hi: flo
     if kind is int and not isinstance(value, int):
         raise _fail(source, key, f"must be a whole number, got {value!r}")
     if not lo <= value <= hi:
-        raise _fail(source, key, f"must be between {lo:g} and {hi:g}, got {value!r}")
+        raise _fail(source, key, f"must be between {_show(lo)} and {_show(hi)}, got {value!r}")
     return kind(value)
+
+
+def _show(x: float) -> str:
+    return str(int(x)) if x == int(x) else f"{x:g}"
 
 
 def _inside_repo(source: str, key: str, value: Any) -> str:
@@ -199,7 +203,17 @@ def make_config(raw: Mapping[str, Any], source: str = "config") -> Config:
 
 
 def _validate(source: str, key: str, value: Any) -> Any:
-    if key in ("include", "exclude", "guardrail_fields"):
+    if key in ("include", "exclude"):
+        from compactor.files import glob_regex  # files imports this module
+
+        globs = _as_list(source, key, value)
+        for glob in globs:
+            try:
+                re.compile(glob_regex(glob))
+            except re.error as exc:
+                raise _fail(source, key, f"has a bad glob {glob!r} ({exc})") from None
+        return globs
+    if key == "guardrail_fields":
         return _as_list(source, key, value)
     if key in ("threshold", "establish_novelty", "churn_novelty"):
         return _as_number(source, key, value, float, 0.0, 1.0)
@@ -207,7 +221,9 @@ def _validate(source: str, key: str, value: Any) -> Any:
         return _as_number(source, key, value, int, 1, 16)
     if key == "num_perm":
         return _as_number(source, key, value, int, 16, 1024)
-    if key in ("seed", "max_file_bytes", "ack_max_words", "max_adjacent"):
+    if key == "seed":  # MinHash seeds numpy's RandomState, which takes 32 bits
+        return _as_number(source, key, value, int, 0, 2**32 - 1)
+    if key in ("max_file_bytes", "ack_max_words", "max_adjacent"):
         return _as_number(source, key, value, int, 1 if key == "max_adjacent" else 0, 2**40)
     if key == "token_budget_per_hour":
         return None if value is None else _as_number(source, key, value, int, 1, 10**15)

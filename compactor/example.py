@@ -16,7 +16,7 @@ import os
 import random
 import re
 import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -255,7 +255,7 @@ _AUDIT = (
 _PROOF_EXTRA = (
     "Tests: {passed} passed, 0 failed, {skipped} skipped (`[cmd]`).",
     "Session expiry: a session older than [k] minutes is sent to step-up with no side effects.",
-    "Rollback: reverting `{h2}` removes the route and leaves the [store] untouched.",
+    "Rollback: reverting the lane commit removes the route and leaves the [store] untouched.",
     "Latency: p95 for `{route}` stayed under {ms} ms on [env].",
     "Diff: {diff_lines} lines across {files} files, all inside the lane scope.",
 )
@@ -353,14 +353,14 @@ _SYNONYMS = (
     ("call", "request"),
 )
 _ADDITIONS = (
-    "Re-ran the suite twice to rule out flakes.",
-    "CI wall time was {minutes} minutes.",
-    "The reviewer signed off on the envelope at `{h1}`.",
-    "No new dependencies were added.",
-    "Logs were clean apart from the usual warm-up noise.",
-    "This matches the pattern from {prev}.",
-    "Worth one more look in staging before the flag flips.",
-    "Nothing surprising turned up here.",
+    "Re-ran twice to rule out flakes.",
+    "CI took {minutes} minutes.",
+    "Reviewer signed off at `{h1}`.",
+    "No new dependencies.",
+    "Logs were clean.",
+    "Same pattern as {prev}.",
+    "Worth one more look in staging.",
+    "Nothing surprising here.",
 )
 
 # Generic vocabulary for the docs that are not lanes.
@@ -594,7 +594,11 @@ def _reword(sentence: str, rng: random.Random) -> str:
     present = [(a, b) for a, b in _SYNONYMS if f" {a} " in f" {sentence} "]
     if present:
         a, b = rng.choice(present)
-        options.append(lambda: f" {sentence} ".replace(f" {a} ", f" {b} ", 1)[1:-1])
+
+        def swap() -> str:
+            return f" {sentence} ".replace(f" {a} ", f" {b} ", 1)[1:-1]
+
+        options += [swap, swap]
     if not options:
         return sentence + " Again."
     return rng.choice(options)()
@@ -710,7 +714,7 @@ def _render_lane(
         next_words=nsp["words"],
         date=_date(created),
         time=_clock(created),
-        h1=_hex(rng), h2=_hex(rng), h3=_hex(rng, 12), h4=_hex(rng, 10),
+        h1=_hex(rng), h2=_hex(rng), h3=_hex(rng, 12),
         tenant_id=str(rng.randint(1000, 9999)),
         ms=str(rng.randint(40, 900)),
         passed=str(rng.randint(40, 400)),
@@ -724,7 +728,7 @@ def _render_lane(
     vals["route"] = route
     establishing = fam.lanes < fam.establish
     if establishing:  # the pattern is still settling: more rewording, some lines swapped out
-        noise = max(0.2, 2 * noise)
+        noise = max(0.15, 1.5 * noise)
     lines: list[str] = []
     if fam.front_matter:
         lines.append("---")
@@ -962,7 +966,7 @@ def _one_off(
     topic = rng.choice(_GEN_POOLS["topic"])
     slug = topic.replace(" ", "-")
     day = _date(created)
-    if style == 0 or (size > 1 and style in (5, 6)):
+    if style == 0 or (size > 1 and style == 6):
         out = [f"# Design note: {topic}", "", f"Author: {rng.choice(_GEN_POOLS['person'])}", ""]
         for h in ("Context", "Options", "Decision", "Consequences"):
             out += [f"## {h}", ""] + _paragraphs(rng, rng.randint(3, 5) * size) + [""]
@@ -1078,7 +1082,7 @@ def loop_corpus(
         fams.append(
             _build_family(
                 f"F{f + 1:02d}", random.Random(rng.getrandbits(64)), naming=f % 3,
-                front_matter=f % 2 == 0, ascii=False, extra=False, words=(300, 540),
+                front_matter=f % 2 == 0, ascii=False, extra=False, words=(350, 560),
             )
         )
     launch_id = f"F{families:02d}-launch" if families >= 2 else None
@@ -1191,7 +1195,7 @@ def scale_corpus(n: int, seed: int = 0) -> list[ExampleDoc]:
     actions_so_far: list[Action] = []
     for i, what in enumerate(kinds):
         created = DEFAULT_START + 30 * i
-        prefix_day = datetime.fromtimestamp(created, tz=UTC).strftime("%Y-%m-%d/%H/")
+        shard = datetime.fromtimestamp(created, tz=UTC).strftime("%Y-%m-%d/%H")
         if what == "lane":
             f = rng.randrange(n_fams)
             fam = fams[f]
@@ -1204,8 +1208,8 @@ def scale_corpus(n: int, seed: int = 0) -> list[ExampleDoc]:
                 created=created, noise=0.1, tokens=True, ascii=True,
             )
             path = _lane_path(fam, number, label_spellings(action), "")
-            path = path.replace("docs/", f"docs/{prefix_day}", 1)
-            docs.append(ExampleDoc(path, text, fam.fid, "brief", created))
+            family: str | None = fam.fid
+            kind = "brief"
             if len(lanes_so_far) < 64:
                 lanes_so_far.append(_lane_id(number))
                 actions_so_far.append(action)
@@ -1216,14 +1220,19 @@ def scale_corpus(n: int, seed: int = 0) -> list[ExampleDoc]:
             if style >= 8:
                 path, text = _skeleton_doc(sub, 4 if style == 9 else i % 4, created)
                 kind = "other"
-                path = path.replace(".md", f"-{i}.md")
             else:
                 path, text, kind = _one_off(
                     sub, style, created, actions_so_far, lanes_so_far, size=2
                 )
-                path = path.replace(".md", f"-{i}.md")
-            path = path.replace("docs/", f"docs/{prefix_day}", 1)
-            docs.append(ExampleDoc(path, text.translate(_ASCII), None, kind, created))
+            path = path.replace(".md", f"-{i}.md")
+            short = 440 - _words(text)
+            if short > 0:  # pad to the benchmark's 400-800 words with more of the same prose
+                text += "\n## More notes\n\n" + "\n\n".join(_paragraphs(sub, short // 12 + 1))
+                text += "\n"
+            text = text.translate(_ASCII)
+            family = None
+        head, _, name = path.rpartition("/")
+        docs.append(ExampleDoc(f"{head}/{shard}/{name}", text, family, kind, created))
     return docs
 
 
@@ -1276,6 +1285,38 @@ def _commit_message(doc: ExampleDoc) -> str:
     return title
 
 
+def _fast_import_stream(
+    docs: Sequence[ExampleDoc], ref: str, parent: str | None
+) -> Iterator[bytes]:
+    """The ``git fast-import`` input: one commit per doc, in ~4 MB chunks."""
+    ident = IDENTITY.encode()
+    head = b"commit " + ref.encode() + b"\n"
+    buf: list[bytes] = []
+    size = 0
+    for k, doc in enumerate(docs):
+        msg = _commit_message(doc).encode() + b"\n"
+        body = doc.text.encode()
+        when = b" %d +0000\n" % doc.created
+        chunk = b"".join(
+            (
+                head,
+                b"author ", ident, when,
+                b"committer ", ident, when,
+                b"data %d\n" % len(msg), msg,
+                (b"from " + parent.encode() + b"\n") if k == 0 and parent else b"",
+                b"M 100644 inline ", _fi_path(doc.path).encode(), b"\n",
+                b"data %d\n" % len(body), body, b"\n",
+            )
+        )
+        buf.append(chunk)
+        size += len(chunk)
+        if size > 1 << 22:
+            yield b"".join(buf)
+            buf, size = [], 0
+    buf.append(b"done\n")
+    yield b"".join(buf)
+
+
 def write_repo(root: Path, docs: Sequence[ExampleDoc], *, branch: str = "main") -> None:
     """Commit ``docs`` to the git repo at ``root``, one commit per doc, in order.
 
@@ -1298,32 +1339,11 @@ def write_repo(root: Path, docs: Sequence[ExampleDoc], *, branch: str = "main") 
             cwd=root, env=env, stdin=subprocess.PIPE,
         )
         assert proc.stdin is not None
-        ident = IDENTITY.encode()
-        buf: list[bytes] = []
-        size = 0
-        for k, doc in enumerate(docs):
-            msg = _commit_message(doc).encode() + b"\n"
-            body = doc.text.encode()
-            when = b" %d +0000\n" % doc.created
-            chunk = b"".join(
-                (
-                    b"commit ", ref.encode(), b"\n",
-                    b"author ", ident, when,
-                    b"committer ", ident, when,
-                    b"data %d\n" % len(msg), msg,
-                    (b"from " + parent.encode() + b"\n") if k == 0 and parent else b"",
-                    b"M 100644 inline ", _fi_path(doc.path).encode(), b"\n",
-                    b"data %d\n" % len(body), body, b"\n",
-                )
-            )
-            buf.append(chunk)
-            size += len(chunk)
-            if size > 1 << 22:
-                proc.stdin.write(b"".join(buf))
-                buf, size = [], 0
-        buf.append(b"done\n")
-        proc.stdin.write(b"".join(buf))
-        proc.stdin.close()
+        try:
+            for chunk in _fast_import_stream(docs, ref, parent):
+                proc.stdin.write(chunk)
+        finally:
+            proc.stdin.close()
         if proc.wait() != 0:
             raise subprocess.CalledProcessError(proc.returncode, ["git", "fast-import"])
     _git(root, env, "symbolic-ref", "HEAD", ref)

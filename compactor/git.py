@@ -69,14 +69,20 @@ def find_root(path: Path | str | None = None) -> Path:
         where = where.parent
     proc = _run(where, ["rev-parse", "--is-bare-repository", "--show-toplevel"], check=False)
     out = proc.stdout.decode("utf-8", "replace").split("\n")
-    if proc.returncode != 0:
-        raise NotARepoError(
-            f"{where}: not inside a git repository; run compactor inside one or pass -C/--repo PATH"
-        )
+    # git prints --is-bare-repository before failing on --show-toplevel, so look first
     if out and out[0].strip() == "true":
         raise NotARepoError(
             f"{where}: is a bare repository; compactor needs a work tree (clone it, or use "
             "git worktree add)"
+        )
+    if out and out[0].strip() == "false" and proc.returncode != 0:
+        raise NotARepoError(
+            f"{where}: is inside a .git directory, not a work tree; "
+            "run compactor from the work tree"
+        )
+    if proc.returncode != 0:
+        raise NotARepoError(
+            f"{where}: not inside a git repository; run compactor inside one or pass -C/--repo PATH"
         )
     if len(out) < 2 or not out[1].strip():
         raise NotARepoError(
@@ -266,6 +272,74 @@ class Repo:
         out = self.run(*args)
         fields = [f for f in out.split(b"\0") if f]
         return [_decode_path(fields[i + 1]) for i in range(0, len(fields) - 1, 2)]
+
+    # -- compaction plumbing (a new commit without touching the checkout) ------
+    def has_uncommitted_changes(self) -> bool:
+        """Whether the index or a tracked file of the work tree differs from HEAD."""
+        out = self.run("--no-optional-locks", "status", "--porcelain", "-z", "-uno")
+        return bool(out.strip(b"\0"))
+
+    def missing_blobs(self, blobs: Iterable[str]) -> set[str]:
+        """The blob ids of ``blobs`` that the object database does not hold (one process)."""
+        wanted = list(dict.fromkeys(blobs))
+        if not wanted:
+            return set()
+        out = self.run("cat-file", "--batch-check", input=("\n".join(wanted) + "\n").encode())
+        found = set()
+        for line in out.decode("utf-8", "replace").splitlines():
+            parts = line.split(" ")
+            if len(parts) == 3 and parts[1] == "blob":
+                found.add(parts[0])
+        return {b for b in wanted if b not in found}
+
+    def write_blob(self, data: bytes) -> str:
+        """Store ``data`` as a blob in the object database; returns its id."""
+        return self.run("hash-object", "-w", "--stdin", input=data).decode().strip()
+
+    def build_tree(self, base: str, changes: Sequence[tuple[str, str, str | None]]) -> str:
+        """The tree of commit ``base`` with ``changes`` applied: (path, mode, blob or None).
+
+        A blob of None removes the path. Works in a temporary index file inside
+        the git directory, removed afterwards whatever happens: the real index,
+        the work tree and every ref stay as they were.
+        """
+        import shutil
+        import tempfile
+
+        tmp = Path(tempfile.mkdtemp(prefix="compactor-index-", dir=self.git_dir()))
+        try:
+            env = {"GIT_INDEX_FILE": str(tmp / "index")}
+            self.run("read-tree", base, env=env)
+            records = []
+            for path, mode, blob in changes:
+                raw = path.encode("utf-8", "surrogateescape")
+                if blob is None:
+                    records.append(b"0 " + b"0" * 40 + b"\t" + raw + b"\0")
+                else:
+                    records.append(f"{mode} {blob}".encode() + b"\t" + raw + b"\0")
+            if records:
+                self.run("update-index", "-z", "--index-info", input=b"".join(records), env=env)
+            return self.run("write-tree", env=env).decode().strip()
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def commit_tree(self, tree: str, parent: str, message: str) -> str:
+        """A new commit object (author and committer from git's usual config); no ref moves."""
+        return self.run("commit-tree", tree, "-p", parent, "-F", "-",
+                        input=message.encode()).decode().strip()
+
+    def ref_value(self, ref: str) -> str | None:
+        """The object a full ref name points to, or None when it does not exist."""
+        proc = _run(self.root, ["rev-parse", "--verify", "-q", ref], check=False)
+        return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
+
+    def update_ref(self, ref: str, new: str, old: str | None, message: str) -> None:
+        """Point ``ref`` at ``new`` only if it still holds ``old`` (None: only if it is absent)."""
+        self.run("update-ref", "-m", message, ref, new, old or "")
+
+    def is_valid_branch_name(self, name: str) -> bool:
+        proc = _run(self.root, ["check-ref-format", "--branch", name], check=False)
+        return proc.returncode == 0 and not name.startswith("-")
 
 
 def parse_creation_log(out: bytes, known: dict[str, int] | None = None) -> dict[str, int]:

@@ -19,7 +19,8 @@ from compactor.config import Config
 
 _ACK_SIGNALS = re.compile(
     r"\back(?:nowledged?|ed)?\b|\backnowledg|\bnext (?:bounded )?(?:slice|step|lane|sprint|wave)\b"
-    r"|\bproceed(?:ing)?\b|\bgo ahead\b|\bcontinue with\b|\bcarry on\b|\bkeep going\b",
+    r"|\bproceed(?:ing)?\b|\bgo ahead\b|\bcontinue with\b|\bcarry on\b|\bkeep going\b"
+    r"|\bqueue(?:d|ing)?\b|\bmove (?:on )?to\b|\bnext up\b|\bup next\b",
     re.IGNORECASE,
 )
 _EARLY = ("postmortem", "closeout", "coverage", "gaps", "redirect", "ack")
@@ -36,7 +37,11 @@ def compiled_rules(config: Config) -> dict[str, re.Pattern[str]]:
     return _rules(tuple(sorted((k, tuple(v)) for k, v in config.kind_rules.items())))
 
 
-_OPENS_WITH_ACK = re.compile(r"^\W*(?:ack(?:nowledged?)?|received|confirmed|lgtm)\b", re.I)
+_OPENS_WITH_ACK = re.compile(
+    r"^(?:[\W_]*\w+[\W_]*:[\W_]*)?[\W_]*"  # an optional speaker label ("**Supervisor:**")
+    r"(?:ack(?:nowledged?)?|received|confirmed|lgtm|got it|noted|roger|copy that)\b",
+    re.I,
+)
 _HEADINGS = re.compile(r"^\s{0,3}#{1,6}\s", re.M)
 
 
@@ -49,7 +54,7 @@ def is_ack_text(config: Config, body: str, words: int) -> bool:
     """
     if not 0 < words <= config.ack_max_words:
         return False
-    if _OPENS_WITH_ACK.search(body.lstrip("# \n")):
+    if _OPENS_WITH_ACK.search(body.lstrip()):
         return True
     return len(_HEADINGS.findall(body)) < 2 and _ACK_SIGNALS.search(body) is not None
 

@@ -58,10 +58,11 @@ def scan_text(scan: Scan) -> str:
     counts: dict[str, int] = {}
     for d in scan.decisions:
         counts[d.retention] = counts.get(d.retention, 0) + 1
+    summary = ", ".join(f"{k} {counts[k]}" for k in ("keep", "mostly-keep", "compress", "archive")
+                        if k in counts)
     lines.append(
-        f"{len(scan.briefs)} briefs, {len(scan.families)} families; "
-        + ", ".join(f"{k} {counts[k]}" for k in ("keep", "mostly-keep", "compress", "archive")
-                    if k in counts)
+        f"{len(scan.briefs)} briefs, {len(scan.families)} families"
+        + (f"; {summary}" if summary else "")
     )
     for f in scan.families:
         members = [scan.briefs[i] for i in f.members]

@@ -17,7 +17,7 @@ import numpy.typing as npt
 from compactor import __version__, shapes
 from compactor.briefs import Brief, brief_from_meta, decode, looks_binary, parse_brief
 from compactor.cache import Cache, entry_key
-from compactor.config import Config
+from compactor.config import KINDS, Config
 from compactor.decisions import Decision, decide
 from compactor.families import Family, group
 from compactor.files import path_for_humans, select
@@ -77,7 +77,7 @@ def read_briefs(
     """Briefs, signatures and shingle counts for the entries (cached where possible)."""
     settings = _fingerprint_settings(config)
     keys = [entry_key(settings, e.path, e.blob) for e in entries]
-    hits = cache.get_many(keys)
+    hits = {k: v for k, v in cache.get_many(keys).items() if _trusted_row(*v, config.num_perm)}
     misses = [i for i, k in enumerate(keys) if k not in hits]
     fresh: dict[bytes, tuple[dict[str, Any], bytes]] = {}
     warnings: list[str] = []
@@ -119,6 +119,27 @@ def read_briefs(
         sigs.append(sig)
         counts.append(int(meta.get("shingles", 0)))
     return briefs, sigs, counts, warnings
+
+
+_META_TYPES: dict[str, tuple[type, ...]] = {
+    "lane": (str, type(None)), "number": (int, type(None)), "title": (str,), "label": (str,),
+    "kind": (str,), "words": (int,), "fields": (dict,), "shingles": (int,),
+}
+
+
+def _trusted_row(meta: Any, sig: bytes, num_perm: int) -> bool:
+    """Whether a cache row has the shape this version writes (a foreign row is recomputed)."""
+    if not isinstance(meta, dict):
+        return False
+    warnings = meta.get("warnings", [])
+    if not isinstance(warnings, list) or not all(isinstance(w, str) for w in warnings):
+        return False
+    if meta.get("skip") is True:
+        return True
+    return len(sig) == num_perm * 4 and meta.get("kind") in KINDS and all(
+        isinstance(meta.get(k), t) and not isinstance(meta.get(k), bool)
+        for k, t in _META_TYPES.items()
+    )
 
 
 def _fingerprint_file(

@@ -1,0 +1,145 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import GitRepo, run_compactor
+
+from compactor.git import Repo
+from compactor.scan import run_scan
+from compactor.config import Config
+
+T0 = 1_778_304_756
+
+LANE = """---
+lane: {lane}
+route: /ops/actions/{kebab}
+session: operator
+tenant: scoped
+---
+# {lane} — {title} operator action
+
+## Goal
+Prove that {words} runs inside the authenticated operator envelope with the
+same route, session and tenant guardrails as before.
+
+## Evidence
+- positive path: an operator with a live session can {words}
+- negative path: {words} without a session is refused with 401
+- replay: replaying the {words} request returns the stored result
+- audit: the audit log records {words} with operator and tenant
+
+## Next
+Report back when {words} is green.
+"""
+
+
+def lane(n: int, words: str) -> str:
+    return LANE.format(lane=f"S{n:03d}", kebab=words.replace(" ", "-"), title=words.capitalize(),
+                       words=words)
+
+
+ACTIONS = ["approve invoice", "cancel vendor", "unflag invoice", "archive tenant",
+           "reopen ticket", "refund payment"]
+
+
+@pytest.fixture
+def loop(repo: GitRepo) -> GitRepo:
+    for i, action in enumerate(ACTIONS):
+        n = 85 + i
+        repo.commit({f"docs/lanes/S{n:03d}-{action.replace(' ', '-')}.md": lane(n, action)},
+                    when=T0 + i * 600)
+    repo.commit({"docs/acks/S090-ack.md": "ACK S090 refund payment landed. Next bounded slice: "
+                 "S091. Proceed."}, when=T0 + 4000)
+    repo.commit({"docs/design.md": "# Cache design\n\nSignatures live in sqlite under the git "
+                 "dir and are keyed by blob id, path and settings.\n"}, when=T0 + 5000)
+    return repo
+
+
+def test_scan_groups_renamed_lanes_and_classifies_the_rest(loop: GitRepo) -> None:
+    scan = loop.scan()
+    assert len(scan.families) == 1
+    fam = scan.families[0]
+    assert fam.id == "S085"
+    assert [scan.briefs[i].lane for i in fam.members] == [f"S{n:03d}" for n in range(85, 91)]
+    by_path = {b.path: d for b, d in zip(scan.briefs, scan.decisions, strict=True)}
+    assert by_path["docs/lanes/S085-approve-invoice.md"].phase == "establishing"
+    assert by_path["docs/lanes/S085-approve-invoice.md"].retention == "mostly-keep"
+    assert by_path["docs/lanes/S090-refund-payment.md"].retention == "compress"
+    assert by_path["docs/acks/S090-ack.md"].retention == "archive"
+    assert by_path["docs/design.md"].retention == "keep"
+    assert by_path["docs/design.md"].family is None
+
+
+def test_creation_times_come_from_history_and_staged_files_get_the_commit_time(
+    loop: GitRepo,
+) -> None:
+    loop.stage({"docs/lanes/S091-close-dispute.md": lane(91, "close dispute")})
+    scan = run_scan(Repo(loop.root), Config(), now=T0 + 9999)
+    created = {b.path: (b.created, b.staged) for b in scan.briefs}
+    assert created["docs/lanes/S085-approve-invoice.md"] == (T0, False)
+    assert created["docs/lanes/S091-close-dispute.md"] == (T0 + 9999, True)
+
+
+def test_staged_time_honours_git_committer_date(loop: GitRepo) -> None:
+    loop.stage({"docs/lanes/S091-close-dispute.md": lane(91, "close dispute")})
+    result = run_compactor("scan", "--format", "json", cwd=loop.root,
+                           env={"GIT_COMMITTER_DATE": "2026-05-09T12:00:00Z"})
+    data = {b["path"]: b for b in json.loads(result.out)["briefs"]}
+    assert data["docs/lanes/S091-close-dispute.md"]["created"] == "2026-05-09T12:00:00Z"
+    assert data["docs/lanes/S085-approve-invoice.md"]["created"] == "2026-05-09T05:32:36Z"
+
+
+def test_scan_reads_the_index_not_the_working_tree(loop: GitRepo) -> None:
+    (loop.root / "docs/lanes/S099-untracked.md").write_text(lane(99, "untracked thing"))
+    assert "docs/lanes/S099-untracked.md" not in {b.path for b in loop.scan().briefs}
+
+
+def test_second_scan_recomputes_nothing(loop: GitRepo, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = loop.scan()
+    calls: list[int] = []
+    original = Repo.read_blobs
+
+    def counting(self: Repo, blobs, limit=None):  # type: ignore[no-untyped-def]
+        wanted = list(blobs)
+        calls.append(len(wanted))
+        return original(self, wanted, limit)
+
+    monkeypatch.setattr(Repo, "read_blobs", counting)
+    second = loop.scan()
+    assert sum(calls) == 0
+    assert [b.path for b in second.briefs] == [b.path for b in first.briefs]
+    assert (second.signatures == first.signatures).all()
+
+
+def test_corrupt_cache_is_rebuilt_not_trusted(loop: GitRepo) -> None:
+    first = loop.scan()
+    db = loop.root / ".git" / "compactor" / "cache-v1.sqlite"
+    assert db.exists()
+    for extra in (db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+        extra.unlink(missing_ok=True)
+    db.write_bytes(b"this is not a database" * 100)
+    again = loop.scan()
+    assert any("cache" in w for w in again.warnings)
+    assert [d.family for d in again.decisions] == [d.family for d in first.decisions]
+    assert (again.signatures == first.signatures).all()
+    assert not any("cache" in w for w in loop.scan().warnings)
+
+
+def test_scan_json_shape(loop: GitRepo) -> None:
+    result = run_compactor("scan", "--format", "json", cwd=loop.root)
+    assert result.code == 0
+    data = json.loads(result.out)
+    keys = {"path", "lane", "kind", "family", "phase", "retention", "novelty", "created"}
+    assert all(keys <= set(b) for b in data["briefs"])
+    fam = data["families"][0]
+    assert fam["id"] == "S085" and len(fam["members"]) == 6
+    ack = next(b for b in data["briefs"] if b["kind"] == "ack")
+    assert ack["family"] is None and ack["lane"] == "S090" and ack["novelty"] is None
+
+
+def test_scan_text_lists_families_and_retention(loop: GitRepo) -> None:
+    result = run_compactor("scan", cwd=loop.root)
+    assert result.code == 0
+    assert "family S085: 6 lanes (S085 .. S090)" in result.out
+    assert "establishing" in result.out and "compress" in result.out
