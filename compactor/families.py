@@ -28,7 +28,7 @@ class Family:
     members: tuple[int, ...]  # indexes into the scan's briefs, in lane order
 
 
-_trapezoid = getattr(np, "trapezoid", None) or np.trapz
+_trapezoid = getattr(np, "trapezoid", None) or getattr(np, "trapz")  # noqa: B009 - numpy < 2
 
 
 @lru_cache(maxsize=32)

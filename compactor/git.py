@@ -238,8 +238,9 @@ class Repo:
         """Author time of the commit that first added each path, from ONE ``git log`` pass.
 
         A path deleted and added again keeps its first time; a renamed file
-        keeps the time of its original add (git's default rename detection). ``since`` limits the pass to ``since..upto`` (an incremental
-        update of an earlier answer).
+        keeps the time of its original add (git's default rename detection).
+        ``since`` limits the pass to ``since..upto`` (an incremental update of
+        an earlier answer).
         """
         if self.head() is None:
             return {}

@@ -88,8 +88,8 @@ def read_briefs(
         for i in part:
             e = entries[i]
             data = blobs[e.blob]
-            meta, sig = _fingerprint_file(config, e, data)
-            fresh[keys[i]] = (meta, shapes.to_bytes(sig))
+            meta, new_sig = _fingerprint_file(config, e, data)
+            fresh[keys[i]] = (meta, shapes.to_bytes(new_sig))
         if progress:
             progress("fingerprint", min(start + chunk, len(misses)), len(misses))
     cache.put_many(fresh)
@@ -172,7 +172,7 @@ def _fingerprint_file(
 
 def creation_times(repo: Repo, cache: Cache, head: str | None) -> tuple[dict[str, int], list[str]]:
     """Path -> creation time for every path in HEAD, from one log pass (incremental if cached)."""
-    warnings = []
+    warnings: list[str] = []
     if head is None:
         return {}, warnings
     if repo.is_shallow():

@@ -168,7 +168,7 @@ def _fmix32(h: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
         h = h * np.uint32(0x85EBCA6B)
         h = h ^ (h >> np.uint32(13))
         h = h * np.uint32(0xC2B2AE35)
-        return h ^ (h >> np.uint32(16))  # type: ignore[no-any-return]
+        return h ^ (h >> np.uint32(16))
 
 
 def signature(hashes: npt.NDArray[np.uint32], num_perm: int, seed: int) -> Signature:
@@ -215,7 +215,7 @@ def from_bytes(data: bytes, num_perm: int) -> Signature | None:
 
 
 def similarity(a: Signature, b: Signature) -> float:
-    return float(np.count_nonzero(a == b)) / a.shape[0]
+    return float(np.count_nonzero(a == b)) / int(a.shape[0])
 
 
 def similarities(sigs: npt.NDArray[np.uint32], rows: Iterable[int], other: Signature) -> npt.NDArray[np.float64]:

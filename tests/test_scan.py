@@ -5,9 +5,9 @@ import json
 import pytest
 from conftest import GitRepo, run_compactor
 
+from compactor.config import Config
 from compactor.git import Repo
 from compactor.scan import run_scan
-from compactor.config import Config
 
 T0 = 1_778_304_756
 

@@ -36,7 +36,8 @@ def test_lanes_differing_only_by_action_name_have_the_same_shape() -> None:
 
 
 def test_all_spellings_of_the_label_are_masked() -> None:
-    text = "approve_invoice approve-invoice approve invoice ApproveInvoice approveInvoice APPROVE_INVOICE invoices approved"
+    text = ("approve_invoice approve-invoice approve invoice ApproveInvoice approveInvoice "
+            "APPROVE_INVOICE invoices approved")
     assert shapes.mask(text, ["approve", "invoice"]) == ["@"]
 
 
