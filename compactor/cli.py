@@ -131,6 +131,233 @@ def demo(directory: Path | None, seed: int) -> None:
         click.echo(line)
 
 
+@cli.command()
+@click.option("--apply", "do_apply", is_flag=True,
+              help="Create the compaction commit on a new branch (default: dry run).")
+@click.option("--branch", default=None, metavar="NAME",
+              help="Branch to create.  [default: compactor/compact-<short HEAD>]")
+@click.option("--force", is_flag=True, help="With --apply: replace an existing branch NAME.")
+@click.option("--pr-body", "pr_body_to", default=None, metavar="FILE",
+              help="Write the pull-request description to FILE ('-': stdout).")
+@click.option("--no-cache", is_flag=True, help="Recompute every signature.")
+@pass_ctx
+def compact(ctx: Context, do_apply: bool, branch: str | None, force: bool,
+            pr_body_to: str | None, no_cache: bool) -> int:
+    """Fold late renamed lanes into the inventory, archive ACKs: ONE new commit.
+
+    Works from HEAD: uncommitted changes are not included. The default is a dry
+    run that prints the plan. --apply builds the commit with git plumbing on a
+    new branch; your working tree, index and current branch are never touched.
+    """
+    from compactor import compact as core
+
+    repo, config = ctx.repo, ctx.config
+    if repo.head() is not None and repo.has_uncommitted_changes():
+        warn(f"uncommitted changes are not included: compaction works from HEAD "
+             f"({repo.text('rev-parse', '--short', 'HEAD')}); commit them first to include them")
+    plan = core.plan_compaction(repo, config, use_cache=not no_cache)
+    show_warnings(plan.warnings)
+    name = branch or core.default_branch(repo, plan.head)
+    out = click.echo if pr_body_to != "-" else (lambda s: click.echo(s, err=True))
+    applied = None
+    if do_apply and not plan.empty:
+        applied = core.apply_plan(repo, plan, name, force=force)
+    elif not plan.empty:
+        op = repo.operation_in_progress()
+        if op is not None:
+            warn(f"a {op} is in progress: --apply would refuse until it is finished")
+        if repo.ref_value(f"refs/heads/{name}") is not None and not force:
+            warn(f"branch {name} exists: --apply would refuse (pass --force or --branch NAME)")
+    out(core.plan_text(plan, name, applied))
+    if pr_body_to is not None and not plan.empty:
+        body = core.pr_body(plan, name)
+        if pr_body_to == "-":
+            click.echo(body, nl=False)
+        else:
+            Path(pr_body_to).write_text(body, encoding="utf-8")
+            click.echo(f"wrote the pull-request description to {pr_body_to}", err=True)
+    return 0
+
+
+@cli.command()
+@click.argument("targets", nargs=-1, metavar="PATH|LANE...")
+@click.option("--all", "everything", is_flag=True, help="Restore every file of the manifest.")
+@click.option("--force", is_flag=True, help="Overwrite a file that exists with other content.")
+@click.option("--rev", default="HEAD", show_default=True, metavar="REV",
+              help="Read the manifest from this commit.")
+@pass_ctx
+def restore(ctx: Context, targets: tuple[str, ...], everything: bool, force: bool,
+            rev: str) -> int:
+    """Write folded or archived files back to the working tree, byte-exact.
+
+    Name files by original path, archived path or lane id, or pass --all. The
+    bytes come from the blob ids in the compaction manifest.
+    """
+    from compactor.errors import InputError
+    from compactor.files import path_for_humans
+    from compactor.restore import restore as run_restore
+
+    if bool(targets) == everything:
+        raise InputError("restore: name PATH or LANE arguments, or pass --all (not both)")
+    repo = ctx.repo
+    try:
+        prefix = Path.cwd().resolve().relative_to(repo.root.resolve()).as_posix()
+    except ValueError:
+        prefix = ""
+    done = run_restore(repo, ctx.config, targets, everything=everything, force=force, rev=rev,
+                       prefix="" if prefix == "." else prefix)
+    for r in done:
+        what = "restored" if r.written else "unchanged"
+        lane = f" ({r.lane})" if r.lane else ""
+        click.echo(f"{what}  {path_for_humans(r.path)}{lane}")
+    written = sum(r.written for r in done)
+    click.echo(f"{written} file{'' if written == 1 else 's'} restored, "
+               f"{len(done) - written} already there", err=True)
+    return 0
+
+
+@cli.command()
+@click.option("--rev", default="HEAD", show_default=True, metavar="REV",
+              help="Check the manifest of this commit.")
+@pass_ctx
+def verify(ctx: Context, rev: str) -> int:
+    """Check that every file the compaction manifest names can still be restored.
+
+    Exit 1 when a blob is missing from the repository, an archived file is not
+    where the manifest says, or a folded lane has no inventory entry. No scan.
+    """
+    from compactor.restore import verify as run_verify
+
+    result = run_verify(ctx.repo, ctx.config, rev)
+    if not result.manifest_found:
+        click.echo(f"no compaction manifest in {rev}: nothing to verify")
+        return 0
+    for problem in result.problems:
+        click.echo(problem)
+    if result.problems:
+        click.echo(f"manifest: {len(result.problems)} problem"
+                   f"{'' if len(result.problems) == 1 else 's'} in {result.entries} entries; "
+                   "fetch the missing objects or restore the files, then verify again")
+        return 1
+    click.echo(f"manifest ok ({result.entries} entries)")
+    return 0
+
+
+@cli.command()
+@click.option("--format", "fmt", type=FORMAT, default="text", show_default=True,
+              help="Output format.")
+@click.option("--range", "rev_range", default=None, metavar="A..B",
+              help="Judge the briefs added in a commit range (for CI) instead of the index.")
+@click.option("--now", default=None, metavar="TIME",
+              help="The commit's time (epoch seconds or ISO 8601). Default: GIT_COMMITTER_DATE "
+                   "when set, else now.")
+@click.option("--no-cache", is_flag=True, help="Recompute every signature.")
+@pass_ctx
+def check(ctx: Context, fmt: str, rev_range: str | None, now: str | None,
+          no_cache: bool) -> int:
+    """The pre-commit gate: refuse a commit that opens another repetitive lane.
+
+    Judges the briefs the staged change adds (index vs HEAD), in lane order.
+    Exit 1 when one is blocked (the output says why and what is due instead),
+    0 when all pass (warnings print but do not block).
+    """
+    from compactor.check import parse_now, render_json, render_text, run_check
+
+    when = parse_now(now) if now is not None else None
+    result = run_check(ctx.repo, ctx.config, rev_range=rev_range, now=when,
+                       use_cache=not no_cache, progress=progress_printer())
+    show_warnings(result.warnings)
+    if fmt == "json":
+        click.echo(render_json(result))
+    else:
+        text = render_text(result)
+        if text:
+            click.echo(text)
+    return result.exit_code
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]),
+              default="text", show_default=True, help="Output format.")
+@click.option("--no-cache", is_flag=True, help="Recompute every signature.")
+@pass_ctx
+def report(ctx: Context, fmt: str, no_cache: bool) -> int:
+    """The loop postmortem: window, lanes, tokens, burn per hour, phases.
+
+    The window runs from the first to the last artifact carrying a lane id (git
+    creation times); tokens come from front matter `tokens`.
+    """
+    from compactor.report import build_report, report_json, report_markdown, report_text
+    from compactor.scan import run_scan
+
+    config = ctx.config
+    result = run_scan(ctx.repo, config, progress=progress_printer(), use_cache=not no_cache)
+    show_warnings(result.warnings)
+    data = build_report(result, skip=frozenset({config.inventory}))
+    render = {"json": report_json, "markdown": report_markdown}.get(fmt, report_text)
+    click.echo(render(data))
+    return 0
+
+
+@cli.command()
+@click.option("--check", "check_only", is_flag=True,
+              help="Write nothing; exit 1 when the inventory is stale or missing.")
+@pass_ctx
+def inventory(ctx: Context, check_only: bool) -> int:
+    """Write the authoritative inventory (config `inventory`, docs/INVENTORY.md).
+
+    Only the generated block between its `compactor:inventory` markers is
+    rewritten, and only when its text changes. With --check (CI, pre-commit),
+    compare the file in the work tree with what the index's briefs give.
+    """
+    from compactor.files import path_for_humans
+    from compactor.inventory import apply_plan, inventory_scan, plan_inventory
+
+    repo, config = ctx.repo, ctx.config
+    result = inventory_scan(repo, config, progress=progress_printer())
+    show_warnings(result.warnings)
+    plan = plan_inventory(repo, config, result)
+    shown = path_for_humans(plan.path)
+    if check_only:
+        if plan.old is None:
+            click.echo(f"{shown} is missing; run `compactor inventory` and commit it", err=True)
+            return 1
+        if plan.stale:
+            click.echo(f"{shown} is stale; run `compactor inventory` and commit it", err=True)
+            return 1
+        click.echo(f"{shown} is up to date", err=True)
+        return 0
+    if apply_plan(repo.root, plan):
+        click.echo(f"wrote {shown}", err=True)
+    else:
+        click.echo(f"{shown} is up to date", err=True)
+    return 0
+
+
+@cli.command()
+@click.argument("family")
+@click.option("-o", "--output", default=None, metavar="PATH",
+              help="Where to write it, relative to the repo root.  "
+                   "[default: docs/closeouts/FAMILY-closeout.md]")
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@pass_ctx
+def closeout(ctx: Context, family: str, output: str | None, force: bool) -> int:
+    """Write a close-out document for one FAMILY (an id from `compactor scan`).
+
+    It holds the family's coverage matrix, its missing gaps and a redirect
+    section to fill in, as kind `closeout`. An existing file is never
+    overwritten without --force.
+    """
+    from compactor.closeout import plan_closeout, write_closeout
+    from compactor.files import path_for_humans
+
+    plan = plan_closeout(ctx.repo, ctx.config, family, output)
+    write_closeout(ctx.repo.root, plan, force=force)
+    click.echo(f"wrote {path_for_humans(plan.path)}", err=True)
+    click.echo("fill in its Redirect section, then commit it", err=True)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: run the CLI with the project's error handling."""
     try:

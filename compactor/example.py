@@ -133,7 +133,7 @@ _LANE_POOLS: dict[str, tuple[str, ...]] = {
 _TITLE_FRAMES = (
     "# {lane} — {Sentence} operator action",
     "# {lane} — {Sentence}: [shape] lane",
-    "# {lane} — {pascal} operator action",
+    "# {lane} — {Sentence} operator action (`{pascal}`)",
     "# {lane} — {Sentence} end to end",
     "# {lane} — {Sentence} ([shape])",
 )
@@ -145,11 +145,20 @@ _META_FRAMES = (
     "> Supervisor note ({date}): keep this lane bounded to `{snake}`. Base `{h1}`.",
 )
 
+# One line right under the title that names the action in every spelling (never noised).
+_ACTION_LINES = (
+    "Action: {words} · code `{snake}` · handler `{pascal}Handler` · route `{route}`",
+    "**Action:** `{snake}` ({words}), served by `{pascal}Handler` at `{route}`.",
+    "Lane action `{pascal}`: operators {words} via `{route}`; the audit event is "
+    "`ops.{snake}`.",
+    "- action: `{snake}`\n- handler: `{pascal}Handler`\n- route: `{route}`\n- label: {words}",
+)
+
 _ROUTES = (
     "/ops/actions/{kebab}",
     "/api/v2/operator/{kebab}",
     "/admin/actions/{kebab}",
-    "/internal/ops/{snake}",
+    "/internal/ops/{kebab}",
     "/console/api/{kebab}",
 )
 
@@ -565,7 +574,8 @@ def _fill_generic(frame: str, rng: random.Random) -> str:
             return f"{rng.choice(_GEN_DIRS)}/{rng.choice(_GEN_FILES)}{rng.choice(_GEN_EXTS)}"
         return rng.choice(_GEN_POOLS[slot])
 
-    return _SLOT.sub(pick, frame)
+    out = _SLOT.sub(pick, frame)
+    return out[:1].upper() + out[1:] if out[:1].islower() else out
 
 
 def _gen_sentences(rng: random.Random, n: int, frames: Sequence[str] = _GEN_SENTENCES) -> list[str]:
@@ -578,6 +588,8 @@ def _paragraphs(rng: random.Random, n_sentences: int) -> list[str]:
     i = 0
     while i < len(sentences):
         k = rng.randint(2, 4)
+        if out:
+            out.append("")
         out.append(" ".join(sentences[i : i + k]))
         i += k
     return out
@@ -613,6 +625,7 @@ class _Family:
     fid: str
     title: str
     meta: str | None
+    action_line: str
     sections: list[tuple[str, str, list[str]]]  # heading, style, units
     front_matter: bool
     naming: int
@@ -656,7 +669,8 @@ def _build_family(
     title = _fill_build(rng.choice(_TITLE_FRAMES), rng)
     meta = rng.choice(_META_FRAMES) if rng.random() < 0.7 else None
     fam = _Family(
-        fid=fid, title=title, meta=meta, sections=sections, front_matter=front_matter,
+        fid=fid, title=title, meta=meta, action_line=rng.choice(_ACTION_LINES),
+        sections=sections, front_matter=front_matter,
         naming=naming, route=rng.choice(_ROUTES), actions=rng.sample(ACTIONS, len(ACTIONS)),
         establish=rng.randint(2, 4), ascii=ascii, spare=spare,
     )
@@ -680,12 +694,13 @@ def _build_family(
     if ascii:
         fam.title = fam.title.translate(_ASCII)
         fam.meta = fam.meta.translate(_ASCII) if fam.meta else None
+        fam.action_line = fam.action_line.translate(_ASCII)
         fam.sections = [(h, s, [u.translate(_ASCII) for u in us]) for h, s, us in fam.sections]
     return fam
 
 
 def _template_words(fam: _Family) -> int:
-    n = _words(fam.title) + (_words(fam.meta) if fam.meta else 0)
+    n = _words(fam.title) + _words(fam.action_line) + (_words(fam.meta) if fam.meta else 0)
     for heading, _style, units in fam.sections:
         n += 1 + _words(heading) + sum(_words(u) + 1 for u in units)
     return n + (12 if fam.front_matter else 0)
@@ -751,11 +766,13 @@ def _render_lane(
     if fam.meta:
         lines.append(fam.meta)
         lines.append("")
+    lines.append(fam.action_line)
+    lines.append("")
     random_ = rng.random
     for (heading, style, units), spare in zip(fam.sections, fam.spare, strict=True):
         kept: list[str] = []
         for unit in units:
-            if establishing and spare and random_() < 0.1:
+            if establishing and spare and random_() < 0.08:
                 swapped = _fill_build(rng.choice(spare), rng)
                 kept.append(swapped.translate(_ASCII) if ascii else swapped)
             elif random_() < noise:
@@ -838,12 +855,12 @@ _ACK_MIDDLES = (
     "Keep the commit small and the brief short.",
     "Remember to paste the raw test output, not a summary.",
 )
-_ACK_NEXTS = (
+_ACK_NEXTS = (  # every variant carries a next-step signal (next slice, proceed, continue...)
     "Next bounded slice: {next} {next_words}. Proceed.",
-    "Queueing {next} ({next_words}) next; same guardrails.",
+    "Queueing {next} ({next_words}) as the next slice; same guardrails.",
     "Continue with {next}: {next_words}.",
-    "Next up {next} {next_words}, keep the slice bounded.",
-    "Move to {next} — {next_words}. Report back with commit id and test counts.",
+    "Next step: {next} {next_words}, keep the slice bounded.",
+    "Move to {next} — {next_words}. Proceed, and report back with commit id and test counts.",
     "Proceed with {next} ({next_words}) when ready.",
     "Go ahead with {next}, {next_words}.",
 )
@@ -964,7 +981,7 @@ def _one_off(
     """Distinct single docs; ``size`` scales the body (1 = loop corpus, 2 = scale corpus)."""
     style = i % 8
     topic = rng.choice(_GEN_POOLS["topic"])
-    slug = topic.replace(" ", "-")
+    slug = topic.replace(" ", "-").lower()
     day = _date(created)
     if style == 0 or (size > 1 and style == 6):
         out = [f"# Design note: {topic}", "", f"Author: {rng.choice(_GEN_POOLS['person'])}", ""]
@@ -996,7 +1013,7 @@ def _one_off(
             "## Conventions",
             "",
         ]
-        out += _paragraphs(rng, 4 * size) + [""]
+        out += _paragraphs(rng, 7 * size) + [""]
         return ("docs/README.md" if i < 8 else f"docs/{slug}/README.md"), "\n".join(out), "other"
     if style == 3:
         first = rng.randint(40, 60)
@@ -1073,7 +1090,10 @@ def loop_corpus(
     """One supervisor loop's worth of docs, ordered by ``created`` (one doc per commit).
 
     With ``families >= 2`` the last family is a run of launch prompts that differ only by
-    their packet id; the others are renamed-lane families (same proof shape, new label).
+    their packet id (kind ``other``: they carry no lane id, and take no lane number); the
+    others are renamed-lane families (same proof shape, new label), kind ``brief``. Lane
+    numbers run S085, S086, ... over the renamed lanes in commit order. Each renamed family's
+    first 2-4 lanes are its establishing lanes (more rewording, a few lines swapped).
     """
     rng = random.Random(seed)
     fams: list[_Family] = []
@@ -1157,7 +1177,7 @@ def loop_corpus(
             packet += rng.randint(1, 3)
             pid = f"PKT-{packet:04d}"
             text = _LAUNCH.replace("{packet}", pid).replace("{packet_lower}", pid.lower())
-            add(f"docs/launch/{pid}.md", text, launch_id, "brief")
+            add(f"docs/launch/{pid}.md", text, launch_id, "other")  # no lane id: not a brief
         elif what == "proof":
             path, text, kind = _proof_doc(random.Random(rng.getrandbits(64)), arg)
             add(path, text, None, kind)
@@ -1227,7 +1247,7 @@ def scale_corpus(n: int, seed: int = 0) -> list[ExampleDoc]:
             path = path.replace(".md", f"-{i}.md")
             short = 440 - _words(text)
             if short > 0:  # pad to the benchmark's 400-800 words with more of the same prose
-                text += "\n## More notes\n\n" + "\n\n".join(_paragraphs(sub, short // 12 + 1))
+                text += "\n## More notes\n\n" + "\n".join(_paragraphs(sub, short // 12 + 1))
                 text += "\n"
             text = text.translate(_ASCII)
             family = None
@@ -1334,9 +1354,14 @@ def write_repo(root: Path, docs: Sequence[ExampleDoc], *, branch: str = "main") 
     ref = f"refs/heads/{branch}"
     parent = _rev(root, env, ref) or _rev(root, env, "HEAD")
     if docs:
+        # Speed: blobs are streamed (no delta search against the previous blob), light zlib,
+        # and a malloc top pad so glibc does not shrink and regrow the heap for every object.
+        fi_env = dict(env)
+        fi_env.setdefault("MALLOC_TOP_PAD_", str(64 << 20))
         proc = subprocess.Popen(
-            ["git", "fast-import", "--quiet", "--done"],
-            cwd=root, env=env, stdin=subprocess.PIPE,
+            ["git", "-c", "pack.compression=1", "fast-import", "--quiet", "--done",
+             "--big-file-threshold=1"],
+            cwd=root, env=fi_env, stdin=subprocess.PIPE,
         )
         assert proc.stdin is not None
         try:

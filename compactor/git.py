@@ -128,6 +128,10 @@ class Repo:
     def resolve(self, rev: str) -> str:
         proc = _run(self.root, ["rev-parse", "--verify", "-q", f"{rev}^{{commit}}"], check=False)
         if proc.returncode != 0:
+            if self.head() is None:
+                raise RefusedError(
+                    f"{rev}: {self.root} has no commits yet; commit first, then run again"
+                )
             raise RefusedError(f"{rev}: not a commit in {self.root}; check the revision name")
         return proc.stdout.decode().strip()
 
@@ -336,11 +340,38 @@ class Repo:
 
     def update_ref(self, ref: str, new: str, old: str | None, message: str) -> None:
         """Point ``ref`` at ``new`` only if it still holds ``old`` (None: only if it is absent)."""
-        self.run("update-ref", "-m", message, ref, new, old or "")
+        proc = _run(self.root, ["update-ref", "-m", message, ref, new, old or ""], check=False)
+        if proc.returncode != 0:  # lost a race: another process moved or created the ref
+            raise RefusedError(
+                f"{ref}: changed while compactor was working (another process?); "
+                "it was left as it is: check it and run again"
+            )
+
+    def has_identity(self) -> bool:
+        """Whether git can name an author and a committer for a new commit."""
+        return all(
+            _run(self.root, ["var", v], check=False).returncode == 0
+            for v in ("GIT_AUTHOR_IDENT", "GIT_COMMITTER_IDENT")
+        )
 
     def is_valid_branch_name(self, name: str) -> bool:
         proc = _run(self.root, ["check-ref-format", "--branch", name], check=False)
         return proc.returncode == 0 and not name.startswith("-")
+
+    def diff_moved(
+        self, base: str | None, cached: bool = True, head: str | None = None
+    ) -> dict[str, str]:
+        """Exact renames (content unchanged) in the staged change or ``base..head``: new -> old."""
+        args = ["diff", "--name-status", "-z", "--find-renames=100%", "--diff-filter=R"]
+        if cached:
+            args += ["--cached", base or EMPTY_TREE]
+        else:
+            args += [base or EMPTY_TREE, head or "HEAD"]
+        fields = [f for f in self.run(*args).split(b"\0") if f]
+        return {
+            _decode_path(fields[i + 2]): _decode_path(fields[i + 1])
+            for i in range(0, len(fields) - 2, 3)
+        }
 
 
 def parse_creation_log(out: bytes, known: dict[str, int] | None = None) -> dict[str, int]:

@@ -1,0 +1,376 @@
+"""compactor at scale: one run, every figure, PASS/FAIL against the same run's floor.
+
+    python benchmarks/run.py                         # 10k and 100k briefs
+    python benchmarks/run.py --sizes 10000           # one size
+
+For each size it builds (or reuses, see generate.py) a repo of synthetic briefs
+with one commit per brief, then measures in fresh processes:
+
+- the floor: read every brief from git (one ``cat-file --batch``) and split it
+  into words — what any scan must at least do;
+- the naive loop: datasketch ``MinHash.update`` per shingle, on a sample,
+  scaled to the size;
+- ``compactor scan`` cold (no cache) and warm, with docs/s and peak RSS;
+- creation times from one ``git log`` pass vs one ``git log`` per file (on a
+  sample, scaled);
+- ``compactor check`` with one new brief staged and the cache warm;
+- ``compactor --help``.
+
+Every wall time includes interpreter start. Peak RSS is the largest single
+process (``wait4``) and, on Linux, the sampled sum over the process tree
+(workers and git included). It writes the output, the machine and the command
+to ``benchmarks/RESULTS.md`` (``--results``). Speed is asserted here only,
+never in the unit tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from generate import OUT, BriefRepo, brief_repo  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+PY = sys.executable
+
+# Targets (issue 6).
+COLD_RATIO = 4.0
+COLD_RATIO_STRETCH = 2.5
+BIG_SECONDS = 40.0
+BIG_RSS_MB = 1024.0
+CHECK_SECONDS = 0.5
+HELP_SECONDS = 0.25
+
+FLOOR = r"""
+import json, re, subprocess, sys, time
+root = sys.argv[1]
+ls = subprocess.run(["git", "ls-files", "-s", "-z"], cwd=root, capture_output=True, check=True)
+blobs = []
+for rec in ls.stdout.split(b"\0"):
+    meta, _, path = rec.partition(b"\t")
+    if path.endswith(b".md"):
+        blobs.append(meta.split(b" ")[1])
+out = subprocess.run(["git", "cat-file", "--batch"], cwd=root, capture_output=True, check=True,
+                     input=b"\n".join(blobs) + b"\n").stdout
+word = re.compile(rb"[\w\x80-\xff]+")
+pos = words = docs = 0
+for _ in blobs:
+    nl = out.index(b"\n", pos)
+    size = int(out[pos:nl].rsplit(b" ", 1)[1])
+    words += len(word.findall(out[nl + 1 : nl + 1 + size].lower()))
+    docs += 1
+    pos = nl + 2 + size
+print(json.dumps({"docs": docs, "words": words}))
+"""
+
+NAIVE = r"""
+import json, re, subprocess, sys, time
+t0 = time.perf_counter()
+from datasketch import MinHash
+t1 = time.perf_counter()
+root, k = sys.argv[1], int(sys.argv[2])
+ls = subprocess.run(["git", "ls-files", "-s", "-z"], cwd=root, capture_output=True, check=True)
+blobs = [r.partition(b"\t")[0].split(b" ")[1] for r in ls.stdout.split(b"\0")
+         if r.endswith(b".md")]
+step = max(1, len(blobs) // k)
+sample = blobs[::step][:k]
+t2 = time.perf_counter()
+out = subprocess.run(["git", "cat-file", "--batch"], cwd=root, capture_output=True, check=True,
+                     input=b"\n".join(sample) + b"\n").stdout
+pos = 0
+for _ in sample:
+    nl = out.index(b"\n", pos)
+    size = int(out[pos:nl].rsplit(b" ", 1)[1])
+    words = re.findall(r"\w+", out[nl + 1 : nl + 1 + size].decode().lower())
+    m = MinHash(num_perm=128, seed=1)
+    for i in range(max(1, len(words) - 2)):
+        m.update(" ".join(words[i : i + 3]).encode("utf-8"))
+    pos = nl + 2 + size
+t3 = time.perf_counter()
+print(json.dumps({"docs": len(sample), "seconds": t3 - t2, "import": t1 - t0}))
+"""
+
+
+# -- running children -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Child:
+    wall: float
+    code: int
+    out: str
+    err: str
+    rss_mb: float  # largest single process (wait4)
+    tree_mb: float | None  # sampled sum over the process tree (Linux)
+
+
+def _tree_rss_kb(root_pid: int, page_kb: int) -> int:
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        ppid = int(stat[stat.rindex(b")") + 2 :].split(b" ", 2)[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    total, todo = 0, [root_pid]
+    while todo:
+        pid = todo.pop()
+        try:
+            with open(f"/proc/{pid}/statm", "rb") as fh:
+                total += int(fh.read().split()[1]) * page_kb
+        except (OSError, IndexError, ValueError):
+            pass
+        todo.extend(children.get(pid, ()))
+    return total
+
+
+def run_child(args: Sequence[str], cwd: Path, stdin: bytes | None = None) -> Child:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("GIT_") and k not in ("COMPACTOR_DEBUG",)}
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(args, cwd=cwd, env=env, stdout=out, stderr=err,
+                                stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL)
+        if stdin is not None and proc.stdin is not None:
+            proc.stdin.write(stdin)
+            proc.stdin.close()
+        peak = [0]
+        done = threading.Event()
+        sampling = sys.platform.startswith("linux")
+
+        def sample() -> None:
+            page_kb = os.sysconf("SC_PAGE_SIZE") // 1024
+            while not done.wait(0.02):
+                peak[0] = max(peak[0], _tree_rss_kb(proc.pid, page_kb))
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        if sampling:
+            sampler.start()
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+        done.set()
+        if sampling:
+            sampler.join()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        text_out = out.read().decode("utf-8", "replace")
+        text_err = err.read().decode("utf-8", "replace")
+    return Child(wall, proc.returncode, text_out, text_err, usage.ru_maxrss / 1024,
+                 peak[0] / 1024 if sampling else None)
+
+
+def compactor(*args: str) -> list[str]:
+    return [PY, "-m", "compactor", *args]
+
+
+def _ok(child: Child, what: str, codes: Sequence[int] = (0,)) -> Child:
+    if child.code not in codes:
+        raise SystemExit(f"{what} failed (exit {child.code}):\n{child.err[-3000:]}")
+    return child
+
+
+def best_of(runs: int, fn: Callable[[], Child]) -> tuple[Child, list[float]]:
+    """The median run (by wall time) of ``runs`` and every wall time."""
+    children = sorted((fn() for _ in range(runs)), key=lambda c: c.wall)
+    return children[len(children) // 2], [c.wall for c in children]
+
+
+# -- measurements ----------------------------------------------------------------------------
+def fmt_s(x: float) -> str:
+    return f"{x:.3f} s" if x < 10 else f"{x:.1f} s"
+
+
+def fmt_mb(c: Child) -> str:
+    tree = f", tree {c.tree_mb:.0f} MB" if c.tree_mb is not None else ""
+    return f"peak RSS {c.rss_mb:.0f} MB{tree}"
+
+
+@dataclass
+class Report:
+    lines: list[str]
+    verdicts: list[tuple[bool, str]]
+
+    def say(self, line: str = "") -> None:
+        print(line, flush=True)
+        self.lines.append(line)
+
+    def target(self, ok: bool, text: str) -> None:
+        self.verdicts.append((ok, text))
+
+
+def creation_pass(br: BriefRepo, sample: int, rep: Report) -> None:
+    from compactor.git import Repo
+
+    repo = Repo(br.root)
+    started = time.perf_counter()
+    created = repo.creation_times()
+    one_pass = time.perf_counter() - started
+    paths = sorted(p for p in created if p.endswith(".md"))
+    step = max(1, len(paths) // sample)
+    picked = paths[::step][:sample]
+    started = time.perf_counter()
+    same = 0
+    for p in picked:
+        out = subprocess.run(
+            ["git", "log", "--follow", "--diff-filter=A", "--format=%at", "--", p],
+            cwd=br.root, capture_output=True, text=True, check=True,
+        ).stdout.split()
+        same += bool(out) and int(out[-1]) == created[p]
+    per_file = (time.perf_counter() - started) / max(1, len(picked)) * len(paths)
+    rep.say(
+        f"  creation times, one git log pass: {fmt_s(one_pass)} for {len(paths)} files; "
+        f"one git log per file: {fmt_s(per_file)} (scaled from {len(picked)}) "
+        f"= {per_file / max(one_pass, 1e-9):.0f}x slower; same answers {same}/{len(picked)}"
+    )
+
+
+def bench_size(n: int, args: argparse.Namespace, rep: Report, check_ok: bool) -> None:
+    br = brief_repo(n, args.seed, args.out_dir)
+    rep.say(f"== {n} briefs ({br.root.name}, one commit per brief)")
+    root = br.root
+    # the floor
+    floor, walls = best_of(3 if n <= 20000 else 1,
+                           lambda: _ok(run_child([PY, "-c", FLOOR, str(root)], root), "floor"))
+    info = json.loads(floor.out)
+    rep.say(f"  floor (read from git + split words): {fmt_s(floor.wall)} "
+            f"[{', '.join(f'{w:.2f}' for w in walls)}], {info['words']:,} words, {fmt_mb(floor)}")
+    # naive datasketch
+    k = min(n, args.naive_sample)
+    naive = run_child([PY, "-c", NAIVE, str(root), str(k)], root)
+    if naive.code == 0:
+        data = json.loads(naive.out)
+        scaled = data["seconds"] / data["docs"] * n
+        rep.say(f"  naive datasketch update() per shingle: {fmt_s(scaled)} "
+                f"(scaled from {data['docs']} docs in {data['seconds']:.2f} s; "
+                f"import datasketch {data['import']:.2f} s) = {scaled / floor.wall:.1f}x floor")
+    else:
+        rep.say(f"  naive datasketch: not measured ({naive.err.strip().splitlines()[-1:]})")
+    # compactor cold and warm
+    shutil.rmtree(root / ".git" / "compactor", ignore_errors=True)
+    cold = _ok(run_child(compactor("scan", "--format", "json"), root), "compactor scan (cold)")
+    warm = _ok(run_child(compactor("scan", "--format", "json"), root), "compactor scan (warm)")
+    briefs = len(json.loads(cold.out)["briefs"])
+    ratio = cold.wall / floor.wall
+    rep.say(f"  compactor scan cold: {fmt_s(cold.wall)} = {ratio:.2f}x floor, "
+            f"{briefs / cold.wall:,.0f} docs/s, {fmt_mb(cold)}")
+    rep.say(f"  compactor scan warm: {fmt_s(warm.wall)} = {warm.wall / floor.wall:.2f}x floor, "
+            f"{briefs / warm.wall:,.0f} docs/s, {fmt_mb(warm)}; "
+            f"same output as cold: {'yes' if warm.out == cold.out else 'NO'}")
+    if n == 10000:
+        rep.target(ratio <= COLD_RATIO, f"cold scan of 10k <= {COLD_RATIO:g}x floor: {ratio:.2f}x")
+        rep.target(ratio <= COLD_RATIO_STRETCH,
+                   f"(stretch) cold scan of 10k <= {COLD_RATIO_STRETCH:g}x floor: {ratio:.2f}x")
+    if n == 100000:
+        rep.target(cold.wall <= BIG_SECONDS,
+                   f"cold scan of 100k <= {BIG_SECONDS:g} s: {fmt_s(cold.wall)}")
+        peak = max(cold.rss_mb, cold.tree_mb or 0.0)
+        rep.target(peak <= BIG_RSS_MB, f"cold scan of 100k peak RSS <= 1 GB: {peak:.0f} MB")
+    creation_pass(br, args.per_file_sample, rep)
+    # the gate, warm, one new brief staged
+    if not check_ok:
+        rep.say("  compactor check: MISSING (compactor check --help fails)")
+        return
+    extra = root / br.extra_path
+    extra.parent.mkdir(parents=True, exist_ok=True)
+    extra.write_text(br.extra_text, encoding="utf-8")
+    subprocess.run(["git", "add", "--", br.extra_path], cwd=root, check=True)
+    try:
+        runs = [_ok(run_child(compactor("check"), root), "compactor check", (0, 1))
+                for _ in range(3)]
+    finally:
+        subprocess.run(["git", "rm", "-q", "--cached", "--", br.extra_path], cwd=root, check=True)
+        extra.unlink()
+    first, rest = runs[0], sorted(c.wall for c in runs[1:])
+    verdict = {0: "passed", 1: "blocked"}[first.code]
+    rep.say(f"  compactor check (warm, 1 brief staged, {verdict}): first {fmt_s(first.wall)}, "
+            f"then {', '.join(fmt_s(w) for w in rest)}; {fmt_mb(first)}")
+    if n >= 10000:
+        rep.target(first.wall <= CHECK_SECONDS,
+                   f"warm check on {n // 1000}k <= {CHECK_SECONDS:g} s (first run): "
+                   f"{fmt_s(first.wall)}")
+
+
+def machine() -> list[str]:
+    cpu = platform.processor() or "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    git = subprocess.run(["git", "--version"], capture_output=True, text=True).stdout.strip()
+    return [
+        f"nproc {os.cpu_count()}, CPU {cpu}, Python {platform.python_version()} "
+        f"({sys.executable}), {git}, {platform.system()} {platform.release()}",
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="10000,100000",
+                        help="comma-separated repo sizes in briefs (default: 10000,100000)")
+    parser.add_argument("--seed", type=int, default=0, help="corpus seed (default 0)")
+    parser.add_argument("--out-dir", type=Path, default=OUT,
+                        help="where generated repos are cached (default benchmarks/out)")
+    parser.add_argument("--results", type=Path, default=HERE / "RESULTS.md",
+                        help="markdown file to write (default benchmarks/RESULTS.md)")
+    parser.add_argument("--naive-sample", type=int, default=200,
+                        help="docs the naive datasketch loop runs on (default 200)")
+    parser.add_argument("--per-file-sample", type=int, default=50,
+                        help="files timed with one git log each (default 50)")
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    rep = Report([], [])
+    started = datetime.now(UTC)
+    for line in machine():
+        rep.say(line)
+    rep.say(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    help_child, walls = best_of(5, lambda: _ok(run_child(compactor("--help"), HERE), "--help"))
+    rep.say(f"compactor --help: {fmt_s(help_child.wall)} (median of "
+            f"{', '.join(f'{w:.3f}' for w in walls)})")
+    rep.target(help_child.wall <= HELP_SECONDS,
+               f"compactor --help <= {HELP_SECONDS:g} s: {fmt_s(help_child.wall)}")
+    check_ok = run_child(compactor("check", "--help"), HERE).code == 0
+    for n in sizes:
+        bench_size(n, args, rep, check_ok)
+    if not check_ok:
+        rep.target(False, "warm check <= 0.5 s: compactor check is missing")
+    rep.say(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    rep.say("targets:")
+    for ok, text in rep.verdicts:
+        rep.say(f"  {'PASS' if ok else 'FAIL'}  {text}")
+    command = "python benchmarks/run.py " + " ".join(
+        shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
+    body = "\n".join(rep.lines)
+    args.results.write_text(
+        "# Benchmark results\n\n"
+        f"Measured {started:%Y-%m-%d %H:%M} UTC on: {machine()[0]}\n\n"
+        f"Command (from the repo root, in the dev venv):\n\n```bash\n{command.strip()}\n```\n\n"
+        f"Output:\n\n```text\n{body}\n```\n",
+        encoding="utf-8",
+    )
+    print(f"wrote {args.results}", file=sys.stderr)
+    return 0 if all(ok for ok, text in rep.verdicts if not text.startswith("(stretch)")) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

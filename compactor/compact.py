@@ -1,0 +1,750 @@
+"""Stage 6: a scan of HEAD -> a compaction :class:`Plan` -> ONE commit on a new branch.
+
+The plan is pure: built from a :class:`~compactor.scan.Scan` of HEAD, HEAD's
+tree, the manifest of earlier compactions and the text of the files involved.
+
+- ``compress`` lanes are removed and *folded* into the inventory: per lane its
+  lane id, label, original path, blob id, the source commit, and the lines the
+  family's exemplar (its first lane) does not have, compared after masking
+  numbers and labels, so no product truth is dropped;
+- ``archive`` files (ACK chatter) move under ``archive_dir`` unchanged, to the
+  same relative path below it;
+- ``keep`` and ``mostly-keep`` files are left alone;
+- the manifest (``<archive_dir>/compactor-manifest.json``) records path -> blob
+  id and where it went, so ``compactor restore`` can bring any byte back.
+
+Lanes folded by an earlier compaction take part in the scan again (read from
+their blob ids in the manifest), so the lanes that remain are judged against
+the same history as before and a second compaction has nothing to do.
+
+:func:`apply_plan` builds the commit with plumbing only — a temporary index,
+``write-tree``, ``commit-tree`` — and moves one ref at the very end, so the
+work tree, the real index, HEAD and the current branch never change, and an
+interrupted run leaves nothing behind but unreachable objects.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from compactor import shapes
+from compactor.briefs import decode
+from compactor.config import Config
+from compactor.errors import InputError, RefusedError
+from compactor.files import in_dir, path_for_humans
+from compactor.git import IndexEntry, Repo
+from compactor.scan import Scan
+
+MANIFEST_NAME = "compactor-manifest.json"
+MANIFEST_VERSION = 1
+FOLDED_BLOCK = "folded"
+ENTRY_MARK = "<!-- compactor:folded:lane "
+
+
+# -- records ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Fold:
+    """A renamed-but-similar lane removed from the tree and folded into the inventory."""
+
+    path: str
+    blob: str
+    mode: str
+    lane: str | None
+    label: str
+    family: str
+    exemplar: str  # path of the family's first lane
+    exemplar_lane: str | None
+    phase: str | None
+    novelty: float | None
+    unique_lines: tuple[str, ...]  # lines of this lane the exemplar does not have
+
+
+@dataclass(frozen=True)
+class Move:
+    """An ACK file moved under ``archive_dir``, content unchanged."""
+
+    path: str
+    blob: str
+    mode: str
+    target: str
+
+
+@dataclass(frozen=True)
+class FamilySummary:
+    id: str
+    lanes: int  # members present in HEAD
+    folded: tuple[str, ...]  # lane ids (or paths) folded now
+    kept: tuple[str, ...]  # lane ids (or paths) left in the tree
+
+
+@dataclass(frozen=True)
+class Write:
+    """A file the compaction commit writes (the inventory, the manifest)."""
+
+    path: str
+    data: bytes
+    mode: str
+    existed: bool
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one compaction does. Built once by :func:`build_plan`, never mutated."""
+
+    head: str
+    folds: tuple[Fold, ...]
+    moves: tuple[Move, ...]
+    writes: tuple[Write, ...]  # empty when there is nothing to do
+    families: tuple[FamilySummary, ...]
+    counts: Mapping[str, int]  # retention -> briefs in HEAD
+    already_folded: int  # lanes folded by earlier compactions (not in HEAD)
+    inventory: str
+    manifest: str
+    warnings: tuple[str, ...]
+
+    @property
+    def empty(self) -> bool:
+        return not self.folds and not self.moves
+
+    def changes(self) -> list[tuple[str, str, str | None]]:
+        """(path, mode, blob or None to remove) for the tree; blobs of writes filled at apply."""
+        out: list[tuple[str, str, str | None]] = []
+        for f in self.folds:
+            out.append((f.path, f.mode, None))
+        for m in self.moves:
+            out.append((m.path, m.mode, None))
+            out.append((m.target, m.mode, m.blob))
+        return out
+
+
+@dataclass(frozen=True)
+class Applied:
+    branch: str
+    commit: str
+    replaced: str | None  # the commit the branch pointed to before (--force)
+
+
+# -- the manifest ----------------------------------------------------------------------------
+
+
+def manifest_path(config: Config) -> str:
+    return f"{config.archive_dir}/{MANIFEST_NAME}"
+
+
+def parse_manifest(data: bytes | None, where: str) -> dict[str, Any]:
+    """The manifest as a dict (empty when there is none); refuse a malformed one."""
+    empty: dict[str, Any] = {"version": MANIFEST_VERSION, "compactions": [], "entries": {}}
+    if data is None:
+        return empty
+    fix = "restore it from git history (git log -- PATH) or remove it"
+    try:
+        raw = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{where}: is not valid JSON ({exc}); {fix}") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("entries"), dict):
+        raise InputError(f"{where}: is not a compactor manifest (no 'entries' mapping); {fix}")
+    for path, entry in raw["entries"].items():
+        ok = (
+            isinstance(entry, dict)
+            and isinstance(entry.get("blob"), str)
+            and re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", entry["blob"]) is not None
+            and entry.get("action") in ("folded", "archived")
+            and isinstance(entry.get("location"), str)
+        )
+        if not ok:
+            raise InputError(f"{where}: entry {path!r} needs blob, action and location; {fix}")
+    if version := raw.get("version"):
+        if version != MANIFEST_VERSION:
+            raise InputError(
+                f"{where}: manifest version {version!r} is not {MANIFEST_VERSION}; "
+                "upgrade compactor"
+            )
+    raw.setdefault("compactions", [])
+    raw["version"] = MANIFEST_VERSION
+    return raw
+
+
+def read_manifest(repo: Repo, config: Config, rev: str) -> dict[str, Any]:
+    """The manifest committed in ``rev`` (empty when there is none)."""
+    where = manifest_path(config)
+    entry = _tree_file(repo.tree_entries(rev), where)
+    data = None
+    if entry is not None:
+        raw = repo.read_blobs([entry.blob])[entry.blob]
+        data = raw if isinstance(raw, bytes) else b""
+    return parse_manifest(data, where)
+
+
+def render_manifest(old: Mapping[str, Any], plan_head: str, folds: Sequence[Fold],
+                    moves: Sequence[Move]) -> bytes:
+    """The manifest with this compaction merged in: deterministic, sorted keys."""
+    entries: dict[str, Any] = dict(old.get("entries", {}))
+    for f in folds:
+        entries[f.path] = {
+            "action": "folded",
+            "blob": f.blob,
+            "family": f.family,
+            "label": f.label,
+            "lane": f.lane,
+            "location": "inventory",
+            "mode": f.mode,
+            "source_commit": plan_head,
+        }
+    for m in moves:
+        entries[m.path] = {
+            "action": "archived",
+            "blob": m.blob,
+            "location": m.target,
+            "mode": m.mode,
+            "source_commit": plan_head,
+        }
+    compactions = list(old.get("compactions", []))
+    compactions.append({"archived": len(moves), "folded": len(folds), "source_commit": plan_head})
+    data = {"compactions": compactions, "entries": entries, "version": MANIFEST_VERSION}
+    return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+# -- the inventory's folded block ------------------------------------------------------------
+
+
+def _fence(lines: Sequence[str]) -> str:
+    longest = max((len(m) for line in lines for m in re.findall(r"`+", line)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def fold_entry(fold: Fold, source_commit: str) -> str:
+    """The inventory entry of one folded lane (starts with its machine-readable mark)."""
+    name = fold.lane or fold.path
+    out = [
+        f"{ENTRY_MARK}{json.dumps(fold.path, ensure_ascii=False)} -->",
+        f"### {name}: {fold.label or '(no label)'}",
+        "",
+        f"- original path: `{path_for_humans(fold.path)}`",
+        f"- family: {fold.family} (exemplar {fold.exemplar_lane or path_for_humans(fold.exemplar)})",
+        f"- blob: `{fold.blob}`",
+        f"- source commit: `{source_commit}`",
+    ]
+    if fold.unique_lines:
+        fence = _fence(fold.unique_lines)
+        out += ["- lines the exemplar does not have:", "", f"{fence}text", *fold.unique_lines,
+                fence]
+    else:
+        out.append("- lines the exemplar does not have: none")
+    return "\n".join(out) + "\n"
+
+
+def _split_entries(block: str) -> dict[str, str]:
+    """Existing entries of the folded block: path -> entry text (marker included)."""
+    entries: dict[str, str] = {}
+    parts = block.split(ENTRY_MARK)
+    for part in parts[1:]:
+        head, sep, _rest = part.partition(" -->")
+        try:
+            path = json.loads(head)
+        except json.JSONDecodeError:
+            continue
+        if sep and isinstance(path, str):
+            body = (ENTRY_MARK + part).rstrip("\n") + "\n"
+            entries[path] = body
+    return entries
+
+
+def render_folded_block(old_block: str | None, folds: Sequence[Fold], source_commit: str) -> str:
+    """The folded block's content: earlier entries kept (in order), this compaction's appended."""
+    entries = _split_entries(old_block or "")
+    for f in folds:
+        entries.pop(f.path, None)  # a lane folded again (restored, re-added) gets its new entry
+        entries[f.path] = fold_entry(f, source_commit)
+    head = (
+        "## Folded lanes\n\n"
+        "Renamed-but-similar lanes that `compactor compact` removed from the tree. Each keeps\n"
+        "its blob id; `compactor restore PATH|LANE` brings its original bytes back.\n"
+        "Generated: edits inside this block are replaced on the next compaction.\n"
+    )
+    return head + "".join("\n" + e for e in entries.values()) + "\n"
+
+
+def render_inventory(old: bytes | None, folds: Sequence[Fold], source_commit: str,
+                     inventory_block: str | None = None, where: str = "inventory") -> bytes:
+    """The inventory with the folded block (and the inventory block, when given) updated.
+
+    Every byte outside the two blocks is kept. A new file starts from the
+    inventory stage's header.
+    """
+    from compactor.inventory import HEADER, INVENTORY_BLOCK, MarkerError, replace_block
+
+    text = old.decode("utf-8", "surrogateescape") if old is not None else HEADER
+    try:
+        if inventory_block is not None:
+            text = replace_block(text, INVENTORY_BLOCK, inventory_block)
+        block = render_folded_block(find_block(text, FOLDED_BLOCK), folds, source_commit)
+        text = replace_block(text, FOLDED_BLOCK, block)
+    except MarkerError as exc:
+        raise MarkerError(f"{where}: {exc.message}") from None
+    return text.encode("utf-8", "surrogateescape")
+
+
+def find_block(text: str, name: str) -> str | None:
+    """The content of a generated block, or None when the text has none."""
+    from compactor.inventory import read_block
+
+    return read_block(text, name)
+
+
+# -- planning ---------------------------------------------------------------------------------
+
+
+_LINE_BREAK = "qqcompactorlinebreakqq"  # a token no label or number masking touches
+
+
+def line_shapes(text: str, label: str, keep: Sequence[str] = ()) -> list[str]:
+    """The proof shape of every line of ``text`` (numbers and ``label`` masked).
+
+    One masking pass over the whole text, lines separated by a sentinel token,
+    so that a label or number run never spans two lines.
+    """
+    lines = text.splitlines()
+    masked = shapes.mask(f" {_LINE_BREAK} ".join(lines), label.split(), keep)
+    out: list[str] = []
+    current: list[str] = []
+    for tok in masked:
+        if tok == _LINE_BREAK:
+            out.append(" ".join(current))
+            current = []
+        else:
+            current.append(tok)
+    out.append(" ".join(current))
+    if len(out) != len(lines):  # cannot happen; stay correct if it does
+        return [" ".join(shapes.mask(line, label.split(), keep)) for line in lines]
+    return out
+
+
+def unique_lines(text: str, label: str, exemplar_text: str, exemplar_label: str,
+                 keep: Sequence[str] = (), seen: set[str] | None = None) -> tuple[str, ...]:
+    """Lines of ``text`` whose masked shape (numbers, the lane's label) the exemplar lacks.
+
+    ``seen`` is the exemplar's :func:`line_shapes` as a set, when already known.
+    """
+    if seen is None:
+        seen = set(line_shapes(exemplar_text, exemplar_label, keep))
+    out: list[str] = []
+    taken: set[str] = set()
+    for line, shape in zip(text.splitlines(), line_shapes(text, label, keep), strict=True):
+        if not shape or shape in seen or shape in taken:
+            continue
+        taken.add(shape)
+        out.append(line.rstrip())
+    return tuple(out)
+
+
+def _tree_file(tree: Sequence[IndexEntry], path: str) -> IndexEntry | None:
+    for e in tree:
+        if e.path == path:
+            return e
+    return None
+
+
+def archive_target(config: Config, path: str) -> str:
+    return f"{config.archive_dir}/{path}"
+
+
+def ghost_entries(manifest: Mapping[str, Any], tree: Sequence[IndexEntry],
+                  missing: set[str]) -> list[IndexEntry]:
+    """Lanes folded earlier, as entries to scan again (not when the path is back in the tree)."""
+    present = {e.path for e in tree}
+    out = []
+    for path, entry in sorted(manifest.get("entries", {}).items()):
+        if entry["action"] != "folded" or path in present or entry["blob"] in missing:
+            continue
+        out.append(IndexEntry(str(entry.get("mode", "100644")), entry["blob"], 0, path))
+    return out
+
+
+def build_plan(
+    scan: Scan,
+    tree: Sequence[IndexEntry],
+    manifest: Mapping[str, Any],
+    texts: Mapping[str, bytes],
+    inventory_before: bytes | None,
+) -> Plan:
+    """The compaction of ``scan`` (a scan of HEAD plus earlier folded lanes). Pure.
+
+    ``texts`` maps blob id -> bytes for every compress lane and family exemplar.
+    """
+    config = scan.config
+    assert scan.head is not None
+    head = scan.head
+    in_tree = {e.path: e for e in tree}
+    inventory, manifest_file = config.inventory, manifest_path(config)
+    special = {inventory, manifest_file}
+    warnings: list[str] = []
+    folds: list[Fold] = []
+    moves: list[Move] = []
+    counts: dict[str, int] = {}
+    already = 0
+
+    exemplar_shapes: dict[str, set[str]] = {}
+
+    def text_of(blob: str) -> str:
+        return decode(texts.get(blob, b""))[0]
+
+    for b, d in zip(scan.briefs, scan.decisions, strict=True):
+        entry = in_tree.get(b.path)
+        if entry is None:  # a lane folded by an earlier compaction
+            already += 1
+            continue
+        counts[d.retention] = counts.get(d.retention, 0) + 1
+        if b.path in special:
+            continue
+        if d.retention == "compress" and d.family is not None:
+            fam = scan.family(d.family)
+            assert fam is not None
+            ex = scan.briefs[fam.members[0]]
+            keep = config.guardrail_fields
+            if ex.path not in exemplar_shapes:
+                exemplar_shapes[ex.path] = set(line_shapes(text_of(ex.blob), ex.label, keep))
+            lines = unique_lines(text_of(b.blob), b.label, "", ex.label, keep,
+                                 exemplar_shapes[ex.path])
+            folds.append(Fold(b.path, b.blob, entry.mode, b.lane, b.label, fam.id, ex.path,
+                              ex.lane, d.phase, d.novelty, lines))
+        elif d.retention == "archive":
+            target = archive_target(config, b.path)
+            there = in_tree.get(target)
+            if there is not None and there.blob != b.blob:
+                warnings.append(
+                    f"{path_for_humans(b.path)}: {path_for_humans(target)} already exists with "
+                    "other content; left in place"
+                )
+                continue
+            moves.append(Move(b.path, b.blob, entry.mode, target))
+    rank = {scan.briefs[i].path: (k, n) for k, fam in enumerate(scan.families)
+            for n, i in enumerate(fam.members)}
+    folds.sort(key=lambda f: rank[f.path])  # family by family, in lane order
+    moves.sort(key=lambda m: m.path)
+
+    families = []
+    folded_now = {f.path for f in folds}
+    for fam in scan.families:
+        members = [scan.briefs[i] for i in fam.members if scan.briefs[i].path in in_tree]
+        folded = tuple(b.lane or b.path for b in members if b.path in folded_now)
+        if folded:
+            kept = tuple(b.lane or b.path for b in members if b.path not in folded_now)
+            families.append(FamilySummary(fam.id, len(members), folded, kept))
+
+    writes: list[Write] = []
+    if folds or moves:
+        inv_entry, man_entry = in_tree.get(inventory), in_tree.get(manifest_file)
+        writes.append(Write(
+            inventory,
+            render_inventory(inventory_before, folds, head, None, inventory),
+            inv_entry.mode if inv_entry else "100644", inv_entry is not None,
+        ))
+        writes.append(Write(
+            manifest_file, render_manifest(manifest, head, folds, moves),
+            "100644", man_entry is not None,
+        ))
+    return Plan(
+        head=head,
+        folds=tuple(folds),
+        moves=tuple(moves),
+        writes=tuple(writes),
+        families=tuple(families),
+        counts=counts,
+        already_folded=already,
+        inventory=inventory,
+        manifest=manifest_file,
+        warnings=tuple(warnings),
+    )
+
+
+def plan_compaction(repo: Repo, config: Config, *, use_cache: bool = True) -> Plan:
+    """Scan HEAD (with the lanes earlier compactions folded) and plan the compaction."""
+    from compactor.scan import run_scan
+
+    head = repo.head()
+    if head is None:
+        raise RefusedError(
+            f"{repo.root}: HEAD has no commits yet; commit the docs first, then compact"
+        )
+    if in_dir(config.inventory, config.archive_dir):
+        raise InputError(
+            f"inventory {config.inventory}: is under archive_dir {config.archive_dir}; "
+            "move one of them in the config"
+        )
+    tree = repo.tree_entries(head)
+    for special in (config.inventory, manifest_path(config)):
+        found = _tree_file(tree, special)
+        if found is not None and found.mode not in ("100644", "100755"):
+            raise InputError(
+                f"{special}: is not a regular file in HEAD (mode {found.mode}); make it one, or "
+                "point the config elsewhere"
+            )
+    manifest = read_manifest(repo, config, head)
+    folded_blobs = [e["blob"] for e in manifest["entries"].values() if e["action"] == "folded"]
+    missing = repo.missing_blobs(folded_blobs)
+    ghosts = ghost_entries(manifest, tree, missing)
+    scan = run_scan(repo, config, rev=head, entries=[*tree, *ghosts], use_cache=use_cache)
+    need: set[str] = set()
+    for b, d in zip(scan.briefs, scan.decisions, strict=True):
+        if d.retention == "compress" and d.family is not None:
+            fam = scan.family(d.family)
+            assert fam is not None
+            need.update((b.blob, scan.briefs[fam.members[0]].blob))
+    inv = _tree_file(tree, config.inventory)
+    if inv is not None:
+        need.add(inv.blob)
+    raw = repo.read_blobs(sorted(need))
+    texts = {k: v for k, v in raw.items() if isinstance(v, bytes)}
+    before = texts.get(inv.blob) if inv else None
+    plan = build_plan(scan, tree, manifest, texts, before)
+    if not plan.empty and (before is None or _has_inventory_block(before)):
+        block = _inventory_block(repo, config, tree, plan, use_cache)
+        plan = with_inventory_block(plan, before, block)
+    if missing:
+        shown = ", ".join(sorted(missing)[:3])
+        extra = (f"{len(missing)} folded lanes' blobs are missing ({shown}); they are not "
+                 "compared again (run 'compactor verify')")
+        plan = _with_warning(plan, extra)
+    return plan
+
+
+def with_inventory_block(plan: Plan, inventory_before: bytes | None, block: str) -> Plan:
+    """The plan with its inventory write also carrying the regenerated inventory block."""
+    from dataclasses import replace
+
+    writes = tuple(
+        replace(w, data=render_inventory(inventory_before, plan.folds, plan.head, block, w.path))
+        if w.path == plan.inventory else w
+        for w in plan.writes
+    )
+    return replace(plan, writes=writes)
+
+
+def _has_inventory_block(data: bytes) -> bool:
+    from compactor.inventory import INVENTORY_BLOCK
+
+    return find_block(data.decode("utf-8", "surrogateescape"), INVENTORY_BLOCK) is not None
+
+
+def _inventory_block(repo: Repo, config: Config, tree: Sequence[IndexEntry], plan: Plan,
+                     use_cache: bool) -> str:
+    """What ``compactor inventory`` writes in its block for the compacted tree.
+
+    The compaction commit carries it so that ``compactor inventory --check``
+    is fresh on the compacted branch.
+    """
+    from compactor.inventory import inventory_data
+    from compactor.inventory import render_inventory as render_block
+    from compactor.scan import run_scan
+
+    gone = {f.path for f in plan.folds} | {m.path for m in plan.moves} | {config.inventory}
+    entries = [e for e in tree if e.path not in gone]
+    entries += [IndexEntry(m.mode, m.blob, 0, m.target) for m in plan.moves]
+    scan = run_scan(repo, config, entries=entries, use_cache=use_cache)
+    return render_block(inventory_data(repo, scan, frozenset({config.inventory})), config,
+                        repo.root)
+
+
+def _with_warning(plan: Plan, warning: str) -> Plan:
+    from dataclasses import replace
+
+    return replace(plan, warnings=(*plan.warnings, warning))
+
+
+# -- applying -----------------------------------------------------------------------------------
+
+
+def default_branch(repo: Repo, head: str) -> str:
+    return f"compactor/compact-{repo.text('rev-parse', '--short', head)}"
+
+
+def check_apply(repo: Repo, branch: str, force: bool) -> str | None:
+    """Refuse an unsafe apply (exit 2); returns the branch's current commit (None: new)."""
+    if not repo.is_valid_branch_name(branch):
+        raise RefusedError(f"{branch}: not a valid branch name; pass another with --branch NAME")
+    op = repo.operation_in_progress()
+    if op is not None:
+        raise RefusedError(
+            f"a {op} is in progress in {repo.root}; finish or abort it (git {op} --continue / "
+            f"--abort), then compact"
+        )
+    if repo.head() is None:
+        raise RefusedError(
+            f"{repo.root}: HEAD has no commits yet; commit the docs first, then compact"
+        )
+    ref = f"refs/heads/{branch}"
+    old = repo.ref_value(ref)
+    if old is not None and repo.branch() == branch:
+        raise RefusedError(
+            f"{branch}: is the branch checked out here; compact onto another with --branch NAME"
+        )
+    if old is not None and not force:
+        raise RefusedError(
+            f"{branch}: branch already exists; pass --force to replace it, or --branch NAME"
+        )
+    return old
+
+
+def commit_message(plan: Plan) -> str:
+    subject = (
+        f"compactor: fold {len(plan.folds)} lane{_s(len(plan.folds))} into {plan.inventory}, "
+        f"archive {len(plan.moves)} file{_s(len(plan.moves))}"
+    )
+    body = [f"Compacted from {plan.head}."]
+    if plan.families:
+        body.append("Families folded: " + ", ".join(
+            f"{f.id} ({len(f.folded)} of {f.lanes} lanes)" for f in plan.families) + ".")
+    body.append(f"Manifest: {plan.manifest}. Restore any file byte-exact with "
+                "'compactor restore PATH|LANE|--all'.")
+    return subject + "\n\n" + "\n".join(body) + "\n"
+
+
+def apply_plan(repo: Repo, plan: Plan, branch: str, *, force: bool = False) -> Applied:
+    """Build the plan's ONE commit on top of its HEAD and point ``branch`` at it, last."""
+    old = check_apply(repo, branch, force)
+    if not repo.has_identity():
+        raise RefusedError(
+            "git does not know who you are, so it cannot write the commit; set "
+            "'git config user.name' and 'git config user.email', then compact"
+        )
+    if repo.head() != plan.head:
+        raise RefusedError(f"HEAD moved since the plan was made ({plan.head[:12]}); run again")
+    changes = plan.changes()
+    for w in plan.writes:
+        changes.append((w.path, w.mode, repo.write_blob(w.data)))
+    tree = repo.build_tree(plan.head, changes)
+    commit = repo.commit_tree(tree, plan.head, commit_message(plan))
+    repo.update_ref(f"refs/heads/{branch}", commit, old, "compactor compact")
+    return Applied(branch, commit, old)
+
+
+# -- what people read --------------------------------------------------------------------------
+
+
+def _s(n: int) -> str:
+    return "" if n == 1 else "s"
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{round(x * 100)}%"
+
+
+def diff_summary(plan: Plan) -> list[str]:
+    """``git diff --name-status``-like lines of the compaction commit."""
+    lines = [f"D  {path_for_humans(f.path)}" for f in plan.folds]
+    lines += [f"R  {path_for_humans(m.path)} -> {path_for_humans(m.target)}" for m in plan.moves]
+    lines += [f"{'M' if w.existed else 'A'}  {path_for_humans(w.path)}" for w in plan.writes]
+    return lines
+
+
+def plan_text(plan: Plan, branch: str, applied: Applied | None = None) -> str:
+    c = plan.counts
+    kept = f"keep {c.get('keep', 0)}, mostly-keep {c.get('mostly-keep', 0)} (left alone)"
+    if plan.empty:
+        out = [f"compaction of HEAD {plan.head[:12]}: {kept}"]
+        if plan.already_folded:
+            out.append(f"({plan.already_folded} lanes were folded by earlier compactions)")
+        out.append("nothing to compact: no lanes to fold, no ACK files to archive; "
+                   "no commit created")
+        return "\n".join(out)
+    out = [
+        f"compaction of HEAD {plan.head[:12]}: {kept}; "
+        f"fold {len(plan.folds)} lane{_s(len(plan.folds))} into {plan.inventory}; "
+        f"archive {len(plan.moves)} file{_s(len(plan.moves))} under {plan_archive_dir(plan)}/"
+    ]
+    if plan.already_folded:
+        out.append(f"({plan.already_folded} lanes were folded by earlier compactions)")
+    for fam in plan.families:
+        out.append("")
+        out.append(f"family {fam.id}: fold {len(fam.folded)} of {fam.lanes} lanes; "
+                   f"keep {', '.join(fam.kept)}")
+        for f in plan.folds:
+            if f.family == fam.id:
+                out.append(f"  fold  {f.lane or '-':<10} {f.phase or '-':<11} "
+                           f"novelty {_pct(f.novelty):>4}  {path_for_humans(f.path)}  "
+                           f"({len(f.unique_lines)} unique line{_s(len(f.unique_lines))} kept)")
+    if plan.moves:
+        out.append("")
+        out.append("archive (content unchanged):")
+        for m in plan.moves:
+            out.append(f"  {path_for_humans(m.path)} -> {path_for_humans(m.target)}")
+    out.append("")
+    summary = diff_summary(plan)
+    out.append(f"diff: {len(plan.folds)} deleted, {len(plan.moves)} renamed, "
+               f"{sum(not w.existed for w in plan.writes)} added, "
+               f"{sum(w.existed for w in plan.writes)} modified")
+    out += [f"  {line}" for line in summary]
+    out.append("")
+    if applied is None:
+        out.append(f"dry run: nothing changed; 'compactor compact --apply' creates branch {branch}")
+    else:
+        was = f" (was {applied.replaced[:12]})" if applied.replaced else ""
+        out.append(f"created branch {applied.branch}{was}: one commit {applied.commit[:12]} on "
+                   f"top of {plan.head[:12]}; your checkout, index and branch are unchanged")
+        out.append(f"review it with 'git show --stat {applied.branch}', push it and open a pull "
+                   "request")
+    return "\n".join(out)
+
+
+def plan_archive_dir(plan: Plan) -> str:
+    return plan.manifest.rsplit("/", 1)[0]
+
+
+def pr_body(plan: Plan, branch: str) -> str:
+    """The pull-request description of a compaction (markdown)."""
+    c = plan.counts
+    arch = plan_archive_dir(plan)
+    out = [
+        f"## Compaction of {plan.head[:12]}",
+        "",
+        f"`compactor compact` folded {len(plan.folds)} renamed-but-similar "
+        f"lane{_s(len(plan.folds))} into `{plan.inventory}` and archived {len(plan.moves)} "
+        f"ACK file{_s(len(plan.moves))} under `{arch}/`. Nothing is lost: every file keeps its "
+        f"blob id in `{plan.manifest}`, and each folded lane's entry in the inventory lists the "
+        "lines its family's exemplar does not have.",
+        "",
+        "| | files |",
+        "|---|---:|",
+        f"| kept (keep) | {c.get('keep', 0)} |",
+        f"| kept (mostly-keep: establishing and still-novel lanes) | {c.get('mostly-keep', 0)} |",
+        f"| folded into the inventory | {len(plan.folds)} |",
+        f"| archived | {len(plan.moves)} |",
+        "",
+    ]
+    if plan.families:
+        out += ["### Families folded", "", "| family | lanes | folded | kept |", "|---|---:|---|---|"]
+        for fam in plan.families:
+            out.append(f"| {fam.id} | {fam.lanes} | {', '.join(fam.folded)} | "
+                       f"{', '.join(fam.kept)} |")
+        out.append("")
+    if plan.moves:
+        out += ["### Files archived", ""]
+        out += [f"- `{path_for_humans(m.path)}` → `{path_for_humans(m.target)}`"
+                for m in plan.moves]
+        out.append("")
+    first = plan.folds[0] if plan.folds else None
+    example = first.path if first else (plan.moves[0].path if plan.moves else "PATH")
+    out += [
+        "### How to restore",
+        "",
+        f"After checking out `{branch}` (or once it is merged):",
+        "",
+        "```bash",
+        f"compactor restore {path_for_humans(example)}   # one file, by its original path",
+    ]
+    if first is not None and first.lane:
+        out.append(f"compactor restore {first.lane}   # by lane id")
+    out += [
+        "compactor restore --all   # every folded and archived file",
+        "compactor verify          # CI: every blob of the manifest is still reachable",
+        "```",
+        "",
+        "Restored files are written to the working tree byte-exact from their blob ids.",
+    ]
+    return "\n".join(out) + "\n"

@@ -1,0 +1,364 @@
+"""What each lane of a family proved: the coverage matrix and the missing-gap list.
+
+Only a family's own lanes are read (their bodies, with a simple line parser —
+never the whole corpus). A lane *proves a dimension* when
+
+- a guardrail field (``Config.guardrail_fields``) is in its front matter, or
+- a list item or sub-heading inside a proof or guardrail section (headings such
+  as Proof, Evidence, Receipts, Verification, Tests, Guardrails, Constraints)
+  names it: ``- Negative path: …``, ``### Replay``.
+
+Names are normalised (``Audit log`` -> ``audit``, ``positive-path tests`` ->
+``positive path``) and the lane's own action words are dropped from them.
+
+The gap list names dimensions some lanes never proved (and standard ones —
+positive path, negative path, replay, audit — no lane proved), guardrails whose
+front matter value never varied (the action name masked), and open questions
+(a line ending in ``?``, ``open question``, ``TODO``, ``TBD``, ``unclear`` …)
+that no later lane answered (no later line repeats most of its words).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from compactor.briefs import Brief, name_words
+from compactor.config import Config
+
+STANDARD = ("positive path", "negative path", "replay", "audit")
+
+_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.+?)\s*#*\s*$")
+_FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
+_ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+(?:\[[ xX]\]\s+)?(.*)$")
+_PROOF_HEADING = re.compile(
+    r"proof|evidence|receipt|verif|\btests?\b|checks?\b|guard|constraint|\broute\b|\bsession\b"
+    r"|\btenant\b|acceptance|coverage",
+    re.IGNORECASE,
+)
+_MARKERS = re.compile(
+    r"^(?:(?:as before|again|note|nb|for the record|same as last lane|update|also)\s*[,:]\s*)+",
+    re.IGNORECASE,
+)
+_QUESTION = re.compile(
+    r"\?(?=\s|$|[)*_\"'”»])|\bopen questions?\b|\btodo\b|\btbd\b|\bunknowns?\s*:|\bstill unknown\b"
+    r"|\bunclear\b|\bunresolved\b|\bnot yet known\b",
+    re.IGNORECASE,
+)
+_NOT_QUESTION = re.compile(
+    r"\bno (?:open )?questions?\b|\bno unknowns\b|\bnothing (?:is )?unclear\b|\bno todos?\b",
+    re.IGNORECASE,
+)
+_QUESTION_LEAD = re.compile(
+    r"^(?:open questions?|questions?|todo|tbd|unknowns?|unclear)\s*[:\-—]\s*", re.IGNORECASE
+)
+_WORD = re.compile(r"[^\W_]+")
+_STOP = frozenset(
+    """
+    the a an and or of to in on for with by at from is are was were be been it this that these
+    those we i you they he she not no do does did can could should would will may might must has
+    have had what which who whom why how when where whether if then than but so as into about
+    still yet any all some more most our your their its there here up out over
+    open question questions todo tbd unknown unclear unresolved
+    """.split()
+)
+ANSWER_SHARE = 0.6  # a later line holding this share of a question's words answers it
+
+
+def canonical(name: str) -> str:
+    """One spelling per proof dimension: 'Negative-path tests' -> 'negative path'."""
+    words = name_words(name)
+    text = " ".join(words)
+    if "positive" in words or text.startswith("happy path"):
+        return "positive path"
+    if "negative" in words:
+        return "negative path"
+    if words and words[0] in ("replay", "replays", "replayed"):
+        return "replay"
+    if words and words[0] in ("audit", "audited", "auditing"):
+        return "audit"
+    return text
+
+
+def _label_of(item: str) -> str | None:
+    """The 'Label' of a 'Label: text' list item, or None."""
+    item = item.replace("*", "").replace("`", "").strip()
+    item = _MARKERS.sub("", item)
+    head, colon, _rest = item.partition(":")
+    if not colon:
+        return None
+    head = head.rsplit(",", 1)[-1].strip()
+    words = name_words(head)
+    if not 1 <= len(words) <= 4 or any(w.isdigit() for w in words):
+        return None
+    return head
+
+
+@dataclass(frozen=True)
+class LaneProof:
+    """What one lane proved, its guardrail values, and the questions it raised."""
+
+    index: int  # into the scan's briefs
+    dimensions: frozenset[str]
+    guardrails: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    questions: tuple[str, ...] = ()
+    statements: tuple[str, ...] = ()  # its other lines (read only when a question needs them)
+
+
+def _drop_label(name: str, label: Sequence[str], guardrails: Sequence[str]) -> str:
+    words = [w for w in name_words(name) if w not in label or w in guardrails]
+    return " ".join(words)
+
+
+_ASKING = ("?", "question", "todo", "tbd", "unknown", "unclear", "unresolved")
+
+
+def _may_ask(line: str) -> bool:
+    """A cheap filter before the question regex (most lines hold none of these)."""
+    low = line.lower()
+    return any(k in low for k in _ASKING)
+
+
+def content_words(text: str, label: Sequence[str] = ()) -> frozenset[str]:
+    return frozenset(
+        w for w in (t.lower() for t in _WORD.findall(text))
+        if len(w) >= 3 and w not in _STOP and w not in label and not any(c.isdigit() for c in w)
+    )
+
+
+def read_proof(index: int, brief: Brief, config: Config) -> LaneProof:
+    """Parse one lane's body (must be loaded) into a :class:`LaneProof`."""
+    body = brief.body or ""
+    label = brief.label_words
+    fields = {k.lower(): v for k, v in brief.fields.items()}
+    guards = tuple(g.lower() for g in config.guardrail_fields)
+    dims: set[str] = set()
+    values: dict[str, str] = {}
+    for g in guards:
+        value = fields.get(g)
+        if value is not None and not isinstance(value, bool) and str(value).strip():
+            dims.add(g)
+            values[g] = str(value).strip()
+    questions: list[str] = []
+    statements: list[str] = []
+    stack: list[tuple[int, bool]] = []  # (heading level, is a proof heading)
+    fence: str | None = None
+    title_seen = False
+    in_proof = False
+    for line in body.split("\n"):
+        stripped = line.strip()
+        if not stripped:
+            continue
+        first = stripped[0]
+        if first in "`~":
+            m = _FENCE.match(line)
+            if m:
+                mark = m.group(1)[0] * 3
+                fence = None if fence == mark else (fence or mark)
+                continue
+        if fence:
+            continue
+        h = _HEADING.match(line) if first == "#" else None
+        if h:
+            level, text = len(h.group(1)), h.group(2)
+            while stack and stack[-1][0] >= level:
+                stack.pop()
+            in_proof = any(p for _lvl, p in stack)
+            if in_proof and len(name_words(text)) <= 5:
+                name = _drop_label(text, label, guards)
+                if name:
+                    dims.add(canonical(name))
+            # a leading level-1 title names the lane, not a section: never a proof context
+            is_title = not title_seen and level == 1
+            title_seen = True
+            proofish = bool(_PROOF_HEADING.search(_drop_label(text, label, ())))
+            stack.append((level, proofish and not is_title))
+            in_proof = in_proof or stack[-1][1]
+            continue
+        item = _ITEM.match(line) if (first in "-*+" or first.isdigit()) else None
+        if item and ":" in stripped:
+            head = _label_of(item.group(1))
+            if head is not None:
+                name = _drop_label(head, label, guards)
+                if name:
+                    lowered = " ".join(name_words(head))
+                    if lowered in guards:
+                        dims.add(lowered)
+                    elif in_proof:
+                        dims.add(canonical(name))
+        if _may_ask(stripped) and _QUESTION.search(stripped) and not _NOT_QUESTION.search(stripped):
+            questions.append(stripped)
+        else:
+            statements.append(stripped)
+    return LaneProof(
+        index=index,
+        dimensions=frozenset(dims),
+        guardrails=MappingProxyType(values),
+        questions=tuple(questions),
+        statements=tuple(statements),
+    )
+
+
+# -- the matrix and the gaps -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MatrixRow:
+    label: str  # the action
+    lanes: tuple[int, ...]  # brief indexes, in lane order
+    cells: tuple[str, ...]  # per column: "✓", "n/m" or "·"
+
+
+@dataclass(frozen=True)
+class Gap:
+    what: str  # "dimension", "never proved", "guardrail", "question", "no proof"
+    text: str  # one line, markdown
+
+
+@dataclass(frozen=True)
+class Coverage:
+    family: str
+    members: tuple[int, ...]
+    columns: tuple[str, ...]
+    rows: tuple[MatrixRow, ...]
+    gaps: tuple[Gap, ...]
+
+
+def lane_name(b: Brief) -> str:
+    if b.lane:
+        return b.lane
+    stem = b.path.rsplit("/", 1)[-1]
+    return stem.rsplit(".", 1)[0] if "." in stem else stem
+
+
+def lane_ranges(briefs: Sequence[Brief], members: Sequence[int], limit: int = 0) -> str:
+    """'S085–S090, S094, lane-7' for members in lane order (consecutive numbers collapse)."""
+    runs: list[tuple[str, str]] = []
+    prev: tuple[str, int] | None = None
+    for i in members:
+        b = briefs[i]
+        name = lane_name(b)
+        prefix = re.sub(r"\d+", "#", name)
+        if b.number is not None and prev is not None and prev == (prefix, b.number - 1) and runs:
+            runs[-1] = (runs[-1][0], name)
+        else:
+            runs.append((name, name))
+        prev = (prefix, b.number) if b.number is not None else None
+    parts = [a if a == z else f"{a}–{z}" for a, z in runs]
+    if limit and len(parts) > limit:
+        return ", ".join(parts[:limit]) + f", … (+{len(parts) - limit} more)"
+    return ", ".join(parts)
+
+
+def _columns(config: Config, proofs: Sequence[LaneProof]) -> tuple[str, ...]:
+    counts: dict[str, int] = {}
+    for p in proofs:
+        for d in p.dimensions:
+            counts[d] = counts.get(d, 0) + 1
+    guards = [g.lower() for g in config.guardrail_fields if g.lower() in counts]
+    standard = [s for s in STANDARD if s in counts and s not in guards]
+    rest = sorted(
+        (d for d in counts if d not in guards and d not in standard),
+        key=lambda d: (-counts[d], d),
+    )
+    return tuple(guards + standard + rest)
+
+
+def _mask_value(value: str, label: Sequence[str]) -> str:
+    words = [w for w in name_words(value) if w not in label and not w.isdigit()]
+    return " ".join(words)
+
+
+def _answers(key: frozenset[str], need: int, line: str, label: Sequence[str]) -> bool:
+    low = line.lower()
+    if sum(1 for w in key if w in low) < need:  # cheap: substrings before words
+        return False
+    return len(key & content_words(line, label)) >= need
+
+
+def _questions(briefs: Sequence[Brief], proofs: Sequence[LaneProof]) -> list[Gap]:
+    """Open questions never answered by a later lane, in the order first raised."""
+    raised: dict[frozenset[str], tuple[int, str, list[int]]] = {}
+    for pos, p in enumerate(proofs):
+        label = briefs[p.index].label_words
+        for q in p.questions:
+            words = content_words(_QUESTION_LEAD.sub("", q.lstrip("-*+ ").strip()), label)
+            key = words if words else frozenset({q.lower()})
+            if key in raised:
+                raised[key][2].append(p.index)
+            else:
+                raised[key] = (pos, q, [p.index])
+    gaps = []
+    for key, (pos, text, where) in raised.items():
+        need = max(1, math.ceil(len(key) * ANSWER_SHARE))
+        answered = any(
+            _answers(key, need, s, briefs[later.index].label_words)
+            for later in proofs[pos + 1 :]
+            for s in later.statements
+        )
+        if answered:
+            continue
+        shown = re.sub(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+", "", text).strip()
+        if len(shown) > 160:
+            shown = shown[:157].rstrip() + "…"
+        lanes = lane_ranges(briefs, where, limit=8)
+        gaps.append(Gap("question", f"open question never answered in a later lane "
+                                    f"(raised in {lanes}): “{shown}”"))
+    return gaps
+
+
+def family_coverage(
+    config: Config, briefs: Sequence[Brief], family: str, members: Sequence[int]
+) -> Coverage:
+    """The coverage matrix and gap list of one family; member bodies must be loaded."""
+    proofs = [read_proof(i, briefs[i], config) for i in members]
+    columns = _columns(config, proofs)
+    by_label: dict[str, list[LaneProof]] = {}
+    for p in proofs:
+        b = briefs[p.index]
+        by_label.setdefault(b.label or lane_name(b), []).append(p)
+    rows = []
+    for label, group in by_label.items():
+        cells = []
+        for c in columns:
+            n = sum(1 for p in group if c in p.dimensions)
+            cells.append("✓" if n == len(group) else "·" if n == 0 else f"{n}/{len(group)}")
+        rows.append(MatrixRow(label, tuple(p.index for p in group), tuple(cells)))
+    gaps: list[Gap] = []
+    if not columns:
+        gaps.append(Gap("no proof", "no lane records proof: none has a proof or guardrail "
+                                    "section with `Label: …` items, nor guardrail front matter"))
+    else:
+        for s in STANDARD:
+            if s not in columns:
+                gaps.append(Gap("never proved", f"`{s}` is never proved in any lane"))
+        for c in columns:
+            missing = [p.index for p in proofs if c not in p.dimensions]
+            if missing:
+                gaps.append(Gap(
+                    "dimension",
+                    f"`{c}` not proved by {len(missing)} of {len(proofs)} lanes: "
+                    f"{lane_ranges(briefs, missing, limit=12)}",
+                ))
+    for g in config.guardrail_fields:
+        g = g.lower()
+        stated = [p for p in proofs if g in p.guardrails]
+        if len(stated) < 2:
+            continue
+        masked = {_mask_value(p.guardrails[g], briefs[p.index].label_words) for p in stated}
+        if len(masked) == 1:
+            value = stated[0].guardrails[g]
+            renamed = any(
+                _mask_value(p.guardrails[g], ()) != _mask_value(value, ()) for p in stated
+            )
+            note = ", the action name aside" if renamed else ""
+            gaps.append(Gap(
+                "guardrail",
+                f"guardrail `{g}` never varied across {len(stated)} lanes "
+                f"(always `{value}`{note})",
+            ))
+    gaps.extend(_questions(briefs, proofs))
+    return Coverage(family, tuple(members), columns, tuple(rows), tuple(gaps))

@@ -1,0 +1,200 @@
+"""After a compaction: bring folded or archived files back, and check nothing was lost.
+
+Both read the manifest that ``compactor compact`` commits
+(``<archive_dir>/compactor-manifest.json``) from a commit (HEAD by default),
+never from the working tree. ``restore`` writes the original bytes of the files
+it names, from their blob ids, into the working tree; ``verify`` checks that
+every blob the manifest names is still in the repository and that every
+archived file and folded entry it points to is where it says. Neither scans.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from compactor.compact import ENTRY_MARK, find_block, manifest_path, parse_manifest
+from compactor.config import Config
+from compactor.errors import InputError, RefusedError
+from compactor.files import path_for_humans
+from compactor.git import IndexEntry, Repo
+
+
+@dataclass(frozen=True)
+class Restored:
+    path: str
+    lane: str | None
+    action: str  # what the compaction did: folded / archived
+    written: bool  # False: the file was already there with these bytes
+
+
+@dataclass(frozen=True)
+class Verified:
+    entries: int
+    problems: tuple[str, ...]
+    manifest_found: bool
+
+
+def _manifest_in(repo: Repo, config: Config, rev: str) -> tuple[dict[str, Any], list[IndexEntry],
+                                                                 bool]:
+    commit = repo.resolve(rev)
+    tree = repo.tree_entries(commit)
+    where = manifest_path(config)
+    data: bytes | None = None
+    for e in tree:
+        if e.path == where:
+            raw = repo.read_blobs([e.blob])[e.blob]
+            data = raw if isinstance(raw, bytes) else b""
+            break
+    return parse_manifest(data, where), tree, data is not None
+
+
+def select(entries: Mapping[str, Mapping[str, Any]], targets: Sequence[str],
+           prefix: str = "") -> list[str]:
+    """Manifest paths named by ``targets`` (original paths, archive locations or lane ids).
+
+    ``prefix`` is the current directory relative to the repository root: a
+    path is tried as given (from the root) and then below it. Unknown targets
+    are refused, naming them all.
+    """
+    chosen: list[str] = []
+    unknown: list[str] = []
+    for target in targets:
+        t = target.replace("\\", "/").removeprefix("./")
+        candidates = [t] + ([f"{prefix.rstrip('/')}/{t}"] if prefix else [])
+        hits = [c for c in candidates if c in entries]
+        if not hits:
+            hits = [p for p, e in entries.items() if e["location"] in candidates]
+        if not hits:
+            hits = [p for p, e in entries.items()
+                    if isinstance(e.get("lane"), str) and e["lane"].lower() == t.lower()]
+        if not hits:
+            unknown.append(target)
+        for h in sorted(hits):
+            if h not in chosen:
+                chosen.append(h)
+    if unknown:
+        raise InputError(
+            f"{', '.join(unknown)}: not in the compaction manifest; name an original path, an "
+            "archived path or a lane id it lists (or pass --all)"
+        )
+    return chosen
+
+
+def _safe_target(root: Path, path: str) -> Path:
+    p = PurePosixPath(path)
+    bad = p.is_absolute() or ".." in p.parts or not p.parts or p.parts[0] == ".git"
+    dest = root.joinpath(*p.parts)
+    if bad or not dest.resolve().is_relative_to(root.resolve()):
+        raise InputError(
+            f"{path_for_humans(path)}: the manifest points outside the work tree; refusing to "
+            "write there (check the manifest's history)"
+        )
+    return dest
+
+
+def restore(
+    repo: Repo,
+    config: Config,
+    targets: Sequence[str],
+    *,
+    everything: bool = False,
+    force: bool = False,
+    rev: str = "HEAD",
+    prefix: str = "",
+) -> list[Restored]:
+    """Write the original bytes of the named manifest entries into the work tree.
+
+    Checks everything first — known names, blobs present, no different file in
+    the way (unless ``force``) — and writes only when all is well.
+    """
+    manifest, _tree, found = _manifest_in(repo, config, rev)
+    entries: dict[str, dict[str, Any]] = manifest["entries"]
+    if not found:
+        raise InputError(
+            f"{manifest_path(config)}: no compaction manifest in {rev}; nothing was compacted "
+            "there (check out the compacted branch, or pass --rev)"
+        )
+    paths = sorted(entries) if everything else select(entries, targets, prefix)
+    missing = repo.missing_blobs(entries[p]["blob"] for p in paths)
+    if missing:
+        names = [path_for_humans(p) for p in paths if entries[p]["blob"] in missing]
+        raise InputError(
+            f"{', '.join(names)}: blob missing from the repository; fetch the full history "
+            "(git fetch --unshallow) and retry"
+        )
+    data = repo.read_blobs(entries[p]["blob"] for p in paths)
+    plan: list[tuple[str, Path, bytes, bool]] = []
+    clashes: list[str] = []
+    for p in paths:
+        dest = _safe_target(repo.root, p)
+        raw = data[entries[p]["blob"]]
+        content = raw if isinstance(raw, bytes) else b""
+        same = False
+        if dest.is_symlink() or dest.is_dir():
+            raise RefusedError(
+                f"{path_for_humans(p)}: a directory or symlink is in the way; move it, then "
+                "restore"
+            )
+        if dest.exists():
+            same = dest.read_bytes() == content
+            if not same and not force:
+                clashes.append(path_for_humans(p))
+        plan.append((p, dest, content, not same))
+    if clashes:
+        raise RefusedError(
+            f"{', '.join(clashes)}: exists with other content; pass --force to overwrite, or "
+            "move it first"
+        )
+    out: list[Restored] = []
+    for p, dest, content, write in plan:
+        entry = entries[p]
+        if write:
+            try:
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                dest.write_bytes(content)
+                if entry.get("mode") == "100755":
+                    os.chmod(dest, dest.stat().st_mode | 0o111)
+            except OSError as exc:
+                done = ", ".join(path_for_humans(r.path) for r in out if r.written) or "none"
+                raise InputError(
+                    f"{path_for_humans(p)}: cannot write it ({exc.strerror or exc}); fix that "
+                    f"and run restore again (already restored: {done})"
+                ) from None
+        out.append(Restored(p, entry.get("lane"), entry["action"], write))
+    return out
+
+
+def verify(repo: Repo, config: Config, rev: str = "HEAD") -> Verified:
+    """Every manifest blob present, every archived file and folded entry where it says."""
+    manifest, tree, found = _manifest_in(repo, config, rev)
+    entries: dict[str, dict[str, Any]] = manifest["entries"]
+    problems: list[str] = []
+    missing = repo.missing_blobs(e["blob"] for e in entries.values())
+    in_tree = {e.path: e for e in tree}
+    folded_block: str | None = None
+    inventory = in_tree.get(config.inventory)
+    if inventory is not None and any(e["action"] == "folded" for e in entries.values()):
+        raw = repo.read_blobs([inventory.blob])[inventory.blob]
+        text = raw.decode("utf-8", "surrogateescape") if isinstance(raw, bytes) else ""
+        folded_block = find_block(text, "folded")
+    for path in sorted(entries):
+        e = entries[path]
+        shown = path_for_humans(path)
+        if e["blob"] in missing:
+            problems.append(f"{shown}: blob {e['blob']} is missing from the repository")
+        if e["action"] == "archived" and e["location"] not in in_tree:
+            problems.append(
+                f"{shown}: archived to {path_for_humans(e['location'])}, which is not in {rev}"
+            )
+        if e["action"] == "folded":
+            mark = f"{ENTRY_MARK}{json.dumps(path, ensure_ascii=False)} -->"
+            if inventory is None:
+                problems.append(f"{shown}: folded into {config.inventory}, which is not in {rev}")
+            elif folded_block is None or mark not in folded_block:
+                problems.append(f"{shown}: has no entry in the folded block of {config.inventory}")
+    return Verified(len(entries), tuple(problems), found)

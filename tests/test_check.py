@@ -1,0 +1,536 @@
+"""The gate: `compactor check` on generated loop repos and small hand-built ones."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from compactor.check import claim_similarity, human, parse_now, run_check
+from compactor.config import Config, make_config
+from compactor.example import ExampleDoc, label_spellings, loop_corpus, write_repo
+from compactor.git import Repo
+from tests.conftest import GitRepo, git, run_compactor
+
+QUESTION = "What new truth does this lane buy that the last three did not"
+
+# -- a generated loop repo, built once and copied per test ----------------------------------
+
+
+@pytest.fixture(scope="session")
+def loop_docs() -> list[ExampleDoc]:
+    return loop_corpus(0, families=3, lanes_per_family=8)
+
+
+@pytest.fixture(scope="session")
+def loop_template(tmp_path_factory: pytest.TempPathFactory, loop_docs: list[ExampleDoc]) -> Path:
+    root = tmp_path_factory.mktemp("loop") / "repo"
+    write_repo(root, loop_docs)
+    return root
+
+
+@pytest.fixture
+def loop(tmp_path: Path, loop_template: Path) -> GitRepo:
+    root = tmp_path / "loop"
+    shutil.copytree(loop_template, root, symlinks=True)
+    git(root, "config", "commit.gpgsign", "false")
+    return GitRepo(root)
+
+
+def front(text: str, key: str) -> str | None:
+    m = re.search(rf"^{key}: (.*)$", text.split("\n---", 1)[0], re.M)
+    return m.group(1).strip() if m else None
+
+
+def family_lanes(docs: list[ExampleDoc]) -> list[ExampleDoc]:
+    """The lanes of the generated family that carries front matter (route/session/tenant)."""
+    lanes = [d for d in docs if d.kind == "brief" and d.text.startswith("---\nlane:")]
+    assert len(lanes) >= 6, "the corpus should hold a front-matter lane family"
+    return lanes
+
+
+def rename(doc: ExampleDoc, number: int, action: str) -> tuple[str, str]:
+    """The doc as the next lane: same text, new lane id and action name in all spellings."""
+    old = tuple(front(doc.text, "action").split("_"))  # type: ignore[union-attr]
+    lane = front(doc.text, "lane")
+    assert lane is not None
+    text = doc.text
+    olds, news = label_spellings(old), label_spellings(tuple(action.split()))
+    for key in ("upper", "pascal", "camel", "snake", "kebab", "Sentence", "words"):
+        text = text.replace(olds[key], news[key])
+    text = text.replace(lane, f"S{number:03d}")
+    path = f"docs/lanes/S{number:03d}-{news['kebab']}.md"
+    return path, text
+
+
+def with_front(text: str, **fields: str) -> str:
+    extra = "".join(f"{k}: {v}\n" for k, v in fields.items())
+    return text.replace("\n---\n", f"\n{extra}---\n", 1)
+
+
+def last_proven(lanes: list[ExampleDoc]) -> str:
+    for d in reversed(lanes):
+        if front(d.text, "status") == "proven":
+            return front(d.text, "lane")  # type: ignore[return-value]
+    raise AssertionError("the corpus should mark a lane proven")
+
+
+def next_number(docs: list[ExampleDoc]) -> int:
+    numbers = [int(m.group(1)) for d in docs for m in [re.search(r"S(\d{3})", d.path)] if m]
+    numbers += [int(m.group(1)) for d in docs for m in [re.search(r"lane-(\d+)", d.path)] if m]
+    return max(numbers) + 1
+
+
+# -- the must-show cases on the generated loop ------------------------------------------------
+
+
+def test_renamed_lane_with_unchanged_guardrails_is_blocked_with_evidence(
+    loop: GitRepo, loop_docs: list[ExampleDoc]
+) -> None:
+    lanes = family_lanes(loop_docs)
+    last = lanes[-1]
+    n = next_number(loop_docs)
+    prev = front(last.text, "lane")
+    old_words = front(last.text, "action").replace("_", " ")  # type: ignore[union-attr]
+    path, text = rename(last, n, "cancel vendor")
+    loop.stage({path: text})
+    before = loop.state()
+
+    r = run_compactor("check", cwd=loop.root)
+
+    assert r.code == 1
+    assert r.out.startswith(f"BLOCKED {path} (S{n})\n  family ")
+    assert f"nearest earlier lanes: {prev} 100%," in r.out
+    assert "  stop conditions (all three hold):\n" in r.out
+    assert f"    - envelope proven: {last_proven(lanes)} has status: proven\n" in r.out
+    assert "    - guardrails unchanged: route/session/tenant unchanged since " in r.out
+    assert f"    - only the label differs: 100% the same proof shape as {prev} " in r.out
+    assert f"    - renamed lane: title = {prev}'s with '{old_words}' → 'cancel vendor'\n" in r.out
+    assert re.search(r"    - adjacent lanes: \d+ lanes of family \S+ in a row .* > max_adjacent 3",
+                     r.out)
+    assert f"  {QUESTION} (" in r.out
+    assert "    - coverage matrix: compactor inventory\n" in r.out
+    assert "    - missing-gap list: compactor inventory\n" in r.out
+    assert re.search(r"    - closeout of family (\S+): compactor closeout \1\n", r.out)
+    assert "    - redirect: write a brief with front matter `kind: redirect`" in r.out
+    assert r.out.rstrip().endswith(
+        "compactor check: 1 of 1 added lane blocked; the commit is refused")
+    assert loop.state() == before  # the gate changes nothing
+
+
+def test_lane_with_a_genuinely_new_topic_passes_quietly(
+    loop: GitRepo, loop_docs: list[ExampleDoc]
+) -> None:
+    n = next_number(loop_docs)
+    loop.stage({f"docs/lanes/S{n:03d}-webhook-retries.md": NEW_TOPIC.format(n=n)})
+    r = run_compactor("check", cwd=loop.root)
+    assert (r.code, r.out) == (0, "")
+
+
+def test_closeout_passes_and_resets_the_adjacency_count(
+    loop: GitRepo, loop_docs: list[ExampleDoc]
+) -> None:
+    lanes = family_lanes(loop_docs)
+    ids = [front(d.text, "lane") for d in lanes]
+    closeout = (
+        "# Close-out: operator action lanes\n\n"
+        f"Lanes {', '.join(map(str, ids))} proved one envelope. They are closed; the next "
+        "operator action goes into the coverage matrix, not into a new lane.\n"
+    )
+    loop.stage({"docs/closeouts/operator-actions-closeout.md": closeout})
+    r = run_compactor("check", cwd=loop.root)
+    assert (r.code, r.out) == (0, "")
+    loop.commit({}, message="closeout")
+
+    path, text = rename(lanes[-1], next_number(loop_docs), "cancel vendor")
+    loop.stage({path: text})
+    r = run_compactor("check", cwd=loop.root)
+    assert r.code == 1  # the stop conditions still hold ...
+    assert "stop conditions (all three hold)" in r.out
+    assert "adjacent lanes" not in r.out  # ... but the run of adjacent lanes starts over
+
+
+def test_renamed_lane_with_fresh_new_truth_passes_with_a_warning_and_a_copy_is_refused(
+    loop: GitRepo, loop_docs: list[ExampleDoc]
+) -> None:
+    lanes = family_lanes(loop_docs)
+    n = next_number(loop_docs)
+    claim = '"Bulk cancel: 500 vendors in one call stay inside one audit transaction"'
+    path, text = rename(lanes[-1], n, "cancel vendor")
+    loop.stage({path: with_front(text, new_truth=claim)})
+
+    r = run_compactor("check", cwd=loop.root)
+    assert r.code == 0
+    assert r.out.startswith(f"WARNING {path} (S{n})\n")
+    assert ('  passes on its new_truth claim: "Bulk cancel: 500 vendors in one call stay '
+            'inside one audit transaction"\n  it would otherwise be blocked by:\n') in r.out
+    assert "compactor check: 1 added lane passes, with warnings" in r.out
+    loop.commit({}, message="S with claim")
+
+    path2, text2 = rename(lanes[-1], n + 1, "reopen ticket")
+    loop.stage({path2: with_front(text2, new_truth=claim)})
+    r = run_compactor("check", cwd=loop.root)
+    assert r.code == 1
+    assert (f"    - new_truth refused: new_truth is nearly the same as S{n}'s claim (100% alike): "
+            '"Bulk cancel: 500 vendors in one call stay inside one audit transaction"; '
+            "a copied claim buys no new truth\n") in r.out
+    assert "If the lane does buy new truth" not in r.out  # it tried; the claim is the problem
+
+
+def test_empty_new_truth_is_refused(loop: GitRepo, loop_docs: list[ExampleDoc]) -> None:
+    path, text = rename(family_lanes(loop_docs)[-1], next_number(loop_docs), "cancel vendor")
+    loop.stage({path: with_front(text, new_truth='"  "')})
+    r = run_compactor("check", cwd=loop.root)
+    assert r.code == 1
+    assert "    - new_truth refused: new_truth is empty; state what this lane proves that " in r.out
+
+
+def test_ten_renamed_lanes_staged_in_one_commit_are_all_blocked(
+    loop: GitRepo, loop_docs: list[ExampleDoc]
+) -> None:
+    last = family_lanes(loop_docs)[-1]
+    n = next_number(loop_docs)
+    actions = ["cancel vendor", "reopen ticket", "void invoice", "retry payout", "lock account",
+               "unlock account", "export ledger", "split shipment", "release hold", "place hold"]
+    files = dict(rename(last, n + k, a) for k, a in enumerate(actions))
+    loop.stage(files)
+
+    r = run_compactor("check", "--format", "json", cwd=loop.root)
+    assert r.code == 1
+    data = json.loads(r.out)
+    assert data["outcome"] == "block"
+    verdicts = data["verdicts"]
+    assert [v["lane"] for v in verdicts] == [f"S{n + k:03d}" for k in range(10)]
+    assert all(v["outcome"] == "block" for v in verdicts)
+    # each is judged against the staged lanes before it, too
+    assert verdicts[5]["nearest"][0]["lane"] in {f"S{n + k:03d}" for k in range(5)}
+    assert verdicts[9]["question"].startswith(QUESTION)
+    assert {"output": "coverage matrix", "how": "compactor inventory"} in verdicts[0]["due"]
+    assert [c["name"] for c in verdicts[0]["conditions"]] == [
+        "proven", "guardrails", "label-only", "adjacent", "rename"]
+    assert {c["action"] for c in verdicts[0]["conditions"]} == {"block"}
+
+
+def test_replaying_templated_reports_through_the_gate_blocks_none(repo: GitRepo) -> None:
+    """110 sprint reports: one skeleton, distinct content, each a lane (sprint-N), one per commit."""
+    rng = random.Random(7)
+    r = Repo(repo.root)
+    config = Config()
+    start = 1_778_304_756
+    text = ""
+    for k in range(110):
+        path, text = sprint_report(rng, k + 1)
+        repo.stage({path: text})
+        result = run_check(r, config, now=start + 600 * k)
+        assert result.outcome == "pass", (path, result)
+        assert [v.path for v in result.verdicts] == [path]  # it was judged, as a lane
+        repo.commit({}, when=start + 600 * k, message=path)
+    # the gate is live on the same repo: a report copied under the next sprint number is not
+    copy = text.replace("Sprint 110", "Sprint 111")
+    repo.stage({"docs/sprints/sprint-111-report.md": copy})
+    result = run_check(r, config, now=start + 600 * 111)
+    assert result.outcome == "block"
+    assert [c.evidence for c in result.verdicts[0].conditions] == [
+        "title = sprint-110's with only the lane id changed"
+    ]
+
+
+# -- the stop conditions, one at a time on a small repo -----------------------------------
+
+
+QUIET = {"adjacent_mode": "off", "rename_mode": "off"}
+
+
+def test_proof_naming_the_family_proves_the_envelope(repo: GitRepo) -> None:
+    write_config(repo, QUIET)
+    repo.commit({f"docs/lanes/S00{k}.md": small_lane(k, a) for k, a in
+                 enumerate(["approve invoice", "cancel vendor", "flag invoice"], 1)}, when=T0)
+    repo.stage({"docs/lanes/S004.md": small_lane(4, "reopen ticket")})
+    r = run_compactor("check", cwd=repo.root)
+    assert (r.code, r.out) == (0, "")  # similar, guardrails unchanged, but nothing proven
+
+    repo.stage({"docs/proofs/envelope-proof.md": PROOF})  # a proof staged with it counts too
+    r = run_compactor("check", cwd=repo.root)
+    assert r.code == 1
+    assert ("    - envelope proven: docs/proofs/envelope-proof.md covers the family "
+            "(names S001)\n") in r.out
+    assert "    - guardrails unchanged: route/session/tenant unchanged since S001" in r.out
+
+
+def test_changed_guardrails_let_a_similar_lane_through(repo: GitRepo) -> None:
+    write_config(repo, QUIET)
+    repo.commit({f"docs/lanes/S00{k}.md": small_lane(k, a, status="proven") for k, a in
+                 enumerate(["approve invoice", "cancel vendor", "flag invoice"], 1)}, when=T0)
+    changed = small_lane(4, "reopen ticket", route="/api/v3/bulk/{kebab}", status="proven")
+    repo.stage({"docs/lanes/S004.md": changed})
+    r = run_compactor("check", cwd=repo.root)
+    assert (r.code, r.out) == (0, "")
+
+    repo.stage({"docs/lanes/S004.md": small_lane(4, "reopen ticket", status="proven")})
+    r = run_compactor("check", cwd=repo.root)
+    assert r.code == 1
+    assert "    - envelope proven: S003 has status: proven\n" in r.out
+
+
+def test_lanes_without_guardrail_fields_count_as_unchanged(repo: GitRepo) -> None:
+    write_config(repo, {**QUIET, "guardrail_fields": ["route", "session", "tenant"]})
+    repo.commit({f"docs/lanes/S00{k}.md": small_lane(k, a, status="proven", guard=False)
+                 for k, a in enumerate(["approve invoice", "cancel vendor"], 1)}, when=T0)
+    repo.stage({"docs/lanes/S003.md": small_lane(3, "flag invoice", guard=False)})
+    r = run_compactor("check", cwd=repo.root)
+    assert r.code == 1
+    assert ("    - guardrails unchanged: no route/session/tenant fields, and none since S001 "
+            "either\n") in r.out
+
+
+def test_adjacent_and_rename_escalations_follow_their_modes(repo: GitRepo) -> None:
+    lanes = {f"docs/lanes/S00{k}.md": small_lane(k, a) for k, a in
+             enumerate(["approve invoice", "cancel vendor", "flag invoice"], 1)}
+    repo.commit(lanes, when=T0)
+    repo.stage({"docs/lanes/S004.md": small_lane(4, "reopen ticket")})
+    r = run_compactor("check", cwd=repo.root)
+    assert r.code == 1  # nothing proven, but the escalations block on their own
+    assert "stop conditions" not in r.out
+    assert ("    - adjacent lanes: 4 lanes of family S001 in a row with no consolidation output "
+            "naming it (S001, S002, S003, S004) > max_adjacent 3\n") in r.out
+    assert "    - renamed lane: title = S003's with 'flag invoice' → 'reopen ticket'\n" in r.out
+
+    write_config(repo, {"adjacent_mode": "warn", "rename_mode": "warn"})
+    r = run_compactor("check", cwd=repo.root)
+    assert r.code == 0
+    assert "(warning only)" in r.out
+    assert "compactor check: 1 added lane passes, with warnings" in r.out
+
+
+def test_token_budget_counts_the_trailing_hour(repo: GitRepo) -> None:
+    write_config(repo, {"token_budget_per_hour": 50_000_000})
+    repo.commit({"docs/old.md": note("old", 900_000_000)}, when=T0 - 7200)  # outside the hour
+    for k in range(3):
+        repo.commit({f"docs/notes/n{k}.md": note(f"n{k}", 50_000_000)}, when=T0 - 3000 + k * 600)
+    repo.stage({"docs/lanes/S201-webhook-retries.md":
+                NEW_TOPIC.format(n=201).replace("---\n", "---\ntokens: {codex: 62000000}\n", 1)})
+    r = run_compactor("check", "--now", str(T0), cwd=repo.root)
+    assert r.code == 1
+    assert "    - token budget: 212M tokens in the last hour > budget 50M\n" in r.out
+    assert QUESTION not in r.out  # no earlier lanes to compare with
+
+    # the clock is the commit's: two hours later the window holds the new lane alone
+    r = run_compactor("check", cwd=repo.root, env={"GIT_COMMITTER_DATE": f"{T0 + 7200} +0000"})
+    assert "token budget: 62M tokens in the last hour > budget 50M" in r.out
+
+    write_config(repo, {"token_budget_per_hour": 50_000_000, "budget_mode": "warn"})
+    r = run_compactor("check", "--now", str(T0), cwd=repo.root)
+    assert r.code == 0
+    assert "212M tokens in the last hour > budget 50M (warning only)" in r.out
+
+
+# -- what is judged, and the CLI around it ----------------------------------------------------
+
+
+def test_consolidation_outputs_proofs_and_acks_are_never_judged(
+    loop: GitRepo, loop_docs: list[ExampleDoc]
+) -> None:
+    lanes = family_lanes(loop_docs)
+    body = lanes[-1].text.split("\n---\n", 1)[1]
+    loop.stage({
+        "docs/INVENTORY.md": body,
+        "docs/closeouts/loop-closeout.md": lanes[-1].text.replace("kind: brief", "kind: closeout"),
+        "docs/proofs/another-envelope-proof.md": body,
+        "docs/acks/S150-ack.md": "ACK S150 landed. Next bounded slice: S151. Proceed.\n",
+    })
+    r = run_compactor("check", "--format", "json", cwd=loop.root)
+    assert r.code == 0
+    data = json.loads(r.out)
+    assert data["verdicts"] == [] and data["outcome"] == "pass"
+    assert len(data["added"]) == 4
+
+
+def test_range_judges_the_lanes_a_commit_range_adds(
+    loop: GitRepo, loop_docs: list[ExampleDoc]
+) -> None:
+    path, text = rename(family_lanes(loop_docs)[-1], next_number(loop_docs), "cancel vendor")
+    loop.commit({path: text}, message="renamed lane")
+    assert run_compactor("check", cwd=loop.root).code == 0  # nothing staged
+    r = run_compactor("check", "--range", "HEAD~1..HEAD", cwd=loop.root)
+    assert r.code == 1
+    assert r.out.startswith(f"BLOCKED {path} ")
+    r = run_compactor("check", "--range", "HEAD~2..HEAD~1", cwd=loop.root)
+    assert r.code == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--range", "HEAD"], "compactor: error: --range 'HEAD': expected A..B (two revisions, "
+                              "e.g. origin/main..HEAD)\n"),
+        (["--range", "nope..HEAD"], "compactor: error: nope: not a commit in "),
+        (["--now", "yesterday"], "compactor: error: --now 'yesterday': not a time; give epoch "
+                                 "seconds or ISO 8601 like 2026-05-09T12:00:00Z\n"),
+        (["--range", "HEAD..HEAD", "--now", "5"], "compactor: error: --now cannot be combined "
+                                                  "with --range"),
+    ],
+)
+def test_bad_arguments_exit_2_with_one_line(repo: GitRepo, args: list[str], message: str) -> None:
+    repo.commit({"docs/a.md": "# A\n\ntext\n"})
+    r = run_compactor("check", *args, cwd=repo.root)
+    assert r.code == 2
+    assert r.err.startswith(message)
+    assert len(r.err.splitlines()) == 1 and r.out == ""
+
+
+def test_first_commit_of_a_repo_is_judged_too(repo: GitRepo) -> None:
+    repo.stage({f"docs/lanes/S00{k}.md": small_lane(k, a) for k, a in
+                enumerate(["approve invoice", "cancel vendor", "flag invoice", "void invoice"], 1)})
+    r = run_compactor("check", "--format", "json", cwd=repo.root)
+    data = json.loads(r.out)
+    assert [v["outcome"] for v in data["verdicts"]] == ["pass", "block", "block", "block"]
+    assert r.code == 1
+
+
+def test_helpers() -> None:
+    assert human(212_000_000) == "212M" and human(1500) == "1.5k" and human(12) == "12"
+    assert parse_now("2026-05-09T05:32:36Z") == 1778304756 == parse_now("1778304756")
+    config = make_config({})
+    a = "Bulk cancel of 500 vendors stays in one audit transaction"
+    assert claim_similarity(config, a, ("cancel", "vendor"),
+                            a.replace("cancel", "approve").replace("vendors", "invoices"),
+                            ("approve", "invoice")) == 1.0
+    assert claim_similarity(config, a, (), "Webhook retries back off exponentially", ()) < 0.2
+
+
+# -- material ---------------------------------------------------------------------------------
+
+T0 = 1_778_400_000
+
+NEW_TOPIC = """---
+lane: S{n:03d}
+kind: brief
+action: webhook_retries
+route: /internal/webhooks/retry
+session: service-token
+tenant: all-tenants
+---
+
+# S{n:03d} — Webhook delivery retries with exponential back-off
+
+## Goal
+
+Outbound webhooks are dropped after a single 502 from the receiver. Measure how many
+deliveries we lose per day, then add a retry schedule with jitter so a flapping receiver
+does not turn into a thundering herd against our own relay.
+
+## Findings so far
+
+- 3.1% of deliveries failed once in the last week; 0.4% failed twice.
+- Receivers behind Cloudflare return 520 rather than 502, which the relay treats as final.
+- The relay keeps no per-endpoint state, so it cannot tell a dead endpoint from a slow one.
+
+## Plan
+
+1. Record each attempt in a `webhook_attempts` table keyed by delivery id.
+2. Retry 5xx and timeouts at 30 s, 2 min, 10 min, 1 h and 6 h, with 20% jitter.
+3. Park an endpoint after 50 consecutive failures and page the owning team.
+4. Backfill the last 24 hours of dropped deliveries from the outbox.
+"""
+
+PROOF = """# Proof: the operator action envelope
+
+Applies to the lanes S001 to S003 and every later action of that shape: the route guard,
+the operator session and the tenant scope were each exercised with a positive and three
+negative calls, and the audit rows were compared against the request log line by line.
+"""
+
+
+def small_lane(k: int, action: str, *, route: str = "/ops/actions/{kebab}",
+               status: str | None = None, guard: bool = True) -> str:
+    sp = label_spellings(tuple(action.split()))
+    fm = [f"lane: S{k:03d}", f"action: {sp['snake']}"]
+    if guard:
+        fm += [f"route: {route.format(**sp)}", "session: operator-session",
+               "tenant: tenant-scoped"]
+    if status:
+        fm.append(f"status: {status}")
+    return "\n".join([
+        "---", *fm, "---", "",
+        f"# S{k:03d} — {sp['Sentence']} operator action", "",
+        "## Goal", "",
+        f"Prove that `{sp['snake']}` can only be invoked by an authenticated operator through "
+        f"`/ops/actions/{sp['kebab']}`, and that every invocation leaves exactly one audit row "
+        "in the ledger.", "",
+        "## Evidence", "",
+        f"- Positive path: an operator runs {sp['words']}; the ledger row is written; HTTP 200.",
+        "- Negative path: the same call from another tenant returns 403 and writes nothing.",
+        "- Replay: sending the same Idempotency-Key twice yields one ledger row.",
+        f"- Audit log: `ops.{sp['snake']}.completed` carries actor, tenant and request id.", "",
+        "## Next", "",
+        "Hand back to the supervisor loop; the next bounded slice is queued.", "",
+    ])
+
+
+def note(name: str, tokens: int) -> str:
+    return (f"---\ntokens: {tokens}\n---\n\n# Worker log {name}\n\n"
+            f"Spent tokens on {name} while the loop ran; nothing else to report here.\n")
+
+
+def write_config(repo: GitRepo, values: dict[str, object]) -> None:
+    repo.write(".compactor.yaml", json.dumps(values) + "\n")
+
+
+_WORDS = """
+alpha ledger invoice vendor cache queue worker shard replica cursor index snapshot budget
+refund payout tenant session route policy schema import export parser renderer template
+metric alert dashboard incident deploy rollback canary feature flag cohort migration backfill
+latency throughput memory disk socket timeout retry backoff jitter lock mutex thread pool
+customer partner carrier warehouse shipment order basket coupon discount tax currency rate
+audit trail consent privacy retention archive purge compress encrypt decrypt rotate secret
+""".split()
+_VERBS = """fixed reworked split merged dropped added measured traced renamed moved pinned
+bumped tuned cached batched sharded profiled documented retired rebuilt""".split()
+
+
+def sprint_report(rng: random.Random, n: int) -> tuple[str, str]:
+    """A sprint report: one fixed skeleton, sentences drawn fresh every time."""
+
+    def sentence() -> str:
+        words = [rng.choice(_WORDS) for _ in range(rng.randint(6, 10))]
+        words.insert(rng.randint(1, 3), rng.choice(_VERBS))
+        return " ".join(words).capitalize() + "."
+
+    out = [f"# Sprint {n} report", "", "_Assembled by the sprint bot from merged pull "
+           "requests. Numbers come from the CI dashboard._", "", "## Summary", "",
+           " ".join(sentence() for _ in range(4)), "", "## Changes", ""]
+    out += [f"- {sentence()}" for _ in range(6)]
+    out += ["", "## Risks", ""] + [f"- {sentence()}" for _ in range(2)]
+    out += ["", "## Follow-ups", ""] + [f"- [ ] {sentence()}" for _ in range(3)]
+    out += ["", "Reviewed-by: loom supervisor", ""]
+    return f"docs/sprints/sprint-{n}-report.md", "\n".join(out)
+
+
+def test_moving_lanes_is_not_opening_lanes(repo: GitRepo) -> None:
+    repo.commit({f"docs/lanes/S00{k}.md": small_lane(k, a) for k, a in
+                 enumerate(["approve invoice", "cancel vendor", "flag invoice", "void invoice"],
+                           1)}, when=T0)
+    repo.git("mv", "docs/lanes", "docs/operator-lanes")
+    assert run_compactor("check", cwd=repo.root).code == 0
+    repo.commit({}, message="move")
+    assert run_compactor("check", "--range", "HEAD~1..HEAD", cwd=repo.root).code == 0
+    # moved AND edited: judged as the new lane it is
+    repo.git("mv", "docs/operator-lanes/S004.md", "docs/S004.md")
+    repo.write("docs/S004.md", small_lane(4, "void invoice") + "One more line.\n")
+    repo.git("add", "docs/S004.md")
+    r = run_compactor("check", cwd=repo.root)
+    assert r.code == 1 and r.out.startswith("BLOCKED docs/S004.md (S004)")
+
+
+def test_warnings_name_only_the_files_the_change_adds(repo: GitRepo) -> None:
+    repo.commit({"docs/old.md": "---\nbroken: [\n---\n\n# Old\n\ntext\n"}, when=T0)
+    assert "docs/old.md" in run_compactor("scan", cwd=repo.root).err
+    repo.stage({"docs/new.md": "---\nalso: [broken\n---\n\n# New\n\ntext\n"})
+    r = run_compactor("check", cwd=repo.root)
+    assert r.code == 0
+    assert r.err.startswith("compactor: warning: docs/new.md: broken YAML front matter")
+    assert "docs/old.md" not in r.err

@@ -1,0 +1,495 @@
+"""compactor compact: the plan, ONE commit on a new branch, nothing else touched."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import GitRepo, run_compactor
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from compactor import compact, shapes
+from compactor.config import Config
+from compactor.example import ACTIONS, label_spellings, loop_corpus, write_repo
+from compactor.git import Repo
+
+MANIFEST = "docs/archive/compactor-manifest.json"
+INVENTORY = "docs/INVENTORY.md"
+
+
+def loop_repo(repo: GitRepo) -> compact.Plan:
+    """A small generated loop (a renamed-lane family, launch prompts, ACKs) and its plan."""
+    docs = loop_corpus(0, families=2, lanes_per_family=10, skeleton_docs=3, one_offs=2, proofs=1)
+    write_repo(repo.root, docs)
+    plan = plan_of(repo)
+    # the loop gives compaction real work: lanes of both families to fold, ACKs to archive
+    assert len(plan.families) == 2 and len(plan.folds) >= 10 and len(plan.moves) >= 3
+    return plan
+
+
+def lane_folds(plan: compact.Plan) -> list[compact.Fold]:
+    """The folds that have a lane id (the renamed-lane family, not the launch prompts)."""
+    return [f for f in plan.folds if f.lane]
+
+
+def tree(repo: GitRepo, rev: str) -> dict[str, str]:
+    """path -> blob id of every file of ``rev``."""
+    out = {}
+    for line in repo.git("ls-tree", "-r", "-z", rev).split("\0"):
+        if line:
+            meta, path = line.split("\t", 1)
+            out[path] = meta.split()[2]
+    return out
+
+
+def short(repo: GitRepo) -> str:
+    return repo.git("rev-parse", "--short", "HEAD").strip()
+
+
+def plan_of(repo: GitRepo, config: Config | None = None) -> compact.Plan:
+    return compact.plan_compaction(Repo(repo.root), config or Config())
+
+
+# -- the plan ---------------------------------------------------------------------------------
+
+
+def test_dry_run_prints_the_plan_and_changes_nothing(repo: GitRepo) -> None:
+    plan = loop_repo(repo)
+    c = plan.counts
+    before = repo.state()
+    r = run_compactor("compact", cwd=repo.root)
+    assert r.code == 0
+    head = repo.git("rev-parse", "HEAD").strip()
+    nf, nm = len(plan.folds), len(plan.moves)
+    assert r.out.splitlines()[0] == (
+        f"compaction of HEAD {head[:12]}: keep {c['keep']}, mostly-keep {c['mostly-keep']} "
+        f"(left alone); fold {nf} lanes into docs/INVENTORY.md; archive {nm} files "
+        "under docs/archive/"
+    )
+    fam = plan.families[0]
+    assert (f"family {fam.id}: fold {len(fam.folded)} of {fam.lanes} lanes; "
+            f"keep {', '.join(fam.kept)}") in r.out
+    assert f"diff: {nf} deleted, {nm} renamed, 2 added, 0 modified" in r.out
+    m, f = plan.moves[0], plan.folds[0]
+    assert f"  R  {m.path} -> docs/archive/{m.path}" in r.out
+    assert f"  D  {f.path}" in r.out
+    assert r.out.rstrip().endswith(
+        f"dry run: nothing changed; 'compactor compact --apply' creates branch "
+        f"compactor/compact-{short(repo)}"
+    )
+    assert repo.state() == before
+
+
+def test_plan_folds_compress_lanes_archives_acks_and_keeps_the_rest(repo: GitRepo) -> None:
+    plan = loop_repo(repo)
+    scan = repo.scan(rev="HEAD")
+    by_retention: dict[str, set[str]] = {}
+    for b, d in zip(scan.briefs, scan.decisions, strict=True):
+        by_retention.setdefault(d.retention, set()).add(b.path)
+    assert {f.path for f in plan.folds} == by_retention["compress"]
+    assert {m.path for m in plan.moves} == by_retention["archive"]
+    assert all(m.target == f"docs/archive/{m.path}" for m in plan.moves)
+    touched = {f.path for f in plan.folds} | {m.path for m in plan.moves}
+    assert not touched & (by_retention["keep"] | by_retention["mostly-keep"])
+    kinds = {b.path: b.kind for b in scan.briefs}
+    assert {kinds[m.path] for m in plan.moves} == {"ack"}
+    for f in plan.folds:  # the exemplar, the first lane of the family, is always kept
+        assert f.exemplar in by_retention["mostly-keep"]
+
+
+def test_unique_lines_keep_what_the_exemplar_lacks_and_ignore_renames() -> None:
+    exemplar = (
+        "# S085 — Approve invoice\n\nShip `approve_invoice` behind the flag.\n"
+        "- route: /ops/actions/approve-invoice\n- tenant from the session\n"
+    )
+    lane = (
+        "# S091 — Cancel vendor\n\nShip `cancel_vendor` behind the flag.\n"
+        "- route: /ops/actions/cancel-vendor\n- tenant from the session\n"
+        "- EU tenants need a second approver before cancel vendor runs.\n"
+    )
+    got = compact.unique_lines(lane, "cancel vendor", exemplar, "approve invoice")
+    assert got == ("- EU tenants need a second approver before cancel vendor runs.",)
+
+
+@settings(max_examples=60, deadline=None)
+@given(text=st.text(max_size=300), label=st.sampled_from(["approve invoice", "cancel", ""]))
+def test_line_shapes_mask_each_line_on_its_own(text: str, label: str) -> None:
+    expected = [" ".join(shapes.mask(line, label.split())) for line in text.splitlines()]
+    assert compact.line_shapes(text, label) == expected
+
+
+# -- apply ------------------------------------------------------------------------------------
+
+
+def test_apply_builds_one_commit_on_a_new_branch_and_touches_nothing_else(
+    repo: GitRepo,
+) -> None:
+    plan = loop_repo(repo)
+    head = repo.git("rev-parse", "HEAD").strip()
+    (repo.root / "docs/proofs/operator-action-envelope-proof.md").write_text("local edit\n")
+    before = repo.state()
+    r = run_compactor("compact", "--apply", cwd=repo.root)
+    assert r.code == 0
+    branch = f"compactor/compact-{short(repo)}"
+    assert f"created branch {branch}: one commit" in r.out
+    assert (
+        f"compactor: warning: uncommitted changes are not included: compaction works from HEAD "
+        f"({short(repo)}); commit them first to include them"
+    ) in r.err
+    # the checkout: HEAD, branch, index and working tree byte-identical; one new ref
+    refs, index, files = repo.state()
+    assert (index, files) == before[1:]
+    new_refs = set(refs.splitlines()) - set(before[0].splitlines())
+    assert new_refs == {f"refs/heads/{branch} {repo.git('rev-parse', branch).strip()}"}
+    assert set(before[0].splitlines()) <= set(refs.splitlines())
+    assert repo.git("symbolic-ref", "HEAD").strip() == "refs/heads/main"
+    assert repo.git("rev-parse", "main").strip() == head
+    # one commit on top of HEAD
+    assert repo.git("rev-list", f"{head}..{branch}").split() == [
+        repo.git("rev-parse", branch).strip()
+    ]
+    assert repo.git("rev-parse", f"{branch}^").strip() == head
+    # its tree: the folds removed, the ACKs moved unchanged, inventory and manifest added
+    old, new = tree(repo, head), tree(repo, branch)
+    expected = dict(old)
+    for f in plan.folds:
+        del expected[f.path]
+    for m in plan.moves:
+        expected[m.target] = expected.pop(m.path)
+    assert {p: b for p, b in new.items() if p not in (INVENTORY, MANIFEST)} == expected
+    manifest = json.loads(repo.git("show", f"{branch}:{MANIFEST}"))
+    assert manifest["compactions"] == [
+        {"archived": len(plan.moves), "folded": len(plan.folds), "source_commit": head}
+    ]
+    assert len(manifest["entries"]) == len(plan.folds) + len(plan.moves)
+    f = lane_folds(plan)[1]
+    fam = next(x for x in plan.families if x.id == f.family)
+    assert manifest["entries"][f.path] == {
+        "action": "folded", "blob": old[f.path], "family": fam.id,
+        "label": f.label, "lane": f.lane, "location": "inventory", "mode": "100644",
+        "source_commit": head,
+    }
+    m = plan.moves[0]
+    assert manifest["entries"][m.path] == {
+        "action": "archived", "blob": old[m.path], "location": f"docs/archive/{m.path}",
+        "mode": "100644", "source_commit": head,
+    }
+    inventory = repo.git("show", f"{branch}:{INVENTORY}")
+    entry = inventory[inventory.index(f"### {f.lane}: {f.label}\n"):]
+    entry = entry[: entry.index("<!-- compactor:folded")]
+    assert f"- original path: `{f.path}`" in entry
+    assert f"- blob: `{old[f.path]}`" in entry
+    assert f"- source commit: `{head}`" in entry
+    assert f"- family: {fam.id} (exemplar {fam.kept[0]})" in entry
+    for line in f.unique_lines:  # what the exemplar does not have is kept in the inventory
+        assert line in entry
+
+
+def test_compacted_branch_restores_byte_exact_and_compacts_to_nothing(repo: GitRepo) -> None:
+    plan = loop_repo(repo)
+    entries = len(plan.folds) + len(plan.moves)
+    head = repo.git("rev-parse", "HEAD").strip()
+    originals = {p: (repo.root / p).read_bytes() for p in tree(repo, head)}
+    assert run_compactor("compact", "--apply", "--branch", "tidy", cwd=repo.root).code == 0
+    repo.git("checkout", "-q", "tidy")
+    compacted = tree(repo, "tidy")
+
+    before = repo.state()
+    again = run_compactor("compact", "--apply", cwd=repo.root)
+    assert again.code == 0
+    assert "nothing to compact: no lanes to fold, no ACK files to archive; no commit created" in (
+        again.out
+    )
+    assert f"({len(plan.folds)} lanes were folded by earlier compactions)" in again.out
+    assert repo.state() == before
+
+    ok = run_compactor("verify", cwd=repo.root)
+    assert (ok.code, ok.out) == (0, f"manifest ok ({entries} entries)\n")
+    fresh = run_compactor("inventory", "--check", cwd=repo.root)
+    assert fresh.code == 0  # the commit carries the regenerated inventory block
+
+    r = run_compactor("restore", "--all", cwd=repo.root)
+    assert r.code == 0
+    f = lane_folds(plan)[0]
+    assert f"restored  {f.path} ({f.lane})" in r.out
+    assert r.err == f"{entries} files restored, 0 already there\n"
+    assert len(set(originals) - set(compacted)) == entries
+    for path, data in originals.items():
+        assert (repo.root / path).read_bytes() == data, path
+
+
+def test_a_later_compaction_merges_into_inventory_and_manifest(repo: GitRepo) -> None:
+    plan = loop_repo(repo)
+    entries = len(plan.folds) + len(plan.moves)
+    first_head = repo.git("rev-parse", "HEAD").strip()
+    assert run_compactor("compact", "--apply", "--branch", "c1", cwd=repo.root).code == 0
+    repo.git("checkout", "-q", "c1")
+    # a human edits the inventory around the generated blocks
+    text = (repo.root / INVENTORY).read_text()
+    text = "Owner: ops docs team.\n\n" + text + "\n## Notes by hand\n\nKeep this.\n"
+    repo.commit({INVENTORY: text}, message="hand edits")
+    # the loop goes on: three more renames of the last folded lane
+    last = lane_folds(plan)[-1]
+    assert last.lane is not None
+    source = repo.git("show", f"{first_head}:{last.path}")
+    top = max(b.number or 0 for b in repo.scan(rev=first_head).briefs)
+    old = label_spellings(last.label.split())
+    used = {f.label for f in plan.folds} | {last.label}
+    actions = [a for a in ACTIONS if len(a) == 2 and " ".join(a) not in used][:3]
+    more, names = {}, []
+    for k, action in enumerate(actions, start=1):
+        new = label_spellings(action)
+        lane = f"S{top + k:03d}"
+        body = source.replace(last.lane, lane)
+        for key in sorted(old, key=lambda key: -len(old[key])):
+            body = body.replace(old[key], new[key])
+        path = f"{last.path.rsplit('/', 1)[0]}/{lane}-{new['kebab']}.md"
+        more[path] = body
+        names.append(f"### {lane}: {new['words']}")
+    repo.commit(more, message="more lanes")
+    second_head = repo.git("rev-parse", "HEAD").strip()
+
+    r = run_compactor("compact", "--apply", "--branch", "c2", cwd=repo.root)
+    assert r.code == 0, r
+    assert f"fold 3 lanes into {INVENTORY}; archive 0 files" in r.out
+    assert not set(more) & set(tree(repo, "c2"))
+    inventory = repo.git("show", f"c2:{INVENTORY}")
+    assert inventory.startswith("Owner: ops docs team.\n\n")
+    assert inventory.endswith("<!-- compactor:folded:end -->\n\n## Notes by hand\n\nKeep this.\n")
+    first = lane_folds(plan)[0]
+    positions = [inventory.index(n) for n in [f"### {first.lane}: {first.label}", *names]]
+    assert positions == sorted(positions)  # earlier entries kept, new ones appended
+    manifest = json.loads(repo.git("show", f"c2:{MANIFEST}"))
+    assert [c["source_commit"] for c in manifest["compactions"]] == [first_head, second_head]
+    assert manifest["entries"][first.path]["source_commit"] == first_head
+    assert all(manifest["entries"][p]["source_commit"] == second_head for p in more)
+    assert len(manifest["entries"]) == entries + 3
+
+
+def test_inventory_text_outside_the_folded_block_survives_byte_for_byte(repo: GitRepo) -> None:
+    plan = loop_repo(repo)
+    head = "# Our inventory\r\n\r\nWritten by people; caf\xe9 \u2014 keep.\r\n\r\n"
+    middle = "\n\nBetween the blocks: also ours.\n\n"
+    tail = "\nTrailing words, no newline"
+    human = (
+        f"{head}<!-- compactor:inventory:begin -->\nold inventory\n"
+        f"<!-- compactor:inventory:end -->{middle}"
+        f"<!-- compactor:folded:begin -->\nstale text\n<!-- compactor:folded:end -->{tail}"
+    )
+    repo.commit({INVENTORY: human}, message="inventory")
+    assert run_compactor("compact", "--apply", "--branch", "c", cwd=repo.root).code == 0
+    raw = subprocess_bytes(repo, f"c:{INVENTORY}")
+    assert raw.startswith(head.encode() + b"<!-- compactor:inventory:begin -->\n")
+    assert (b"<!-- compactor:inventory:end -->" + middle.encode()
+            + b"<!-- compactor:folded:begin -->\n") in raw
+    assert raw.endswith(b"<!-- compactor:folded:end -->" + tail.encode())
+    text = raw.decode()
+    assert "stale text" not in text and "old inventory" not in text
+    f = lane_folds(plan)[2]
+    assert f"### {f.lane}: {f.label}" in text
+    assert "## Summary" in text  # the inventory block, regenerated for the compacted tree
+
+
+def subprocess_bytes(repo: GitRepo, spec: str) -> bytes:
+    import subprocess
+
+    return subprocess.run(["git", "show", spec], cwd=repo.root, capture_output=True,
+                          check=True).stdout
+
+
+def test_pr_body_to_stdout_and_to_a_file(repo: GitRepo, tmp_path: Path) -> None:
+    plan = loop_repo(repo)
+    r = run_compactor("compact", "--pr-body", "-", cwd=repo.root)
+    assert r.code == 0
+    assert r.out.startswith("## Compaction of ")
+    assert f"| folded into the inventory | {len(plan.folds)} |" in r.out
+    fam = plan.families[0]
+    assert (f"| {fam.id} | {fam.lanes} | {', '.join(fam.folded)} | "
+            f"{', '.join(fam.kept)} |") in r.out
+    m = plan.moves[0]
+    assert f"- `{m.path}` → `docs/archive/{m.path}`" in r.out
+    assert "compactor restore --all" in r.out
+    assert "dry run: nothing changed" in r.err  # the plan moves to stderr
+    body = tmp_path / "pr.md"
+    r = run_compactor("compact", "--pr-body", str(body), cwd=repo.root)
+    assert r.code == 0
+    assert body.read_text().startswith("## Compaction of ")
+    assert f"wrote the pull-request description to {body}" in r.err
+
+
+# -- an interrupted run leaves nothing behind ---------------------------------------------------
+
+
+@pytest.mark.parametrize("where", ["update_ref", "write-tree"])
+def test_a_failure_before_the_ref_update_leaves_nothing_behind(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    loop_repo(repo)
+    r = Repo(repo.root)
+    plan = compact.plan_compaction(r, Config())
+    before = repo.state()
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("killed")
+
+    if where == "update_ref":
+        monkeypatch.setattr(Repo, "update_ref", boom)
+    else:
+        real_run = Repo.run
+
+        def run(self: Repo, *args: str, **kw: object) -> bytes:
+            if args and args[0] == "write-tree":
+                raise RuntimeError("killed")
+            return real_run(self, *args, **kw)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(Repo, "run", run)
+    with pytest.raises(RuntimeError, match="killed"):
+        compact.apply_plan(r, plan, "compactor/compact-x")
+    assert repo.state() == before
+    assert list((repo.root / ".git").glob("compactor-index*")) == []
+    assert repo.git("branch", "--list", "compactor/*") == ""
+
+
+# -- refusals --------------------------------------------------------------------------------------
+
+
+def test_refuses_during_a_merge(repo: GitRepo) -> None:
+    loop_repo(repo)
+    repo.git("checkout", "-q", "-b", "side")
+    repo.commit({"docs/design/locale-fallbacks-0.md": "side\n"}, message="side")
+    repo.git("checkout", "-q", "main")
+    repo.commit({"docs/design/locale-fallbacks-0.md": "main\n"}, message="main")
+    proc = run_git_allow_fail(repo, "merge", "side")
+    assert proc != 0
+    before = repo.state()
+    r = run_compactor("compact", "--apply", cwd=repo.root)
+    assert r.code == 2
+    assert r.err.endswith(
+        "compactor: error: a merge is in progress in "
+        f"{repo.root}; finish or abort it (git merge --continue / --abort), then compact\n"
+    )
+    assert repo.state() == before
+
+
+def run_git_allow_fail(repo: GitRepo, *args: str) -> int:
+    import subprocess
+
+    return subprocess.run(["git", *args], cwd=repo.root, capture_output=True).returncode
+
+
+def test_refuses_an_existing_branch_unless_forced(repo: GitRepo) -> None:
+    loop_repo(repo)
+    branch = f"compactor/compact-{short(repo)}"
+    repo.git("branch", branch, "HEAD~3")
+    before = repo.state()
+    r = run_compactor("compact", "--apply", cwd=repo.root)
+    assert r.code == 2
+    assert r.err.endswith(
+        f"compactor: error: {branch}: branch already exists; pass --force to replace it, "
+        "or --branch NAME\n"
+    )
+    assert repo.state() == before
+    old = repo.git("rev-parse", branch).strip()
+    r = run_compactor("compact", "--apply", "--force", cwd=repo.root)
+    assert r.code == 0
+    assert f"created branch {branch} (was {old[:12]})" in r.out
+    assert repo.git("rev-parse", f"{branch}^").strip() == repo.git("rev-parse", "HEAD").strip()
+    assert repo.state()[1:] == before[1:]
+
+
+def test_refuses_to_replace_the_checked_out_branch_even_with_force(repo: GitRepo) -> None:
+    loop_repo(repo)
+    before = repo.state()
+    r = run_compactor("compact", "--apply", "--force", "--branch", "main", cwd=repo.root)
+    assert r.code == 2
+    assert "compactor: error: main: is the branch checked out here" in r.err
+    assert repo.state() == before
+
+
+def test_refuses_an_unborn_head(repo: GitRepo) -> None:
+    repo.stage({"docs/lanes/S085-approve-invoice.md": "# S085\n"})
+    before = repo.state()
+    r = run_compactor("compact", "--apply", cwd=repo.root)
+    assert r.code == 2
+    assert r.err == (
+        f"compactor: error: {repo.root}: HEAD has no commits yet; commit the docs first, "
+        "then compact\n"
+    )
+    assert repo.state() == before
+
+
+def test_refuses_a_bad_branch_name(repo: GitRepo) -> None:
+    loop_repo(repo)
+    before = repo.state()
+    r = run_compactor("compact", "--apply", "--branch", "no..dots", cwd=repo.root)
+    assert r.code == 2
+    assert "compactor: error: no..dots: not a valid branch name" in r.err
+    assert repo.state() == before
+
+
+def test_a_malformed_manifest_is_refused(repo: GitRepo) -> None:
+    loop_repo(repo)
+    repo.commit({MANIFEST: "{not json"}, message="oops")
+    r = run_compactor("compact", cwd=repo.root)
+    assert r.code == 2
+    assert r.err.startswith(f"compactor: error: {MANIFEST}: is not valid JSON (")
+    assert "Traceback" not in r.err
+
+
+def test_refuses_without_a_git_identity(repo: GitRepo, monkeypatch: pytest.MonkeyPatch) -> None:
+    loop_repo(repo)
+    for key in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME",
+                "GIT_COMMITTER_EMAIL", "EMAIL"):
+        monkeypatch.delenv(key, raising=False)
+    repo.git("config", "user.useConfigOnly", "true")
+    before = repo.state()
+    r = run_compactor("compact", "--apply", cwd=repo.root)
+    assert r.code == 2
+    assert r.err.endswith(
+        "compactor: error: git does not know who you are, so it cannot write the commit; set "
+        "'git config user.name' and 'git config user.email', then compact\n"
+    )
+    assert repo.state() == before
+
+
+def test_a_symlinked_inventory_is_refused(repo: GitRepo) -> None:
+    plan = loop_repo(repo)
+    (repo.root / INVENTORY).symlink_to(Path(plan.folds[0].exemplar).relative_to("docs"))
+    repo.git("add", INVENTORY)
+    repo.commit({}, message="link")
+    before = repo.state()
+    r = run_compactor("compact", "--apply", cwd=repo.root)
+    assert r.code == 2
+    assert r.err.endswith(
+        f"compactor: error: {INVENTORY}: is not a regular file in HEAD (mode 120000); make it "
+        "one, or point the config elsewhere\n"
+    )
+    assert repo.state() == before
+
+
+def test_dry_run_warns_what_apply_would_refuse(repo: GitRepo) -> None:
+    loop_repo(repo)
+    repo.git("branch", "tidy")
+    r = run_compactor("compact", "--branch", "tidy", cwd=repo.root)
+    assert r.code == 0
+    assert r.err == (
+        "compactor: warning: branch tidy exists: --apply would refuse (pass --force or "
+        "--branch NAME)\n"
+    )
+    assert r.out.rstrip().endswith("'compactor compact --apply' creates branch tidy")
+
+
+def test_a_detached_head_compacts_from_its_commit(repo: GitRepo) -> None:
+    loop_repo(repo)
+    repo.git("checkout", "-q", "--detach", "HEAD~1")
+    base = repo.git("rev-parse", "HEAD").strip()
+    before = repo.state()
+    r = run_compactor("compact", "--apply", cwd=repo.root)
+    assert r.code == 0
+    branch = f"compactor/compact-{short(repo)}"
+    assert repo.git("rev-parse", f"{branch}^").strip() == base
+    assert repo.state()[1:] == before[1:]
+    assert repo.git("rev-parse", "HEAD").strip() == base
+    assert run_git_allow_fail(repo, "symbolic-ref", "-q", "HEAD") == 1  # still detached

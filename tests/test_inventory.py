@@ -1,0 +1,476 @@
+"""`compactor inventory` (+ --check) and `compactor closeout`: one authoritative record."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import GitRepo, run_compactor
+
+from compactor.config import Config, load_config
+from compactor.coverage import canonical, family_coverage, lane_ranges, read_proof
+from compactor.errors import InputError
+from compactor.git import Repo
+from compactor.inventory import (
+    MarkerError,
+    inventory_scan,
+    load_bodies,
+    plan_inventory,
+    read_block,
+    replace_block,
+)
+
+GOLDEN = Path(__file__).parent / "golden"  # regenerate with UPDATE_GOLDEN=1 after a review
+# pinned so the golden file does not move when the defaults are recalibrated
+PINNED = "threshold: 0.6\nestablish_novelty: 0.25\nchurn_novelty: 0.08\nnum_perm: 128\nseed: 1\n"
+T0 = 1778304756
+ACTIONS = ["approve invoice", "cancel vendor", "flag invoice", "reopen ticket", "archive vendor"]
+
+
+def lane(n: int, action: str, extra: str = "", front: str = "") -> str:
+    snake, kebab = action.replace(" ", "_"), action.replace(" ", "-")
+    pascal = "".join(w.capitalize() for w in action.split())
+    return f"""---
+lane: S{n}
+kind: brief
+action: {snake}
+route: /ops/actions/{kebab}
+session: operator-session
+tenant: tenant-scoped
+tokens: {{codex: {n * 10000}, loom: {n * 1000}}}
+{front}---
+
+# S{n} — {action.capitalize()} operator action
+
+## Goal
+
+Prove that `{snake}` can only be invoked by an authenticated operator through the ops console,
+and that every invocation leaves exactly one audit row in the ledger.
+
+## Scope
+
+- In scope: the route, `{pascal}Handler`, and the ledger write path.
+- Out of scope: bulk {action}, the reconciliation worker backfill.
+- No schema migrations; the actions table already has the columns it needs.
+
+## Steps
+
+1. Add the `{snake}` entry to the router with the operator guard.
+2. Implement `{pascal}Handler` and emit the audit event after the write commits.
+3. Write the positive-path and negative-path tests.
+4. Run the ops test suite and save the output under the proofs folder.
+
+## Evidence
+
+- Positive path: an operator in tenant t-1 runs {action}; ledger row written; HTTP 200.
+- Negative path: the same call from another tenant returns 403 and writes nothing.
+- Audit log: exactly one row per successful call and none for rejected calls.
+{extra}
+## Result
+
+{action.capitalize()} is proven for the positive path and the negative path. The envelope from
+the previous lane held without changes, which is the point of this lane.
+"""
+
+
+QUESTION = """
+## Questions
+
+- Open question: does the settlement job retry the webhook twice after a timeout?
+- Is the audit row written before the ledger commit?
+"""
+ANSWER = """
+## Notes
+
+- The audit row is written before the ledger commit, in the same transaction.
+"""
+
+
+def fixture_files() -> dict[str, str]:
+    """Five renamed lanes (replay never proved), an ACK, a proof, a one-off design note."""
+    files = {}
+    for k, action in enumerate(ACTIONS):
+        n = 201 + k
+        extra = QUESTION if n == 202 else ANSWER if n == 204 else ""
+        front = 'new_truth: "Audit rows share the ledger transaction."\n' if n == 204 else ""
+        files[f"docs/lanes/S{n}-{action.replace(' ', '-')}.md"] = lane(n, action, extra, front)
+    files["docs/acks/S201-ack.md"] = "ACK S201 approve invoice landed. Next bounded slice: S202.\n"
+    files["docs/proofs/envelope-proof.md"] = (
+        "# Proof: operator action envelope\n\n## Claim\n\nEvery operator action goes through "
+        "one guarded route.\n\n## Verdict\n\nHolds for all actions reviewed so far.\n"
+    )
+    files["docs/design/retry-budgets.md"] = (
+        "# Design note: retry budgets\n\n## Context\n\nThe billing worker retries forever "
+        "during a vendor outage, which fills the queue.\n\n## Decision\n\nCap retries at five "
+        "and alert the on-call after the third.\n"
+    )
+    return files
+
+
+@pytest.fixture
+def loop(repo: GitRepo) -> GitRepo:
+    repo.commit({".compactor.yaml": PINNED}, when=T0 - 60)
+    for k, (path, text) in enumerate(sorted(fixture_files().items())):
+        repo.commit({path: text}, when=T0 + 600 * k)
+    return repo
+
+
+def inventory_text(repo: GitRepo) -> str:
+    return (repo.root / "docs/INVENTORY.md").read_text(encoding="utf-8")
+
+
+# -- the golden file ------------------------------------------------------------------------
+
+
+def test_inventory_matches_the_golden_file(loop: GitRepo) -> None:
+    result = run_compactor("inventory", cwd=loop.root)
+    assert result.code == 0
+    assert result.err == "wrote docs/INVENTORY.md\n"
+    text = inventory_text(loop)
+    golden = GOLDEN / "inventory.md"
+    if os.environ.get("UPDATE_GOLDEN"):
+        golden.write_text(text, encoding="utf-8")
+    assert text == golden.read_text(encoding="utf-8")
+
+
+def test_two_runs_give_identical_bytes_and_the_second_writes_nothing(loop: GitRepo) -> None:
+    assert run_compactor("inventory", cwd=loop.root).code == 0
+    path = loop.root / "docs/INVENTORY.md"
+    first, stamp = path.read_bytes(), path.stat().st_mtime_ns
+    again = run_compactor("inventory", cwd=loop.root)
+    assert again.code == 0 and again.err == "docs/INVENTORY.md is up to date\n"
+    assert path.read_bytes() == first and path.stat().st_mtime_ns == stamp
+    # a fresh clone-like rescan without the cache gives the same bytes too
+    shutil.rmtree(loop.root / ".git/compactor", ignore_errors=True)
+    plan = plan_inventory(Repo(loop.root), load_config(loop.root)[0])
+    assert plan.new.encode() == first
+
+
+# -- --check ---------------------------------------------------------------------------------
+
+
+def test_check_flips_when_a_brief_is_added_and_back_after_regenerating(loop: GitRepo) -> None:
+    missing = run_compactor("inventory", "--check", cwd=loop.root)
+    assert missing.code == 1
+    assert missing.err == "docs/INVENTORY.md is missing; run `compactor inventory` and commit it\n"
+    assert not (loop.root / "docs/INVENTORY.md").exists()  # --check never writes
+    assert run_compactor("inventory", cwd=loop.root).code == 0
+    loop.commit({"docs/INVENTORY.md": inventory_text(loop)}, when=T0 + 90000)
+    fresh = run_compactor("inventory", "--check", cwd=loop.root)
+    assert fresh.code == 0 and fresh.err == "docs/INVENTORY.md is up to date\n"
+    # a commit that adds no brief (nor the inventory's own commit) keeps it fresh
+    loop.commit({"src/app.py": "print('hi')\n"}, when=T0 + 90100)
+    assert run_compactor("inventory", "--check", cwd=loop.root).code == 0
+    loop.commit({"docs/lanes/S206-retry-payout.md": lane(206, "retry payout")}, when=T0 + 90200)
+    before = loop.state()
+    stale = run_compactor("inventory", "--check", cwd=loop.root)
+    assert stale.code == 1
+    assert stale.err == "docs/INVENTORY.md is stale; run `compactor inventory` and commit it\n"
+    assert loop.state() == before
+    assert run_compactor("inventory", cwd=loop.root).err == "wrote docs/INVENTORY.md\n"
+    assert "retry payout" in inventory_text(loop)
+    assert run_compactor("inventory", "--check", cwd=loop.root).code == 0
+
+
+def test_a_brief_committed_with_its_inventory_stays_fresh(loop: GitRepo) -> None:
+    """The pre-commit flow: stage a brief, regenerate, commit both; no time leaks in."""
+    loop.stage({"docs/lanes/S206-retry-payout.md": lane(206, "retry payout")})
+    assert run_compactor("inventory", cwd=loop.root,
+                         env={"GIT_COMMITTER_DATE": f"{T0 + 5000} +0000"}).code == 0
+    loop.stage({"docs/INVENTORY.md": inventory_text(loop)})
+    at_commit = run_compactor("inventory", "--check", cwd=loop.root,
+                              env={"GIT_COMMITTER_DATE": f"{T0 + 9999} +0000"})
+    assert at_commit.code == 0
+    loop.commit({}, when=T0 + 12345)
+    assert run_compactor("inventory", "--check", cwd=loop.root).code == 0
+
+
+# -- the content -----------------------------------------------------------------------------
+
+
+def test_matrix_names_every_renamed_action_and_gaps_name_what_was_never_proved(
+    loop: GitRepo,
+) -> None:
+    repo, config = Repo(loop.root), load_config(loop.root)[0]
+    scan = inventory_scan(repo, config)
+    assert [f.id for f in scan.families] == ["S201"]
+    family = scan.families[0]
+    briefs = load_bodies(repo, scan, family.members)
+    cov = family_coverage(config, briefs, family.id, family.members)
+    assert [r.label for r in cov.rows] == ACTIONS
+    assert cov.columns == ("route", "session", "tenant", "positive path", "negative path", "audit")
+    assert all(cell == "✓" for r in cov.rows for cell in r.cells)
+    gaps = [g.text for g in cov.gaps]
+    assert "`replay` is never proved in any lane" in gaps
+    assert ("guardrail `session` never varied across 5 lanes (always `operator-session`)"
+            in gaps)
+    assert ("guardrail `route` never varied across 5 lanes (always "
+            "`/ops/actions/approve-invoice`, the action name aside)") in gaps
+    questions = [g for g in gaps if g.startswith("open question")]
+    assert questions == [
+        "open question never answered in a later lane (raised in S202): "
+        "“Open question: does the settlement job retry the webhook twice after a timeout?”"
+    ]  # the audit-row question is answered in S204
+
+
+def test_inventory_shows_the_parts_people_look_for(loop: GitRepo) -> None:
+    assert run_compactor("inventory", cwd=loop.root).code == 0
+    text = inventory_text(loop)
+    block = read_block(text, "inventory")
+    assert block is not None
+    assert "| S201 | " in block and "| S201–S205 | 5 |" in block
+    assert "| action | lanes | route | session | tenant | positive path | negative path | audit |" \
+        in block
+    for action in ACTIONS:
+        assert f"| {action} | S2" in block
+    assert "- `replay` is never proved in any lane" in block
+    assert "```mermaid\nxychart-beta\n" in block and "```mermaid\npie showData\n" in block
+    assert 'x-axis ["S201", "S202", "S203", "S204", "S205"]' in block
+    assert "- **S204** (`docs/lanes/S204-reopen-ticket.md`): Audit rows share the ledger " \
+           "transaction." in block
+    assert "<details><summary>archive (1)</summary>" in block
+    assert "| `docs/acks/S201-ack.md` | ack | S201 |  |" in block
+    assert "| `docs/proofs/envelope-proof.md` | proof |  |  |" in block
+    assert "INVENTORY" not in block  # the inventory never lists itself
+
+
+# -- the file around the block ---------------------------------------------------------------
+
+
+def test_text_outside_the_block_is_kept_byte_for_byte(loop: GitRepo) -> None:
+    before = (
+        "# Our inventory\r\n\r\nHand-written intro, kept as is.\r\n\r\n"
+        "<!-- compactor:inventory:begin -->\r\nold generated text\r\n"
+        "<!-- compactor:inventory:end -->\r\n\r\n"
+        "<!-- compactor:folded:begin -->\n- S101 folded by a compaction\n"
+        "<!-- compactor:folded:end -->\n\nTrailing notes without a newline"
+    )
+    loop.write("docs/INVENTORY.md", before)
+    assert run_compactor("inventory", cwd=loop.root).code == 0
+    after = inventory_text_bytes(loop)
+    head, _, rest = before.partition("<!-- compactor:inventory:begin -->")
+    tail = rest.partition("<!-- compactor:inventory:end -->")[2]
+    assert after.startswith(head.encode()) and after.endswith(tail.encode())
+    assert b"old generated text" not in after and b"## Families" in after
+    assert read_block(after.decode(), "folded") == "- S101 folded by a compaction"
+
+
+def inventory_text_bytes(repo: GitRepo) -> bytes:
+    return (repo.root / "docs/INVENTORY.md").read_bytes()
+
+
+def test_broken_markers_are_refused_and_nothing_is_written(loop: GitRepo) -> None:
+    broken = "# Inventory\n\n<!-- compactor:inventory:begin -->\nhalf a block\n"
+    loop.write("docs/INVENTORY.md", broken)
+    result = run_compactor("inventory", cwd=loop.root)
+    assert result.code == 2
+    assert result.err == (
+        "compactor: error: docs/INVENTORY.md: the generated block 'inventory' has a begin marker "
+        "but no end marker; restore '<!-- compactor:inventory:begin -->' … "
+        "'<!-- compactor:inventory:end -->' (or delete both and the text between them) and run "
+        "again\n"
+    )
+    assert (loop.root / "docs/INVENTORY.md").read_text() == broken
+    assert run_compactor("inventory", "--check", cwd=loop.root).code == 2
+
+
+def test_replace_block_is_pure_and_appends_when_absent() -> None:
+    assert replace_block("", "x", "body") == "<!-- compactor:x:begin -->\nbody\n" \
+        "<!-- compactor:x:end -->\n"
+    assert replace_block("intro", "x", "b") == "intro\n\n<!-- compactor:x:begin -->\nb\n" \
+        "<!-- compactor:x:end -->\n"
+    once = replace_block("intro\n", "x", "one\n")
+    assert replace_block(once, "x", "two") == once.replace("one", "two")
+    assert replace_block(replace_block(once, "y", "why"), "x", "one") == \
+        replace_block(once, "y", "why")
+    assert read_block(once, "x") == "one" and read_block(once, "y") is None
+    with pytest.raises(MarkerError):
+        replace_block(once + once, "x", "dup")
+    with pytest.raises(MarkerError):
+        replace_block("<!-- compactor:x:end -->\n<!-- compactor:x:begin -->\n", "x", "z")
+    assert issubclass(MarkerError, InputError)
+
+
+def test_a_custom_template_inside_the_repo_replaces_the_shipped_one(loop: GitRepo) -> None:
+    loop.write(".compactor.yaml", PINNED + "template: docs/inventory.j2\n")
+    loop.write("docs/inventory.j2", "{% for f in families %}{{ f.id }}: {{ f.actions|join(', ') }}"
+               "\n{% endfor %}")
+    assert run_compactor("inventory", cwd=loop.root).code == 0
+    assert read_block(inventory_text(loop), "inventory") == \
+        "S201: approve invoice, cancel vendor, flag invoice, reopen ticket, archive vendor"
+    loop.write("docs/inventory.j2", "{{ no_such_thing }}")
+    bad = run_compactor("inventory", cwd=loop.root)
+    assert bad.code == 2
+    assert bad.err.startswith("compactor: error: docs/inventory.j2: template failed (")
+    loop.write(".compactor.yaml", PINNED + "template: docs/missing.j2\n")
+    gone = run_compactor("inventory", cwd=loop.root)
+    assert gone.code == 2 and gone.err == (
+        "compactor: error: docs/missing.j2: template not found; create it or fix option "
+        "'template' in the config\n")
+
+
+def test_an_empty_repo_gets_an_inventory_too(repo: GitRepo) -> None:
+    repo.commit({"README.md": "# Readme\n\nNothing here yet.\n", ".compactor.yaml": PINNED},
+                when=T0)
+    assert run_compactor("inventory", cwd=repo.root).code == 0
+    text = inventory_text(repo)
+    assert text.startswith("---\nkind: coverage\n---\n\n# Inventory\n")
+    assert "No families: no two briefs share a proof shape at threshold 0.6." in text
+    assert "No brief claims a `new_truth` override." in text
+    assert repo.scan().briefs  # and the scan reads the new file as coverage, in no family
+    repo.commit({"docs/INVENTORY.md": text}, when=T0 + 60)
+    inv = [b for b in repo.scan().briefs if b.path == "docs/INVENTORY.md"]
+    assert inv[0].kind == "coverage"
+
+
+# -- closeout --------------------------------------------------------------------------------
+
+
+def test_closeout_writes_a_closeout_document_once(loop: GitRepo) -> None:
+    result = run_compactor("closeout", "s201", cwd=loop.root)  # ids match case-insensitively
+    assert result.code == 0
+    assert result.err == ("wrote docs/closeouts/S201-closeout.md\n"
+                          "fill in its Redirect section, then commit it\n")
+    text = (loop.root / "docs/closeouts/S201-closeout.md").read_text(encoding="utf-8")
+    assert text.startswith('---\nkind: closeout\nfamily: "S201"\nlanes: "S201–S205"\n---\n')
+    assert "# Close-out: family S201" in text
+    for action in ACTIONS:
+        assert f"| {action} | S2" in text
+    assert "- `replay` is never proved in any lane" in text
+    assert "## Redirect" in text and "- Next frontier:" in text
+    again = run_compactor("closeout", "S201", cwd=loop.root)
+    assert again.code == 2 and again.err == (
+        "compactor: error: docs/closeouts/S201-closeout.md: already exists; pass --force to "
+        "overwrite it, or --output to write elsewhere\n")
+    (loop.root / "docs/closeouts/S201-closeout.md").write_text("edited\n")
+    forced = run_compactor("closeout", "S201", "--force", cwd=loop.root)
+    assert forced.code == 0
+    assert (loop.root / "docs/closeouts/S201-closeout.md").read_text(encoding="utf-8") == text
+    loop.commit({"docs/closeouts/S201-closeout.md": text}, when=T0 + 99999)
+    doc = [b for b in loop.scan().briefs if b.path == "docs/closeouts/S201-closeout.md"][0]
+    assert doc.kind == "closeout" and doc.fields["family"] == "S201"
+
+
+def test_closeout_refuses_unknown_families_and_paths_outside_the_repo(loop: GitRepo) -> None:
+    before = loop.state()
+    unknown = run_compactor("closeout", "S999", cwd=loop.root)
+    assert unknown.code == 2
+    assert unknown.err == "compactor: error: S999: no such family; known families: S201\n"
+    outside = run_compactor("closeout", "S201", "--output", "../elsewhere.md", cwd=loop.root)
+    assert outside.code == 2 and "--output must be a path inside the repository" in outside.err
+    assert loop.state() == before
+    custom = run_compactor("closeout", "S201", "-o", "notes/close.md", cwd=loop.root)
+    assert custom.code == 0 and (loop.root / "notes/close.md").is_file()
+
+
+def test_closeout_in_a_repo_without_families(repo: GitRepo) -> None:
+    repo.commit({"README.md": "# Readme\n\nNothing here yet.\n"}, when=T0)
+    result = run_compactor("closeout", "S1", cwd=repo.root)
+    assert result.code == 2
+    assert result.err == ("compactor: error: S1: no such family, and this repo has none yet; "
+                          "run 'compactor scan' to see what was found\n")
+
+
+# -- the line parser -------------------------------------------------------------------------
+
+
+def test_proof_dimensions_come_from_proof_sections_only() -> None:
+    from compactor.briefs import parse_brief
+
+    text = """# S7 — Verify vendor proof
+
+## Scope
+
+- In scope: the route only.
+
+## Proof bundle
+
+- **Positive path:** works.
+- As before, negative-path tests: 403 for the wrong tenant.
+- Note: Replay: one row.
+
+### Audit log
+
+Rows are there.
+
+```
+- Rollback: inside a code block, ignored
+```
+
+## Risks
+
+- Latency: only measured at low load?
+- No open questions on S7.
+"""
+    brief, _ = parse_brief(Config(), "docs/S7-verify-vendor.md", "0" * 40, text)
+    proof = read_proof(0, brief, Config())
+    assert proof.dimensions == {"positive path", "negative path", "replay", "audit"}
+    assert proof.questions == ("- Latency: only measured at low load?",)
+    assert canonical("Negative-path tests") == "negative path"
+
+
+def test_lane_ranges_collapse_consecutive_numbers(loop: GitRepo) -> None:
+    scan = loop.scan()
+    members = scan.families[0].members
+    assert lane_ranges(scan.briefs, members) == "S201–S205"
+    assert lane_ranges(scan.briefs, [members[0], members[2], members[3]]) == "S201, S203–S204"
+
+
+def test_the_pre_commit_hook_runs_the_check(loop: GitRepo) -> None:
+    from ruamel.yaml import YAML
+
+    hooks = YAML(typ="safe").load(
+        (Path(__file__).parent.parent / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    hook = next(h for h in hooks if h["id"] == "compactor-inventory")
+    assert hook["pass_filenames"] is False
+    program, *args = hook["entry"].split()
+    assert program == "compactor"
+    assert run_compactor(*args, cwd=loop.root).code == 1
+    assert run_compactor("inventory", cwd=loop.root).code == 0
+    assert run_compactor(*args, cwd=loop.root).code == 0
+
+
+def test_an_inventory_path_that_is_not_a_regular_file_is_refused(loop: GitRepo) -> None:
+    (loop.root / "docs/INVENTORY.md").symlink_to(loop.root / "docs/design/retry-budgets.md")
+    before = loop.state()
+    result = run_compactor("inventory", cwd=loop.root)
+    assert result.code == 2 and result.err == (
+        "compactor: error: docs/INVENTORY.md: is a symlink; compactor only writes regular "
+        "files, point the config at a regular file\n")
+    assert loop.state() == before
+    blocked = run_compactor("closeout", "S201", "-o", "docs/design/retry-budgets.md/x.md",
+                            cwd=loop.root)
+    assert blocked.code == 2 and "cannot write it" in blocked.err
+
+
+def test_partly_proved_actions_get_n_of_m_cells_and_a_gap() -> None:
+    from compactor.briefs import parse_brief
+
+    config = Config()
+    texts = [
+        ("docs/S1-approve-invoice.md", lane(1, "approve invoice")),
+        ("docs/S2-cancel-vendor.md", lane(2, "cancel vendor")),
+        ("docs/S3-approve-invoice.md",
+         lane(3, "approve invoice").replace("- Audit log: exactly one row", "- Exactly one row")),
+    ]
+    briefs = [parse_brief(config, path, "0" * 40, text)[0] for path, text in texts]
+    cov = family_coverage(config, briefs, "S1", [0, 1, 2])
+    rows = {r.label: r for r in cov.rows}
+    assert list(rows) == ["approve invoice", "cancel vendor"]
+    assert rows["approve invoice"].lanes == (0, 2)
+    audit = cov.columns.index("audit")
+    assert rows["approve invoice"].cells[audit] == "1/2"
+    assert rows["cancel vendor"].cells[audit] == "✓"
+    assert "`audit` not proved by 1 of 3 lanes: S3" in [g.text for g in cov.gaps]
+
+
+def test_long_families_are_bucketed_in_the_chart() -> None:
+    from compactor.inventory import CHART_POINTS, novelty_chart
+
+    short = novelty_chart([("S1", 1.0), ("S2", 0.254)])
+    assert short == {"labels": ["S1", "S2"], "points": [100, 25], "bucketed": False}
+    long = novelty_chart([(f"S{n}", 0.5 if n % 2 else 0.1) for n in range(1, 302)])
+    assert long["bucketed"] and len(long["labels"]) <= CHART_POINTS
+    assert long["labels"][:2] == ["S1", "S4"] and long["points"][0] == 37  # (.5+.1+.5)/3
