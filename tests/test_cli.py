@@ -45,5 +45,8 @@ def test_demo_builds_a_repo_and_finds_the_loop(tmp_path: Path) -> None:
     assert result.code == 0
     assert (tmp_path / "demo" / ".git").is_dir()
     assert "family " in result.out and "compress" in result.out
+    # the gate refuses the renamed lane the demo stages, and compact plans the fold
+    assert "BLOCKED " in result.out and "renamed lane: title = " in result.out
+    assert "What new truth does this lane buy" in result.out
     again = run_compactor("demo", str(tmp_path / "demo"), cwd=tmp_path)
-    assert again.code == 2 and "is not empty" in again.err
+    assert again.code == 2 and "is not an empty directory" in again.err
