@@ -106,6 +106,72 @@ print(json.dumps({"docs": len(sample), "seconds": t3 - t2, "import": t1 - t0}))
 """
 
 
+# Where a cold scan's CPU goes: fingerprint a sample in ONE process with timers around the
+# stages (perf_counter wrappers, not cProfile, which inflates call-heavy Python code).
+COLD_STAGES = r"""
+import json, sys, time
+import compactor.briefs as briefs, compactor.scan as scan, compactor.shapes as shapes
+from compactor.config import load_config
+from compactor.files import select
+from compactor.git import Repo
+spent = {}
+def timed(mod, name, key):
+    f = getattr(mod, name)
+    def g(*a, **k):
+        t = time.perf_counter()
+        try:
+            return f(*a, **k)
+        finally:
+            spent[key] = spent.get(key, 0.0) + time.perf_counter() - t
+    setattr(mod, name, g)
+timed(briefs, "load_front_matter", "yaml")
+timed(scan, "parse_brief", "parse")
+timed(shapes, "tokens", "tokens")
+timed(shapes, "mask", "mask")
+timed(shapes, "shingle_hashes", "hashes")
+timed(shapes, "signature", "minhash")
+timed(Repo, "read_blobs", "read")
+from pathlib import Path
+repo = Repo(Path(sys.argv[1])); config = load_config(repo.root)[0]
+entries = select(config, repo.index_entries()).entries
+sample = entries[:: max(1, len(entries) // int(sys.argv[2]))][: int(sys.argv[2])]
+t = time.perf_counter()
+scan._fingerprint_part(repo, config, sample)
+spent["total"] = time.perf_counter() - t
+print(json.dumps({"docs": len(sample), **spent}))
+"""
+
+# Where a warm check's time goes, with one brief staged.
+CHECK_STAGES = r"""
+import json, sys, time
+t0 = time.perf_counter()
+import compactor.cli as cli
+import compactor.check as check
+import compactor.scan as scan
+t1 = time.perf_counter()
+spent = {"imports": t1 - t0}
+def timed(mod, name, key):
+    f = getattr(mod, name)
+    def g(*a, **k):
+        t = time.perf_counter()
+        try:
+            return f(*a, **k)
+        finally:
+            spent[key] = spent.get(key, 0.0) + time.perf_counter() - t
+    setattr(mod, name, g)
+for name in ("read_briefs", "group", "decide"):
+    timed(scan, name, name)
+timed(check, "run_scan", "run_scan")
+sys.argv = ["compactor", "check"]
+try:
+    cli.main()
+except SystemExit:
+    pass
+spent["main"] = time.perf_counter() - t1
+print(json.dumps(spent), file=sys.stderr)
+"""
+
+
 # -- running children -------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Child:
@@ -230,7 +296,7 @@ def creation_pass(br: BriefRepo, sample: int, rep: Report) -> None:
     same = 0
     for p in picked:
         out = subprocess.run(
-            ["git", "log", "--follow", "--diff-filter=A", "--format=%at", "--", p],
+            ["git", "log", "--diff-filter=A", "--format=%at", "--", p],
             cwd=br.root, capture_output=True, text=True, check=True,
         ).stdout.split()
         same += bool(out) and int(out[-1]) == created[p]
@@ -240,6 +306,26 @@ def creation_pass(br: BriefRepo, sample: int, rep: Report) -> None:
         f"one git log per file: {fmt_s(per_file)} (scaled from {len(picked)}) "
         f"= {per_file / max(one_pass, 1e-9):.0f}x slower; same answers {same}/{len(picked)}"
     )
+
+
+def cold_stages(root: Path, sample: int, rep: Report) -> None:
+    child = run_child([PY, "-c", COLD_STAGES, str(root), str(sample)], root)
+    if child.code != 0:
+        rep.say(f"    (stage timing failed: {child.err.strip()[-300:]})")
+        return
+    t = json.loads(child.out)
+    per = 1000 / t["docs"]  # ms per brief
+
+    def part(key: str) -> str:
+        return f"{t.get(key, 0.0) * per:.3f} ms ({t.get(key, 0.0) / t['total']:.0%})"
+
+    rest = (t["total"] - t.get("parse", 0) - t.get("mask", 0) - t.get("hashes", 0)
+            - t.get("minhash", 0) - t.get("read", 0))
+    rep.say(f"    where a cold scan's CPU goes, per brief, one process, {t['docs']} briefs: "
+            f"{t['total'] * per:.3f} ms = YAML front matter {part('yaml')} + rest of parsing "
+            f"{(t.get('parse', 0) - t.get('yaml', 0)) * per:.3f} ms + masking {part('mask')} "
+            f"(tokens {part('tokens')}) + shingle hashes {part('hashes')} + MinHash "
+            f"{part('minhash')} + reading blobs {part('read')} + other {rest * per:.3f} ms")
 
 
 def bench_size(n: int, args: argparse.Namespace, rep: Report, check_ok: bool) -> None:
@@ -274,6 +360,7 @@ def bench_size(n: int, args: argparse.Namespace, rep: Report, check_ok: bool) ->
     rep.say(f"  compactor scan warm: {fmt_s(warm.wall)} = {warm.wall / floor.wall:.2f}x floor, "
             f"{briefs / warm.wall:,.0f} docs/s, {fmt_mb(warm)}; "
             f"same output as cold: {'yes' if warm.out == cold.out else 'NO'}")
+    cold_stages(root, min(n, args.stage_sample), rep)
     if n == 10000:
         rep.target(ratio <= COLD_RATIO, f"cold scan of 10k <= {COLD_RATIO:g}x floor: {ratio:.2f}x")
         rep.target(ratio <= COLD_RATIO_STRETCH,
@@ -295,6 +382,7 @@ def bench_size(n: int, args: argparse.Namespace, rep: Report, check_ok: bool) ->
     try:
         runs = [_ok(run_child(compactor("check"), root), "compactor check", (0, 1))
                 for _ in range(3)]
+        staged = run_child([PY, "-c", CHECK_STAGES], root)
     finally:
         subprocess.run(["git", "rm", "-q", "--cached", "--", br.extra_path], cwd=root, check=True)
         extra.unlink()
@@ -302,10 +390,27 @@ def bench_size(n: int, args: argparse.Namespace, rep: Report, check_ok: bool) ->
     verdict = {0: "passed", 1: "blocked"}[first.code]
     rep.say(f"  compactor check (warm, 1 brief staged, {verdict}): first {fmt_s(first.wall)}, "
             f"then {', '.join(fmt_s(w) for w in rest)}; {fmt_mb(first)}")
-    if n >= 10000:
+    try:
+        t = json.loads(staged.err.strip().splitlines()[-1])
+        other = t["run_scan"] - t["read_briefs"] - t["group"] - t["decide"]
+        rep.say(f"    where it goes: imports {t['imports']:.3f} s; scan {t['run_scan']:.3f} s "
+                f"(cached briefs {t['read_briefs']:.3f}, families {t['group']:.3f}, "
+                f"decisions {t['decide']:.3f}, other {other:.3f}); judging and output "
+                f"{t['main'] - t['run_scan']:.3f} s; plus interpreter start")
+    except (ValueError, KeyError, IndexError):
+        rep.say(f"    (stage timing failed: {staged.err.strip()[-300:]})")
+    if n == 10000:
         rep.target(first.wall <= CHECK_SECONDS,
-                   f"warm check on {n // 1000}k <= {CHECK_SECONDS:g} s (first run): "
-                   f"{fmt_s(first.wall)}")
+                   f"warm check on 10k <= {CHECK_SECONDS:g} s (first run): {fmt_s(first.wall)}")
+
+
+READING = """\
+Every wall time includes interpreter start and imports; the floor and compactor run
+as fresh processes in the same run. "peak RSS" is the largest single process
+(wait4), "tree" the sampled sum over the process tree (fingerprint workers and git
+included). The "where ... goes" lines time the stages with perf_counter wrappers:
+a cold scan's CPU per brief in one process, and a warm check's stages. The load
+average shows how much else the machine was doing."""
 
 
 def machine() -> list[str]:
@@ -337,6 +442,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="docs the naive datasketch loop runs on (default 200)")
     parser.add_argument("--per-file-sample", type=int, default=50,
                         help="files timed with one git log each (default 50)")
+    parser.add_argument("--stage-sample", type=int, default=1000,
+                        help="briefs fingerprinted with stage timers (default 1000)")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     rep = Report([], [])
@@ -365,7 +472,7 @@ def main(argv: list[str] | None = None) -> int:
         "# Benchmark results\n\n"
         f"Measured {started:%Y-%m-%d %H:%M} UTC on: {machine()[0]}\n\n"
         f"Command (from the repo root, in the dev venv):\n\n```bash\n{command.strip()}\n```\n\n"
-        f"Output:\n\n```text\n{body}\n```\n",
+        f"{READING}\n\nOutput:\n\n```text\n{body}\n```\n",
         encoding="utf-8",
     )
     print(f"wrote {args.results}", file=sys.stderr)

@@ -28,7 +28,9 @@ GENERIC_WORDS = frozenset(
 
 _WORD = re.compile(r"[^\W_]+")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
-_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
+# The closing '#'s of an ATX heading are stripped in heading_text, not by the regex:
+# '(.+?)\s*#*\s*$' backtracks quadratically on a long line of '#'.
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+)$")
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,8 @@ def load_front_matter(source: str) -> dict[str, Any]:
 
     try:
         data = YAML(typ="safe", pure=True).load(source)
+    except RecursionError:
+        raise FrontMatterError("broken YAML front matter (nested too deeply)") from None
     except (YAMLError, ValueError, TypeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise FrontMatterError(f"broken YAML front matter ({first})") from None
@@ -131,24 +135,47 @@ def load_front_matter(source: str) -> dict[str, Any]:
         raise FrontMatterError(
             f"front matter is a {type(data).__name__}, not a mapping of field: value"
         )
-    return {str(k): _plain(v) for k, v in data.items()}
+    budget = [MAX_FRONT_MATTER_VALUES]
+    return {str(k): _plain(v, budget, 0) for k, v in data.items()}
 
 
-def _plain(value: Any) -> Any:
+# YAML aliases let a few lines stand for billions of values ("billion laughs") or for
+# a list that contains itself: past these limits front matter is refused, not expanded.
+MAX_FRONT_MATTER_VALUES = 10_000
+MAX_FRONT_MATTER_DEPTH = 50
+
+
+def _plain(value: Any, budget: list[int], depth: int) -> Any:
+    budget[0] -= 1
+    if budget[0] < 0 or depth > MAX_FRONT_MATTER_DEPTH:
+        raise FrontMatterError(
+            f"front matter is too big (over {MAX_FRONT_MATTER_VALUES:,} values or "
+            f"{MAX_FRONT_MATTER_DEPTH} levels, YAML aliases expanded)"
+        )
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): _plain(v, budget, depth + 1) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [_plain(v, budget, depth + 1) for v in value]
     if isinstance(value, str | int | float | bool) or value is None:
         return value
     return str(value)
 
 
+def heading_text(line: str) -> str | None:
+    """The text of a markdown ATX heading line (closing '#'s dropped), or None."""
+    m = _HEADING.match(line)
+    if m is None:
+        return None
+    text = m.group(1)
+    core = text.rstrip().rstrip("#").rstrip()
+    return (core or text[:1]).strip()
+
+
 def find_title(body: str) -> str:
     for line in body.split("\n", 200)[:200]:
-        m = _HEADING.match(line)
-        if m:
-            return m.group(1).strip()
+        title = heading_text(line)
+        if title is not None:
+            return title
     for line in body.split("\n", 50)[:50]:
         if line.strip():
             return line.strip()[:120]

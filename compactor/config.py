@@ -288,6 +288,8 @@ def _read_yaml(path: Path) -> Mapping[str, Any]:
 
     try:
         data = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
+    except RecursionError:
+        raise ConfigError(f"{path.name}: cannot parse (nested too deeply); fix the YAML") from None
     except (YAMLError, UnicodeDecodeError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ConfigError(f"{path.name}: cannot parse ({reason}); fix the YAML syntax") from None

@@ -26,12 +26,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from compactor.briefs import Brief, name_words
+from compactor.briefs import Brief, heading_text, name_words
 from compactor.config import Config
 
 STANDARD = ("positive path", "negative path", "replay", "audit")
 
-_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.+?)\s*#*\s*$")
+_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s")  # the text: briefs.heading_text (linear time)
 _FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
 _ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+(?:\[[ xX]\]\s+)?(.*)$")
 _PROOF_HEADING = re.compile(
@@ -162,8 +162,9 @@ def read_proof(index: int, brief: Brief, config: Config) -> LaneProof:
         if fence:
             continue
         h = _HEADING.match(line) if first == "#" else None
-        if h:
-            level, text = len(h.group(1)), h.group(2)
+        text = heading_text(line) if h else None
+        if h and text is not None:
+            level = len(h.group(1))
             while stack and stack[-1][0] >= level:
                 stack.pop()
             in_proof = any(p for _lvl, p in stack)

@@ -58,9 +58,12 @@ def _neighbours(
     counter = np.uint8 if rows.shape[1] < 256 else np.uint16
     for start in range(0, n, block):
         end = min(n, start + block)
-        acc = np.zeros((end - start, end), dtype=counter)
-        for col in cols:
-            acc += col[start:end, None] == col[None, :end]
+        if (end - start) * end * rows.shape[1] <= 1 << 22:  # small: compare whole rows at once
+            acc = np.count_nonzero(rows[start:end, None, :] == rows[None, :end, :], axis=2)
+        else:
+            acc = np.zeros((end - start, end), dtype=counter)
+            for col in cols:
+                acc += col[start:end, None] == col[None, :end]
         pos = np.arange(start, end)[:, None]
         col_ix = np.arange(end)[None, :]
         earlier = col_ix < pos
@@ -71,9 +74,11 @@ def _neighbours(
         part = (np.argpartition(-key, k - 1, axis=1)[:, :k] if end > k
                 else np.broadcast_to(np.arange(end), (end - start, end)))
         top = np.take_along_axis(part, np.argsort(-np.take_along_axis(key, part, 1), axis=1), 1)
+        shared = np.take_along_axis(acc, top, 1).tolist()
+        recents, bests, tops = recent.tolist(), best.tolist(), top.tolist()
         for r in range(max(0, 1 - start), end - start):
-            picked = top[r, : min(start + r, k)].tolist()
-            yield int(recent[r]), int(best[r]), [(c, int(acc[r, c])) for c in picked]
+            m = min(start + r, k)
+            yield recents[r], bests[r], list(zip(tops[r][:m], shared[r][:m], strict=True))
 
 
 def decide(

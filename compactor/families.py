@@ -119,7 +119,7 @@ def verified_pairs(
     keep = np.zeros(len(pairs), dtype=bool)
     for i in range(0, len(pairs), 20000):
         chunk = pairs[i : i + 20000]
-        sim = (sigs[chunk[:, 0]] == sigs[chunk[:, 1]]).mean(axis=1)
+        sim = np.count_nonzero(sigs[chunk[:, 0]] == sigs[chunk[:, 1]], axis=1) / sigs.shape[1]
         keep[i : i + 20000] = sim >= threshold
     return pairs[keep]
 

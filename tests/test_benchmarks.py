@@ -13,7 +13,8 @@ def test_benchmark_runs_at_a_tiny_size_and_writes_its_results(tmp_path: Path) ->
     results = tmp_path / "RESULTS.md"
     proc = subprocess.run(
         [sys.executable, str(SCRIPT), "--sizes", "120", "--out-dir", str(tmp_path / "repos"),
-         "--results", str(results), "--naive-sample", "10", "--per-file-sample", "4"],
+         "--results", str(results), "--naive-sample", "10", "--per-file-sample", "4",
+         "--stage-sample", "200"],
         capture_output=True, text=True, timeout=300,
     )
     print(proc.stdout, proc.stderr)
@@ -25,6 +26,8 @@ def test_benchmark_runs_at_a_tiny_size_and_writes_its_results(tmp_path: Path) ->
         "naive datasketch update() per shingle",
         "compactor scan cold",
         "same output as cold: yes",
+        "where a cold scan's CPU goes, per brief, one process, 120 briefs",
+        "where it goes: imports",
         "one git log per file",
         "same answers 4/4",
         "compactor check (warm, 1 brief staged, ",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import string
 
@@ -11,7 +12,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from compactor import shapes
-from compactor.briefs import parse_brief
+from compactor.briefs import heading_text, parse_brief
 from compactor.config import KINDS, Config
 from compactor.git import IndexEntry
 from compactor.render import scan_json, scan_text
@@ -71,6 +72,8 @@ def test_fingerprinting_arbitrary_bytes_never_crashes(path: str, data: bytes) ->
 @settings(max_examples=150, deadline=None)
 @given(path=PATHS, text=st.one_of(BRIEFISH, FRONT_MATTER))
 @example(path="a.md", text='---\nlane: "²"\n---\n# x\n\nbody\n')  # int('²') raised
+@example(path="a.md", text="---\na: &a [1, *a]\n---\nbody\n")  # expanded forever
+@example(path="a.md", text="---\na: " + "[" * 600 + "]" * 600 + "\n---\n")  # RecursionError
 def test_fingerprinting_brief_like_text_never_crashes(path: str, text: str) -> None:
     check_fingerprint(path, text.encode("utf-8", "surrogatepass"))
 
@@ -108,3 +111,14 @@ def test_scanning_random_files_in_a_repo_never_crashes(
         assert len(scan.decisions) == len(scan.briefs)
         scan_text(scan)
         json.loads(scan_json(scan))
+
+
+# the heading regex the parser used before it was made linear-time: same titles, always
+OLD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="# \tab\r\u00a0\u2003x", max_size=14))
+def test_heading_text_matches_the_old_regex(line: str) -> None:
+    m = OLD_HEADING.match(line)
+    assert heading_text(line) == (None if m is None else m.group(1).strip())

@@ -385,6 +385,57 @@ def test_bad_files_are_warned_about_and_never_stop_the_scan(repo: GitRepo) -> No
     assert "docs/lanes/S003-deploy-widget.md" not in new  # folded, though not UTF-8
 
 
+def test_hostile_front_matter_is_refused_not_expanded(repo: GitRepo) -> None:
+    """YAML aliases that expand to 9**9 values, a list holding itself, nesting past the stack."""
+    laughs = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"] + [
+        f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 9)
+    ]
+    body = "\n# {0} hostile\n\nThe body is still read: route, session and tenant checks.\n"
+    repo.commit(lanes(1), when=T0)
+    repo.stage({
+        "docs/S101-laughs.md": "---\n" + "\n".join(laughs) + "\n---" + body.format("S101"),
+        "docs/S102-self.md": "---\na: &a [1, *a]\n---" + body.format("S102"),
+        "docs/S103-deep.md": "---\na: " + "[" * 600 + "]" * 600 + "\n---" + body.format("S103"),
+    })
+    before = repo.state()
+    result = run_compactor("scan", "--format", "json", cwd=repo.root)
+    too_big = ("front matter is too big (over 10,000 values or 50 levels, YAML aliases "
+               "expanded); front matter ignored, body read as text")
+    assert assert_clean(result, EXIT_OK) == [
+        f"compactor: warning: docs/S101-laughs.md: {too_big}",
+        f"compactor: warning: docs/S102-self.md: {too_big}",
+        "compactor: warning: docs/S103-deep.md: broken YAML front matter (nested too deeply); "
+        "front matter ignored, body read as text",
+    ]
+    briefs = {b["path"]: b for b in scan_json(result)["briefs"]}  # type: ignore[attr-defined]
+    assert briefs["docs/S101-laughs.md"]["title"] == "S101 hostile"
+    assert briefs["docs/S103-deep.md"]["lane"] == "S103"
+    assert repo.state() == before
+
+
+def test_pathological_heading_lines_do_not_hang(repo: GitRepo) -> None:
+    """A heading of a million '#' once took a regex hours (quadratic backtracking)."""
+    repo.commit(lanes(1, 2, 3), when=T0)
+    hashes = "# " + "#" * 1_000_000 + " x\n"
+    repo.commit({
+        "docs/lanes/S004-deploy-widget.md": hashes + lane(4),  # the title line
+        "docs/lanes/S005-deploy-widget.md": lane(5) + "\n## " + " #" * 500_000 + "x\n",
+    }, when=T0 + 60)
+    for command in (("scan",), ("inventory",)):
+        proc = popen(*command, cwd=repo.root)
+        try:
+            _out, err = proc.communicate(timeout=120)  # a hang guard, not a speed test
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            raise
+        assert proc.returncode == EXIT_OK, err
+        assert "Traceback" not in err
+    scan = run_compactor("scan", "--format", "json", cwd=repo.root)
+    titles = {b["path"]: b["title"] for b in scan_json(scan)["briefs"]}  # type: ignore[attr-defined]
+    assert titles["docs/lanes/S004-deploy-widget.md"] == "#" * 1_000_000 + " x"
+
+
 # 11 ------------------------------------------------------------------------
 BIG = 50 * 1024 * 1024
 
@@ -795,6 +846,20 @@ def test_brief_removed_from_the_index_but_still_on_disk(repo: GitRepo) -> None:
         f"({head[:7]}); commit them first to include them"
     ]
     assert repo.state()[1:] == before[1:]
+
+
+def test_brief_moved_in_the_index(repo: GitRepo) -> None:
+    """Deleted at one path, staged at another: a move, not a new lane for the gate."""
+    loop_repo(repo)
+    (repo.root / "docs/old").mkdir()
+    repo.git("mv", "docs/lanes/S005-deploy-widget.md", "docs/old/S005-deploy-widget.md")
+    before = repo.state()
+    check = run_compactor("check", cwd=repo.root)
+    assert assert_clean(check, EXIT_OK) == [] and check.out == ""
+    scan = run_compactor("scan", "--format", "json", cwd=repo.root)
+    assert "docs/old/S005-deploy-widget.md" in paths(scan)
+    assert "docs/lanes/S005-deploy-widget.md" not in paths(scan)
+    assert repo.state() == before
 
 
 # 19 ------------------------------------------------------------------------
