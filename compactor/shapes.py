@@ -21,6 +21,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from itertools import chain, groupby
 
 import numpy as np
 import numpy.typing as npt
@@ -37,9 +38,17 @@ MIN_SHINGLES = 4  # below this a text is too short to join a family
 _vocab: dict[str, int] = {}
 
 
+@lru_cache(maxsize=1 << 17)
+def _split_token(raw: str) -> tuple[str, ...]:
+    return tuple(_CAMEL.sub(" ", raw).lower().split(" "))
+
+
 def tokens(text: str) -> list[str]:
     """Lowercased word tokens; camelCase split, underscores and punctuation separate."""
-    return [t.lower() for t in _TOKEN.findall(_CAMEL.sub(" ", text))]
+    raw = _TOKEN.findall(text)
+    # split and lowercase each distinct token once (a document repeats most of its words)
+    table = {t: _split_token(t) for t in set(raw)}
+    return list(chain.from_iterable(map(table.__getitem__, raw)))
 
 
 def _variants(word: str) -> list[str]:
@@ -60,6 +69,18 @@ def _variant_set(word: str) -> frozenset[str]:
 @lru_cache(maxsize=1 << 17)
 def _has_digit(tok: str) -> bool:
     return any(c.isdigit() for c in tok)
+
+
+@lru_cache(maxsize=4096)
+def _inflections(masks: frozenset[str]) -> frozenset[str]:
+    """Every token that ``_hit`` could match for these masks (a superset)."""
+    out = set(masks)
+    for m in masks:
+        for suffix in _SUFFIXES:
+            out.add(m + suffix)
+            if m.endswith("e"):
+                out.add(m[:-1] + suffix)
+    return frozenset(out)
 
 
 def _hit(tok: str, masks: frozenset[str]) -> bool:
@@ -90,34 +111,35 @@ def mask(text: str, label_words: Sequence[str], keep: Iterable[str] = ()) -> lis
 
     A run of label words ("approve invoice", "invoice approved") becomes one
     ``@``, so spellings with different word counts give the same shape; a run
-    of digit-bearing tokens (dates, ids) becomes one ``#``.
+    of digit-bearing tokens (dates, ids) becomes one ``#``. A lone label word
+    that is also a guardrail name (``keep``) stays as it is.
     """
+    toks = tokens(text)
     masks = label_masks(label_words, keep)
     every = label_masks(label_words)
+    # classify each distinct token once: L label word, D holds a digit, W plain word;
+    # set operations find the few candidates, the exact tests confirm them
+    distinct = set(toks)
+    kind = dict.fromkeys(distinct, "W")
+    for t in distinct:
+        if not t.isalpha() and _has_digit(t):
+            kind[t] = "D"
+    if every:
+        for t in distinct.intersection(_inflections(every)):
+            if _hit(t, every):
+                kind[t] = "L"
     out: list[str] = []
-    run: list[str] = []  # pending label-word tokens
-
-    def flush() -> None:
-        if not run:
-            return
-        if len(run) > 1 or _hit(run[0], masks):
-            if not out or out[-1] != MASK_LABEL:
-                out.append(MASK_LABEL)
+    for cls, group in groupby(toks, kind.__getitem__):
+        if cls == "W":
+            out.extend(group)
+        elif cls == "D":
+            out.append(MASK_NUMBER)
         else:
-            out.extend(run)
-        run.clear()
-
-    for tok in tokens(text):
-        if every and _hit(tok, every):
-            run.append(tok)
-            continue
-        flush()
-        if _has_digit(tok):
-            if out and out[-1] == MASK_NUMBER:
-                continue
-            tok = MASK_NUMBER
-        out.append(tok)
-    flush()
+            run = list(group)
+            if len(run) > 1 or _hit(run[0], masks):
+                out.append(MASK_LABEL)
+            else:
+                out.extend(run)
     return out
 
 

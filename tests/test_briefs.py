@@ -77,3 +77,36 @@ def test_broken_front_matter_is_a_warning_and_the_body_still_counts(text: str) -
     b, warnings = parse_brief(CFG, "docs/S001-x.md", "0" * 40, text)
     assert b.body is not None and "body" in b.body
     assert len(warnings) == 1 and "front matter" in warnings[0]
+
+
+FRONT_MATTER_CASES = [
+    "lane: S085\nkind: brief\naction: approve_invoice\nroute: /ops/actions/approve-invoice",
+    "tokens: {codex: 8900000, loom: 2700000}\nstatus: proven",
+    "tokens: 1200\nsession: operator-session\ntenant: 'tenant scoped'",
+    'new_truth: "adds the refund reversal path"',
+    "a: yes", "a: No", "a: 1.5", "a: 0x1F", "a: 085", "a: 2026-05-09", "a: ~", "a: null",
+    "a: foo: bar", "a: foo #c", "a: [1, 2]", "a: 1_000", "a: on", "a: 1e3", "a: *x",
+    "a: x\na: y", "a: .inf", "a: 007", "a: 12:30", "a: y", "a: True", "a: -",
+    "a:\n  b: 1", "a:", "a: |\n  text", "a: >\n  folded",
+]
+
+
+@pytest.mark.parametrize("source", FRONT_MATTER_CASES)
+def test_front_matter_fast_path_agrees_with_yaml(source: str) -> None:
+    from ruamel.yaml import YAML
+
+    from compactor.briefs import FrontMatterError, fast_front_matter, load_front_matter
+
+    fast = fast_front_matter(source)
+    try:
+        slow = YAML(typ="safe", pure=True).load(source)
+    except Exception:  # noqa: BLE001 - YAML refuses it: the fast path must not accept it
+        assert fast is None
+        with pytest.raises(FrontMatterError):
+            load_front_matter(source)
+        return
+    if fast is not None:
+        plain = {str(k): (str(v) if not isinstance(v, str | int | float | bool | dict) else v)
+                 for k, v in slow.items()}
+        assert fast == plain
+    assert load_front_matter(source) == load_front_matter(source)
