@@ -89,7 +89,8 @@ def parse_tokens(value: Any) -> dict[str, int]:
         return {"total": value} if value >= 0 else {}
     if isinstance(value, str):
         text = value.replace(",", "").replace("_", "").strip()
-        return {"total": int(text)} if text.isdigit() else {}
+        number = _as_int(text) if text.isascii() and text.isdigit() else None
+        return {"total": number} if number is not None else {}
     if isinstance(value, Mapping):
         out: dict[str, int] = {}
         for k, v in value.items():

@@ -110,3 +110,10 @@ def test_front_matter_fast_path_agrees_with_yaml(source: str) -> None:
                  for k, v in slow.items()}
         assert fast == plain
     assert load_front_matter(source) == load_front_matter(source)
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ('"1,200"', {"total": 1200}), ('"\\u00b2"', {}), ('"12x"', {}), ("-5", {}), ("true", {}),
+])
+def test_odd_token_values_are_ignored_not_fatal(value: str, expected: dict[str, int]) -> None:
+    assert brief("a.md", f"---\ntokens: {value}\n---\nx").tokens == expected
