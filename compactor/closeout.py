@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
-from compactor.config import Config
+from compactor.config import Config, repo_relative
 from compactor.coverage import family_coverage
 from compactor.errors import InputError, RefusedError
 from compactor.files import path_for_humans
@@ -45,25 +45,13 @@ def default_path(family: str) -> str:
 
 def repo_path(root: Path, value: str) -> str:
     """``value`` (relative to the repo root) as a clean repo-relative posix path."""
-    parts: list[str] = []
-    p = PurePosixPath(value.replace("\\", "/"))
-    escapes = p.is_absolute()
-    for part in p.parts:
-        if part in ("", "."):
-            continue
-        if part == "..":
-            if not parts:
-                escapes = True
-                break
-            parts.pop()
-        else:
-            parts.append(part)
-    if escapes or not parts or parts[0] == ".git":
+    clean = repo_relative(value)
+    if clean is None or clean.split("/")[0] == ".git":
         raise InputError(
             f"{value}: --output must be a path inside the repository, relative to its root "
             f"({root})"
         )
-    return "/".join(parts)
+    return clean
 
 
 def find_family(scan: Scan, name: str) -> str:

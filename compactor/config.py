@@ -169,25 +169,31 @@ def _show(x: float) -> str:
     return str(int(x)) if x == int(x) else f"{x:g}"
 
 
-def _inside_repo(source: str, key: str, value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise _fail(source, key, "must be a non-empty path string")
+def repo_relative(value: str) -> str | None:
+    """``value`` as a clean repo-relative posix path, or None when it leaves the repo."""
     p = PurePosixPath(value.replace("\\", "/"))
+    if p.is_absolute() or re.match(r"^[A-Za-z]:", value):
+        return None
     parts: list[str] = []
-    escapes = p.is_absolute() or re.match(r"^[A-Za-z]:", value) is not None
     for part in p.parts:
         if part in ("", "."):
             continue
         if part == "..":
             if not parts:
-                escapes = True
-                break
+                return None
             parts.pop()
         else:
             parts.append(part)
-    if escapes or not parts:
+    return "/".join(parts) or None
+
+
+def _inside_repo(source: str, key: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise _fail(source, key, "must be a non-empty path string")
+    clean = repo_relative(value)
+    if clean is None:
         raise _fail(source, key, f"must be a path inside the repository, got {value!r}")
-    return "/".join(parts)
+    return clean
 
 
 def make_config(raw: Mapping[str, Any], source: str = "config") -> Config:
