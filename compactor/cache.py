@@ -1,10 +1,13 @@
 """Signature cache under the repo's git dir: ``.git/compactor/cache-v1.sqlite``.
 
 Keyed by (settings, path, blob id), so a second scan parses and fingerprints
-nothing it has seen. Anything unreadable — a corrupt file, a row of the wrong
-size, a schema from another version — is thrown away and rebuilt, never
-trusted. The cache is an accelerator only: every failure degrades to
-recomputing, with at most a warning.
+nothing it has seen. Beside those rows it keeps a few larger values (``blobs``):
+a snapshot of every brief of the last scan in one row, and the decisions of
+each family, so a warm scan does a handful of reads instead of one per brief;
+each is stored with its CRC-32 and dropped on a mismatch. Anything unreadable —
+a corrupt file, a row of the wrong size, a schema from another version — is
+thrown away and rebuilt, never trusted. The cache is an accelerator only:
+every failure degrades to recomputing, with at most a warning.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import zlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -20,6 +24,7 @@ SCHEMA = 1
 _DDL = """
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS briefs (key BLOB PRIMARY KEY, meta TEXT NOT NULL, sig BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS blobs (key BLOB PRIMARY KEY, crc INTEGER NOT NULL, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS created (id INTEGER PRIMARY KEY CHECK (id = 1), head TEXT NOT NULL,
                                     data TEXT NOT NULL);
 """
@@ -50,6 +55,11 @@ class Cache:
             except (sqlite3.DatabaseError, OSError) as exc2:
                 self.warnings.append(f"{path}: cannot rebuild the cache ({exc2}); running without")
                 self._db = None
+
+    @property
+    def enabled(self) -> bool:
+        """Whether there is a cache to read and write (False with --no-cache or after an error)."""
+        return self._db is not None
 
     @staticmethod
     def _open(path: Path) -> sqlite3.Connection:
@@ -110,6 +120,39 @@ class Cache:
             self._db.executemany(
                 "INSERT OR REPLACE INTO briefs VALUES (?, ?, ?)",
                 [(k, json.dumps(m, sort_keys=True), s) for k, (m, s) in rows.items()],
+            )
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._fail(exc)
+
+    def get_blobs(self, keys: Iterable[bytes]) -> dict[bytes, bytes]:
+        """The stored values of ``keys`` that are present and intact (CRC-checked)."""
+        if self._db is None:
+            return {}
+        wanted = list(keys)
+        found: dict[bytes, bytes] = {}
+        try:
+            for i in range(0, len(wanted), 900):
+                chunk = wanted[i : i + 900]
+                marks = ",".join("?" * len(chunk))
+                for key, crc, data in self._db.execute(
+                    f"SELECT key, crc, data FROM blobs WHERE key IN ({marks})", chunk
+                ):
+                    if isinstance(data, bytes) and zlib.crc32(data) == crc:
+                        found[bytes(key)] = data
+        except sqlite3.Error as exc:
+            self._fail(exc)
+            return {}
+        return found
+
+    def put_blobs(self, rows: Mapping[bytes, bytes]) -> None:
+        if self._db is None or not rows:
+            return
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.executemany(
+                "INSERT OR REPLACE INTO blobs VALUES (?, ?, ?)",
+                [(k, zlib.crc32(v), v) for k, v in rows.items()],
             )
             self._db.execute("COMMIT")
         except sqlite3.Error as exc:

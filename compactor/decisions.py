@@ -13,11 +13,19 @@ Retention: ``keep`` for proofs, hardening, consolidation outputs, postmortems
 and anything in no family; ``mostly-keep`` for establishing lanes and any later
 lane that still adds ``establish_novelty``; ``compress`` for the other family
 members; ``archive`` for ACK / next-step chatter.
+
+A member's decision depends only on the signatures of the members before it, so
+a family whose first members are those of a family decided before (a cache row,
+keyed by the settings and the first member's signature, holding every member's
+signature) reuses their decisions and computes only the rest: a lane appended to
+a family of 200 costs one row, not the family's quadratic comparison.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import hashlib
+import marshal
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,11 +51,12 @@ class Decision:
 
 
 def _neighbours(
-    rows: npt.NDArray[np.uint32], k: int = LOOKBACK, block: int = 128
+    rows: npt.NDArray[np.uint32], k: int = LOOKBACK, block: int = 128, start: int = 1
 ) -> Iterator[tuple[int, int, list[tuple[int, int]]]]:
-    """For rows 1, 2, ... of a family: the most signature slots shared with one of
-    the k previous rows, the most shared with any earlier row, and the k earlier
-    rows sharing most as (row, slots) — most first, the earlier row first on ties.
+    """For rows ``start``, ``start`` + 1, ... (``start`` >= 1) of a family: the most
+    signature slots shared with one of the k previous rows, the most shared with any
+    earlier row, and the k earlier rows sharing most as (row, slots) — most first, the
+    earlier row first on ties.
 
     Quadratic per family, so it is done in numpy a block of rows at a time and one
     slot at a time into small counters; comparing whole rows member by member (and
@@ -56,15 +65,15 @@ def _neighbours(
     n = rows.shape[0]
     cols = np.ascontiguousarray(rows.T)
     counter = np.uint8 if rows.shape[1] < 256 else np.uint16
-    for start in range(0, n, block):
-        end = min(n, start + block)
-        if (end - start) * end * rows.shape[1] <= 1 << 22:  # small: compare whole rows at once
-            acc = np.count_nonzero(rows[start:end, None, :] == rows[None, :end, :], axis=2)
+    for lo in range(max(1, start), n, block):
+        end = min(n, lo + block)
+        if (end - lo) * end * rows.shape[1] <= 1 << 22:  # small: compare whole rows at once
+            acc = np.count_nonzero(rows[lo:end, None, :] == rows[None, :end, :], axis=2)
         else:
-            acc = np.zeros((end - start, end), dtype=counter)
+            acc = np.zeros((end - lo, end), dtype=counter)
             for col in cols:
-                acc += col[start:end, None] == col[None, :end]
-        pos = np.arange(start, end)[:, None]
+                acc += col[lo:end, None] == col[None, :end]
+        pos = np.arange(lo, end)[:, None]
         col_ix = np.arange(end)[None, :]
         earlier = col_ix < pos
         best = np.where(earlier, acc, 0).max(axis=1)
@@ -72,13 +81,104 @@ def _neighbours(
         key = acc.astype(np.int64) * (end + 1) - col_ix  # unique: most slots, then earliest
         key[~earlier] = -(end + 1)
         part = (np.argpartition(-key, k - 1, axis=1)[:, :k] if end > k
-                else np.broadcast_to(np.arange(end), (end - start, end)))
+                else np.broadcast_to(np.arange(end), (end - lo, end)))
         top = np.take_along_axis(part, np.argsort(-np.take_along_axis(key, part, 1), axis=1), 1)
         shared = np.take_along_axis(acc, top, 1).tolist()
         recents, bests, tops = recent.tolist(), best.tolist(), top.tolist()
-        for r in range(max(0, 1 - start), end - start):
-            m = min(start + r, k)
+        for r in range(end - lo):
+            m = min(lo + r, k)
             yield recents[r], bests[r], list(zip(tops[r][:m], shared[r][:m], strict=True))
+
+
+# A family's decisions, by position in the family: what the cache keeps (see below).
+_Positional = tuple[
+    list[int], list[int], list[float], list[float], list[tuple[tuple[int, float], ...]]
+]  # phase codes, retention codes, novelty, novelty_any, nearest as (position, similarity)
+FORMAT = 1
+
+
+def family_key(config: Config, first: npt.NDArray[np.uint32]) -> bytes:
+    """The cache key of a family's decisions: the settings they depend on and its first shape."""
+    head = (f"decisions|{FORMAT}|{LOOKBACK}|{config.establish_novelty!r}|"
+            f"{config.churn_novelty!r}|{first.shape[0]}|").encode()
+    return hashlib.blake2b(head + first.tobytes(), digest_size=16).digest()
+
+
+def _family(
+    config: Config, rows: npt.NDArray[np.uint32], known: _Positional | None, keep: int
+) -> _Positional:
+    """Decisions of a family whose member signatures are ``rows``, in lane order.
+
+    Each member's decision depends only on the members before it, so the first
+    ``keep`` positions are taken from ``known`` (a family with those same first
+    members) and only the rest are computed.
+    """
+    width = rows.shape[1]  # similarity = shared slots / width
+    n = rows.shape[0]
+    phases, retentions, novelty, novelty_any, nearest = (
+        (known[0][:keep], known[1][:keep], known[2][:keep], known[3][:keep], known[4][:keep])
+        if known is not None and keep > 0 else ([], [], [], [], [])
+    )
+    if not phases and n:
+        phases.append(0)
+        retentions.append(1)
+        novelty.append(1.0)
+        novelty_any.append(1.0)
+        nearest.append(())
+    establishing = phases[-1] == 0 if phases else True
+    if len(phases) >= n:
+        return phases, retentions, novelty, novelty_any, nearest
+    for recent, best, top in _neighbours(rows, start=len(phases)):
+        nov = round(1.0 - recent / width, 4)
+        if establishing and nov >= config.establish_novelty:
+            phase, retention = 0, 1
+        else:
+            establishing = False
+            phase = 2 if nov < config.churn_novelty else 1
+            retention = 1 if nov >= config.establish_novelty else 2
+        phases.append(phase)
+        retentions.append(retention)
+        novelty.append(nov)
+        novelty_any.append(round(1.0 - best / width, 4))
+        nearest.append(tuple((t, round(same / width, 4)) for t, same in top))
+    return phases, retentions, novelty, novelty_any, nearest
+
+
+def _dump(rows: npt.NDArray[np.uint32], values: _Positional) -> bytes:
+    return marshal.dumps((FORMAT, rows.shape[0], rows.shape[1], rows.tobytes(),
+                          bytes(values[0]), bytes(values[1]), *values[2:]))
+
+
+def _load(data: bytes, width: int) -> tuple[npt.NDArray[np.uint32], _Positional] | None:
+    """A stored family (its signatures and decisions), or None when it is not one."""
+    try:
+        fmt, n, w, sigs, phases, retentions, novelty, novelty_any, nearest = marshal.loads(data)
+    except (ValueError, TypeError, EOFError):
+        return None
+    if not (fmt == FORMAT and w == width and type(n) is int and n > 0
+            and isinstance(sigs, bytes) and len(sigs) == n * width * 4
+            and isinstance(phases, bytes) and isinstance(retentions, bytes)
+            and all(isinstance(c, list) for c in (novelty, novelty_any, nearest))
+            and len(phases) == len(retentions) == len(novelty) == len(novelty_any)
+            == len(nearest) == n
+            and max(phases) < len(PHASES) and max(retentions) < len(RETENTIONS)
+            and all(type(x) is float for x in novelty)
+            and all(type(x) is float for x in novelty_any)
+            and all(type(x) is tuple and len(x) <= LOOKBACK for x in nearest)):
+        return None
+    for pos, near in enumerate(nearest):
+        for item in near:
+            if not (type(item) is tuple and len(item) == 2 and type(item[0]) is int
+                    and 0 <= item[0] < pos and type(item[1]) is float):
+                return None
+    rows = np.frombuffer(sigs, dtype=np.uint32).reshape(n, width)
+    return rows, (list(phases), list(retentions), novelty, novelty_any, nearest)
+
+
+def _common_prefix(a: npt.NDArray[np.uint32], b: npt.NDArray[np.uint32]) -> int:
+    m = min(a.shape[0], b.shape[0])
+    differs = np.flatnonzero((a[:m] != b[:m]).any(axis=1))
+    return int(differs[0]) if differs.size else m
 
 
 def decide(
@@ -86,31 +186,33 @@ def decide(
     briefs: Sequence[Brief],
     sigs: npt.NDArray[np.uint32],
     families: Sequence[Family],
+    known: Mapping[bytes, bytes] | None = None,
+    learned: dict[bytes, bytes] | None = None,
 ) -> list[Decision]:
+    """One decision per brief.
+
+    ``known`` maps :func:`family_key` to families decided before (cache rows); a
+    family that starts with the same members reuses their decisions. Families
+    whose decisions were (partly) computed are added to ``learned`` for the cache.
+    """
     out: list[Decision | None] = [None] * len(briefs)
+    cached = known is not None or learned is not None
     for fam in families:
-        establishing = True
-        neighbours = _neighbours(sigs[np.asarray(fam.members, dtype=np.int64)])
-        width = sigs.shape[1]  # similarity = shared slots / width
-        for pos, i in enumerate(fam.members):
-            if pos == 0:
-                out[i] = Decision(fam.id, "establishing", "mostly-keep", 1.0, 1.0, ())
-                continue
-            recent, best, top = next(neighbours)
-            novelty = round(1.0 - recent / width, 4)
-            novelty_any = round(1.0 - best / width, 4)
-            nearest = tuple((fam.members[t], round(same / width, 4)) for t, same in top)
-            if establishing and novelty >= config.establish_novelty:
-                phase, retention = "establishing", "mostly-keep"
-            else:
-                establishing = False
-                phase = "churn" if novelty < config.churn_novelty else "repetition"
-                retention = "mostly-keep" if novelty >= config.establish_novelty else "compress"
-            out[i] = Decision(fam.id, phase, retention, novelty, novelty_any, nearest)
-    result = []
-    for i, b in enumerate(briefs):
-        d = out[i]
-        if d is None:
-            d = Decision(None, None, "archive" if b.kind == "ack" else "keep", None, None)
-        result.append(d)
-    return result
+        rows = sigs[np.asarray(fam.members, dtype=np.int64)]
+        key = family_key(config, rows[0]) if cached else b""
+        prior = _load(known[key], rows.shape[1]) if known and key in known else None
+        keep = _common_prefix(prior[0], rows) if prior is not None else 0
+        values = _family(config, rows, prior[1] if prior is not None else None, keep)
+        if learned is not None and (prior is None or keep < max(len(rows), len(prior[0]))):
+            learned[key] = _dump(rows, values)
+        members = fam.members
+        phases, retentions, novelty, novelty_any, nearest = values
+        for pos, i in enumerate(members):
+            out[i] = Decision(
+                fam.id, PHASES[phases[pos]], RETENTIONS[retentions[pos]], novelty[pos],
+                novelty_any[pos], tuple([(members[t], sim) for t, sim in nearest[pos]]),
+            )
+    keep_it = Decision(None, None, "keep", None, None)
+    archive = Decision(None, None, "archive", None, None)
+    return [d if d is not None else archive if b.kind == "ack" else keep_it
+            for d, b in zip(out, briefs, strict=True)]

@@ -6,22 +6,25 @@ it prints nothing and never writes outside the cache in the git dir.
 
 from __future__ import annotations
 
+import hashlib
+import marshal
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from compactor import __version__, shapes
+from compactor import __version__, decisions, shapes
 from compactor.briefs import Brief, brief_from_meta, decode, looks_binary, parse_brief
 from compactor.cache import Cache, entry_key
 from compactor.config import KINDS, Config
 from compactor.decisions import Decision, decide
-from compactor.families import Family, group
+from compactor.families import Family, band_layout, group
 from compactor.files import path_for_humans, select
 from compactor.git import IndexEntry, Repo
 
@@ -75,14 +78,89 @@ def read_briefs(
     entries: Sequence[IndexEntry],
     cache: Cache,
     progress: Progress | None = None,
-) -> tuple[list[Brief], list[npt.NDArray[np.uint32]], list[int], list[str]]:
-    """Briefs, signatures and shingle counts for the entries (cached where possible)."""
+    created: Mapping[str, int] | None = None,
+    stamp: int = 0,
+) -> tuple[list[Brief], npt.NDArray[np.uint32], list[int], list[str]]:
+    """Briefs, their signatures (one row each), shingle counts and warnings for the entries.
+
+    A brief's ``created`` is its path's time in ``created``, else ``stamp`` (and it
+    is ``staged``). Entries of the last snapshot with the same blob come from it in
+    one read; the others from their cache rows, or are parsed and fingerprinted.
+    """
     settings = _fingerprint_settings(config)
+    width = config.num_perm
+    created = created or {}
+    skey = _snapshot_key(settings)
+    stored = cache.get_blobs([skey]).get(skey) if cache.enabled else None
+    snap = _Snapshot.load(stored, width) if stored is not None else None
+    at = snap.find(entries) if snap is not None else [-1] * len(entries)
+    rest = [e for e, k in zip(entries, at, strict=True) if k < 0]
+    rows = iter(_read_rows(repo, config, rest, cache, settings, progress))
+    briefs: list[Brief] = []
+    counts: list[int] = []
+    warnings: list[str] = []
+    from_snap: list[int] = []  # (brief, snapshot row) for the briefs taken from the snapshot
+    snap_rows: list[int] = []
+    from_rows: list[tuple[int, npt.NDArray[np.uint32]]] = []
+    fresh: list[tuple[IndexEntry, dict[str, Any]]] = []
+    for e, k in zip(entries, at, strict=True):
+        path = e.path
+        when = created.get(path, -1)
+        staged = when < 0 and path not in created
+        if staged:
+            when = stamp
+        if k >= 0:
+            assert snap is not None
+            if k in snap.warnings:
+                shown = path_for_humans(path)
+                warnings.extend(f"{shown}: {w}" for w in snap.warnings[k])
+            if snap.skip[k]:
+                continue
+            from_snap.append(len(briefs))
+            snap_rows.append(k)
+            briefs.append(Brief(
+                path, e.blob, snap.lane[k], snap.number[k], snap.title[k], snap.label[k],
+                snap.kind[k], snap.words[k], MappingProxyType(snap.fields[k]), when, staged,
+            ))
+            counts.append(snap.shingles[k])
+            continue
+        meta, sig = next(rows)
+        fresh.append((e, meta))
+        shown = path_for_humans(path)
+        for w in meta.get("warnings", ()):
+            warnings.append(f"{shown}: {w}")
+        if meta.get("skip"):
+            continue
+        from_rows.append((len(briefs), sig))
+        briefs.append(replace(brief_from_meta(path, e.blob, meta), created=when, staged=staged))
+        counts.append(int(meta.get("shingles", 0)))
+    matrix = np.empty((len(briefs), width), dtype=np.uint32)
+    if snap is not None and from_snap:
+        matrix[from_snap] = snap.matrix[snap_rows]
+    for i, sig in from_rows:
+        matrix[i] = sig
+    if cache.enabled:
+        stale = (len(snap.paths) - (len(entries) - len(rest))) if snap is not None else 0
+        if snap is None or len(rest) + stale > SNAPSHOT_SLACK + len(entries) // SNAPSHOT_SHARE:
+            cache.put_blobs({skey: _Snapshot.dump(entries, at, snap, fresh, matrix, width)})
+    return briefs, matrix, counts, warnings
+
+
+def _read_rows(
+    repo: Repo,
+    config: Config,
+    entries: Sequence[IndexEntry],
+    cache: Cache,
+    settings: str,
+    progress: Progress | None = None,
+) -> list[tuple[dict[str, Any], npt.NDArray[np.uint32]]]:
+    """(meta, signature) of each entry from its cache row, or parsed and fingerprinted."""
+    if not entries:
+        return []
     keys = [entry_key(settings, e.path, e.blob) for e in entries]
     hits = {k: v for k, v in cache.get_many(keys).items() if _trusted_row(*v, config.num_perm)}
     misses = [i for i, k in enumerate(keys) if k not in hits]
     fresh: dict[bytes, tuple[dict[str, Any], bytes]] = {}
-    warnings: list[str] = []
     done = 0
     for part, rows in _fingerprint_parts(repo, config, [entries[i] for i in misses]):
         for i, row in zip(misses[done : done + part], rows, strict=True):
@@ -91,32 +169,153 @@ def read_briefs(
         if progress:
             progress("fingerprint", done, len(misses))
     cache.put_many(fresh)
-    briefs: list[Brief] = []
-    sigs: list[npt.NDArray[np.uint32]] = []
-    counts: list[int] = []
+    out: list[tuple[dict[str, Any], npt.NDArray[np.uint32]]] = []
+    empty = np.zeros(0, dtype=np.uint32)
     for i, e in enumerate(entries):
         meta, raw = fresh.get(keys[i]) or hits[keys[i]]
-        shown = path_for_humans(e.path)
-        for w in meta.get("warnings", ()):
-            warnings.append(f"{shown}: {w}")
         if meta.get("skip"):
+            out.append((meta, empty))
             continue
         sig = shapes.from_bytes(raw, config.num_perm)
         try:
-            brief = brief_from_meta(e.path, e.blob, meta)
+            brief_from_meta(e.path, e.blob, meta)
         except (KeyError, TypeError):
             sig = None
         if sig is None:  # a bad cache row: recompute this one, never trust it
             data = repo.read_blobs([e.blob], limit=config.max_file_bytes)[e.blob]
             meta, sig = _fingerprint_file(config, e, data)
             cache.put_many({keys[i]: (meta, shapes.to_bytes(sig))})
-            if meta.get("skip"):
-                continue
-            brief = brief_from_meta(e.path, e.blob, meta)
-        briefs.append(brief)
-        sigs.append(sig)
-        counts.append(int(meta.get("shingles", 0)))
-    return briefs, sigs, counts, warnings
+        out.append((meta, sig))
+    return out
+
+
+# The snapshot: every entry of the last scan (with these settings) in one cache value,
+# column by column, so a warm scan of 10k briefs is one read, not 10k rows to decode.
+# It is rewritten when more than SNAPSHOT_SLACK + 1/SNAPSHOT_SHARE of a scan's entries
+# are not in it (or no longer in the scan): a few commits on, it still serves the rest.
+SNAPSHOT_FORMAT = 1
+SNAPSHOT_SLACK = 64
+SNAPSHOT_SHARE = 64
+_SNAPSHOT_COLUMNS = ("lane", "number", "title", "label", "kind", "words", "fields", "shingles")
+
+
+def _snapshot_key(settings: str) -> bytes:
+    text = f"snapshot|{SNAPSHOT_FORMAT}|{settings}"
+    return hashlib.blake2b(text.encode("utf-8", "surrogateescape"), digest_size=16).digest()
+
+
+def _all_type(values: list[Any], *types: type) -> bool:
+    return all(type(v) in types for v in values)
+
+
+class _Snapshot:
+    """A snapshot as read back: the entries it holds and their cached metadata."""
+
+    def __init__(self, columns: tuple[Any, ...]) -> None:
+        (self.paths, self.blobs, self.skip, self.warnings, self.lane, self.number, self.title,
+         self.label, self.kind, self.words, self.fields, self.shingles, self.matrix) = columns
+
+    @classmethod
+    def load(cls, data: bytes, width: int) -> _Snapshot | None:
+        """The snapshot stored as ``data``, or None when it is not one this version wrote."""
+        head = int.from_bytes(data[:8], "little")
+        try:
+            value = marshal.loads(memoryview(data)[8 : 8 + head])
+        except (ValueError, TypeError, EOFError):
+            return None
+        if not (type(value) is tuple and len(value) == 14
+                and value[:2] == (SNAPSHOT_FORMAT, width)):
+            return None
+        paths, blobs, skip, warns, lane, number, title, label, kind, words, fields, shingles = \
+            value[2:]
+        lists = (paths, blobs, lane, number, title, label, kind, words, fields, shingles)
+        n = len(paths) if type(paths) is list else -1
+        if not (all(type(c) is list and len(c) == n for c in lists)
+                and type(skip) is bytes and len(skip) == n
+                and len(data) == 8 + head + n * width * 4
+                and type(warns) is dict
+                and all(type(k) is int and 0 <= k < n and type(v) is list and _all_type(v, str)
+                        for k, v in warns.items())
+                and _all_type(paths, str) and _all_type(blobs, str)
+                and _all_type(lane, str, type(None)) and _all_type(number, int, type(None))
+                and _all_type(title, str) and _all_type(label, str)
+                and set(kind) <= set(KINDS) and _all_type(words, int)
+                and _all_type(fields, dict) and _all_type(shingles, int)):
+            return None
+        sigs = np.frombuffer(data, dtype=np.uint32, offset=8 + head).reshape(n, width)
+        return cls((*value[2:], sigs))
+
+    def find(self, entries: Sequence[IndexEntry]) -> list[int]:
+        """For each entry, its row here (same path and blob), or -1."""
+        where = dict(zip(self.paths, range(len(self.paths)), strict=True))
+        blobs = self.blobs
+        at = []
+        for e in entries:
+            k = where.get(e.path, -1)
+            at.append(k if k >= 0 and blobs[k] == e.blob else -1)
+        return at
+
+    @staticmethod
+    def dump(
+        entries: Sequence[IndexEntry],
+        at: Sequence[int],
+        snap: _Snapshot | None,
+        fresh: Sequence[tuple[IndexEntry, dict[str, Any]]],
+        matrix: npt.NDArray[np.uint32],
+        width: int,
+    ) -> bytes:
+        """A snapshot of ``entries``: rows ``at`` of ``snap``, the others from ``fresh``."""
+        metas = iter(fresh)
+        cols: dict[str, list[Any]] = {c: [] for c in _SNAPSHOT_COLUMNS}
+        skip = bytearray()
+        warns: dict[int, list[str]] = {}
+        sigs = np.zeros((len(entries), width), dtype=np.uint32)
+        row = 0  # the entry's row in matrix (skipped entries have none)
+        for i, k in enumerate(at):
+            if k >= 0:
+                assert snap is not None
+                for c in _SNAPSHOT_COLUMNS:
+                    cols[c].append(getattr(snap, c)[k])
+                skipped = bool(snap.skip[k])
+                if k in snap.warnings:
+                    warns[i] = snap.warnings[k]
+            else:
+                e, meta = next(metas)
+                skipped = bool(meta.get("skip"))
+                for c in _SNAPSHOT_COLUMNS:
+                    cols[c].append(meta.get(c, _SKIPPED[c]) if not skipped else _SKIPPED[c])
+                if meta.get("warnings"):
+                    warns[i] = list(meta["warnings"])
+            skip.append(skipped)
+            if not skipped:
+                sigs[i] = matrix[row]
+                row += 1
+        # equal strings as one object: marshal then writes each once, and reading the
+        # snapshot back makes half as many objects
+        memo: dict[Any, Any] = {}
+        head = marshal.dumps((
+            SNAPSHOT_FORMAT, width, [e.path for e in entries], [e.blob for e in entries],
+            bytes(skip), warns, *(_shared(cols[c], memo) for c in _SNAPSHOT_COLUMNS),
+        ))
+        return len(head).to_bytes(8, "little") + head + sigs.tobytes()
+
+
+def _shared(value: Any, memo: dict[Any, Any]) -> Any:
+    """``value`` with equal strings (keys included) replaced by one of them."""
+    kind = type(value)
+    if kind is str:
+        return memo.setdefault(value, value)
+    if kind is list:
+        return [_shared(v, memo) for v in value]
+    if kind is dict:
+        return {memo.setdefault(k, k): _shared(v, memo) for k, v in value.items()}
+    return value
+
+
+_SKIPPED: dict[str, Any] = {
+    "lane": None, "number": None, "title": "", "label": "", "kind": "brief", "words": 0,
+    "fields": {}, "shingles": 0,
+}
 
 
 _META_TYPES: dict[str, tuple[type, ...]] = {
@@ -258,6 +457,24 @@ def creation_times(repo: Repo, cache: Cache, head: str | None) -> tuple[dict[str
     return created, warnings
 
 
+def _band_layout(cache: Cache, config: Config) -> tuple[int, int]:
+    """``band_layout`` for the config, kept in the cache (it takes ~20 ms to compute)."""
+    text = f"band_layout|{config.threshold!r}|{config.num_perm}"
+    key = hashlib.blake2b(text.encode(), digest_size=16).digest()
+    stored = cache.get_blobs([key]).get(key) if cache.enabled else None
+    if stored is not None:
+        try:
+            value = marshal.loads(stored)
+        except (ValueError, TypeError, EOFError):
+            value = None
+        if (type(value) is tuple and len(value) == 2 and all(type(v) is int for v in value)
+                and value[0] >= 1 and value[1] >= 1 and value[0] * value[1] <= config.num_perm):
+            return value
+    layout = band_layout(config.threshold, config.num_perm)
+    cache.put_blobs({key: marshal.dumps(layout)})
+    return layout
+
+
 def order_key(b: Brief) -> tuple[float, int, str]:
     return (float(b.number) if b.number is not None else float("inf"), b.created, b.path)
 
@@ -295,34 +512,33 @@ def run_scan(
         if entries is None:
             entries = repo.tree_entries(repo.resolve(rev)) if rev else repo.index_entries()
         selection = select(config, entries)
-        briefs, sigs, counts, warnings = read_briefs(
-            repo, config, selection.entries, cache, progress
-        )
         head = repo.resolve(rev) if rev else repo.head()
         created, cwarn = creation_times(repo, cache, head)
+        stamp = now if now is not None else repo.commit_time()
+        briefs, matrix, counts, warnings = read_briefs(
+            repo, config, selection.entries, cache, progress, created, stamp
+        )
+        eligible = [
+            i for i, b in enumerate(briefs)
+            if b.kind in FAMILY_KINDS and counts[i] >= shapes.MIN_SHINGLES
+        ]
+        fams = group(
+            matrix,
+            eligible,
+            config.threshold,
+            [order_key(b) for b in briefs],
+            [family_name(b) for b in briefs],
+            layout=_band_layout(cache, config),
+        )
+        known = cache.get_blobs(
+            decisions.family_key(config, matrix[f.members[0]]) for f in fams
+        ) if cache.enabled else None
+        learned: dict[bytes, bytes] = {}
+        decided = decide(config, briefs, matrix, fams, known, learned if cache.enabled else None)
+        cache.put_blobs(learned)
         warnings = list(selection.warnings) + cwarn + warnings + cache.warnings
     finally:
         cache.close()
-    stamp = now if now is not None else repo.commit_time()
-    briefs = [
-        replace(b, created=created.get(b.path, stamp), staged=b.path not in created)
-        for b in briefs
-    ]
-    matrix = (
-        np.vstack(sigs) if sigs else np.zeros((0, config.num_perm), dtype=np.uint32)
-    )
-    eligible = [
-        i for i, b in enumerate(briefs)
-        if b.kind in FAMILY_KINDS and counts[i] >= shapes.MIN_SHINGLES
-    ]
-    fams = group(
-        matrix,
-        eligible,
-        config.threshold,
-        [order_key(b) for b in briefs],
-        [family_name(b) for b in briefs],
-    )
-    decisions = decide(config, briefs, matrix, fams)
     return Scan(
         root=repo.root,
         config=config,
@@ -331,7 +547,7 @@ def run_scan(
         signatures=matrix,
         shingles=tuple(counts),
         families=tuple(fams),
-        decisions=tuple(decisions),
+        decisions=tuple(decided),
         warnings=tuple(warnings),
     )
 

@@ -12,15 +12,15 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from compactor.config import Config
+from compactor.git import Repo
+from compactor.scan import Scan, run_scan
+
 # CI replays a fixed set of examples (a red build must mean a change broke
 # something, not that a new random input turned up); locally every run explores.
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
-
-from compactor.config import Config
-from compactor.git import Repo
-from compactor.scan import Scan, run_scan
 
 
 @pytest.fixture(autouse=True)
