@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import time
 import zlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -46,8 +47,12 @@ class Cache:
         path = directory / f"cache-v{SCHEMA}.sqlite"
         try:
             directory.mkdir(parents=True, exist_ok=True)
-            self._db = self._open(path)
-        except (sqlite3.DatabaseError, OSError) as exc:
+            self._db = self._open_patiently(path)
+        except (sqlite3.OperationalError, OSError) as exc:
+            # busy, locked or unwritable: another compactor may be using it — never delete it
+            self.warnings.append(f"{path}: signature cache unavailable ({exc}); running without it")
+            self._db = None
+        except sqlite3.DatabaseError as exc:  # corrupt, or another schema
             self.warnings.append(f"{path}: signature cache unreadable ({exc}); rebuilding it")
             self._discard(path)
             try:
@@ -60,6 +65,19 @@ class Cache:
     def enabled(self) -> bool:
         """Whether there is a cache to read and write (False with --no-cache or after an error)."""
         return self._db is not None
+
+    @classmethod
+    def _open_patiently(cls, path: Path) -> sqlite3.Connection:
+        """Open, retrying while another process holds the lock (creating it, or WAL setup)."""
+        for attempt in range(20):
+            try:
+                return cls._open(path)
+            except sqlite3.OperationalError as exc:
+                busy = "locked" in str(exc) or "busy" in str(exc)
+                if not busy or attempt == 19:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+        raise AssertionError("unreachable")  # pragma: no cover
 
     @staticmethod
     def _open(path: Path) -> sqlite3.Connection:

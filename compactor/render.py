@@ -46,7 +46,17 @@ def scan_data(scan: Scan) -> dict[str, Any]:
 
 
 def scan_json(scan: Scan) -> str:
-    return json.dumps(scan_data(scan), indent=2, sort_keys=False, ensure_ascii=False)
+    """One JSON object; each brief and family on a line of its own (readable, and
+    encoded by json's C encoder, which ``indent`` would turn off)."""
+    data = scan_data(scan)
+    parts = []
+    for key, value in data.items():
+        if isinstance(value, list) and value:
+            rows = ",\n    ".join(json.dumps(v, ensure_ascii=False) for v in value)
+            parts.append(f'  "{key}": [\n    {rows}\n  ]')
+        else:
+            parts.append(f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}")
+    return "{\n" + ",\n".join(parts) + "\n}"
 
 
 def _pct(x: float | None) -> str:
