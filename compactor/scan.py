@@ -29,7 +29,7 @@ from compactor.files import path_for_humans, select
 from compactor.git import IndexEntry, Repo
 
 # Bump when parsing, kind inference or masking changes: cached rows then stop matching.
-FINGERPRINT_VERSION = 4
+FINGERPRINT_VERSION = 5
 FAMILY_KINDS = frozenset({"brief", "other"})
 Progress = Callable[[str, int, int], None]
 
