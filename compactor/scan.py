@@ -171,21 +171,11 @@ def _read_rows(
     cache.put_many(fresh)
     out: list[tuple[dict[str, Any], npt.NDArray[np.uint32]]] = []
     empty = np.zeros(0, dtype=np.uint32)
-    for i, e in enumerate(entries):
-        meta, raw = fresh.get(keys[i]) or hits[keys[i]]
-        if meta.get("skip"):
-            out.append((meta, empty))
-            continue
-        sig = shapes.from_bytes(raw, config.num_perm)
-        try:
-            brief_from_meta(e.path, e.blob, meta)
-        except (KeyError, TypeError):
-            sig = None
-        if sig is None:  # a bad cache row: recompute this one, never trust it
-            data = repo.read_blobs([e.blob], limit=config.max_file_bytes)[e.blob]
-            meta, sig = _fingerprint_file(config, e, data)
-            cache.put_many({keys[i]: (meta, shapes.to_bytes(sig))})
-        out.append((meta, sig))
+    for key in keys:
+        # hits passed _trusted_row (a foreign or damaged row is a miss, recomputed above)
+        meta, raw = fresh.get(key) or hits[key]
+        sig = None if meta.get("skip") else shapes.from_bytes(raw, config.num_perm)
+        out.append((meta, empty if sig is None else sig))
     return out
 
 
