@@ -17,7 +17,7 @@ import json
 import sqlite3
 import time
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -102,29 +102,28 @@ class Cache:
 
     def _fail(self, exc: Exception) -> None:
         self.warnings.append(f"signature cache error ({exc}); continuing without the cache")
-        if self._db is not None:
-            try:
-                self._db.close()
-            except sqlite3.Error:
-                pass
-        self._db = None
+        self.close()
+
+    def _select(self, columns: str, table: str, keys: list[bytes]) -> Iterator[tuple[Any, ...]]:
+        """Rows of ``table`` whose key is in ``keys`` (SQLite caps bound parameters: chunks)."""
+        assert self._db is not None
+        for i in range(0, len(keys), 900):
+            chunk = keys[i : i + 900]
+            marks = ",".join("?" * len(chunk))
+            yield from self._db.execute(
+                f"SELECT key, {columns} FROM {table} WHERE key IN ({marks})", chunk
+            )
 
     def get_many(self, keys: Iterable[bytes]) -> dict[bytes, tuple[dict[str, Any], bytes]]:
         if self._db is None:
             return {}
-        wanted = list(keys)
         found: dict[bytes, tuple[dict[str, Any], bytes]] = {}
         try:
-            for i in range(0, len(wanted), 900):
-                chunk = wanted[i : i + 900]
-                marks = ",".join("?" * len(chunk))
-                for key, meta, sig in self._db.execute(
-                    f"SELECT key, meta, sig FROM briefs WHERE key IN ({marks})", chunk
-                ):
-                    try:
-                        found[bytes(key)] = (json.loads(meta), bytes(sig))
-                    except (ValueError, TypeError):
-                        continue
+            for key, meta, sig in self._select("meta, sig", "briefs", list(keys)):
+                try:
+                    found[bytes(key)] = (json.loads(meta), bytes(sig))
+                except (ValueError, TypeError):
+                    continue
         except sqlite3.Error as exc:
             self._fail(exc)
             return {}
@@ -147,17 +146,11 @@ class Cache:
         """The stored values of ``keys`` that are present and intact (CRC-checked)."""
         if self._db is None:
             return {}
-        wanted = list(keys)
         found: dict[bytes, bytes] = {}
         try:
-            for i in range(0, len(wanted), 900):
-                chunk = wanted[i : i + 900]
-                marks = ",".join("?" * len(chunk))
-                for key, crc, data in self._db.execute(
-                    f"SELECT key, crc, data FROM blobs WHERE key IN ({marks})", chunk
-                ):
-                    if isinstance(data, bytes) and zlib.crc32(data) == crc:
-                        found[bytes(key)] = data
+            for key, crc, data in self._select("crc, data", "blobs", list(keys)):
+                if isinstance(data, bytes) and zlib.crc32(data) == crc:
+                    found[bytes(key)] = data
         except sqlite3.Error as exc:
             self._fail(exc)
             return {}
