@@ -126,9 +126,9 @@ def timed(mod, name, key):
     setattr(mod, name, g)
 timed(briefs, "load_front_matter", "yaml")
 timed(scan, "parse_brief", "parse")
-timed(shapes, "tokens", "tokens")
-timed(shapes, "mask", "mask")
-timed(shapes, "shingle_hashes", "hashes")
+timed(shapes, "_token_bytes", "tokens")
+timed(shapes, "shape_codes", "mask")
+timed(shapes, "_combine", "hashes")
 timed(shapes, "signature", "minhash")
 timed(Repo, "read_blobs", "read")
 from pathlib import Path

@@ -139,10 +139,105 @@ def mask(text: str, label_words: Sequence[str], keep: Iterable[str] = ()) -> lis
     return out
 
 
+# The fingerprint's fast path: the same shape as ``mask`` but as an array of token
+# hashes, computed from UTF-8 bytes (C-level translate and split, numpy for the runs)
+# instead of a str regex and a Python loop over the tokens; tests/test_shapes.py
+# checks it against ``shingle_hashes(mask(...))`` on fuzzed text.
+_ASCII_WORDS = bytes(
+    (c | 0x20 if 65 <= c <= 90 else c) if c >= 128 or chr(c).isalnum() else 32
+    for c in range(256)
+)  # ASCII letters lowered, every other ASCII byte but a digit becomes a space
+_WIDE_SEPARATOR = re.compile(r"[^\w\x00-\x7f]")  # a non-ASCII character that is not a word character
+
+
+def _hash_bytes(data: bytes) -> int:
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
+
+
+_NUMBER = _hash_bytes(MASK_NUMBER.encode())
+_LABEL = _hash_bytes(MASK_LABEL.encode())
+
+
+class _Codes(dict[bytes, int]):
+    """Token -> its hash, or the hash of ``#`` for a token holding a digit; filled on lookup."""
+
+    LIMIT = 1 << 20  # forget them all past this many distinct tokens (a memory bound)
+
+    def __missing__(self, tok: bytes) -> int:
+        if len(self) >= self.LIMIT:
+            self.clear()
+        if tok.isascii():  # letters and digits only: not all letters means a digit
+            number = not tok.isalpha()
+        else:
+            word = tok.decode("utf-8", "surrogatepass")
+            number = not word.isalpha() and _has_digit(word)
+        code = _NUMBER if number else _hash_bytes(tok)
+        self[tok] = code
+        return code
+
+
+_codes = _Codes()
+
+
+def _token_bytes(text: str) -> list[bytes]:
+    """``tokens(text)``, UTF-8 encoded."""
+    data = text.encode("utf-8", "surrogatepass")
+    raw = np.frombuffer(data, dtype=np.uint8)
+    with np.errstate(over="ignore"):
+        # a lowercase letter followed by an uppercase one ends a token (camelCase)
+        camel = np.flatnonzero(((raw[:-1] - np.uint8(97)) < 26) & ((raw[1:] - np.uint8(65)) < 26))
+    if camel.size:
+        cuts = (camel + 1).tolist()
+        data = b" ".join([data[i:j] for i, j in zip([0, *cuts], [*cuts, len(data)], strict=True)])
+    data = data.translate(_ASCII_WORDS)
+    if not data.isascii():
+        # outside ASCII: other separators become spaces, then Unicode lowercasing
+        wide = _WIDE_SEPARATOR.sub(" ", data.decode("utf-8", "surrogatepass")).lower()
+        data = wide.encode("utf-8", "surrogatepass")
+    return data.split()
+
+
+@lru_cache(maxsize=4096)
+def _encoded(words: frozenset[str]) -> frozenset[bytes]:
+    return frozenset(w.encode("utf-8", "surrogatepass") for w in words)
+
+
+def shape_codes(text: str, label_words: Sequence[str], keep: Iterable[str] = ()) -> npt.NDArray[np.uint64]:
+    """The token hashes of ``mask(text, label_words, keep)``, in order."""
+    toks = _token_bytes(text)
+    codes = np.fromiter(map(_codes.__getitem__, toks), dtype=np.uint64, count=len(toks))
+    is_number = codes == np.uint64(_NUMBER)
+    drop = np.zeros(len(toks), dtype=bool)
+    drop[1:] = is_number[1:] & is_number[:-1]  # a run of numbers is one #
+    every = label_masks(label_words)
+    found = _encoded(_inflections(every)).intersection(toks) if every and toks else ()
+    label = [t for t in found if _hit(t.decode("utf-8", "surrogatepass"), every)]
+    if label:
+        if any(_codes[t] == _NUMBER for t in label):
+            # a label word holding a digit has the number's code here: take the exact path
+            return np.fromiter(map(_token_hash, mask(text, label_words, keep)), dtype=np.uint64)
+        masks = label_masks(label_words, keep)
+        is_label = np.zeros(len(toks), dtype=bool)
+        lone: dict[int, int] = {}  # what a label word alone becomes
+        for t in label:
+            h = _codes[t]
+            is_label |= codes == np.uint64(h)
+            lone[h] = _LABEL if _hit(t.decode("utf-8", "surrogatepass"), masks) else h
+        before = np.zeros_like(is_label)
+        before[1:] = is_label[:-1]
+        after = np.zeros_like(is_label)
+        after[:-1] = is_label[1:]
+        drop |= is_label & before
+        codes[is_label & ~before & after] = _LABEL  # a run of label words is one @
+        for i in np.flatnonzero(is_label & ~before & ~after).tolist():
+            codes[i] = lone[int(codes[i])]
+    return codes[~drop] if drop.any() else codes
+
+
 def _token_hash(tok: str) -> int:
     h = _vocab.get(tok)
     if h is None:
-        h = int.from_bytes(hashlib.blake2b(tok.encode(), digest_size=8).digest(), "little")
+        h = _hash_bytes(tok.encode("utf-8", "surrogatepass"))
         _vocab[tok] = h
     return h
 
@@ -156,7 +251,13 @@ def shingle_hashes(shape: Sequence[str], k: int) -> npt.NDArray[np.uint32]:
         return np.zeros(0, dtype=np.uint32)
     for t in set(shape).difference(_vocab):  # hash each new distinct token once
         _token_hash(t)
-    th = np.fromiter(map(_vocab.__getitem__, shape), dtype=np.uint64, count=len(shape))
+    return _combine(np.fromiter(map(_vocab.__getitem__, shape), dtype=np.uint64, count=len(shape)), k)
+
+
+def _combine(th: npt.NDArray[np.uint64], k: int) -> npt.NDArray[np.uint32]:
+    """Distinct 32-bit hashes of the k-token shingles of a sequence of token hashes."""
+    if not th.size:
+        return np.zeros(0, dtype=np.uint32)
     k = max(1, min(k, len(th)))
     n = len(th) - k + 1
     acc = th[:n].copy()
@@ -229,7 +330,7 @@ def fingerprint(
     keep: Iterable[str] = (),
 ) -> tuple[Signature, int]:
     """Signature of a text's proof shape and its number of distinct shingles."""
-    hashes = shingle_hashes(mask(text, label_words, keep), shingle)
+    hashes = _combine(shape_codes(text, label_words, keep), shingle)
     return signature(hashes, num_perm, seed), int(hashes.size)
 
 

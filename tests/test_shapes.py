@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import numpy as np
 from datasketch import LeanMinHash, MinHash
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from compactor import shapes
 
@@ -76,3 +78,37 @@ def test_serialisation_is_little_endian_and_round_trips() -> None:
     back = shapes.from_bytes(raw, 64)
     assert back is not None and np.array_equal(back, sig)
     assert shapes.from_bytes(raw[:-1], 64) is None
+
+
+# The fingerprint takes a fast path (bytes, numpy) to the shape that ``mask`` spells out
+# token by token; both must agree on any text, labels, guardrail words and shingle size.
+_PIECES = st.one_of(
+    st.sampled_from([
+        "approve", "invoice", "approved", "invoices", "ApproveInvoice", "approveInvoice",
+        "APPROVE_INVOICE", "tenant", "route", "S085", "v2", "2026-05-09", "naïve", "Straße",
+        "İstanbul", "ΣΟΦΟΣ", "ǅemal", "١٢", "x", " ", "-", "_", "—", "→", "✅", "\n", "\t",
+        "\u00a0", "\u2028", "\u0307", "\x1c", "'", ".", "#", "@",
+    ]),
+    st.text(max_size=4),
+)
+_LABELS = st.lists(st.sampled_from(["approve", "invoice", "v2", "naïve", "tenant", "s085", "ab"]),
+                   max_size=3)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_PIECES, max_size=24).map("".join), _LABELS,
+       st.lists(st.sampled_from(["tenant", "route"]), max_size=2), st.integers(1, 4))
+def test_the_fast_shape_equals_the_spelled_out_one(
+    text: str, labels: list[str], keep: list[str], k: int
+) -> None:
+    assert shapes._token_bytes(text) == [t.encode("utf-8", "surrogatepass") for t in shapes.tokens(text)]
+    spelled = shapes.shingle_hashes(shapes.mask(text, labels, keep), k)
+    assert np.array_equal(shapes._combine(shapes.shape_codes(text, labels, keep), k), spelled)
+
+
+def test_the_fast_shape_masks_labels_numbers_and_camel_case() -> None:
+    text = "Commit 3f9a2c1d 2026-05-09: ApproveInvoice — approve invoice naïve tenant"
+    shape = shapes.mask(text, ["approve", "invoice"], keep=["tenant"])
+    assert shape == ["commit", "#", "@", "naïve", "tenant"]  # runs of numbers, of label words
+    codes = shapes.shape_codes(text, ["approve", "invoice"], keep=["tenant"])
+    assert codes.tolist() == [shapes._token_hash(t) for t in shape]
