@@ -71,8 +71,10 @@ def _neighbours(
             acc = np.count_nonzero(rows[lo:end, None, :] == rows[None, :end, :], axis=2)
         else:
             acc = np.zeros((end - lo, end), dtype=counter)
-            for col in cols:
-                acc += col[lo:end, None] == col[None, :end]
+            same = np.empty((end - lo, end), dtype=bool)
+            for col in cols:  # one slot at a time, into a reused scratch (no temporaries)
+                np.equal(col[lo:end, None], col[None, :end], out=same)
+                acc += same.view(np.uint8)
         pos = np.arange(lo, end)[:, None]
         col_ix = np.arange(end)[None, :]
         earlier = col_ix < pos
@@ -80,9 +82,13 @@ def _neighbours(
         recent = np.where(earlier & (col_ix >= pos - k), acc, 0).max(axis=1)
         key = acc.astype(np.int64) * (end + 1) - col_ix  # unique: most slots, then earliest
         key[~earlier] = -(end + 1)
-        part = (np.argpartition(-key, k - 1, axis=1)[:, :k] if end > k
-                else np.broadcast_to(np.arange(end), (end - lo, end)))
-        top = np.take_along_axis(part, np.argsort(-np.take_along_axis(key, part, 1), axis=1), 1)
+        # the k best by k argmax passes (cheaper than a partition of every row)
+        picked = []
+        for _ in range(min(k, end)):
+            pick = key.argmax(axis=1)
+            picked.append(pick)
+            key[np.arange(end - lo), pick] = -(end + 2)
+        top = np.stack(picked, axis=1)
         shared = np.take_along_axis(acc, top, 1).tolist()
         recents, bests, tops = recent.tolist(), best.tolist(), top.tolist()
         for r in range(end - lo):
@@ -181,6 +187,14 @@ def _common_prefix(a: npt.NDArray[np.uint32], b: npt.NDArray[np.uint32]) -> int:
     return int(differs[0]) if differs.size else m
 
 
+# Above this much pairwise work (sum of members squared) families are decided on threads.
+THREADED_WORK = 2_000_000
+
+
+def _prior(prior: tuple[npt.NDArray[np.uint32], _Positional] | None) -> _Positional | None:
+    return prior[1] if prior is not None else None
+
+
 def decide(
     config: Config,
     briefs: Sequence[Brief],
@@ -188,6 +202,7 @@ def decide(
     families: Sequence[Family],
     known: Mapping[bytes, bytes] | None = None,
     learned: dict[bytes, bytes] | None = None,
+    threads: int = 1,
 ) -> list[Decision]:
     """One decision per brief.
 
@@ -197,12 +212,23 @@ def decide(
     """
     out: list[Decision | None] = [None] * len(briefs)
     cached = known is not None or learned is not None
+    jobs = []
     for fam in families:
         rows = sigs[np.asarray(fam.members, dtype=np.int64)]
         key = family_key(config, rows[0]) if cached else b""
         prior = _load(known[key], rows.shape[1]) if known and key in known else None
         keep = _common_prefix(prior[0], rows) if prior is not None else 0
-        values = _family(config, rows, prior[1] if prior is not None else None, keep)
+        jobs.append((rows, key, prior, keep))
+    work = sum(len(rows) ** 2 - keep**2 for rows, _, _, keep in jobs)
+    if threads > 1 and work >= THREADED_WORK and len(jobs) > 1:
+        # numpy lets go of the GIL in the comparisons: big families decide side by side
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(threads) as pool:
+            results = list(pool.map(lambda job: _family(config, job[0], _prior(job[2]), job[3]), jobs))
+    else:
+        results = [_family(config, rows, _prior(prior), keep) for rows, _, prior, keep in jobs]
+    for fam, (rows, key, prior, keep), values in zip(families, jobs, results, strict=True):
         if learned is not None and (prior is None or keep < max(len(rows), len(prior[0]))):
             learned[key] = _dump(rows, values)
         members = fam.members

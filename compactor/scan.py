@@ -524,7 +524,9 @@ def run_scan(
             decisions.family_key(config, matrix[f.members[0]]) for f in fams
         ) if cache.enabled else None
         learned: dict[bytes, bytes] = {}
-        decided = decide(config, briefs, matrix, fams, known, learned if cache.enabled else None)
+        decided = decide(
+            config, briefs, matrix, fams, known, learned if cache.enabled else None, threads=_cpus()
+        )
         cache.put_blobs(learned)
         warnings = list(selection.warnings) + cwarn + warnings + cache.warnings
     finally:
