@@ -361,7 +361,9 @@ def parse_brief(
     return brief, warnings
 
 
-def brief_from_meta(path: str, blob: str, meta: Mapping[str, Any]) -> Brief:
+def brief_from_meta(
+    path: str, blob: str, meta: Mapping[str, Any], created: int = 0, staged: bool = False
+) -> Brief:
     return Brief(
         path=path,
         blob=blob,
@@ -372,4 +374,6 @@ def brief_from_meta(path: str, blob: str, meta: Mapping[str, Any]) -> Brief:
         kind=meta["kind"],
         words=meta["words"],
         fields=MappingProxyType(dict(meta["fields"])),
+        created=created,
+        staged=staged,
     )

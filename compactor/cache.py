@@ -83,6 +83,7 @@ class Cache:
     def _open(path: Path) -> sqlite3.Connection:
         db = sqlite3.connect(path, timeout=15, isolation_level=None)
         db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")  # a cache: a lost last commit is recomputed
         db.executescript(_DDL)
         row = db.execute("SELECT v FROM meta WHERE k='schema'").fetchone()
         if row is None:

@@ -188,7 +188,7 @@ def _common_prefix(a: npt.NDArray[np.uint32], b: npt.NDArray[np.uint32]) -> int:
 
 
 # Above this much pairwise work (sum of members squared) families are decided on threads.
-THREADED_WORK = 2_000_000
+THREADED_WORK = 250_000
 
 
 def _prior(prior: tuple[npt.NDArray[np.uint32], _Positional] | None) -> _Positional | None:

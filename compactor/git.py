@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -58,6 +59,46 @@ def _run(
         first = msg[-1] if msg else f"exit {proc.returncode}"
         raise GitError(f"git {args[0]} failed: {first}")
     return proc
+
+
+class Background:
+    """A git command running while the caller does other work; its output goes to a
+    temporary file (no pipe to drain meanwhile). ``wait`` returns it; ``stop`` ends it."""
+
+    def __init__(self, cwd: Path, args: Sequence[str]) -> None:
+        self.args = list(args)
+        self._out = tempfile.TemporaryFile()
+        self._err = tempfile.TemporaryFile()
+        try:
+            self._proc = subprocess.Popen(["git", *args], cwd=cwd, stdin=subprocess.DEVNULL,
+                                          stdout=self._out, stderr=self._err)
+        except FileNotFoundError:
+            self._close_files()
+            raise CompactorError("git is not installed or not on PATH; install git first") from None
+
+    def wait(self) -> bytes:
+        try:
+            code = self._proc.wait()
+            self._out.seek(0)
+            out = self._out.read()
+            self._err.seek(0)
+            err = self._err.read().decode("utf-8", "replace").strip().splitlines()
+        finally:
+            self._close_files()
+        if code != 0:
+            raise GitError(f"git {self.args[0]} failed: {err[-1] if err else f'exit {code}'}")
+        return out
+
+    def stop(self) -> None:
+        """End the command if it still runs (the caller gave up on it)."""
+        if self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
+        self._close_files()
+
+    def _close_files(self) -> None:
+        self._out.close()
+        self._err.close()
 
 
 def find_root(path: Path | str | None = None) -> Path:
@@ -246,21 +287,18 @@ class Repo:
         ``since`` limits the pass to ``since..upto`` (an incremental update of
         an earlier answer).
         """
+        job = self.start_creation_log(since, upto)
+        return parse_creation_log(job.wait(), known) if job is not None else {}
+
+    def start_creation_log(self, since: str | None = None, upto: str = "HEAD") -> Background | None:
+        """The ``git log`` pass of :meth:`creation_times`, started in the background
+        (None when there are no commits); parse its output with ``parse_creation_log``."""
         if self.head() is None:
-            return {}
+            return None
         spec = f"{since}..{upto}" if since else upto
-        out = self.run(
-            "log",
-            "--reverse",
-            "-z",
-            "-M",
-            "--no-merges",
-            "--format=%x01%at",
-            "--name-status",
-            spec,
-            "--",
-        )
-        return parse_creation_log(out, known)
+        args = ("log", "--reverse", "-z", "-M", "--no-merges", "--format=%x01%at", "--name-status",
+                spec, "--")
+        return Background(self.root, args)
 
     def is_ancestor(self, older: str, newer: str) -> bool:
         args = ["merge-base", "--is-ancestor", older, newer]

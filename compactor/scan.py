@@ -26,7 +26,7 @@ from compactor.config import KINDS, Config
 from compactor.decisions import Decision, decide
 from compactor.families import Family, band_layout, group
 from compactor.files import path_for_humans, select
-from compactor.git import IndexEntry, Repo
+from compactor.git import Background, IndexEntry, Repo, parse_creation_log
 
 # Bump when parsing, kind inference or masking changes: cached rows then stop matching.
 FINGERPRINT_VERSION = 5
@@ -78,24 +78,25 @@ def read_briefs(
     entries: Sequence[IndexEntry],
     cache: Cache,
     progress: Progress | None = None,
-    created: Mapping[str, int] | None = None,
+    created: Callable[[], Mapping[str, int]] | None = None,
     stamp: int = 0,
 ) -> tuple[list[Brief], npt.NDArray[np.uint32], list[int], list[str]]:
     """Briefs, their signatures (one row each), shingle counts and warnings for the entries.
 
-    A brief's ``created`` is its path's time in ``created``, else ``stamp`` (and it
-    is ``staged``). Entries of the last snapshot with the same blob come from it in
-    one read; the others from their cache rows, or are parsed and fingerprinted.
+    A brief's ``created`` is its path's time in ``created()`` (asked once the files
+    are fingerprinted: it may still be coming from git), else ``stamp`` (and it is
+    ``staged``). Entries of the last snapshot with the same blob come from it in one
+    read; the others from their cache rows, or are parsed and fingerprinted.
     """
     settings = _fingerprint_settings(config)
     width = config.num_perm
-    created = created or {}
     skey = _snapshot_key(settings)
     stored = cache.get_blobs([skey]).get(skey) if cache.enabled else None
     snap = _Snapshot.load(stored, width) if stored is not None else None
     at = snap.find(entries) if snap is not None else [-1] * len(entries)
     rest = [e for e, k in zip(entries, at, strict=True) if k < 0]
     rows = iter(_read_rows(repo, config, rest, cache, settings, progress))
+    times = created() if created is not None else {}
     briefs: list[Brief] = []
     counts: list[int] = []
     warnings: list[str] = []
@@ -105,8 +106,8 @@ def read_briefs(
     fresh: list[tuple[IndexEntry, dict[str, Any]]] = []
     for e, k in zip(entries, at, strict=True):
         path = e.path
-        when = created.get(path, -1)
-        staged = when < 0 and path not in created
+        when = times.get(path, -1)
+        staged = when < 0 and path not in times
         if staged:
             when = stamp
         if k >= 0:
@@ -132,7 +133,7 @@ def read_briefs(
         if meta.get("skip"):
             continue
         from_rows.append((len(briefs), sig))
-        briefs.append(replace(brief_from_meta(path, e.blob, meta), created=when, staged=staged))
+        briefs.append(brief_from_meta(path, e.blob, meta, when, staged))
         counts.append(int(meta.get("shingles", 0)))
     matrix = np.empty((len(briefs), width), dtype=np.uint32)
     if snap is not None and from_snap:
@@ -163,12 +164,12 @@ def _read_rows(
     fresh: dict[bytes, tuple[dict[str, Any], bytes]] = {}
     done = 0
     for part, rows in _fingerprint_parts(repo, config, [entries[i] for i in misses]):
-        for i, row in zip(misses[done : done + part], rows, strict=True):
-            fresh[keys[i]] = row
+        written = dict(zip((keys[i] for i in misses[done : done + part]), rows, strict=True))
+        cache.put_many(written)  # part by part: written while the workers go on
+        fresh.update(written)
         done += part
         if progress:
             progress("fingerprint", done, len(misses))
-    cache.put_many(fresh)
     out: list[tuple[dict[str, Any], npt.NDArray[np.uint32]]] = []
     empty = np.zeros(0, dtype=np.uint32)
     for key in keys:
@@ -426,25 +427,47 @@ def _fingerprint_file(
     return meta, sig
 
 
-def creation_times(repo: Repo, cache: Cache, head: str | None) -> tuple[dict[str, int], list[str]]:
-    """Path -> creation time for every path in HEAD, from one log pass (incremental if cached)."""
-    warnings: list[str] = []
-    if head is None:
-        return {}, warnings
-    if repo.is_shallow():
-        warnings.append(
-            "shallow clone: files added before the oldest fetched commit get that commit's time; "
-            "run 'git fetch --unshallow' for exact creation times"
-        )
-    cached = cache.get_created()
-    if cached is not None and cached[0] == head:
-        return cached[1], warnings
-    if cached is not None and repo.is_ancestor(cached[0], head):
-        created = repo.creation_times(since=cached[0], upto=head, known=cached[1])
-    else:
-        created = repo.creation_times(upto=head)
-    cache.put_created(head, created)
-    return created, warnings
+class CreationTimes:
+    """Path -> creation time for every path in HEAD, from one ``git log`` pass
+    (incremental from the cached answer of an ancestor), the pass running in the
+    background from the start: ``result`` waits for it (call it on the thread that
+    owns ``cache``)."""
+
+    def __init__(self, repo: Repo, cache: Cache, head: str | None) -> None:
+        self.warnings: list[str] = []
+        self._cache = cache
+        self._head = head
+        self._answer: dict[str, int] | None = {} if head is None else None
+        self._job: Background | None = None
+        self._known: dict[str, int] | None = None
+        if head is None:
+            return
+        if repo.is_shallow():
+            self.warnings.append(
+                "shallow clone: files added before the oldest fetched commit get that commit's "
+                "time; run 'git fetch --unshallow' for exact creation times"
+            )
+        cached = cache.get_created()
+        if cached is not None and cached[0] == head:
+            self._answer = cached[1]
+        elif cached is not None and repo.is_ancestor(cached[0], head):
+            self._known = cached[1]
+            self._job = repo.start_creation_log(since=cached[0], upto=head)
+        else:
+            self._job = repo.start_creation_log(upto=head)
+
+    def result(self) -> dict[str, int]:
+        if self._answer is None:
+            assert self._head is not None
+            out = self._job.wait() if self._job is not None else b""
+            self._answer = parse_creation_log(out, self._known) if self._job is not None else {}
+            self._cache.put_created(self._head, self._answer)
+        return self._answer
+
+    def stop(self) -> None:
+        """Stop the background pass if nobody waited for it (the scan failed)."""
+        if self._job is not None:
+            self._job.stop()
 
 
 def _band_layout(cache: Cache, config: Config) -> tuple[int, int]:
@@ -503,11 +526,15 @@ def run_scan(
             entries = repo.tree_entries(repo.resolve(rev)) if rev else repo.index_entries()
         selection = select(config, entries)
         head = repo.resolve(rev) if rev else repo.head()
-        created, cwarn = creation_times(repo, cache, head)
         stamp = now if now is not None else repo.commit_time()
-        briefs, matrix, counts, warnings = read_briefs(
-            repo, config, selection.entries, cache, progress, created, stamp
-        )
+        created = CreationTimes(repo, cache, head)  # git log runs while files are fingerprinted
+        try:
+            briefs, matrix, counts, warnings = read_briefs(
+                repo, config, selection.entries, cache, progress, created.result, stamp
+            )
+        finally:
+            created.stop()
+        cwarn = created.warnings
         eligible = [
             i for i, b in enumerate(briefs)
             if b.kind in FAMILY_KINDS and counts[i] >= shapes.MIN_SHINGLES

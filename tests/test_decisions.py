@@ -1,0 +1,65 @@
+"""Novelty and nearest lanes: the blocked numpy computation against a plain one."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from compactor import decisions
+from compactor.briefs import Brief
+from compactor.config import Config
+from compactor.families import Family
+
+
+def _family_rows(rng: np.random.Generator, n: int, width: int, values: int) -> npt.NDArray[np.uint32]:
+    """Members sharing a base signature, each with some slots redrawn from a few values
+    (few values: many ties, which the nearest-lane order must break by earliest lane)."""
+    base = rng.integers(0, values, width, dtype=np.uint32)
+    rows = np.tile(base, (n, 1))
+    redraw = rng.random((n, width)) < rng.uniform(0.1, 0.9)
+    rows[redraw] = rng.integers(0, values, int(redraw.sum()), dtype=np.uint32)
+    return rows
+
+
+def _plain(rows: npt.NDArray[np.uint32], k: int) -> list[tuple[int, int, list[tuple[int, int]]]]:
+    out = []
+    for i in range(1, len(rows)):
+        shared = [int((rows[j] == rows[i]).sum()) for j in range(i)]
+        recent = max(shared[max(0, i - k):])
+        order = sorted(range(i), key=lambda j: (-shared[j], j))[:k]
+        out.append((recent, max(shared), [(j, shared[j]) for j in order]))
+    return out
+
+
+@pytest.mark.parametrize("n, width, values", [
+    (2, 16, 3), (4, 16, 2), (40, 64, 5), (150, 128, 4), (300, 128, 1000), (700, 128, 6),
+])
+def test_neighbours_match_a_plain_pairwise_count(n: int, width: int, values: int) -> None:
+    # 150 x 128 and up take the slot-at-a-time branch; below, whole rows at once
+    rows = _family_rows(np.random.default_rng(n), n, width, values)
+    assert list(decisions._neighbours(rows)) == _plain(rows, decisions.LOOKBACK)
+
+
+def test_neighbours_from_a_later_start_are_the_tail() -> None:
+    rows = _family_rows(np.random.default_rng(7), 300, 128, 8)
+    assert list(decisions._neighbours(rows, start=170)) == _plain(rows, decisions.LOOKBACK)[169:]
+
+
+def test_families_decided_on_threads_equal_one_by_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(3)
+    blocks = [_family_rows(rng, n, 128, 50) for n in (400, 350, 5, 300)]
+    sigs = np.concatenate(blocks)
+    briefs, families, start = [], [], 0
+    for f, block in enumerate(blocks):
+        members = tuple(range(start, start + len(block)))
+        families.append(Family(f"F{f}", members))
+        briefs += [Brief(f"docs/{i}.md", "0" * 40, None, None, f"t{i}", "", "brief", 500)
+                   for i in members]
+        start += len(block)
+    config = Config()
+    serial = decisions.decide(config, briefs, sigs, families, threads=1)
+    monkeypatch.setattr(decisions, "THREADED_WORK", 1)
+    threaded = decisions.decide(config, briefs, sigs, families, threads=2)
+    assert threaded == serial
+    assert {d.family for d in serial} == {"F0", "F1", "F2", "F3"}
