@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -38,7 +38,7 @@ def predict(config: Config, docs: Sequence[ExampleDoc]) -> tuple[list[str | None
     briefs, sigs, counts = [], [], []
     for d in docs:
         b, _ = parse_brief(config, d.path, "0" * 40, d.text)
-        b = replace(b, created=d.created)
+        b = b._replace(created=d.created)
         sig, n = shapes.fingerprint(d.text, b.label_words, config.shingle, config.num_perm,
                                     config.seed, keep=config.guardrail_fields)
         briefs.append(b)

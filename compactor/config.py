@@ -7,9 +7,7 @@ configuration table is checked against it by the tests.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -201,6 +199,8 @@ def make_config(raw: Mapping[str, Any], source: str = "config") -> Config:
     values: dict[str, Any] = {}
     for key, value in raw.items():
         if key not in _FIELDS:
+            import difflib
+
             close = difflib.get_close_matches(str(key), sorted(_FIELDS), n=1)
             hint = f"; did you mean '{close[0]}'?" if close else f"; known options: {', '.join(sorted(_FIELDS))}"
             raise ConfigError(f"{source}: unknown option '{key}'{hint}")
@@ -276,6 +276,8 @@ def load_config(root: Path) -> tuple[Config, str | None]:
         return make_config(_read_yaml(yaml_path), ".compactor.yaml"), ".compactor.yaml"
     toml_path = root / "pyproject.toml"
     if toml_path.is_file():
+        import tomllib  # only for a repo with a pyproject.toml (the hook's import budget)
+
         try:
             data = tomllib.loads(toml_path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import marshal
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -40,8 +40,9 @@ RETENTIONS = ("keep", "mostly-keep", "compress", "archive")
 LOOKBACK = 3
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):
+    """What the scan decided for one brief (a named tuple: one per brief, built fast)."""
+
     family: str | None
     phase: str | None
     retention: str

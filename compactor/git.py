@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import os
 import subprocess
-import tempfile
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from compactor.errors import CompactorError, NotARepoError, RefusedError
 
@@ -25,8 +24,9 @@ class GitError(CompactorError):
     """A git command failed."""
 
 
-@dataclass(frozen=True)
-class IndexEntry:
+class IndexEntry(NamedTuple):
+    """One index (or tree) entry. A named tuple: a warm hook builds 10k of these."""
+
     mode: str
     blob: str
     stage: int
@@ -66,6 +66,8 @@ class Background:
     temporary file (no pipe to drain meanwhile). ``wait`` returns it; ``stop`` ends it."""
 
     def __init__(self, cwd: Path, args: Sequence[str]) -> None:
+        import tempfile  # not on the paths that never start one (the hook's warm path)
+
         self.args = list(args)
         self._out = tempfile.TemporaryFile()
         self._err = tempfile.TemporaryFile()

@@ -11,7 +11,7 @@ import marshal
 import os
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -582,7 +582,7 @@ def with_bodies(repo: Repo, briefs: Sequence[Brief]) -> list[Brief]:
         if b.body is None:
             raw = data.get(b.blob, b"")
             text = decode(raw if isinstance(raw, bytes) else b"")[0]
-            b = replace(b, body=split_front_matter(text)[1])
+            b = b._replace(body=split_front_matter(text)[1])
         out.append(b)
     return out
 
