@@ -2,10 +2,12 @@
 
 ``run_check`` finds the paths a change adds (the staged change: index vs HEAD;
 or a commit range ``A..B``), scans the index (or the tree of ``B``) and judges
-every added ``brief`` — a lane — in lane order, each against everything before
-it: committed briefs and the added lanes earlier in lane order. Nothing else
-that a change adds (proofs, hardening, consolidation outputs, the inventory,
-ACKs, other docs) is judged; those never block.
+every added lane in lane order, each against everything before it: committed
+docs and the added lanes earlier in lane order. A lane is a ``brief`` (a doc
+with a lane id), or a doc without a lane id (kind ``other``: a launch prompt,
+a hand-off) that joins a family — the next step of a loop whose docs carry no
+numbers. Nothing else that a change adds (proofs, hardening, consolidation
+outputs, the inventory, ACKs, docs in no family) is judged; those never block.
 
 A lane is *repetitive* when an earlier lane of its family has the same proof
 shape (similarity >= ``threshold``). Only a repetitive lane can meet:
@@ -19,7 +21,10 @@ shape (similarity >= ``threshold``). Only a repetitive lane can meet:
   family since its last consolidation output) and ``rename`` (the title or file
   name is an earlier lane's with the label swapped).
 
-The ``budget`` escalation (tokens of the trailing hour) applies to every lane.
+A lane without a lane id is blocked only by the stop conditions (or the budget):
+its ``adjacent`` and ``rename`` escalations warn, since templated docs without
+numbers (minutes, reports) may legitimately look alike. The ``budget``
+escalation (tokens of the trailing hour) applies to every lane.
 A ``new_truth:`` claim in the lane's front matter turns a repetition block into
 a warning; an empty claim, or one nearly the same as an earlier lane's, is
 refused. The budget is not lifted by a claim.
@@ -237,7 +242,9 @@ class _Context:
 
     def _judged(self, i: int) -> bool:
         b = self.briefs[i]
-        return b.kind == "brief" and b.path != self.config.inventory
+        if b.path == self.config.inventory:
+            return False
+        return b.kind == "brief" or (b.kind == "other" and self.scan.decisions[i].family is not None)
 
     def earlier(self, j: int, i: int) -> bool:
         """Is brief j before lane i: committed, or added and judged before it (or not a lane)?"""
@@ -277,9 +284,11 @@ def _judge_lane(ctx: _Context, i: int) -> Verdict:
     lane = briefs[i]
     decision = scan.decisions[i]
     fam = scan.family(decision.family) if decision.family else None
+    numbered = lane.kind == "brief"
+    kinds = ("brief",) if numbered else ("brief", "other")  # a doc without a lane id: any step
     prior: list[int] = []
     if fam is not None:
-        prior = [m for m in fam.members if briefs[m].kind == "brief" and ctx.earlier(m, i)]
+        prior = [m for m in fam.members if briefs[m].kind in kinds and ctx.earlier(m, i)]
     sims = {m: scan.similarity(i, m) for m in prior}
     recency = {m: k for k, m in enumerate(prior)}
     ranked = sorted(prior, key=lambda m: (-sims[m], -recency[m]))
@@ -303,10 +312,11 @@ def _judge_lane(ctx: _Context, i: int) -> Verdict:
         ]
         if all(c is not None for c in stop):
             fired.extend(c for c in stop if c is not None)
+        # without a lane id the escalations only warn (see the module docstring)
         if config.adjacent_mode != "off":
-            fired.extend(_adjacent(ctx, i, fam.id, prior))
+            fired.extend(_adjacent(ctx, i, fam.id, prior, config.adjacent_mode if numbered else "warn"))
         if config.rename_mode != "off":
-            fired.extend(_renamed(ctx, i, prior))
+            fired.extend(_renamed(ctx, i, prior, config.rename_mode if numbered else "warn"))
     if config.token_budget_per_hour is not None and config.budget_mode != "off":
         fired.extend(_budget(ctx, i, config.token_budget_per_hour))
     claim = lane.new_truth
@@ -425,7 +435,7 @@ def _guardrails(ctx: _Context, i: int, prior: Sequence[int]) -> Condition | None
 # -- escalations ----------------------------------------------------------------------------
 
 
-def _adjacent(ctx: _Context, i: int, fid: str, prior: Sequence[int]) -> list[Condition]:
+def _adjacent(ctx: _Context, i: int, fid: str, prior: Sequence[int], mode: str) -> list[Condition]:
     """More than ``max_adjacent`` lanes of the family since its last consolidation output."""
     briefs, config = ctx.briefs, ctx.config
     reset: int | None = None
@@ -446,7 +456,7 @@ def _adjacent(ctx: _Context, i: int, fid: str, prior: Sequence[int]) -> list[Con
         f"{len(run)} lanes of family {fid} in a row {since} "
         f"({', '.join(shown)}) > max_adjacent {config.max_adjacent}"
     )
-    return [Condition("adjacent", "escalation", config.adjacent_mode, text)]
+    return [Condition("adjacent", "escalation", mode, text)]
 
 
 def _speaks_for(ctx: _Context, o: int, names: _Names) -> bool:
@@ -457,7 +467,7 @@ def _speaks_for(ctx: _Context, o: int, names: _Names) -> bool:
     return bool(names.in_fields(b.fields) or names.in_text(ctx.bodies.get(o, "")))
 
 
-def _renamed(ctx: _Context, i: int, prior: Sequence[int]) -> list[Condition]:
+def _renamed(ctx: _Context, i: int, prior: Sequence[int], mode: str) -> list[Condition]:
     """The title (else the file name) is an earlier lane's with only the label swapped."""
     lane = ctx.briefs[i]
     for what, text_of in (("title", _title), ("name", _stem)):
@@ -469,7 +479,7 @@ def _renamed(ctx: _Context, i: int, prior: Sequence[int]) -> list[Condition]:
             swap = _substitution(mine, lane, text_of(other), other)
             if swap is not None:
                 text = f"{what} = {ctx.name(m)}'s{swap}"
-                return [Condition("rename", "escalation", ctx.config.rename_mode, text)]
+                return [Condition("rename", "escalation", mode, text)]
     return []
 
 

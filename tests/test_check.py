@@ -7,6 +7,7 @@ import random
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -303,6 +304,47 @@ def test_adjacent_and_rename_escalations_follow_their_modes(repo: GitRepo) -> No
     r = run_compactor("check", cwd=repo.root)
     assert r.code == 0
     assert "(warning only)" in r.out
+    assert "compactor check: 1 added lane passes, with warnings" in r.out
+
+
+def unnumbered(action: str, **kw: Any) -> str:
+    """``small_lane`` without a lane id anywhere: a loop whose docs carry no numbers."""
+    text = small_lane(0, action, **kw)
+    return text.replace("lane: S000\n", "").replace("# S000 — ", "# ")
+
+
+def test_docs_without_lane_ids_that_join_a_family_are_judged(repo: GitRepo) -> None:
+    docs = {f"docs/handoffs/{a.replace(' ', '-')}.md": unnumbered(a, status="proven")
+            for a in ["approve invoice", "cancel vendor", "flag invoice"]}
+    repo.commit(docs, when=T0)
+    path = "docs/handoffs/reopen-ticket.md"
+    repo.stage({path: unnumbered("reopen ticket")})
+    r = run_compactor("check", cwd=repo.root)
+    assert r.code == 1
+    assert r.out.startswith(f"BLOCKED {path} (reopen-ticket)\n  family ")
+    assert "    - envelope proven: flag-invoice has status: proven\n" in r.out
+    assert re.search(r"    - only the label differs: \d+% the same proof shape as flag-invoice ", r.out)
+    # its escalations warn: a doc without a lane id is blocked by the stop conditions alone
+    assert re.search(r"    - adjacent lanes: 4 lanes of family \S+ in a row .*\(warning only\)", r.out)
+
+    # a novel doc without a lane id joins no family and is not judged
+    novel = NEW_TOPIC.format(n=0).replace("lane: S000\nkind: brief\n", "").replace("S000 — ", "")
+    repo.stage({path: novel})
+    r = run_compactor("check", "--format", "json", cwd=repo.root)
+    assert r.code == 0
+    assert json.loads(r.out)["verdicts"] == []
+
+
+def test_templated_docs_without_lane_ids_only_warn_when_nothing_is_proven(repo: GitRepo) -> None:
+    repo.commit({f"docs/handoffs/{a.replace(' ', '-')}.md": unnumbered(a)
+                 for a in ["approve invoice", "cancel vendor", "flag invoice"]}, when=T0)
+    repo.stage({"docs/handoffs/reopen-ticket.md": unnumbered("reopen ticket")})
+    r = run_compactor("check", cwd=repo.root)
+    assert r.code == 0, r.out
+    assert r.out.startswith("WARNING docs/handoffs/reopen-ticket.md (reopen-ticket)\n")
+    assert "stop conditions" not in r.out
+    assert "    - adjacent lanes: 4 lanes of family " in r.out
+    # the same docs with lane ids: the escalations block (see the test above)
     assert "compactor check: 1 added lane passes, with warnings" in r.out
 
 
