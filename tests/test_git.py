@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import subprocess
+import time
 from pathlib import Path
 
+import pytest
 from conftest import GitRepo, git
 
-from compactor.git import Repo
+from compactor.git import Background, GitError, Repo
 
 T0 = 1_778_304_756  # 2026-05-09 05:32:36 UTC
 
@@ -81,3 +83,24 @@ def test_shallow_clone_degrades_to_oldest_commit(repo: GitRepo, tmp_path: Path) 
     # f0 and f1 predate the clone's history: they get its oldest commit's time
     assert created["f0.md"] == created["f1.md"] == created["f2.md"] == T0 + 2 * 3600
     assert created["f3.md"] == T0 + 3 * 3600
+
+
+def test_a_background_command_returns_its_output_or_its_error(repo: GitRepo) -> None:
+    repo.commit({"docs/a.md": "# a\n"}, when=T0)
+    r = Repo(repo.root)
+    job = r.start_creation_log()
+    assert job is not None
+    assert b"docs/a.md" in job.wait()
+
+    failing = Background(repo.root, ["log", "no-such-revision", "--"])
+    with pytest.raises(GitError, match=r"^git log failed: .*no-such-revision"):
+        failing.wait()
+
+
+def test_a_background_command_nobody_waits_for_is_stopped(repo: GitRepo) -> None:
+    job = Background(repo.root, ["-c", "alias.nap=!sleep 3", "nap"])
+    started = time.monotonic()
+    job.stop()
+    assert time.monotonic() - started < 2
+    assert job._proc.returncode is not None and job._proc.returncode != 0  # killed, not done
+    job.stop()  # twice is harmless
