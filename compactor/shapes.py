@@ -313,11 +313,13 @@ def signature(hashes: npt.NDArray[np.uint32], num_perm: int, seed: int) -> Signa
     hv = _fmix32(hashes.astype(np.uint32))
     out = np.full(num_perm, 0xFFFFFFFF, dtype=np.uint32)
     step = max(1, (1 << 21) // num_perm)  # bounds the (shingles x num_perm) scratch to 8 MB
+    column = b[:, None]
     for i in range(0, hv.shape[0], step):
-        # the outer product and an in-place add: no broadcast temporaries (5x faster)
-        phv = np.multiply.outer(hv[i : i + step], a)
-        phv += b
-        np.minimum(out, phv.min(axis=0), out=out)
+        # the outer product and an in-place add: no broadcast temporaries (5x faster);
+        # one row per permutation, so each minimum runs over contiguous memory
+        phv = np.multiply.outer(a, hv[i : i + step])
+        phv += column
+        np.minimum(out, phv.min(axis=1), out=out)
     return out
 
 
