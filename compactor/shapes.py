@@ -161,7 +161,7 @@ _LABEL = _hash_bytes(MASK_LABEL.encode())
 class _Codes(dict[bytes, int]):
     """Token -> its hash, or the hash of ``#`` for a token holding a digit; filled on lookup."""
 
-    LIMIT = 1 << 20  # forget them all past this many distinct tokens (a memory bound)
+    LIMIT = 1 << 18  # forget them all past this many distinct tokens (~25 MB: a memory bound)
 
     def __missing__(self, tok: bytes) -> int:
         if len(self) >= self.LIMIT:
