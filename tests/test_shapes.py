@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from datasketch import LeanMinHash, MinHash
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -112,3 +113,15 @@ def test_the_fast_shape_masks_labels_numbers_and_camel_case() -> None:
     assert shape == ["commit", "#", "@", "naïve", "tenant"]  # runs of numbers, of label words
     codes = shapes.shape_codes(text, ["approve", "invoice"], keep=["tenant"])
     assert codes.tolist() == [shapes._token_hash(t) for t in shape]
+
+
+def test_the_token_cache_forgets_past_its_bound_and_answers_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    text = lane("S100", "merge ledger", "abcdef12", "2026-01-01")
+    before = shapes.shape_codes(text, ["merge", "ledger"])
+    monkeypatch.setattr(shapes._Codes, "LIMIT", 8)
+    shapes._codes.clear()
+    after = shapes.shape_codes(text, ["merge", "ledger"])
+    assert len(shapes._codes) <= 8
+    assert np.array_equal(before, after)
