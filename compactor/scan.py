@@ -95,7 +95,13 @@ def read_briefs(
     snap = _Snapshot.load(stored, width) if stored is not None else None
     at = snap.find(entries) if snap is not None else [-1] * len(entries)
     rest = [e for e, k in zip(entries, at, strict=True) if k < 0]
-    rows = iter(_read_rows(repo, config, rest, cache, settings, progress))
+    stale = (len(snap.paths) - (len(entries) - len(rest))) if snap is not None else 0
+    rewrite = cache.enabled and (
+        snap is None or len(rest) + stale > SNAPSHOT_SLACK + len(entries) // SNAPSHOT_SHARE
+    )
+    # what the new snapshot holds needs no rows of its own (one representation, not two)
+    rows_too = not rewrite or len(entries) > SNAPSHOT_MAX
+    rows = iter(_read_rows(repo, config, rest, cache, settings, progress, write=rows_too))
     times = created() if created is not None else {}
     briefs: list[Brief] = []
     counts: list[int] = []
@@ -140,10 +146,8 @@ def read_briefs(
         matrix[from_snap] = snap.matrix[snap_rows]
     for i, sig in from_rows:
         matrix[i] = sig
-    if cache.enabled:
-        stale = (len(snap.paths) - (len(entries) - len(rest))) if snap is not None else 0
-        if snap is None or len(rest) + stale > SNAPSHOT_SLACK + len(entries) // SNAPSHOT_SHARE:
-            cache.put_blobs({skey: _Snapshot.dump(entries, at, snap, fresh, matrix, width)})
+    if rewrite:
+        cache.put_blobs({skey: _Snapshot.dump(entries, at, snap, fresh, matrix, width)})
     return briefs, matrix, counts, warnings
 
 
@@ -154,8 +158,10 @@ def _read_rows(
     cache: Cache,
     settings: str,
     progress: Progress | None = None,
+    write: bool = True,
 ) -> list[tuple[dict[str, Any], npt.NDArray[np.uint32]]]:
-    """(meta, signature) of each entry from its cache row, or parsed and fingerprinted."""
+    """(meta, signature) of each entry from its cache row, or parsed and fingerprinted
+    (and then written as a row, unless ``write`` is False)."""
     if not entries:
         return []
     keys = [entry_key(settings, e.path, e.blob) for e in entries]
@@ -165,7 +171,8 @@ def _read_rows(
     done = 0
     for part, rows in _fingerprint_parts(repo, config, [entries[i] for i in misses]):
         written = dict(zip((keys[i] for i in misses[done : done + part]), rows, strict=True))
-        cache.put_many(written)  # part by part: written while the workers go on
+        if write:
+            cache.put_many(written)  # part by part: written while the workers go on
         fresh.update(written)
         done += part
         if progress:
@@ -184,9 +191,12 @@ def _read_rows(
 # column by column, so a warm scan of 10k briefs is one read, not 10k rows to decode.
 # It is rewritten when more than SNAPSHOT_SLACK + 1/SNAPSHOT_SHARE of a scan's entries
 # are not in it (or no longer in the scan): a few commits on, it still serves the rest.
+# Files fingerprinted for a snapshot that is being rewritten get no cache row of their
+# own, unless the scan holds more than SNAPSHOT_MAX files (a value SQLite might refuse).
 SNAPSHOT_FORMAT = 1
 SNAPSHOT_SLACK = 64
 SNAPSHOT_SHARE = 64
+SNAPSHOT_MAX = 250_000
 _SNAPSHOT_COLUMNS = ("lane", "number", "title", "label", "kind", "words", "fields", "shingles")
 
 
