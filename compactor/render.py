@@ -14,9 +14,17 @@ def iso(ts: int) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def isos(stamps: list[int]) -> list[str]:
+    """``iso`` of many times at once (numpy formats 100k in a fraction of the time)."""
+    import numpy as np
+
+    return [s + "Z" for s in np.array(stamps, dtype="datetime64[s]").astype(str).tolist()]
+
+
 def scan_data(scan: Scan) -> dict[str, Any]:
     briefs = []
-    for b, d in zip(scan.briefs, scan.decisions, strict=True):
+    created = isos([b.created for b in scan.briefs])
+    for b, d, when in zip(scan.briefs, scan.decisions, created, strict=True):
         briefs.append(
             {
                 "path": b.path,
@@ -30,7 +38,7 @@ def scan_data(scan: Scan) -> dict[str, Any]:
                 "retention": d.retention,
                 "novelty": d.novelty,
                 "novelty_any": d.novelty_any,
-                "created": iso(b.created),
+                "created": when,
                 "tokens": b.tokens,
             }
         )

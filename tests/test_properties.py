@@ -122,3 +122,11 @@ OLD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
 def test_heading_text_matches_the_old_regex(line: str) -> None:
     m = OLD_HEADING.match(line)
     assert heading_text(line) == (None if m is None else m.group(1).strip())
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 2**34), max_size=20))
+def test_times_formatted_at_once_equal_one_by_one(stamps: list[int]) -> None:
+    from compactor.render import iso, isos
+
+    assert isos(stamps) == [iso(t) for t in stamps]
