@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from compactor.config import KINDS, Config
 from compactor.kinds import infer_kind
 
@@ -339,7 +341,7 @@ def parse_brief(
     title = find_title(body)
     lane, number = find_lane(config, path, title, fields)
     label = find_label(config, path, title, fields, lane)
-    words = len(body.split())  # whitespace-separated: a C-speed count, close enough for "short"
+    words = count_words(body)
     declared = fields.get("kind")
     kind = None
     if isinstance(declared, str) and declared.strip().lower() in KINDS:
@@ -361,6 +363,20 @@ def parse_brief(
         body=body,
     )
     return brief, warnings
+
+
+_ASCII_SPACE = np.zeros(256, dtype=bool)
+_ASCII_SPACE[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True  # what str.split() splits ASCII on
+
+
+def count_words(text: str) -> int:
+    """``len(text.split())``, counted with numpy for ASCII text (half the time)."""
+    if not text.isascii():
+        return len(text.split())
+    if not text:
+        return 0
+    space = _ASCII_SPACE[np.frombuffer(text.encode("ascii"), dtype=np.uint8)]
+    return int(np.count_nonzero(space[:-1] & ~space[1:])) + (not space[0])
 
 
 def brief_from_meta(

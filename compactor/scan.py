@@ -108,7 +108,8 @@ def read_briefs(
     warnings: list[str] = []
     from_snap: list[int] = []  # (brief, snapshot row) for the briefs taken from the snapshot
     snap_rows: list[int] = []
-    from_rows: list[tuple[int, npt.NDArray[np.uint32]]] = []
+    from_rows: list[int] = []  # the briefs whose signature comes from a row (raws: its bytes)
+    raws: list[bytes] = []
     fresh: list[tuple[IndexEntry, dict[str, Any]]] = []
     for e, k in zip(entries, at, strict=True):
         path = e.path
@@ -131,21 +132,22 @@ def read_briefs(
             ))
             counts.append(snap.shingles[k])
             continue
-        meta, sig = next(rows)
+        meta, raw = next(rows)
         fresh.append((e, meta))
         shown = path_for_humans(path)
         for w in meta.get("warnings", ()):
             warnings.append(f"{shown}: {w}")
         if meta.get("skip"):
             continue
-        from_rows.append((len(briefs), sig))
+        from_rows.append(len(briefs))
+        raws.append(raw)
         briefs.append(brief_from_meta(path, e.blob, meta, when, staged))
         counts.append(int(meta.get("shingles", 0)))
     matrix = np.empty((len(briefs), width), dtype=np.uint32)
     if snap is not None and from_snap:
         matrix[from_snap] = snap.matrix[snap_rows]
-    for i, sig in from_rows:
-        matrix[i] = sig
+    if from_rows:  # one conversion for them all (the rows are little-endian uint32)
+        matrix[from_rows] = np.frombuffer(b"".join(raws), dtype="<u4").reshape(len(raws), width)
     if rewrite:
         cache.put_blobs({skey: _Snapshot.dump(entries, at, snap, fresh, matrix, width)})
     return briefs, matrix, counts, warnings
@@ -159,9 +161,9 @@ def _read_rows(
     settings: str,
     progress: Progress | None = None,
     write: bool = True,
-) -> list[tuple[dict[str, Any], npt.NDArray[np.uint32]]]:
-    """(meta, signature) of each entry from its cache row, or parsed and fingerprinted
-    (and then written as a row, unless ``write`` is False)."""
+) -> list[tuple[dict[str, Any], bytes]]:
+    """(meta, signature bytes) of each entry from its cache row, or parsed and
+    fingerprinted (and then written as a row, unless ``write`` is False)."""
     if not entries:
         return []
     keys = [entry_key(settings, e.path, e.blob) for e in entries]
@@ -177,14 +179,8 @@ def _read_rows(
         done += part
         if progress:
             progress("fingerprint", done, len(misses))
-    out: list[tuple[dict[str, Any], npt.NDArray[np.uint32]]] = []
-    empty = np.zeros(0, dtype=np.uint32)
-    for key in keys:
-        # hits passed _trusted_row (a foreign or damaged row is a miss, recomputed above)
-        meta, raw = fresh.get(key) or hits[key]
-        sig = None if meta.get("skip") else shapes.from_bytes(raw, config.num_perm)
-        out.append((meta, empty if sig is None else sig))
-    return out
+    # hits passed _trusted_row (a foreign or damaged row is a miss, recomputed above)
+    return [fresh.get(key) or hits[key] for key in keys]
 
 
 # The snapshot: every entry of the last scan (with these settings) in one cache value,

@@ -267,7 +267,10 @@ def _combine(th: npt.NDArray[np.uint64], k: int) -> npt.NDArray[np.uint32]:
         folded = (acc ^ (acc >> np.uint64(32))).astype(np.uint32)
     # np.unique's result, by sorting (numpy 2's hash-based unique is ~5x slower here)
     folded.sort()
-    return folded[np.r_[True, folded[1:] != folded[:-1]]]
+    first = np.empty(folded.size, dtype=bool)
+    first[0] = True
+    np.not_equal(folded[1:], folded[:-1], out=first[1:])
+    return folded[first]
 
 
 def shingle_strings(shape: Sequence[str], k: int) -> list[str]:
