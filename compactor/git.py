@@ -105,12 +105,18 @@ class Background:
 
 def find_root(path: Path | str | None = None) -> Path:
     """The top of the work tree containing ``path`` (default: the current directory)."""
+    return _probe(path)[0]
+
+
+def _probe(path: Path | str | None) -> tuple[Path, Path | None, bool | None]:
+    """``find_root``, and from the same git call the common git dir and shallowness."""
     where = Path(path) if path is not None else Path.cwd()
     if not where.exists():
         raise NotARepoError(f"{where}: no such directory; pass an existing path to -C/--repo")
     if where.is_file():
         where = where.parent
-    proc = _run(where, ["rev-parse", "--is-bare-repository", "--show-toplevel"], check=False)
+    proc = _run(where, ["rev-parse", "--is-bare-repository", "--show-toplevel", "--git-common-dir",
+                        "--is-shallow-repository"], check=False)
     out = proc.stdout.decode("utf-8", "replace").split("\n")
     # git prints --is-bare-repository before failing on --show-toplevel, so look first
     if out and out[0].strip() == "true":
@@ -131,18 +137,22 @@ def find_root(path: Path | str | None = None) -> Path:
         raise NotARepoError(
             f"{where}: is inside a .git directory, not a work tree; run compactor from the work tree"
         )
-    return Path(out[1].strip())
+    common = Path(where, out[2].strip()).resolve() if len(out) > 3 and out[2].strip() else None
+    shallow = {"true": True, "false": False}.get(out[3].strip()) if len(out) > 3 else None
+    return Path(out[1].strip()), common, shallow
 
 
 class Repo:
     """A work tree and its git directory."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, common: Path | None = None, shallow: bool | None = None) -> None:
         self.root = root
+        self._common = common  # known from discover(): one git call fewer on the hook's path
+        self._shallow = shallow
 
     @classmethod
     def discover(cls, path: Path | str | None = None) -> Repo:
-        return cls(find_root(path))
+        return cls(*_probe(path))
 
     # -- basic plumbing -------------------------------------------------
     def run(
@@ -161,7 +171,9 @@ class Repo:
         return Path(self.root, self.text("rev-parse", "--git-dir")).resolve()
 
     def common_dir(self) -> Path:
-        return Path(self.root, self.text("rev-parse", "--git-common-dir")).resolve()
+        if self._common is None:
+            self._common = Path(self.root, self.text("rev-parse", "--git-common-dir")).resolve()
+        return self._common
 
     def head(self) -> str | None:
         """The commit HEAD points to, or None in a repo with no commits yet."""
@@ -179,7 +191,9 @@ class Repo:
         return proc.stdout.decode().strip()
 
     def is_shallow(self) -> bool:
-        return self.text("rev-parse", "--is-shallow-repository") == "true"
+        if self._shallow is None:
+            self._shallow = self.text("rev-parse", "--is-shallow-repository") == "true"
+        return self._shallow
 
     def branch(self) -> str | None:
         proc = _run(self.root, ["symbolic-ref", "-q", "--short", "HEAD"], check=False)
