@@ -258,8 +258,12 @@ def _ok(child: Child, what: str, codes: Sequence[int] = (0,)) -> Child:
 
 def best_of(runs: int, fn: Callable[[], Child]) -> tuple[Child, list[float]]:
     """The median run (by wall time) of ``runs`` and every wall time."""
-    children = sorted((fn() for _ in range(runs)), key=lambda c: c.wall)
-    return children[len(children) // 2], [c.wall for c in children]
+    return _median([fn() for _ in range(runs)])
+
+
+def _median(children: list[Child]) -> tuple[Child, list[float]]:
+    ordered = sorted(children, key=lambda c: c.wall)
+    return ordered[len(ordered) // 2], [c.wall for c in ordered]
 
 
 # -- measurements ----------------------------------------------------------------------------
@@ -335,9 +339,23 @@ def bench_size(n: int, args: argparse.Namespace, rep: Report, check_ok: bool) ->
     br = brief_repo(n, args.seed, args.out_dir)
     rep.say(f"== {n} briefs ({br.root.name}, one commit per brief)")
     root = br.root
-    repeat = 3 if n <= 20000 else 1  # the floor and the cold scan: the median of as many runs
-    # the floor
-    floor, walls = best_of(repeat, lambda: _ok(run_child([PY, "-c", FLOOR, str(root)], root), "floor"))
+    # The floor and the cold scan run in pairs, one right after the other, so both see the
+    # machine in the same state (its speed drifts by a third here): the ratio is the median
+    # of the pairs' ratios, the times the medians of each.
+    repeat = 5 if n <= 20000 else 1
+
+    def floor_run() -> Child:
+        return _ok(run_child([PY, "-c", FLOOR, str(root)], root), "floor")
+
+    def cold_scan() -> Child:
+        shutil.rmtree(root / ".git" / "compactor", ignore_errors=True)
+        return _ok(run_child(compactor("scan", "--format", "json"), root), "compactor scan (cold)")
+
+    pairs = [(floor_run(), cold_scan()) for _ in range(repeat)]
+    floor, walls = _median([f for f, _ in pairs])
+    cold, cold_walls = _median([c for _, c in pairs])
+    ratios = sorted(c.wall / f.wall for f, c in pairs)
+    ratio = ratios[len(ratios) // 2]
     info = json.loads(floor.out)
     reference = REFERENCE_FLOOR * n / 10000
     rep.say(f"  floor (read from git + split words): {fmt_s(floor.wall)} "
@@ -355,16 +373,11 @@ def bench_size(n: int, args: argparse.Namespace, rep: Report, check_ok: bool) ->
     else:
         rep.say(f"  naive datasketch: not measured ({naive.err.strip().splitlines()[-1:]})")
     # compactor cold and warm
-    def cold_scan() -> Child:
-        shutil.rmtree(root / ".git" / "compactor", ignore_errors=True)
-        return _ok(run_child(compactor("scan", "--format", "json"), root), "compactor scan (cold)")
-
-    cold, cold_walls = best_of(repeat, cold_scan)
     warm = _ok(run_child(compactor("scan", "--format", "json"), root), "compactor scan (warm)")
     briefs = len(json.loads(cold.out)["briefs"])
-    ratio = cold.wall / floor.wall
     rep.say(f"  compactor scan cold: {fmt_s(cold.wall)} [{', '.join(f'{w:.2f}' for w in cold_walls)}]"
-            f" = {ratio:.2f}x floor, {briefs / cold.wall:,.0f} docs/s, {fmt_mb(cold)}")
+            f" = {ratio:.2f}x floor (median of the pairs' ratios "
+            f"{', '.join(f'{r:.2f}' for r in ratios)}), {briefs / cold.wall:,.0f} docs/s, {fmt_mb(cold)}")
     rep.say(f"  compactor scan warm: {fmt_s(warm.wall)} = {warm.wall / floor.wall:.2f}x floor, "
             f"{briefs / warm.wall:,.0f} docs/s, {fmt_mb(warm)}; "
             f"same output as cold: {'yes' if warm.out == cold.out else 'NO'}")
