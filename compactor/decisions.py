@@ -221,13 +221,18 @@ def decide(
         keep = _common_prefix(prior[0], rows) if prior is not None else 0
         jobs.append((rows, key, prior, keep))
     work = sum(len(rows) ** 2 - keep**2 for rows, _, _, keep in jobs)
+    results: list[_Positional] | None = None
     if threads > 1 and work >= THREADED_WORK and len(jobs) > 1:
         # numpy lets go of the GIL in the comparisons: big families decide side by side
         from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(threads) as pool:
-            results = list(pool.map(lambda job: _family(config, job[0], _prior(job[2]), job[3]), jobs))
-    else:
+        try:
+            with ThreadPoolExecutor(threads) as pool:
+                results = list(pool.map(lambda job: _family(config, job[0], _prior(job[2]), job[3]),
+                                        jobs))
+        except RuntimeError:  # no threads to be had here (a tight container): one at a time
+            results = None
+    if results is None:
         results = [_family(config, rows, _prior(prior), keep) for rows, _, prior, keep in jobs]
     for fam, (rows, key, prior, keep), values in zip(families, jobs, results, strict=True):
         if learned is not None and (prior is None or keep < max(len(rows), len(prior[0]))):

@@ -69,8 +69,13 @@ class Background:
         import tempfile  # not on the paths that never start one (the hook's warm path)
 
         self.args = list(args)
-        self._out = tempfile.TemporaryFile()
-        self._err = tempfile.TemporaryFile()
+        self._cwd = cwd
+        self._proc: subprocess.Popen[bytes] | None = None
+        try:
+            self._out = tempfile.TemporaryFile()
+            self._err = tempfile.TemporaryFile()
+        except OSError:  # no usable temp dir: run it in the foreground when asked
+            return
         try:
             self._proc = subprocess.Popen(["git", *args], cwd=cwd, stdin=subprocess.DEVNULL,
                                           stdout=self._out, stderr=self._err)
@@ -79,6 +84,8 @@ class Background:
             raise CompactorError("git is not installed or not on PATH; install git first") from None
 
     def wait(self) -> bytes:
+        if self._proc is None:
+            return _run(self._cwd, self.args).stdout
         try:
             code = self._proc.wait()
             self._out.seek(0)
@@ -93,6 +100,8 @@ class Background:
 
     def stop(self) -> None:
         """End the command if it still runs (the caller gave up on it)."""
+        if self._proc is None:
+            return
         if self._proc.poll() is None:
             self._proc.kill()
             self._proc.wait()

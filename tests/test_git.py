@@ -104,3 +104,21 @@ def test_a_background_command_nobody_waits_for_is_stopped(repo: GitRepo) -> None
     assert time.monotonic() - started < 2
     assert job._proc.returncode is not None and job._proc.returncode != 0  # killed, not done
     job.stop()  # twice is harmless
+
+
+def test_without_a_usable_temp_dir_the_command_runs_in_the_foreground(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    repo.commit({"docs/a.md": "# a\n"}, when=T0)
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", refuse)
+    job = Repo(repo.root).start_creation_log()
+    assert job is not None
+    assert b"docs/a.md" in job.wait()
+    job.stop()
+    assert Repo(repo.root).creation_times() == {"docs/a.md": T0}
