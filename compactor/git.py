@@ -73,7 +73,11 @@ class Background:
         self._proc: subprocess.Popen[bytes] | None = None
         try:
             self._out = tempfile.TemporaryFile()
-            self._err = tempfile.TemporaryFile()
+            try:
+                self._err = tempfile.TemporaryFile()
+            except OSError:
+                self._out.close()
+                raise
         except OSError:  # no usable temp dir: run it in the foreground when asked
             return
         try:

@@ -465,8 +465,8 @@ class CreationTimes:
     def result(self) -> dict[str, int]:
         if self._answer is None:
             assert self._head is not None
-            out = self._job.wait() if self._job is not None else b""
-            self._answer = parse_creation_log(out, self._known) if self._job is not None else {}
+            job = self._job  # None only when the repo has no commits at all
+            self._answer = parse_creation_log(job.wait(), self._known) if job is not None else {}
             self._cache.put_created(self._head, self._answer)
         return self._answer
 
