@@ -86,15 +86,32 @@ class Brief(NamedTuple):
         }
 
 
+# A token count as people and agents write it: 1191000000, 1,191,000,000, 1.191e9,
+# 850k, 1.2M, ~1.19B, 2.5bn, "12000 tokens".
+_TOKEN_COUNT = re.compile(
+    r"~?\s*(\d+(?:\.\d+)?(?:e\d+)?)\s*(k|m|b|bn|g)?(?:\s*tokens?)?", re.IGNORECASE
+)
+_TOKEN_SCALE = {None: 1, "k": 10**3, "m": 10**6, "b": 10**9, "bn": 10**9, "g": 10**9}
+
+
 def parse_tokens(value: Any) -> dict[str, int]:
+    """Front matter ``tokens``: a count (``total``) or a mapping of source -> count."""
     if isinstance(value, bool) or value is None:
         return {}
     if isinstance(value, int):
         return {"total": value} if value >= 0 else {}
+    if isinstance(value, float):
+        return {"total": round(value)} if value >= 0 and value < 1e18 else {}  # not NaN, not inf
     if isinstance(value, str):
         text = value.replace(",", "").replace("_", "").strip()
-        number = _as_int(text) if text.isascii() and text.isdigit() else None
-        return {"total": number} if number is not None else {}
+        m = _TOKEN_COUNT.fullmatch(text) if text.isascii() else None
+        if m is None:
+            return {}
+        number, unit = m.group(1), (m.group(2) or "").lower() or None
+        if "." in number or "e" in number.lower() or unit:
+            count = float(number) * _TOKEN_SCALE[unit]
+            return {"total": round(count)} if count < 1e18 else {}  # inf is not a count
+        return {"total": int(number)}
     if isinstance(value, Mapping):
         out: dict[str, int] = {}
         for k, v in value.items():

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from compactor.briefs import parse_brief
+from compactor.briefs import parse_brief, parse_tokens
 from compactor.config import Config
 
 CFG = Config()
@@ -117,3 +117,15 @@ def test_front_matter_fast_path_agrees_with_yaml(source: str) -> None:
 ])
 def test_odd_token_values_are_ignored_not_fatal(value: str, expected: dict[str, int]) -> None:
     assert brief("a.md", f"---\ntokens: {value}\n---\nx").tokens == expected
+
+
+@pytest.mark.parametrize("value, total", [
+    (1191000000, 1191000000), ("1,191,000,000", 1191000000), ("1.191e9", 1191000000),
+    ("850k", 850000), ("1.2M", 1200000), ("~1.19B", 1190000000), ("2.5bn", 2500000000),
+    ("12000 tokens", 12000), ("10_000", 10000), (1.5e6, 1500000),
+    ("abc", None), ("1.2.3", None), ("-5", None), (-1, None), ("", None), ("1e400", None),
+    (float("nan"), None), (float("inf"), None), (True, None), ("１２", None),
+])
+def test_token_counts_read_the_way_people_write_them(value: object, total: int | None) -> None:
+    assert parse_tokens(value) == ({} if total is None else {"total": total})
+    assert parse_tokens({"codex": value}) == ({} if total is None else {"codex": total})

@@ -138,3 +138,12 @@ def test_words_counted_with_numpy_equal_str_split(text: str) -> None:
     from compactor.briefs import count_words
 
     assert count_words(text) == len(text.split())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(alphabet="0123456789.,_~ eEkKmMbBnNgGtokens-", max_size=16),
+                 st.floats(), st.integers()))
+def test_token_counts_never_crash_and_are_never_negative(value: object) -> None:
+    from compactor.briefs import parse_tokens
+
+    assert all(type(n) is int and n >= 0 for n in parse_tokens(value).values())
