@@ -15,6 +15,13 @@ from typing import Any
 
 from compactor.errors import ConfigError
 
+# Markdown that is never a brief: installed packages' docs, repository templates and
+# boilerplate files. Compaction folds family members, so vendored look-alikes (package
+# changelogs, issue templates) must not join families. Setting ``exclude`` replaces it.
+DEFAULT_EXCLUDE = (
+    "**/node_modules/**", "**/.venv/**", "**/venv/**", "**/site-packages/**", ".github/**",
+    "**/CHANGELOG.md", "**/LICENSE.md", "**/CODE_OF_CONDUCT.md",
+)
 DEFAULT_LANE_PATTERN = (
     r"(?<![A-Za-z0-9])(?:S|(?i:lane|sprint|wave|slice))[-_ ]?(\d{1,6})(?![0-9])"
 )
@@ -54,7 +61,7 @@ class Config:
     """Settings for one repository. Build with :func:`load_config` or :func:`make_config`."""
 
     include: tuple[str, ...] = ("**/*.md",)
-    exclude: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDE
     lane_pattern: str = DEFAULT_LANE_PATTERN
     threshold: float = 0.6
     shingle: int = 3
@@ -89,7 +96,8 @@ class Config:
 # name -> (type description, documentation). The README table mirrors this.
 OPTIONS: dict[str, tuple[str, str]] = {
     "include": ("list of globs", "Files scanned as briefs (`**` spans directories)."),
-    "exclude": ("list of globs", "Files never scanned, even when included."),
+    "exclude": ("list of globs", "Files never scanned, even when included. Setting it replaces "
+                "the default (keep those entries you still want)."),
     "lane_pattern": (
         "regex",
         "Finds a lane id in front matter `lane:`, the file name or the title; "

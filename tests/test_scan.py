@@ -143,3 +143,23 @@ def test_scan_text_lists_families_and_retention(loop: GitRepo) -> None:
     assert result.code == 0
     assert "family S085: 6 lanes (S085 .. S090)" in result.out
     assert "establishing" in result.out and "compress" in result.out
+
+
+def test_vendored_and_boilerplate_markdown_is_not_scanned_by_default(repo: GitRepo) -> None:
+    changelog = "# Changelog\n\n## 1.0.0\n\n- Fixed a bug in the parser.\n- Added an option.\n"
+    template = "---\nname: Bug report\n---\n\n## Describe the bug\n\nA clear description.\n"
+    repo.commit({
+        "docs/lanes/S001-approve-invoice.md": "# S001 Approve invoice\n\nProve the route.\n",
+        **{f"node_modules/pkg{k}/CHANGELOG.md": changelog for k in range(5)},
+        **{f"site/node_modules/pkg{k}/README.md": changelog for k in range(5)},
+        ".github/ISSUE_TEMPLATE/bug.md": template,
+        "CHANGELOG.md": changelog,
+        "docs/vendor/S002-approve-vendor.md": "# S002 Approve vendor\n\nProve the route.\n",
+    })
+    paths = [b["path"] for b in json.loads(run_compactor("scan", "--format", "json",
+                                                          cwd=repo.root).out)["briefs"]]
+    assert paths == ["docs/lanes/S001-approve-invoice.md", "docs/vendor/S002-approve-vendor.md"]
+    # exclude replaces the default: an empty list scans everything
+    repo.write(".compactor.yaml", "exclude: []\n")
+    r = run_compactor("scan", "--format", "json", cwd=repo.root)
+    assert len(json.loads(r.out)["briefs"]) == 14
