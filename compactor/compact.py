@@ -390,6 +390,8 @@ def build_plan(
     already = 0
 
     exemplar_shapes: dict[str, set[str]] = {}
+    lanes_in = lane_families(scan)
+    unlaned: dict[str, int] = {}  # family without lane ids -> its compress docs left in place
 
     def text_of(blob: str) -> str:
         return decode(texts.get(blob, b""))[0]
@@ -402,7 +404,9 @@ def build_plan(
         counts[d.retention] = counts.get(d.retention, 0) + 1
         if b.path in special:
             continue
-        if d.retention == "compress" and d.family is not None:
+        if d.retention == "compress" and d.family is not None and d.family not in lanes_in:
+            unlaned[d.family] = unlaned.get(d.family, 0) + 1
+        elif d.retention == "compress" and d.family is not None:
             fam = scan.family(d.family)
             assert fam is not None
             ex = scan.briefs[fam.members[0]]
@@ -428,6 +432,11 @@ def build_plan(
     folds.sort(key=lambda f: rank[f.path])  # family by family, in lane order
     moves.sort(key=lambda m: m.path)
 
+    for fid, n in sorted(unlaned.items()):
+        warnings.append(
+            f"family {fid}: {n} repeated doc{_s(n)} without a lane id left in place (compaction "
+            "folds lane families only; set lane_pattern to match their ids to fold them)"
+        )
     families = []
     folded_now = {f.path for f in folds}
     for fam in scan.families:
@@ -463,6 +472,16 @@ def build_plan(
     )
 
 
+def lane_families(scan: Scan) -> set[str]:
+    """Families holding at least one lane (a doc with a lane id): the ones compaction folds.
+
+    A family of docs without lane ids (runbooks per service, templated notes) can look
+    like renamed lanes and still be the docs a team wants; the gate may warn about them,
+    but compaction leaves them in place.
+    """
+    return {f.id for f in scan.families if any(scan.briefs[i].kind == "brief" for i in f.members)}
+
+
 def plan_compaction(repo: Repo, config: Config, *, use_cache: bool = True) -> Plan:
     """Scan HEAD (with the lanes earlier compactions folded) and plan the compaction."""
     from compactor.scan import run_scan
@@ -491,8 +510,9 @@ def plan_compaction(repo: Repo, config: Config, *, use_cache: bool = True) -> Pl
     ghosts = ghost_entries(manifest, tree, missing)
     scan = run_scan(repo, config, rev=head, entries=[*tree, *ghosts], use_cache=use_cache)
     need: set[str] = set()
+    lanes_in = lane_families(scan)
     for b, d in zip(scan.briefs, scan.decisions, strict=True):
-        if d.retention == "compress" and d.family is not None:
+        if d.retention == "compress" and d.family in lanes_in:
             fam = scan.family(d.family)
             assert fam is not None
             need.update((b.blob, scan.briefs[fam.members[0]].blob))

@@ -63,7 +63,9 @@ def compacted_loop(repo: GitRepo) -> tuple[dict[str, bytes], str, compact.Plan]:
     originals = {d.path: d.text.encode() for d in docs}
     plan = compact.plan_compaction(Repo(repo.root), Config())
     assert len([f for f in plan.folds if f.lane]) >= 3 and len(plan.moves) >= 2
-    assert [f for f in plan.folds if not f.lane]  # the launch prompts have no lane id
+    # the launch prompts (a family without lane ids) stay in place, and the plan says so
+    assert not [f for f in plan.folds if not f.lane]
+    assert any("without a lane id left in place" in w for w in plan.warnings)
     r = run_compactor("compact", "--apply", "--branch", "tidy", cwd=repo.root)
     assert r.code == 0
     repo.git("checkout", "-q", "tidy")
@@ -79,20 +81,19 @@ def laned(plan: compact.Plan) -> list[compact.Fold]:
 
 def test_restore_by_path_lane_and_archived_location(repo: GitRepo) -> None:
     originals, _, plan = compacted_loop(repo)
-    lane, ack = laned(plan)[1], plan.moves[0]
-    prompt = next(f for f in plan.folds if not f.lane)
+    lane, ack, other = laned(plan)[1], plan.moves[0], laned(plan)[2]
     assert lane.lane is not None
-    for path in (lane.path, ack.path, prompt.path):
+    for path in (lane.path, ack.path, other.path):
         assert not (repo.root / path).exists()
-    r = run_compactor("restore", lane.lane, ack.target, prompt.path, cwd=repo.root)
+    r = run_compactor("restore", lane.lane, ack.target, other.path, cwd=repo.root)
     assert r.code == 0
     assert r.out == (
         f"restored  {lane.path} ({lane.lane})\n"
         f"restored  {ack.path}\n"
-        f"restored  {prompt.path}\n"
+        f"restored  {other.path} ({other.lane})\n"
     )
     assert r.err == "3 files restored, 0 already there\n"
-    for path in (lane.path, ack.path, prompt.path):
+    for path in (lane.path, ack.path, other.path):
         assert (repo.root / path).read_bytes() == originals[path]
     again = run_compactor("restore", lane.lane.lower(), cwd=repo.root)  # any case
     assert again.code == 0
