@@ -107,6 +107,7 @@ class Plan:
     inventory: str
     manifest: str
     warnings: tuple[str, ...]
+    unlaned: int = 0  # compress docs of families without lane ids, left in place
 
     @property
     def empty(self) -> bool:
@@ -469,6 +470,7 @@ def build_plan(
         inventory=inventory,
         manifest=manifest_file,
         warnings=tuple(warnings),
+        unlaned=sum(unlaned.values()),
     )
 
 
@@ -665,7 +667,10 @@ def diff_summary(plan: Plan) -> list[str]:
 
 def plan_text(plan: Plan, branch: str, applied: Applied | None = None) -> str:
     c = plan.counts
-    kept = f"keep {c.get('keep', 0)}, mostly-keep {c.get('mostly-keep', 0)} (left alone)"
+    kept = f"keep {c.get('keep', 0)}, mostly-keep {c.get('mostly-keep', 0)}"
+    if plan.unlaned:
+        kept += f", {plan.unlaned} repeated without a lane id"
+    kept += " (left alone)"
     if plan.empty:
         out = [f"compaction of HEAD {plan.head[:12]}: {kept}"]
         if plan.already_folded:

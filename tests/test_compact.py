@@ -65,8 +65,9 @@ def test_dry_run_prints_the_plan_and_changes_nothing(repo: GitRepo) -> None:
     head = repo.git("rev-parse", "HEAD").strip()
     nf, nm = len(plan.folds), len(plan.moves)
     assert r.out.splitlines()[0] == (
-        f"compaction of HEAD {head[:12]}: keep {c['keep']}, mostly-keep {c['mostly-keep']} "
-        f"(left alone); fold {nf} lanes into docs/INVENTORY.md; archive {nm} files "
+        f"compaction of HEAD {head[:12]}: keep {c['keep']}, mostly-keep {c['mostly-keep']}, "
+        f"{plan.unlaned} repeated without a lane id (left alone); fold {nf} lanes into "
+        f"docs/INVENTORY.md; archive {nm} files "
         "under docs/archive/"
     )
     fam = plan.families[0]
@@ -96,6 +97,7 @@ def test_plan_folds_compress_lanes_archives_acks_and_keeps_the_rest(repo: GitRep
     assert {f.path for f in plan.folds} == {p for p in compressed if family_of[p] in lanes_in}
     left = {p for p in compressed if family_of[p] not in lanes_in}
     assert left and all(p.startswith("docs/launch/") for p in left)
+    assert plan.unlaned == len(left)
     assert (f"family {family_of[min(left)]}: {len(left)} repeated docs without a lane id left in "
             "place (compaction folds lane families only; set lane_pattern to match their ids to "
             "fold them)") in plan.warnings
