@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
@@ -295,9 +296,11 @@ def _as_int(text: str | None) -> int | None:
         return None
 
 
-def name_words(text: str) -> list[str]:
-    """Lowercased words of a name or title, camelCase and snake_case split."""
-    return [w.lower() for w in _WORD.findall(_CAMEL.sub(" ", text))]
+@lru_cache(maxsize=1 << 16)
+def name_words(text: str) -> tuple[str, ...]:
+    """Lowercased words of a name or title, camelCase and snake_case split (memoised:
+    the coverage matrix asks again for the same headings and item labels lane after lane)."""
+    return tuple(w.lower() for w in _WORD.findall(_CAMEL.sub(" ", text)))
 
 
 def find_label(
