@@ -18,6 +18,7 @@ window and burn rate live in ``compactor report``).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tempfile
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from compactor import __version__
 from compactor.briefs import Brief
 from compactor.config import Config
 from compactor.coverage import Coverage, family_coverage, lane_name, lane_ranges
@@ -34,7 +36,7 @@ from compactor.errors import InputError, RefusedError
 from compactor.files import path_for_humans
 from compactor.git import Repo
 from compactor.report import NO_FAMILY, Report, build_report, md_cell
-from compactor.scan import Progress, Scan, run_scan, with_bodies
+from compactor.scan import FINGERPRINT_VERSION, Progress, Scan, open_cache, run_scan, with_bodies
 
 INVENTORY_BLOCK = "inventory"
 SPARKS = "▁▂▃▄▅▆▇█"
@@ -397,7 +399,7 @@ def plan_inventory(repo: Repo, config: Config, scan: Scan | None = None) -> Inve
     """What the inventory file should hold now (nothing is written)."""
     scan = scan if scan is not None else inventory_scan(repo, config)
     skip = frozenset({config.inventory})
-    content = render_inventory(inventory_data(repo, scan, skip), config, repo.root)
+    content = _cached_content(repo, scan, skip)
     old = read_text(repo.root, config.inventory)
     base = old if old is not None else HEADER
     try:
@@ -405,6 +407,46 @@ def plan_inventory(repo: Repo, config: Config, scan: Scan | None = None) -> Inve
     except MarkerError as exc:
         raise MarkerError(f"{config.inventory}: {exc.message}") from None
     return InventoryPlan(config.inventory, old, new)
+
+
+def content_key(scan: Scan, template: bytes | None) -> bytes:
+    """What the generated block depends on: this version, the whole config, the template,
+    and every brief's path, blob and time (its text, signature, family and decision
+    follow from those)."""
+    h = hashlib.blake2b(digest_size=16)
+    h.update(f"inventory|{__version__}|{FINGERPRINT_VERSION}|{scan.config!r}|".encode())
+    h.update(template if template is not None else b"<packaged>")
+    for b in scan.briefs:
+        h.update(f"\0{b.path}\0{b.blob}\0{b.created}\0{b.staged:d}".encode("utf-8", "surrogateescape"))
+    return h.digest()
+
+
+def _cached_content(repo: Repo, scan: Scan, skip: frozenset[str]) -> str:
+    """The generated block, from the cache when nothing it depends on changed (a commit
+    that adds no brief: the hook answers without reading a body or rendering)."""
+    config = scan.config
+    template = None
+    if config.template:
+        path = repo.root / config.template
+        template = path.read_bytes() if path.is_file() else b"<missing>"
+    key = content_key(scan, template)
+    cache = open_cache(repo)
+    try:
+        # one slot, the last block rendered: the cache does not grow commit after commit
+        stored = cache.get_blobs([_SLOT]).get(_SLOT) if cache.enabled else None
+        if stored is not None and stored[:16] == key:
+            try:
+                return stored[16:].decode("utf-8")
+            except UnicodeDecodeError:
+                pass  # not a value this version wrote: render it again
+        content = render_inventory(inventory_data(repo, scan, skip), config, repo.root)
+        cache.put_blobs({_SLOT: key + content.encode("utf-8")})
+        return content
+    finally:
+        cache.close()
+
+
+_SLOT = hashlib.blake2b(b"inventory|last-rendered", digest_size=16).digest()
 
 
 def write_text(root: Path, rel: str, text: str) -> None:

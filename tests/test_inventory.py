@@ -474,3 +474,30 @@ def test_long_families_are_bucketed_in_the_chart() -> None:
     long = novelty_chart([(f"S{n}", 0.5 if n % 2 else 0.1) for n in range(1, 302)])
     assert long["bucketed"] and len(long["labels"]) <= CHART_POINTS
     assert long["labels"][:2] == ["S1", "S4"] and long["points"][0] == 37  # (.5+.1+.5)/3
+
+
+def test_an_unchanged_repo_answers_from_the_last_rendered_block(
+    loop: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import compactor.inventory as inventory_mod
+
+    assert run_compactor("inventory", cwd=loop.root).code == 0
+    repo, config = Repo(loop.root), load_config(loop.root)[0]
+    rendered = plan_inventory(repo, config).new
+
+    def no_render(*args: object, **kwargs: object) -> None:
+        raise AssertionError("rendered again although nothing changed")
+
+    monkeypatch.setattr(inventory_mod, "inventory_data", no_render)
+    cached = plan_inventory(repo, config)
+    assert cached.new == rendered and not cached.stale
+    # a hand edit of the file is still seen: the file is compared, only the block is cached
+    path = loop.root / "docs/INVENTORY.md"
+    path.write_text(path.read_text().replace("| ", "|  ", 1))
+    assert plan_inventory(repo, config).stale
+    # anything the block depends on renders it again: a config change, a new brief
+    monkeypatch.undo()
+    loop.write(".compactor.yaml", PINNED.replace("threshold: 0.6", "threshold: 0.62"))
+    monkeypatch.setattr(inventory_mod, "inventory_data", no_render)
+    with pytest.raises(AssertionError, match="rendered again"):
+        plan_inventory(repo, load_config(loop.root)[0])
