@@ -112,7 +112,7 @@ def parse_tokens(value: Any) -> dict[str, int]:
         if "." in number or "e" in number.lower() or unit:
             count = float(number) * _TOKEN_SCALE[unit]
             return {"total": round(count)} if count < 1e18 else {}  # inf is not a count
-        return {"total": int(number)}
+        return {"total": int(number)} if len(number) <= 18 else {}  # no count has 19 digits
     if isinstance(value, Mapping):
         out: dict[str, int] = {}
         for k, v in value.items():
