@@ -109,15 +109,8 @@ print(json.dumps({"docs": len(sample), "seconds": t3 - t2, "import": t1 - t0}))
 """
 
 
-# Where a cold scan's CPU goes: fingerprint a sample in ONE process with timers around the
-# stages (perf_counter wrappers, not cProfile, which inflates call-heavy Python code).
-COLD_STAGES = r"""
-import json, sys, time
-import compactor.briefs as briefs, compactor.scan as scan, compactor.shapes as shapes
-from compactor.config import load_config
-from compactor.files import select
-from compactor.git import Repo
-spent = {}
+# A wrapper the stage scripts put around functions: their time adds up in ``spent``.
+TIMED = r"""
 def timed(mod, name, key):
     f = getattr(mod, name)
     def g(*a, **k):
@@ -127,6 +120,18 @@ def timed(mod, name, key):
         finally:
             spent[key] = spent.get(key, 0.0) + time.perf_counter() - t
     setattr(mod, name, g)
+"""
+
+# Where a cold scan's CPU goes: fingerprint a sample in ONE process with timers around the
+# stages (perf_counter wrappers, not cProfile, which inflates call-heavy Python code).
+COLD_STAGES = r"""
+import json, sys, time
+import compactor.briefs as briefs, compactor.scan as scan, compactor.shapes as shapes
+from compactor.config import load_config
+from compactor.files import select
+from compactor.git import Repo
+spent = {}
+""" + TIMED + r"""
 timed(briefs, "load_front_matter", "yaml")
 timed(scan, "parse_brief", "parse")
 timed(shapes, "_token_bytes", "tokens")
@@ -153,15 +158,7 @@ import compactor.check as check
 import compactor.scan as scan
 t1 = time.perf_counter()
 spent = {"imports": t1 - t0}
-def timed(mod, name, key):
-    f = getattr(mod, name)
-    def g(*a, **k):
-        t = time.perf_counter()
-        try:
-            return f(*a, **k)
-        finally:
-            spent[key] = spent.get(key, 0.0) + time.perf_counter() - t
-    setattr(mod, name, g)
+""" + TIMED + r"""
 for name in ("read_briefs", "group", "decide"):
     timed(scan, name, name)
 timed(check, "run_scan", "run_scan")
