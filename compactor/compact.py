@@ -405,9 +405,10 @@ def build_plan(
         counts[d.retention] = counts.get(d.retention, 0) + 1
         if b.path in special:
             continue
-        if d.retention == "compress" and d.family is not None and d.family not in lanes_in:
-            unlaned[d.family] = unlaned.get(d.family, 0) + 1
-        elif d.retention == "compress" and d.family is not None:
+        if d.retention == "compress" and d.family is not None:
+            if d.family not in lanes_in:
+                unlaned[d.family] = unlaned.get(d.family, 0) + 1
+                continue
             fam = scan.family(d.family)
             assert fam is not None
             ex = scan.briefs[fam.members[0]]

@@ -409,7 +409,7 @@ def plan_inventory(repo: Repo, config: Config, scan: Scan | None = None) -> Inve
     return InventoryPlan(config.inventory, old, new)
 
 
-def content_key(scan: Scan, template: bytes | None) -> bytes:
+def _content_key(scan: Scan, template: bytes | None) -> bytes:
     """What the generated block depends on: this version, the whole config, the template,
     and every brief's path, blob and time (its text, signature, family and decision
     follow from those)."""
@@ -429,7 +429,7 @@ def _cached_content(repo: Repo, scan: Scan, skip: frozenset[str]) -> str:
     if config.template:
         path = repo.root / config.template
         template = path.read_bytes() if path.is_file() else b"<missing>"
-    key = content_key(scan, template)
+    key = _content_key(scan, template)
     cache = open_cache(repo)
     try:
         # one slot, the last block rendered: the cache does not grow commit after commit
