@@ -11,8 +11,9 @@ never the whole corpus). A lane *proves a dimension* when
 Names are normalised (``Audit log`` -> ``audit``, ``positive-path tests`` ->
 ``positive path``) and the lane's own action words are dropped from them.
 
-The gap list names dimensions some lanes never proved (and standard ones —
-positive path, negative path, replay, audit — no lane proved), guardrails whose
+The gap list names dimensions some lanes never proved (and, in a family whose
+lanes prove at least two of the standard dimensions — positive path, negative
+path, replay, audit — the standard ones no lane proved), guardrails whose
 front matter value never varied (the action name masked), and open questions
 (a line ending in ``?``, ``open question``, ``TODO``, ``TBD``, ``unclear`` …)
 that no later lane answered (no later line repeats most of its words).
@@ -30,6 +31,7 @@ from compactor.briefs import Brief, heading_text, name_words
 from compactor.config import Config
 
 STANDARD = ("positive path", "negative path", "replay", "audit")
+STANDARD_QUORUM = 2  # standard dimensions a family must prove before the others count as gaps
 
 _HEADING = re.compile(r"^\s{0,3}(#{1,6})\s")  # the text: briefs.heading_text (linear time)
 _FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
@@ -268,6 +270,20 @@ def _columns(config: Config, proofs: Sequence[LaneProof]) -> tuple[str, ...]:
     return tuple(guards + standard + rest)
 
 
+def unproved_standard(columns: Sequence[str]) -> tuple[str, ...]:
+    """The standard dimensions a family never proved, when its lanes speak that vocabulary.
+
+    The standard four are the dimensions of an API envelope. A family whose lanes
+    prove at least ``STANDARD_QUORUM`` of them is proving envelopes, and the ones
+    missing are real gaps; any other family (merge logs, runbooks, reports) is judged
+    only by what some of its own lanes prove and others do not.
+    """
+    used = sum(1 for s in STANDARD if s in columns)
+    if used < STANDARD_QUORUM:
+        return ()
+    return tuple(s for s in STANDARD if s not in columns)
+
+
 def _mask_value(value: str, label: Sequence[str]) -> str:
     words = [w for w in name_words(value) if w not in label and not w.isdigit()]
     return " ".join(words)
@@ -333,9 +349,8 @@ def family_coverage(
         gaps.append(Gap("no proof", "no lane records proof: none has a proof or guardrail "
                                     "section with `Label: …` items, nor guardrail front matter"))
     else:
-        for s in STANDARD:
-            if s not in columns:
-                gaps.append(Gap("never proved", f"`{s}` is never proved in any lane"))
+        for s in unproved_standard(columns):
+            gaps.append(Gap("never proved", f"`{s}` is never proved in any lane"))
         for c in columns:
             missing = [p.index for p in proofs if c not in p.dimensions]
             if missing:
