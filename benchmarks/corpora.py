@@ -1,0 +1,212 @@
+"""The real corpora: where each one lives, how to replay it, and its labels.
+
+    python benchmarks/corpora.py MIRROR_ROOT OUT_DIR [NAME ...]    # replay (default: all)
+    python benchmarks/corpora.py --list                             # the table
+
+A corpus is the set of markdown docs under one folder of one public repository at one
+revision that match one pattern. Nothing from those repositories is kept here, only this
+recipe and the labels (``benchmarks/labels/<name>.tsv``, see ``benchmarks/LABELS.md``).
+Bring a snapshot onto the machine with the search tool's ``fetch`` (source
+``github:OWNER/NAME``). It lands in ``MIRROR_ROOT/OWNER+NAME/repo``, a bare git dir.
+
+Replay works the same way as ``make_real_repos.py`` of the shared corpora, so the paths
+match: each doc is written to ``OUT_DIR/NAME/docs/<path below the folder>``. Docs are
+committed in batches, ordered by the author date at which the original history first added
+a file of that basename (``git log REV --diff-filter=A``). A doc whose birth is unknown
+gets the revision's date.
+
+Other benchmark scripts import it:
+
+    from corpora import labelled_corpora
+    for name, repo, labels in labelled_corpora():     # built corpora that have labels
+        ...                                           # labels: path -> group, "-" = distinct
+
+``CORPORA`` and ``build(mirror_root, out_dir, name)`` are also the interface that
+``benchmarks/quality.py`` looks for in a recipe.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+HERE = Path(__file__).resolve().parent
+LABELS = HERE / "labels"
+ENV_ROOT = "COMPACTOR_CORPORA"  # where replayed corpora live, if not the default
+
+
+@dataclass(frozen=True)
+class Corpus:
+    snapshot: str  # OWNER+NAME: the folder under MIRROR_ROOT (fetch github:OWNER/NAME)
+    revision: str  # a commit, tag or HEAD of the snapshot
+    folder: str  # path prefix inside the repository ("" = whole tree)
+    pattern: str  # regular expression searched in each path
+    kind: str  # what a careful reader found: positive, negative or mixed
+    about: str  # one line: what it holds
+    history: str = ""  # pathspec that limits the search for births ("" = all history)
+
+
+CORPORA: dict[str, Corpus] = {
+    # the seven shared corpora (recipe of ../shared/corpora/make_real_repos.py, same paths)
+    "waves": Corpus("lkjsxc+kjxlkj", "6562afb3", "docs/todo/waves/", r"wave-\d+\.md$", "positive",
+                    "72 wave plans from one generator, only ids and links differ"),
+    "dtm": Corpus("yrsolo+DTM", "HEAD", "archive/work/agile_legacy/legacy_2026-03-03/task_cards_legacy/",
+                  r"DTM-\d+.*\.md$", "negative", "236 task cards, incl. 53 per-module cards of one template"),
+    "launch": Corpus("bozertron+Orchestr8_jr", "pre-factor-savepoint", ".planning/orchestr8_next/execution/",
+                     r"\.md$", "mixed", "148 planning docs; 17 launch prompts differ only by packet id"),
+    "sprints": Corpus("oviney+economist-agents", "HEAD", "", r"(SPRINT_|STORY_|_COMPLETE|RETROSPECTIVE).*\.md$",
+                      "negative", "86 sprint/story reports; seven completions announced twice"),
+    "mergelogs": Corpus("rauterfrank-ui+Peak_Trade", "HEAD", "docs/ops/merge_logs/", r"PR_\d+_MERGE_LOG\.md$",
+                        "mixed", "146 per-PR merge logs; chains of logs about logs"),
+    "slices": Corpus("barhaughogda+zenthea-platform", "HEAD", "docs/04-execution/slices/", r"\.md$", "negative",
+                     "83 templated governance slices, distinct work"),
+    "news": Corpus("pypa+pip", "HEAD", "news/",
+                   r"\.(feature|bugfix|removal|doc|trivial|vendor|process)(\.rst|\.md)?$", "negative",
+                   "16 changelog fragments"),
+    # found and labelled for issues 13/14
+    "cycles": Corpus("Victor-Dixon+Dream.os", "735293d2f19ea0af6d6cd5c4791080e52f865fbb",
+                     "devlogs/autonomous_cycles/", r"\.md$", "positive",
+                     "autonomous agents' cycle devlogs: the same state reported every cycle", history="devlogs"),
+}
+
+
+class LabelledCorpus(NamedTuple):
+    name: str
+    repo: Path  # the replayed git repo
+    labels: dict[str, str]  # path (as git ls-files shows it) -> group; "-" = distinct
+
+
+def _git(gitdir: str, *args: str) -> bytes:
+    return subprocess.run(["git", f"--git-dir={gitdir}", *args], check=True, capture_output=True).stdout
+
+
+def docs_of(gitdir: str, corpus: Corpus) -> list[str]:
+    """Paths of the corpus's docs in the snapshot, in ls-tree order."""
+    rx = re.compile(corpus.pattern)
+    listing = _git(gitdir, "ls-tree", "-r", "--name-only", corpus.revision, "--", corpus.folder or ".")
+    return [p for p in listing.decode().splitlines()
+            if rx.search(p) and (not corpus.folder or p.startswith(corpus.folder))]
+
+
+def births(gitdir: str, revision: str, history: str = "") -> dict[str, str]:
+    """Basename -> author date (ISO) of the first commit that added a file of that name
+    (under the pathspec HISTORY if given: some snapshots lack objects elsewhere)."""
+    spec = ["--", history] if history else []
+    log = _git(gitdir, "log", revision, "--reverse", "--diff-filter=A", "--name-only", "--format=@%aI",
+               *spec).decode()
+    born: dict[str, str] = {}
+    when = ""
+    for line in log.splitlines():
+        if line.startswith("@"):
+            when = line[1:]
+        elif line and when:
+            born.setdefault(os.path.basename(line), when)
+    return born
+
+
+def build(mirror_root: str, out_dir: str, name: str) -> bool:
+    """Replay corpus NAME from MIRROR_ROOT into OUT_DIR/NAME; False if its snapshot is missing."""
+    corpus = CORPORA[name]
+    gitdir = os.path.join(mirror_root, corpus.snapshot, "repo")
+    if not os.path.isdir(gitdir):
+        print(f"skip {name}: no snapshot at {gitdir} (fetch github:{corpus.snapshot.replace('+', '/')})",
+              file=sys.stderr)
+        return False
+    paths = docs_of(gitdir, corpus)
+    born = births(gitdir, corpus.revision, corpus.history)
+    fallback = _git(gitdir, "log", "-1", "--format=%aI", corpus.revision).decode().strip()
+    batches: dict[str, list[str]] = defaultdict(list)
+    for p in paths:
+        batches[born.get(os.path.basename(p), fallback)].append(p)
+    repo = Path(out_dir) / name
+    shutil.rmtree(repo, ignore_errors=True)
+    repo.mkdir(parents=True)
+
+    def run(*args: str, env: dict[str, str] | None = None) -> None:
+        subprocess.run(["git", *args], cwd=repo, check=True, env=env, stdout=subprocess.DEVNULL)
+
+    run("init", "-q", "-b", "main")
+    for stamp in sorted(batches):
+        for p in batches[stamp]:
+            dst = repo / "docs" / p[len(corpus.folder):]
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            dst.write_bytes(_git(gitdir, "show", f"{corpus.revision}:{p}"))
+        who = {"GIT_AUTHOR_NAME": "replay", "GIT_AUTHOR_EMAIL": "replay@example.invalid",
+               "GIT_COMMITTER_NAME": "replay", "GIT_COMMITTER_EMAIL": "replay@example.invalid",
+               "GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp}
+        run("add", "-A")
+        run("commit", "-q", "--no-gpg-sign", "-m", f"add {len(batches[stamp])} docs", env={**os.environ, **who})
+    print(f"{name}: {len(paths)} docs in {len(batches)} commits -> {repo}")
+    return True
+
+
+def load_labels(name: str, directory: Path = LABELS) -> dict[str, str]:
+    """path -> group from ``labels/NAME.tsv``; raises ValueError on a malformed line."""
+    labels: dict[str, str] = {}
+    path = directory / f"{name}.tsv"
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        doc, sep, group = line.partition("\t")
+        if not sep or not doc or not group or "\t" in group:
+            raise ValueError(f"{path}:{number}: expected 'path<TAB>group'")
+        if doc in labels:
+            raise ValueError(f"{path}:{number}: {doc} labelled twice")
+        labels[doc] = group
+    return labels
+
+
+def default_root() -> Path:
+    """Where replayed corpora live: $COMPACTOR_CORPORA, else the nearest ``corpora/`` above
+    this checkout that holds a replayed corpus (``/work/corpora`` on the team machine)."""
+    if os.environ.get(ENV_ROOT):
+        return Path(os.environ[ENV_ROOT])
+    for parent in HERE.parents:
+        candidate = parent / "corpora"
+        if any((candidate / name / ".git").exists() for name in CORPORA):
+            return candidate
+    return HERE / ".corpora"
+
+
+def labelled_corpora(names: Sequence[str] | None = None, root: Path | None = None,
+                     labels: Path = LABELS) -> Iterator[LabelledCorpus]:
+    """(name, repo, labels) of every replayed corpus under ROOT that has labels, in table order."""
+    base = default_root() if root is None else root
+    for name in names or list(CORPORA):
+        repo = base / name
+        if (repo / ".git").exists() and (labels / f"{name}.tsv").is_file():
+            yield LabelledCorpus(name, repo, load_labels(name, labels))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    ap.add_argument("mirror_root", nargs="?", help="folder holding the OWNER+NAME snapshots")
+    ap.add_argument("out_dir", nargs="?", help="where to replay (one git repo per corpus)")
+    ap.add_argument("names", nargs="*", help=f"corpora to replay (default: all of {', '.join(CORPORA)})")
+    ap.add_argument("--list", action="store_true", help="print the table of corpora and exit")
+    args = ap.parse_args(argv)
+    if args.list:
+        for name, c in CORPORA.items():
+            print(f"{name}\t{c.kind}\tgithub:{c.snapshot.replace('+', '/')}@{c.revision}\t{c.folder or '.'}\t"
+                  f"{c.pattern}\t{c.about}")
+        return 0
+    if not args.mirror_root or not args.out_dir:
+        ap.error("MIRROR_ROOT and OUT_DIR are required (or --list)")
+    unknown = [n for n in args.names if n not in CORPORA]
+    if unknown:
+        ap.error(f"unknown corpus {', '.join(unknown)}; known: {', '.join(CORPORA)}")
+    built = [build(args.mirror_root, args.out_dir, n) for n in args.names or CORPORA]
+    return 0 if all(built) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
