@@ -23,11 +23,48 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 
+COPY = "copy"  # linked by the shape leg: a copy, or a copy with its labels swapped
+RESTATEMENT = "restatement"  # linked only by the restatement leg: the same state reworded
+
+
+@dataclass(frozen=True)
+class Link:
+    """Why a member is in its family.
+
+    ``leg`` is :data:`COPY` when the member has a verified shape-leg pair inside the
+    family, else :data:`RESTATEMENT`. ``to`` is the brief it was linked to (-1 when not
+    recorded), ``score`` that pair's similarity, ``facts`` and ``terms`` the evidence a
+    restatement link shares with it (facts: numbers with units, code and quoted spans,
+    names; terms: the rarest shared content stems).
+    """
+
+    leg: str
+    to: int = -1
+    score: float | None = None
+    facts: tuple[str, ...] = ()
+    terms: tuple[str, ...] = ()
+
+
+_COPY_LINK = Link(COPY)
+
 
 @dataclass(frozen=True)
 class Family:
     id: str
     members: tuple[int, ...]  # indexes into the scan's briefs, in lane order
+    links: tuple[Link, ...] = ()  # one per member, in member order (empty: every one a copy)
+
+    def link(self, i: int) -> Link:
+        """How brief ``i`` (a member) was linked into the family."""
+        if not self.links:
+            return _COPY_LINK
+        return self.links[self.members.index(i)]
+
+    def member_links(self) -> Iterator[tuple[int, Link]]:
+        """(member, its link), in member order."""
+        if not self.links:
+            return ((i, _COPY_LINK) for i in self.members)
+        return zip(self.members, self.links, strict=True)
 
 
 _trapezoid = getattr(np, "trapezoid", None) or getattr(np, "trapz")  # noqa: B009 - numpy < 2
@@ -248,5 +285,5 @@ def group(
             fid = f"{base}~{n}"
             n += 1
         used.add(fid)
-        families.append(Family(fid, tuple(members)))
+        families.append(Family(fid, tuple(members), tuple(_COPY_LINK for _ in members)))
     return families

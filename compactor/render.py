@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from compactor.families import COPY, Link
 from compactor.files import path_for_humans
 from compactor.scan import Scan
 
@@ -21,10 +22,42 @@ def isos(stamps: list[int]) -> list[str]:
     return [s + "Z" for s in np.array(stamps, dtype="datetime64[s]").astype(str).tolist()]
 
 
+def link_data(scan: Scan, link: Link) -> dict[str, Any]:
+    """A member's link as JSON: the leg, and the evidence the leg recorded."""
+    out: dict[str, Any] = {"leg": link.leg}
+    if link.to >= 0:
+        out["to"] = scan.briefs[link.to].path
+    if link.score is not None:
+        out["score"] = round(link.score, 3)
+    if link.facts:
+        out["facts"] = list(link.facts)
+    if link.terms:
+        out["terms"] = list(link.terms)
+    return out
+
+
+def link_text(scan: Scan, link: Link) -> str:
+    """A member's link for people: '' for a copy, the evidence for a restatement."""
+    parts = []
+    if link.to >= 0:
+        target = scan.briefs[link.to]
+        parts.append(f"like {target.lane or path_for_humans(target.path)}"
+                     + (f" {round(link.score * 100)}%" if link.score is not None else ""))
+    if link.facts:
+        parts.append("shared facts: " + ", ".join(link.facts))
+    if link.terms:
+        parts.append("shared terms: " + ", ".join(link.terms))
+    return "; ".join(parts)
+
+
 def scan_data(scan: Scan) -> dict[str, Any]:
     briefs = []
     created = isos([b.created for b in scan.briefs])
-    for b, d, when in zip(scan.briefs, scan.decisions, created, strict=True):
+    links: dict[int, Link] = {}
+    for f in scan.families:
+        links.update(f.member_links())
+    for i, (b, d, when) in enumerate(zip(scan.briefs, scan.decisions, created, strict=True)):
+        link = links.get(i)
         briefs.append(
             {
                 "path": b.path,
@@ -34,6 +67,7 @@ def scan_data(scan: Scan) -> dict[str, Any]:
                 "label": b.label,
                 "kind": b.kind,
                 "family": d.family,
+                "link": link.leg if link is not None else None,
                 "phase": d.phase,
                 "retention": d.retention,
                 "novelty": d.novelty,
@@ -47,6 +81,7 @@ def scan_data(scan: Scan) -> dict[str, Any]:
             "id": f.id,
             "members": [scan.briefs[i].path for i in f.members],
             "lanes": [scan.briefs[i].lane for i in f.members],
+            "links": [link_data(scan, link) for _, link in f.member_links()],
         }
         for f in scan.families
     ]
@@ -88,13 +123,17 @@ def scan_text(scan: Scan) -> str:
         span = f"{first.lane or first.path} .. {last.lane or last.path}"
         lines.append("")
         lines.append(f"family {f.id}: {len(members)} lanes ({span})")
-        lines.append(f"  {'lane':<10} {'phase':<13} {'novelty':>7}  {'retention':<11} path")
-        for i in f.members:
+        lines.append(f"  {'lane':<10} {'phase':<13} {'novelty':>7}  {'retention':<11} "
+                     f"{'link':<11} path")
+        for i, link in f.member_links():
             b, d = scan.briefs[i], scan.decisions[i]
             lines.append(
                 f"  {b.lane or '-':<10} {d.phase or '-':<13} {_pct(d.novelty):>7}  "
-                f"{d.retention:<11} {path_for_humans(b.path)}"
+                f"{d.retention:<11} {link.leg:<11} {path_for_humans(b.path)}"
             )
+            why = link_text(scan, link) if link.leg != COPY else ""
+            if why:
+                lines.append(f"  {'':<10} {why}")
     rest = [i for i, d in enumerate(scan.decisions) if d.family is None]
     if rest:
         lines.append("")

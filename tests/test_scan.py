@@ -136,12 +136,17 @@ def test_scan_json_shape(loop: GitRepo) -> None:
     assert fam["id"] == "S085" and len(fam["members"]) == 6
     ack = next(b for b in data["briefs"] if b["kind"] == "ack")
     assert ack["family"] is None and ack["lane"] == "S090" and ack["novelty"] is None
+    # each member says which leg linked it: these renamed lanes are copies (shape leg)
+    assert [link["leg"] for link in fam["links"]] == ["copy"] * 6
+    legs = {b["path"]: b["link"] for b in data["briefs"]}
+    assert {legs[p] for p in fam["members"]} == {"copy"} and legs[ack["path"]] is None
 
 
 def test_scan_text_lists_families_and_retention(loop: GitRepo) -> None:
     result = run_compactor("scan", cwd=loop.root)
     assert result.code == 0
     assert "family S085: 6 lanes (S085 .. S090)" in result.out
+    assert "link" in result.out.splitlines()[3] and " copy " in result.out
     assert "establishing" in result.out and "compress" in result.out
 
 
