@@ -179,6 +179,7 @@ def _load_recipe(path: Path) -> ModuleType | None:
     if spec is None or spec.loader is None:
         return None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     if isinstance(getattr(module, "CORPORA", None), dict) and callable(getattr(module, "build", None)):
         return module
