@@ -76,6 +76,13 @@ CORPORA: dict[str, Corpus] = {
     "cycles": Corpus("Victor-Dixon+Dream.os", "735293d2f19ea0af6d6cd5c4791080e52f865fbb",
                      "devlogs/autonomous_cycles/", r"\.md$", "positive",
                      "autonomous agents' cycle devlogs: the same state reported every cycle", history="devlogs"),
+    "devlogs": Corpus("Dadudekc+AutoDream.Os", "c44131f1433cb24d3d626120615fc6cc2d97229d", "devlogs/",
+                      r"^devlogs/2025-01-1[57]_Agent-\d_", "positive",
+                      "agent swarm devlogs of 15-17 Jan 2025: one status re-announced under new titles",
+                      history="devlogs"),
+    "runbooks": Corpus("prometheus-operator+runbooks", "a685d14cf5128bb30e2bf935c3983decd772d885",
+                       "content/runbooks/", r"/[A-Za-z]\w*\.md$", "negative",
+                       "per-alert runbooks from one template (Meaning/Impact/Diagnosis/Mitigation)"),
 }
 
 
@@ -122,7 +129,12 @@ def build(mirror_root: str, out_dir: str, name: str) -> bool:
               file=sys.stderr)
         return False
     paths = docs_of(gitdir, corpus)
-    born = births(gitdir, corpus.revision, corpus.history)
+    try:
+        born = births(gitdir, corpus.revision, corpus.history)
+    except subprocess.CalledProcessError:  # objects missing elsewhere in the snapshot's history
+        print(f"{name}: full history unreadable; births searched under {corpus.folder or '.'} only",
+              file=sys.stderr)
+        born = births(gitdir, corpus.revision, corpus.folder)
     fallback = _git(gitdir, "log", "-1", "--format=%aI", corpus.revision).decode().strip()
     batches: dict[str, list[str]] = defaultdict(list)
     for p in paths:
