@@ -1,7 +1,9 @@
 """Signature cache under the repo's git dir: ``.git/compactor/cache-v1.sqlite``.
 
 Keyed by (settings, path, blob id), so a second scan parses and fingerprints
-nothing it has seen. Beside those rows it keeps a few larger values (``blobs``):
+nothing it has seen. Every key starts from :func:`code_digest`, a digest of the
+source files of the running compactor: edit a rule and every value it produced
+stops matching (no version constant to remember to bump). Beside those rows it keeps a few larger values (``blobs``):
 a snapshot of every brief of the last scan in one row, and the decisions of
 each family, so a warm scan does a handful of reads instead of one per brief;
 each is stored with its CRC-32 and dropped on a mismatch. Anything unreadable —
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import time
 import zlib
@@ -21,7 +24,6 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-SCHEMA = 1
 _DDL = """
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS briefs (key BLOB PRIMARY KEY, meta TEXT NOT NULL, sig BLOB NOT NULL);
@@ -29,6 +31,34 @@ CREATE TABLE IF NOT EXISTS blobs (key BLOB PRIMARY KEY, crc INTEGER NOT NULL, da
 CREATE TABLE IF NOT EXISTS created (id INTEGER PRIMARY KEY CHECK (id = 1), head TEXT NOT NULL,
                                     data TEXT NOT NULL);
 """
+# the tables' layout: a file written under another layout is rebuilt
+SCHEMA = hashlib.blake2b(_DDL.encode(), digest_size=8).hexdigest()
+_PACKAGE = Path(__file__).resolve().parent
+_code: str | None = None
+
+
+def code_digest() -> str:
+    """A digest of the running compactor's own source files (every ``.py`` of the
+    package, by relative path), computed once per process: the part of every cache
+    key that says which code produced the value."""
+    global _code
+    if _code is None:
+        h = hashlib.blake2b(digest_size=16)
+        for path in sorted(_sources(_PACKAGE)):
+            h.update(f"{path.relative_to(_PACKAGE).as_posix()}\0".encode())
+            h.update(path.read_bytes())
+            h.update(b"\0")
+        _code = h.hexdigest()
+    return _code
+
+
+def _sources(directory: Path) -> Iterator[Path]:
+    with os.scandir(directory) as it:
+        for entry in it:
+            if entry.is_dir(follow_symlinks=False) and entry.name != "__pycache__":
+                yield from _sources(Path(entry.path))
+            elif entry.name.endswith(".py") and entry.is_file():
+                yield Path(entry.path)
 
 
 def entry_key(settings: str, path: str, blob: str) -> bytes:
@@ -44,7 +74,7 @@ class Cache:
         self._db: sqlite3.Connection | None = None
         if directory is None:
             return
-        path = directory / f"cache-v{SCHEMA}.sqlite"
+        path = directory / "cache-v1.sqlite"
         try:
             directory.mkdir(parents=True, exist_ok=True)
             self._db = self._open_patiently(path)

@@ -32,6 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 from compactor.briefs import Brief
+from compactor.cache import code_digest
 from compactor.config import Config
 from compactor.families import Family
 
@@ -101,13 +102,12 @@ def _neighbours(
 _Positional = tuple[
     list[int], list[int], list[float], list[float], list[tuple[tuple[int, float], ...]]
 ]  # phase codes, retention codes, novelty, novelty_any, nearest as (position, similarity)
-FORMAT = 1
 
 
 def family_key(config: Config, first: npt.NDArray[np.uint32]) -> bytes:
-    """The cache key of a family's decisions: the settings they depend on and its first shape."""
-    head = (f"decisions|{FORMAT}|{LOOKBACK}|{config.establish_novelty!r}|"
-            f"{config.churn_novelty!r}|{first.shape[0]}|").encode()
+    """The cache key of a family's decisions: the code that decided them, the config and
+    its first shape."""
+    head = f"decisions|{code_digest()}|{config!r}|{first.shape[0]}|".encode()
     return hashlib.blake2b(head + first.tobytes(), digest_size=16).digest()
 
 
@@ -152,17 +152,17 @@ def _family(
 
 
 def _dump(rows: npt.NDArray[np.uint32], values: _Positional) -> bytes:
-    return marshal.dumps((FORMAT, rows.shape[0], rows.shape[1], rows.tobytes(),
+    return marshal.dumps((rows.shape[0], rows.shape[1], rows.tobytes(),
                           bytes(values[0]), bytes(values[1]), *values[2:]))
 
 
 def _load(data: bytes, width: int) -> tuple[npt.NDArray[np.uint32], _Positional] | None:
     """A stored family (its signatures and decisions), or None when it is not one."""
     try:
-        fmt, n, w, sigs, phases, retentions, novelty, novelty_any, nearest = marshal.loads(data)
+        n, w, sigs, phases, retentions, novelty, novelty_any, nearest = marshal.loads(data)
     except (ValueError, TypeError, EOFError):
         return None
-    if not (fmt == FORMAT and w == width and type(n) is int and n > 0
+    if not (w == width and type(n) is int and n > 0
             and isinstance(sigs, bytes) and len(sigs) == n * width * 4
             and isinstance(phases, bytes) and isinstance(retentions, bytes)
             and all(isinstance(c, list) for c in (novelty, novelty_any, nearest))

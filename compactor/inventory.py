@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from compactor import __version__
 from compactor.briefs import Brief
+from compactor.cache import code_digest
 from compactor.config import Config
 from compactor.coverage import Coverage, family_coverage, lane_name, lane_ranges
 from compactor.decisions import PHASES, RETENTIONS
@@ -36,7 +36,7 @@ from compactor.errors import InputError, RefusedError
 from compactor.files import path_for_humans
 from compactor.git import Repo
 from compactor.report import NO_FAMILY, Report, build_report, md_cell
-from compactor.scan import FINGERPRINT_VERSION, Progress, Scan, open_cache, run_scan, with_bodies
+from compactor.scan import Progress, Scan, open_cache, run_scan, with_bodies
 
 INVENTORY_BLOCK = "inventory"
 SPARKS = "▁▂▃▄▅▆▇█"
@@ -328,11 +328,18 @@ def environment(loader_root: Path | None = None) -> Any:
     return env
 
 
-def packaged_template(name: str) -> str | None:
-    from importlib.resources import files
+def packaged_template_bytes(name: str) -> bytes | None:
+    """The bytes of the packaged template ``name`` (None when there is none)."""
+    from importlib import import_module
 
-    resource = files("compactor.templates").joinpath(name)
-    return resource.read_text(encoding="utf-8") if resource.is_file() else None
+    package = import_module("compactor.templates")  # templates/ in the source tree
+    path = Path(str(package.__file__)).parent / name
+    return path.read_bytes() if path.is_file() else None
+
+
+def packaged_template(name: str) -> str | None:
+    data = packaged_template_bytes(name)
+    return data.decode("utf-8") if data is not None else None
 
 
 def render(name: str, data: Mapping[str, Any], root: Path | None = None,
@@ -359,10 +366,13 @@ def render(name: str, data: Mapping[str, Any], root: Path | None = None,
     return re.sub(r"\n{3,}", "\n\n", text).strip("\n") + "\n"
 
 
+INVENTORY_TEMPLATE = "inventory.md.j2"
+
+
 def render_inventory(data: Mapping[str, Any], config: Config, root: Path) -> str:
     if config.template:
         return render(f"repo:{config.template}", data, root, shown=config.template)
-    return render("inventory.md.j2", data)
+    return render(INVENTORY_TEMPLATE, data)
 
 
 # -- the file -----------------------------------------------------------------------------------
@@ -409,13 +419,13 @@ def plan_inventory(repo: Repo, config: Config, scan: Scan | None = None) -> Inve
     return InventoryPlan(config.inventory, old, new)
 
 
-def _content_key(scan: Scan, template: bytes | None) -> bytes:
-    """What the generated block depends on: this version, the whole config, the template,
-    and every brief's path, blob and time (its text, signature, family and decision
-    follow from those)."""
+def _content_key(scan: Scan, template: bytes) -> bytes:
+    """What the generated block depends on: the code that rendered it, the whole config,
+    the bytes of the template used, and every brief's path, blob and time (its text,
+    signature, family and decision follow from those)."""
     h = hashlib.blake2b(digest_size=16)
-    h.update(f"inventory|{__version__}|{FINGERPRINT_VERSION}|{scan.config!r}|".encode())
-    h.update(template if template is not None else b"<packaged>")
+    h.update(f"inventory|{code_digest()}|{scan.config!r}|{len(template)}|".encode())
+    h.update(template)
     for b in scan.briefs:
         h.update(f"\0{b.path}\0{b.blob}\0{b.created}\0{b.staged:d}".encode("utf-8", "surrogateescape"))
     return h.digest()
@@ -425,10 +435,11 @@ def _cached_content(repo: Repo, scan: Scan, skip: frozenset[str]) -> str:
     """The generated block, from the cache when nothing it depends on changed (a commit
     that adds no brief: the hook answers without reading a body or rendering)."""
     config = scan.config
-    template = None
     if config.template:
         path = repo.root / config.template
         template = path.read_bytes() if path.is_file() else b"<missing>"
+    else:
+        template = packaged_template_bytes(INVENTORY_TEMPLATE) or b"<missing>"
     key = _content_key(scan, template)
     cache = open_cache(repo)
     try:

@@ -19,17 +19,15 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from compactor import __version__, decisions, shapes
+from compactor import decisions, shapes
 from compactor.briefs import Brief, brief_from_meta, decode, looks_binary, parse_brief
-from compactor.cache import Cache, entry_key
+from compactor.cache import Cache, code_digest, entry_key
 from compactor.config import KINDS, Config
 from compactor.decisions import Decision, decide
 from compactor.families import Family, band_layout, group
 from compactor.files import path_for_humans, select
 from compactor.git import Background, IndexEntry, Repo, parse_creation_log
 
-# Bump when parsing, kind inference or masking changes: cached rows then stop matching.
-FINGERPRINT_VERSION = 5
 FAMILY_KINDS = frozenset({"brief", "other"})
 Progress = Callable[[str, int, int], None]
 
@@ -65,11 +63,9 @@ class Scan:
 
 
 def _fingerprint_settings(config: Config) -> str:
-    rules = sorted((k, tuple(v)) for k, v in config.kind_rules.items())
-    return (
-        f"{__version__}|{FINGERPRINT_VERSION}|{config.settings_key()}|{config.ack_max_words}|"
-        f"{config.max_file_bytes}|{config.guardrail_fields}|{rules!r}"
-    )
+    """What a brief's cache row depends on besides its path and blob: the code that
+    parsed and fingerprinted it, and the whole config."""
+    return f"{code_digest()}|{config!r}"
 
 
 def read_briefs(
@@ -189,7 +185,6 @@ def _read_rows(
 # are not in it (or no longer in the scan): a few commits on, it still serves the rest.
 # Files fingerprinted for a snapshot that is being rewritten get no cache row of their
 # own, unless the scan holds more than SNAPSHOT_MAX files (a value SQLite might refuse).
-SNAPSHOT_FORMAT = 1
 SNAPSHOT_SLACK = 64
 SNAPSHOT_SHARE = 64
 SNAPSHOT_MAX = 250_000
@@ -197,7 +192,7 @@ _SNAPSHOT_COLUMNS = ("lane", "number", "title", "label", "kind", "words", "field
 
 
 def _snapshot_key(settings: str) -> bytes:
-    text = f"snapshot|{SNAPSHOT_FORMAT}|{settings}"
+    text = f"snapshot|{settings}"
     return hashlib.blake2b(text.encode("utf-8", "surrogateescape"), digest_size=16).digest()
 
 
@@ -220,11 +215,10 @@ class _Snapshot:
             value = marshal.loads(memoryview(data)[8 : 8 + head])
         except (ValueError, TypeError, EOFError):
             return None
-        if not (type(value) is tuple and len(value) == 14
-                and value[:2] == (SNAPSHOT_FORMAT, width)):
+        if not (type(value) is tuple and len(value) == 13 and value[0] == width):
             return None
         paths, blobs, skip, warns, lane, number, title, label, kind, words, fields, shingles = \
-            value[2:]
+            value[1:]
         lists = (paths, blobs, lane, number, title, label, kind, words, fields, shingles)
         n = len(paths) if type(paths) is list else -1
         if not (all(type(c) is list and len(c) == n for c in lists)
@@ -240,7 +234,7 @@ class _Snapshot:
                 and _all_type(fields, dict) and _all_type(shingles, int)):
             return None
         sigs = np.frombuffer(data, dtype=np.uint32, offset=8 + head).reshape(n, width)
-        return cls((*value[2:], sigs))
+        return cls((*value[1:], sigs))
 
     def find(self, entries: Sequence[IndexEntry]) -> list[int]:
         """For each entry, its row here (same path and blob), or -1."""
@@ -291,7 +285,7 @@ class _Snapshot:
         # snapshot back makes half as many objects
         memo: dict[Any, Any] = {}
         head = marshal.dumps((
-            SNAPSHOT_FORMAT, width, [e.path for e in entries], [e.blob for e in entries],
+            width, [e.path for e in entries], [e.blob for e in entries],
             bytes(skip), warns, *(_shared(cols[c], memo) for c in _SNAPSHOT_COLUMNS),
         ))
         return len(head).to_bytes(8, "little") + head + sigs.tobytes()
@@ -478,7 +472,7 @@ class CreationTimes:
 
 def _band_layout(cache: Cache, config: Config) -> tuple[int, int]:
     """``band_layout`` for the config, kept in the cache (it takes ~20 ms to compute)."""
-    text = f"band_layout|{config.threshold!r}|{config.num_perm}"
+    text = f"band_layout|{code_digest()}|{config.threshold!r}|{config.num_perm}"
     key = hashlib.blake2b(text.encode(), digest_size=16).digest()
     stored = cache.get_blobs([key]).get(key) if cache.enabled else None
     if stored is not None:

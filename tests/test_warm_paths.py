@@ -173,15 +173,15 @@ def _rewrite_snapshot(data: bytes, change: Any) -> bytes:
 
 
 def _set_kind(value: list[Any]) -> None:
-    value[10][3] = "bogus"  # kind column
+    value[9][3] = "bogus"  # kind column
 
 
 def _set_title(value: list[Any]) -> None:
-    value[8][0] = 7  # title column: not a string
+    value[7][0] = 7  # title column: not a string
 
 
 def _cut_paths(value: list[Any]) -> None:
-    value[2].pop()  # one path fewer than the other columns
+    value[1].pop()  # one path fewer than the other columns
 
 
 @pytest.mark.parametrize(("damage", "keep_crc"), [
@@ -221,15 +221,15 @@ def _forge(data: bytes, change: Any) -> bytes:
 
 
 def _future_neighbour(value: list[Any]) -> None:
-    value[8][1] = ((5, 0.9),)  # position 1's nearest is position 5: not an earlier lane
+    value[7][1] = ((5, 0.9),)  # position 1's nearest is position 5: not an earlier lane
 
 
 def _bad_phase(value: list[Any]) -> None:
-    value[4] = bytes([9]) * len(value[4])
+    value[3] = bytes([9]) * len(value[3])
 
 
 def _short(value: list[Any]) -> None:
-    value[6] = value[6][:-1]
+    value[5] = value[5][:-1]
 
 
 @pytest.mark.parametrize(("damage", "keep_crc"), [
