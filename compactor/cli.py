@@ -280,20 +280,29 @@ def check(ctx: Context, fmt: str, rev_range: str | None, now: str | None,
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]),
               default="text", show_default=True, help="Output format.")
 @click.option("--no-cache", is_flag=True, help="Recompute every signature.")
+@click.option("--episode", "number", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Only episode N (numbers from `compactor report`).")
+@click.option("--family", default=None, metavar="ID",
+              help="Only the episodes of family ID (case-insensitive).")
 @pass_ctx
-def report(ctx: Context, fmt: str, no_cache: bool) -> int:
-    """The loop postmortem: window, lanes, tokens, burn per hour, phases.
+def report(ctx: Context, fmt: str, no_cache: bool, number: int | None,
+           family: str | None) -> int:
+    """The loop postmortem: the history, then each loop episode's window, lanes,
+    tokens, burn per hour and phases.
 
-    The window runs from the first to the last artifact carrying a lane id (git
-    creation times); tokens come from front matter `tokens`.
+    An episode is a burst of lanes of one family (or one run of lane ids) close
+    together in time; the window of each runs from its first to its last lane
+    (git creation times); tokens come from front matter `tokens`.
     """
-    from compactor.report import build_report, report_json, report_markdown, report_text
+    from compactor.report import build_report, narrow, report_json, report_markdown, report_text
     from compactor.scan import run_scan
 
     config = ctx.config
     result = run_scan(ctx.repo, config, progress=progress_printer(), use_cache=not no_cache)
     show_warnings(result.warnings)
     data = build_report(result, skip=frozenset({config.inventory}))
+    if number is not None or family is not None:
+        data = narrow(data, number, family)
     render = {"json": report_json, "markdown": report_markdown}.get(fmt, report_text)
     click.echo(render(data))
     return 0

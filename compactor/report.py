@@ -8,24 +8,29 @@ no git, no printing.
 Consolidation outputs (closeout, coverage, gaps, redirect) and postmortems are
 written *about* lanes after the fact, so they never stretch the window even
 when their names carry a lane id.
+
+A long-lived repo holds many loops: the report's *episodes*
+(:mod:`compactor.episodes`) are its bursts of lanes, each reported like one
+loop. The whole history gets a burn per hour only when it is one episode.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
 from compactor.briefs import Brief
-from compactor.config import CONSOLIDATION_KINDS
 from compactor.decisions import PHASES, Decision
+from compactor.episodes import AFTER_THE_FACT, MIN_LANES, Burst, find_bursts
+from compactor.errors import InputError
 from compactor.scan import Scan
 
 NO_FAMILY = "no family"
-AFTER_THE_FACT = CONSOLIDATION_KINDS | {"postmortem"}
+DETAILED = 10  # episodes shown in full; the rest are one table row each
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,16 @@ class Report:
     briefs: int = 0
     families: int = 0
     retention: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    episodes: tuple[Episode, ...] = ()
+    episodes_found: int = 0  # before narrowing (--episode, --family)
+
+    @property
+    def one_loop(self) -> bool:
+        """The whole history is one episode: its window, lanes and burn are the loop's."""
+        if len(self.episodes) != 1 or self.episodes_found != 1:
+            return False
+        e = self.episodes[0].report
+        return (e.start, e.end, e.lanes) == (self.start, self.end, self.lanes)
 
     @property
     def duration_seconds(self) -> int:
@@ -77,6 +92,21 @@ class Report:
         return out
 
 
+@dataclass(frozen=True)
+class Episode:
+    """One loop of the history: a burst of lanes of one family (or run), and its record."""
+
+    number: int  # from 1, in the order the episodes started
+    family: str | None
+    run: str | None  # the lane ids' letters, for a run of lanes in no family
+    report: Report  # window, lanes, tokens, phases; ``briefs`` counts its artifacts
+    paths: tuple[str, ...] = ()  # its artifacts, in time order
+
+    @property
+    def group(self) -> str:
+        return f"family {self.family}" if self.family is not None else f"run {self.run}"
+
+
 def lane_artifacts(briefs: Sequence[Brief], skip: frozenset[str] = frozenset()) -> list[int]:
     """Indexes of the artifacts that belong to the loop itself and carry a lane id."""
     return [
@@ -85,48 +115,113 @@ def lane_artifacts(briefs: Sequence[Brief], skip: frozenset[str] = frozenset()) 
     ]
 
 
+def _lane_span(briefs: Sequence[Brief], idxs: Sequence[int]) -> tuple[int, str | None, str | None]:
+    """(distinct lanes, first, last): by lane number, else by time."""
+    numbered: dict[int, str] = {}
+    by_time = sorted(idxs, key=lambda i: (briefs[i].created, briefs[i].path))
+    for i in by_time:
+        b = briefs[i]
+        if b.number is not None:
+            numbered.setdefault(b.number, b.lane or str(b.number))
+    if numbered:
+        return len(numbered), numbered[min(numbered)], numbered[max(numbered)]
+    if not by_time:
+        return 0, None, None
+    names = [briefs[i].lane or _stem(briefs[i].path) for i in by_time]
+    return len({briefs[i].lane or briefs[i].path for i in by_time}), names[0], names[-1]
+
+
+def _stem(path: str) -> str:
+    name = path.rsplit("/", 1)[-1]
+    return name.rsplit(".", 1)[0] if "." in name else name
+
+
+def _token_sums(briefs: Sequence[Brief], idxs: Sequence[int]) -> Mapping[str, int]:
+    tokens: dict[str, int] = {}
+    for i in idxs:
+        for source, n in briefs[i].tokens.items():
+            tokens[source] = tokens.get(source, 0) + n
+    return MappingProxyType(dict(sorted(tokens.items())))
+
+
 def build_report(scan: Scan, skip: frozenset[str] = frozenset()) -> Report:
     """The report for a scan; paths in ``skip`` (e.g. the inventory itself) are left out."""
     briefs, decisions = scan.briefs, scan.decisions
     laned = lane_artifacts(briefs, skip)
     start = min((briefs[i].created for i in laned), default=None)
     end = max((briefs[i].created for i in laned), default=None)
-    numbered: dict[int, str] = {}
-    for i in sorted(laned, key=lambda i: (briefs[i].created, briefs[i].path)):
-        b = briefs[i]
-        if b.number is not None:
-            numbered.setdefault(b.number, b.lane or str(b.number))
-    if numbered:
-        first: str | None = numbered[min(numbered)]
-        last: str | None = numbered[max(numbered)]
-        count = len(numbered)
-    else:
-        ids = sorted({briefs[i].lane or "" for i in laned})
-        by_time = sorted(laned, key=lambda i: (briefs[i].created, briefs[i].path))
-        first = briefs[by_time[0]].lane if by_time else None
-        last = briefs[by_time[-1]].lane if by_time else None
-        count = len(ids)
-    tokens: dict[str, int] = {}
+    count, first, last = _lane_span(briefs, laned)
     counted = [i for i, b in enumerate(briefs) if b.path not in skip]
-    for i in counted:
-        for source, n in briefs[i].tokens.items():
-            tokens[source] = tokens.get(source, 0) + n
     retention: dict[str, int] = {}
     for i in counted:
         r = decisions[i].retention
         retention[r] = retention.get(r, 0) + 1
+    bursts = find_bursts(briefs, decisions, skip)
+    episodes = tuple(
+        episode(n, burst, briefs, decisions) for n, burst in enumerate(bursts, start=1)
+    )
+    # the history holds its episodes (a family of docs without lane ids may start earlier)
+    for e in episodes:
+        start = e.report.start if start is None else min(start, e.report.start or start)
+        end = e.report.end if end is None else max(end, e.report.end or end)
     return Report(
         start=start,
         end=end,
         lanes=count,
         first_lane=first,
         last_lane=last,
-        tokens=MappingProxyType(dict(sorted(tokens.items()))),
+        tokens=_token_sums(briefs, counted),
         phases=phase_rows(briefs, decisions, laned),
         briefs=len(counted),
         families=len(scan.families),
         retention=MappingProxyType(retention),
+        episodes=episodes,
+        episodes_found=len(episodes),
     )
+
+
+def episode(number: int, burst: Burst, briefs: Sequence[Brief],
+            decisions: Sequence[Decision]) -> Episode:
+    """The record of one burst: the seed's table for its artifacts alone."""
+    every = sorted((*burst.members, *burst.chatter),
+                   key=lambda i: (briefs[i].created, briefs[i].path))
+    count, first, last = _lane_span(briefs, burst.members)
+    record = Report(
+        start=briefs[every[0]].created,
+        end=briefs[every[-1]].created,
+        lanes=count,
+        first_lane=first,
+        last_lane=last,
+        tokens=_token_sums(briefs, every),
+        phases=phase_rows(briefs, decisions, every),
+        briefs=len(every),
+        families=1 if burst.family is not None else 0,
+    )
+    return Episode(number, burst.family, burst.run, record, tuple(briefs[i].path for i in every))
+
+
+def narrow(report: Report, number: int | None = None, family: str | None = None) -> Report:
+    """The report with only episode ``number`` and/or the episodes of ``family``
+    (case-insensitive); an unknown one is an input error naming the known ones."""
+    episodes = report.episodes
+    if family is not None:
+        known = sorted({e.family for e in episodes if e.family is not None})
+        wanted = [f for f in known if f.lower() == family.lower()]
+        if not wanted:
+            shown = ", ".join(known[:20]) + (" …" if len(known) > 20 else "")
+            raise InputError(f"no episode of family '{family}'; families with episodes: "
+                             f"{shown or 'none'} (see `compactor report`)")
+        episodes = tuple(e for e in episodes if e.family == wanted[0])
+    if number is not None:
+        picked = tuple(e for e in episodes if e.number == number)
+        if not picked:
+            numbers = [e.number for e in episodes]
+            span = f"1 .. {report.episodes_found}" if report.episodes_found else "none"
+            where = f" of family {episodes[0].family}" if family is not None and numbers else ""
+            raise InputError(f"no episode {number}{where}; episodes: {span} "
+                             "(see `compactor report`)")
+        episodes = picked
+    return replace(report, episodes=episodes)
 
 
 def phase_of(brief: Brief, decision: Decision) -> str | None:
@@ -179,7 +274,8 @@ def human_rate(x: float) -> str:
     return f"{x:.1f}"
 
 
-def report_data(report: Report) -> dict[str, Any]:
+def _record(report: Report) -> dict[str, Any]:
+    """Window, lanes, tokens, burn and phases of a report or an episode."""
     burn = report.burn_per_hour()
     return {
         "window": {
@@ -198,20 +294,42 @@ def report_data(report: Report) -> dict[str, Any]:
             {"name": p.name, "lanes": p.lanes, "tokens": p.tokens, "share": round(p.share, 4)}
             for p in report.phases
         ],
+    }
+
+
+def report_data(report: Report) -> dict[str, Any]:
+    data = _record(report)
+    if not report.one_loop:
+        data["burn_per_hour"] = None  # a history of many loops has no one burn rate
+    data.update({
         "briefs": report.briefs,
         "families": report.families,
         "retention": dict(sorted(report.retention.items())),
-    }
+        "episodes_found": report.episodes_found,
+        "episodes": [
+            {"number": e.number, "family": e.family, "run": e.run, **_record(e.report),
+             "artifacts": e.report.briefs}
+            for e in report.episodes
+        ],
+    })
+    return data
 
 
 def report_json(report: Report) -> str:
     return json.dumps(report_data(report), indent=2, ensure_ascii=False)
 
 
+def _span(report: Report) -> str:
+    hours = report.duration_hours
+    if hours >= 48:
+        return f"{hours / 24:.1f} days"
+    return f"{hours:.3f} h"
+
+
 def _window(report: Report) -> str:
     if report.start is None or report.end is None:
         return "no artifact carries a lane id"
-    return f"{iso(report.start)} -> {iso(report.end)} ({report.duration_hours:.3f} h)"
+    return f"{iso(report.start)} -> {iso(report.end)} ({_span(report)})"
 
 
 def _lanes(report: Report) -> str:
@@ -243,38 +361,135 @@ def _burn(report: Report) -> str:
     return ", ".join(parts)
 
 
+def _episodes_line(report: Report) -> str:
+    found = report.episodes_found
+    if not found:
+        return (f"none: no {MIN_LANES} lanes of one family or run close together in time "
+                "(episodes rule: compactor/episodes.py)")
+    if report.one_loop:
+        return f"1 (the whole history: {report.episodes[0].group})"
+    hours = sum(e.report.duration_hours for e in report.episodes)
+    lanes = sum(e.report.lanes for e in report.episodes)
+    tokens = sum(e.report.tokens_total for e in report.episodes)
+    shown = len(report.episodes)
+    text = f"{found}" if shown == found else f"{shown} of {found} shown"
+    text += f" ({hours:.1f} h in all, {lanes} lanes"
+    if report.tokens_total:
+        text += f", {tokens / report.tokens_total * 100:.1f}% of the tokens"
+    return text + ")"
+
+
 def summary_rows(report: Report) -> list[tuple[str, str]]:
-    """(what, value) rows shared by the text and markdown renderings."""
-    return [
-        ("window", _window(report)),
-        ("lanes", _lanes(report)),
-        ("tokens", _tokens(report)),
-        ("burn per hour", _burn(report)),
-        ("briefs", f"{report.briefs} in {report.families} families"),
-    ]
+    """(what, value) rows shared by the text and markdown renderings.
+
+    A history that is one loop reads like the seed's table (window, burn per
+    hour); a longer one says *history* and leaves the burn rate to its episodes.
+    """
+    if report.one_loop or report.start is None:
+        rows = [("window", _window(report)), ("lanes", _lanes(report)),
+                ("tokens", _tokens(report)), ("burn per hour", _burn(report))]
+    else:
+        rows = [("history", _window(report)), ("lanes", _lanes(report)),
+                ("tokens", _tokens(report))]
+    rows.append(("briefs", f"{report.briefs} in {report.families} families"))
+    rows.append(("episodes", _episodes_line(report)))
+    return rows
+
+
+def episode_rows(e: Episode) -> list[tuple[str, str]]:
+    r = e.report
+    return [("window", _window(r)), ("lanes", _lanes(r)), ("tokens", _tokens(r)),
+            ("burn per hour", _burn(r)), ("artifacts", str(r.briefs))]
 
 
 def _phase_cells(p: PhaseRow) -> tuple[str, str, str, str]:
     return (p.name, str(p.lanes), f"{p.tokens:,}", f"{p.share * 100:.1f}%")
 
 
+def _cost(e: Episode) -> tuple[int, int]:
+    return (e.report.tokens_total, e.report.lanes)
+
+
+def detailed(report: Report) -> list[Episode]:
+    """The episodes shown in full: every one up to DETAILED, else the costliest
+    (tokens, else lanes), in time order."""
+    if len(report.episodes) <= DETAILED:
+        return list(report.episodes)
+    top = sorted(report.episodes, key=lambda e: (-_cost(e)[0], -_cost(e)[1], e.number))
+    return sorted(top[:DETAILED], key=lambda e: e.number)
+
+
+def _episode_cells(e: Episode) -> tuple[str, ...]:
+    r = e.report
+    start = iso(r.start) if r.start is not None else "-"
+    tokens = human_rate(r.tokens_total) if r.tokens else "-"
+    burn = r.burn_per_hour()
+    rate = f"{human_rate(burn['total'])}/h" if burn is not None and r.tokens else "-"
+    lanes = _lanes(r) if len(f"{r.first_lane}{r.last_lane}") <= 24 else str(r.lanes)
+    return (str(e.number), _short(e.group, 40), start, _span(r), lanes, tokens, rate)
+
+
+def _short(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+EPISODE_HEAD = ("#", "group", "start", "duration", "lanes", "tokens", "burn")
+
+
+def _text_phases(phases: Sequence[PhaseRow]) -> list[str]:
+    lines = [f"{'phase':<14} {'lanes':>6} {'tokens':>15} {'share':>7}"]
+    for p in phases:
+        name, lanes, tokens, share = _phase_cells(p)
+        lines.append(f"{name:<14} {lanes:>6} {tokens:>15} {share:>7}")
+    return lines
+
+
 def report_text(report: Report) -> str:
     lines = [f"{k + ':':<15}{v}" for k, v in summary_rows(report)]
-    if report.phases:
-        lines.append("")
-        lines.append(f"{'phase':<14} {'lanes':>6} {'tokens':>15} {'share':>7}")
-        for p in report.phases:
-            name, lanes, tokens, share = _phase_cells(p)
-            lines.append(f"{name:<14} {lanes:>6} {tokens:>15} {share:>7}")
+    if report.phases and not (report.episodes and len(report.episodes) < report.episodes_found):
+        lines += ["", *_text_phases(report.phases)]
+    if report.one_loop or not report.episodes:
+        return "\n".join(lines)
+    rows = [EPISODE_HEAD, *(_episode_cells(e) for e in report.episodes)]
+    widths = [max(len(r[k]) for r in rows) for k in range(len(EPISODE_HEAD))]
+    lines.append("")
+    for r in rows:
+        lines.append("  ".join(c.ljust(w) if k in (1, 2, 4) else c.rjust(w)
+                               for k, (c, w) in enumerate(zip(r, widths, strict=True))).rstrip())
+    shown = detailed(report)
+    for e in shown:
+        lines += ["", f"episode {e.number} of {report.episodes_found}: {e.group}"]
+        lines += [f"{k + ':':<15}{v}" for k, v in episode_rows(e)]
+        if e.report.phases:
+            lines += ["", *_text_phases(e.report.phases)]
+    if len(shown) < len(report.episodes):
+        lines += ["", f"{len(report.episodes) - len(shown)} smaller episodes in the table only: "
+                      "`compactor report --episode N` shows one"]
     return "\n".join(lines)
+
+
+def _md_phases(phases: Sequence[PhaseRow]) -> list[str]:
+    lines = ["| phase | lanes | tokens | share |", "|---|---:|---:|---:|"]
+    return lines + ["| " + " | ".join(_phase_cells(p)) + " |" for p in phases]
 
 
 def report_markdown(report: Report, heading: str = "## Loop report") -> str:
     lines = [heading, "", "| | |", "|---|---|"]
     lines += [f"| {k} | {md_cell(v)} |" for k, v in summary_rows(report)]
-    if report.phases:
-        lines += ["", "| phase | lanes | tokens | share |", "|---|---:|---:|---:|"]
-        lines += ["| " + " | ".join(_phase_cells(p)) + " |" for p in report.phases]
+    if report.phases and not (report.episodes and len(report.episodes) < report.episodes_found):
+        lines += ["", *_md_phases(report.phases)]
+    if report.one_loop or not report.episodes:
+        return "\n".join(lines)
+    lines += ["", "### Episodes", "", "| " + " | ".join(EPISODE_HEAD) + " |",
+              "|---:|---|---|---:|---|---:|---:|"]
+    lines += ["| " + " | ".join(md_cell(c) for c in _episode_cells(e)) + " |"
+              for e in report.episodes]
+    shown = detailed(report)
+    for e in shown:
+        lines += ["", f"#### Episode {e.number}: {md_cell(e.group)}", "", "| | |", "|---|---|"]
+        lines += [f"| {k} | {md_cell(v)} |" for k, v in episode_rows(e)]
+        if e.report.phases:
+            lines += ["", *_md_phases(e.report.phases)]
     return "\n".join(lines)
 
 

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from conftest import GitRepo, run_compactor
 
 from compactor.example import ExampleDoc, write_repo
-from compactor.report import Report, build_report, human_rate, report_json, report_text
+from compactor.report import (
+    Episode,
+    Report,
+    build_report,
+    human_rate,
+    report_json,
+    report_text,
+)
 
 START = 1778304756  # 2026-05-09T05:32:36Z
 END = START + 6 * 3600 + 5 * 60 + 39  # 2026-05-09T11:38:15Z
@@ -117,20 +125,25 @@ def test_report_text_reads_like_the_postmortem(tmp_path: Path) -> None:
     assert "| phase | lanes | tokens | share |" in md.out
 
 
-def test_plain_int_tokens_and_lanes_outside_families(repo: GitRepo) -> None:
+def test_plain_int_tokens_and_a_run_of_lanes_outside_families(repo: GitRepo) -> None:
     repo.commit({"notes/S001.md": "---\ntokens: 7200\n---\n# S001 design spike\n\nOne-off.\n"},
                 when=START)
     repo.commit({"notes/S002.md": "---\ntokens: '1,800'\n---\n# S002 cleanup\n\nUnrelated.\n"},
                 when=START + 1800)
+    repo.commit({"notes/S003.md": "---\ntokens: 9k\n---\n# S003 release notes\n\nOther.\n"},
+                when=START + 3600)
     report = build_report(repo.scan())
-    assert report.tokens == {"total": 9000}
-    assert report.lanes == 2 and (report.first_lane, report.last_lane) == ("S001", "S002")
-    assert report.duration_hours == 0.5
+    assert report.tokens == {"total": 18000}
+    assert report.lanes == 3 and (report.first_lane, report.last_lane) == ("S001", "S003")
+    assert report.duration_hours == 1.0
     assert report.burn_per_hour() == {"total": 18000.0}
-    assert [(p.name, p.lanes, p.tokens) for p in report.phases] == [("no family", 2, 9000)]
+    assert [(p.name, p.lanes, p.tokens) for p in report.phases] == [("no family", 3, 18000)]
+    # three lanes of one run of lane ids, half an hour apart, are one episode: the history
+    assert [(e.family, e.run, e.report.lanes) for e in report.episodes] == [(None, "s", 3)]
     text = report_text(report)
-    assert "tokens:        total 9,000\n" in text
+    assert "tokens:        total 18,000\n" in text
     assert "burn per hour: total 18.0k/h\n" in text
+    assert "episodes:      1 (the whole history: run s)\n" in text
 
 
 def test_a_repo_without_lanes_reports_no_window(repo: GitRepo) -> None:
@@ -156,9 +169,13 @@ def test_report_changes_nothing_and_rejects_a_bad_format(repo: GitRepo) -> None:
 
 
 def test_report_json_round_trips_the_record() -> None:
-    report = Report(start=0, end=7200, lanes=3, first_lane="S1", last_lane="S3",
-                    tokens={"codex": 7200})
+    loop = Report(start=0, end=7200, lanes=3, first_lane="S1", last_lane="S3",
+                  tokens={"codex": 7200})
+    report = replace(loop, episodes=(Episode(1, "S1", None, loop),), episodes_found=1)
     data = json.loads(report_json(report))
     assert data["burn_per_hour"] == {"codex": 3600.0, "total": 3600.0}
+    assert data["episodes"][0]["burn_per_hour"] == {"codex": 3600.0, "total": 3600.0}
+    # a history that is not one episode has no burn rate of its own
+    assert json.loads(report_json(loop))["burn_per_hour"] is None
     assert data["window"] == {"start": "1970-01-01T00:00:00Z", "end": "1970-01-01T02:00:00Z"}
     assert human_rate(164_090_432.5) == "164.1M" and human_rate(999.0) == "999.0"
