@@ -85,7 +85,7 @@ CORPORA: dict[str, Corpus] = {
                          "a coding agent's status docs at the repository root: the same CI/test state re-reported",
                          history=":(glob)*.md"),
     "journal": Corpus("TimeToBuildBob+alice", "04dd82e1511a9fd3e15bacb1a251e83dbcdb2664", "journal/",
-                      r"^journal/\d{4}-\d\d-\d\d-[^/]+\.md$", "mixed",
+                      r"^journal/\d{4}-\d\d-\d\d-[^/]+\.md$", "negative",
                       "an autonomous agent's session journal (gptme): work logs and blocked-session reports"),
     "runbooks": Corpus("prometheus-operator+runbooks", "a685d14cf5128bb30e2bf935c3983decd772d885",
                        "content/runbooks/", r"/[A-Za-z]\w*\.md$", "negative",

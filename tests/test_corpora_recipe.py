@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -66,3 +67,15 @@ def test_build_replays_the_folder_in_birth_order(repo: GitRepo, tmp_path: Path,
 def test_build_without_snapshot_says_what_to_fetch(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert corpora.build(str(tmp_path), str(tmp_path / "out"), "cycles") is False
     assert "fetch github:Victor-Dixon/Dream.os" in capsys.readouterr().err
+
+
+def test_labels_md_describes_every_corpus_with_its_counts() -> None:
+    """benchmarks/LABELS.md has a section '## NAME (docs / groups / docs in groups)' per corpus that
+    matches its label file, so the prose cannot drift from the labels."""
+    text = (SCRIPT.parent / "LABELS.md").read_text(encoding="utf-8")
+    found = {m[1]: (int(m[2]), int(m[3]), int(m[4]))
+             for m in re.finditer(r"^## (\w+) \((\d+) / (\d+) / (\d+)\)", text, re.M)}
+    for name in corpora.CORPORA:
+        labels = corpora.load_labels(name)
+        sizes = Counter(g for g in labels.values() if g != "-")
+        assert found.get(name) == (len(labels), len(sizes), sum(sizes.values())), name
