@@ -25,11 +25,9 @@ interrupted run leaves nothing behind but unreachable objects.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from compactor import shapes
 from compactor.briefs import decode
@@ -37,13 +35,20 @@ from compactor.config import Config
 from compactor.errors import InputError, RefusedError
 from compactor.files import in_dir, path_for_humans
 from compactor.git import IndexEntry, Repo
+from compactor.manifest import (
+    ARCHIVED,
+    FOLDED,
+    FOLDED_BLOCK,
+    Compaction,
+    Entry,
+    Manifest,
+    dump,
+    entry_mark,
+    folded_block,
+    manifest_path,
+    split_folded,
+)
 from compactor.scan import Scan
-
-MANIFEST_NAME = "compactor-manifest.json"
-MANIFEST_VERSION = 1
-FOLDED_BLOCK = "folded"
-ENTRY_MARK = "<!-- compactor:folded:lane "
-
 
 # -- records ---------------------------------------------------------------------------------
 
@@ -63,6 +68,7 @@ class Fold:
     phase: str | None
     novelty: float | None
     unique_lines: tuple[str, ...]  # lines of this lane the exemplar does not have
+    created: int | None = None  # the lane's creation time, recorded in the manifest
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,7 @@ class Move:
     blob: str
     mode: str
     target: str
+    created: int | None = None  # the file's creation time, recorded in the manifest
 
 
 @dataclass(frozen=True)
@@ -131,84 +138,24 @@ class Applied:
     replaced: str | None  # the commit the branch pointed to before (--force)
 
 
-# -- the manifest ----------------------------------------------------------------------------
+# -- the manifest (compactor.manifest owns the format) ------------------------------------------
 
 
-def manifest_path(config: Config) -> str:
-    return f"{config.archive_dir}/{MANIFEST_NAME}"
+def manifest_entries(plan_head: str, folds: Sequence[Fold], moves: Sequence[Move]) -> list[Entry]:
+    """The manifest entries of this compaction's folds and moves."""
+    out = [Entry(f.path, f.blob, FOLDED, "inventory", f.mode, f.lane, f.label, f.family,
+                 plan_head, f.created) for f in folds]
+    out += [Entry(m.path, m.blob, ARCHIVED, m.target, m.mode, None, None, None,
+                  plan_head, m.created) for m in moves]
+    return out
 
 
-def parse_manifest(data: bytes | None, where: str) -> dict[str, Any]:
-    """The manifest as a dict (empty when there is none); refuse a malformed one."""
-    empty: dict[str, Any] = {"version": MANIFEST_VERSION, "compactions": [], "entries": {}}
-    if data is None:
-        return empty
-    fix = "restore it from git history (git log -- PATH) or remove it"
-    try:
-        raw = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{where}: is not valid JSON ({exc}); {fix}") from None
-    if not isinstance(raw, dict) or not isinstance(raw.get("entries"), dict):
-        raise InputError(f"{where}: is not a compactor manifest (no 'entries' mapping); {fix}")
-    for path, entry in raw["entries"].items():
-        ok = (
-            isinstance(entry, dict)
-            and isinstance(entry.get("blob"), str)
-            and re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", entry["blob"]) is not None
-            and entry.get("action") in ("folded", "archived")
-            and isinstance(entry.get("location"), str)
-        )
-        if not ok:
-            raise InputError(f"{where}: entry {path!r} needs blob, action and location; {fix}")
-    if version := raw.get("version"):
-        if version != MANIFEST_VERSION:
-            raise InputError(
-                f"{where}: manifest version {version!r} is not {MANIFEST_VERSION}; "
-                "upgrade compactor"
-            )
-    raw.setdefault("compactions", [])
-    raw["version"] = MANIFEST_VERSION
-    return raw
-
-
-def read_manifest(repo: Repo, config: Config, rev: str) -> dict[str, Any]:
-    """The manifest committed in ``rev`` (empty when there is none)."""
-    where = manifest_path(config)
-    entry = _tree_file(repo.tree_entries(rev), where)
-    data = None
-    if entry is not None:
-        raw = repo.read_blobs([entry.blob])[entry.blob]
-        data = raw if isinstance(raw, bytes) else b""
-    return parse_manifest(data, where)
-
-
-def render_manifest(old: Mapping[str, Any], plan_head: str, folds: Sequence[Fold],
+def render_manifest(old: Manifest, plan_head: str, folds: Sequence[Fold],
                     moves: Sequence[Move]) -> bytes:
     """The manifest with this compaction merged in: deterministic, sorted keys."""
-    entries: dict[str, Any] = dict(old.get("entries", {}))
-    for f in folds:
-        entries[f.path] = {
-            "action": "folded",
-            "blob": f.blob,
-            "family": f.family,
-            "label": f.label,
-            "lane": f.lane,
-            "location": "inventory",
-            "mode": f.mode,
-            "source_commit": plan_head,
-        }
-    for m in moves:
-        entries[m.path] = {
-            "action": "archived",
-            "blob": m.blob,
-            "location": m.target,
-            "mode": m.mode,
-            "source_commit": plan_head,
-        }
-    compactions = list(old.get("compactions", []))
-    compactions.append({"archived": len(moves), "folded": len(folds), "source_commit": plan_head})
-    data = {"compactions": compactions, "entries": entries, "version": MANIFEST_VERSION}
-    return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+    merged = old.merged(manifest_entries(plan_head, folds, moves),
+                        Compaction(plan_head, len(folds), len(moves)))
+    return dump(merged)
 
 
 # -- the inventory's folded block ------------------------------------------------------------
@@ -223,7 +170,7 @@ def fold_entry(fold: Fold, source_commit: str) -> str:
     """The inventory entry of one folded lane (starts with its machine-readable mark)."""
     name = fold.lane or fold.path
     out = [
-        f"{ENTRY_MARK}{json.dumps(fold.path, ensure_ascii=False)} -->",
+        entry_mark(fold.path),
         f"### {name}: {fold.label or '(no label)'}",
         "",
         f"- original path: `{path_for_humans(fold.path)}`",
@@ -240,35 +187,13 @@ def fold_entry(fold: Fold, source_commit: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def _split_entries(block: str) -> dict[str, str]:
-    """Existing entries of the folded block: path -> entry text (marker included)."""
-    entries: dict[str, str] = {}
-    parts = block.split(ENTRY_MARK)
-    for part in parts[1:]:
-        head, sep, _rest = part.partition(" -->")
-        try:
-            path = json.loads(head)
-        except json.JSONDecodeError:
-            continue
-        if sep and isinstance(path, str):
-            body = (ENTRY_MARK + part).rstrip("\n") + "\n"
-            entries[path] = body
-    return entries
-
-
 def render_folded_block(old_block: str | None, folds: Sequence[Fold], source_commit: str) -> str:
     """The folded block's content: earlier entries kept (in order), this compaction's appended."""
-    entries = _split_entries(old_block or "")
+    entries = split_folded(old_block)
     for f in folds:
         entries.pop(f.path, None)  # a lane folded again (restored, re-added) gets its new entry
         entries[f.path] = fold_entry(f, source_commit)
-    head = (
-        "## Folded lanes\n\n"
-        "Renamed-but-similar lanes that `compactor compact` removed from the tree. Each keeps\n"
-        "its blob id; `compactor restore PATH|LANE` brings its original bytes back.\n"
-        "Generated: edits inside this block are replaced on the next compaction.\n"
-    )
-    return head + "".join("\n" + e for e in entries.values()) + "\n"
+    return folded_block(entries.values())
 
 
 def render_inventory(old: bytes | None, folds: Sequence[Fold], source_commit: str,
@@ -355,22 +280,10 @@ def archive_target(config: Config, path: str) -> str:
     return f"{config.archive_dir}/{path}"
 
 
-def ghost_entries(manifest: Mapping[str, Any], tree: Sequence[IndexEntry],
-                  missing: set[str]) -> list[IndexEntry]:
-    """Lanes folded earlier, as entries to scan again (not when the path is back in the tree)."""
-    present = {e.path for e in tree}
-    out = []
-    for path, entry in sorted(manifest.get("entries", {}).items()):
-        if entry["action"] != "folded" or path in present or entry["blob"] in missing:
-            continue
-        out.append(IndexEntry(str(entry.get("mode", "100644")), entry["blob"], 0, path))
-    return out
-
-
 def build_plan(
     scan: Scan,
     tree: Sequence[IndexEntry],
-    manifest: Mapping[str, Any],
+    manifest: Manifest,
     texts: Mapping[str, bytes],
     inventory_before: bytes | None,
 ) -> Plan:
@@ -418,7 +331,7 @@ def build_plan(
             lines = unique_lines(text_of(b.blob), b.label, "", ex.label, keep,
                                  exemplar_shapes[ex.path])
             folds.append(Fold(b.path, b.blob, entry.mode, b.lane, b.label, fam.id, ex.path,
-                              ex.lane, d.phase, d.novelty, lines))
+                              ex.lane, d.phase, d.novelty, lines, b.created))
         elif d.retention == "archive":
             target = archive_target(config, b.path)
             there = in_tree.get(target)
@@ -428,7 +341,7 @@ def build_plan(
                     "other content; left in place"
                 )
                 continue
-            moves.append(Move(b.path, b.blob, entry.mode, target))
+            moves.append(Move(b.path, b.blob, entry.mode, target, b.created))
     rank = {scan.briefs[i].path: (k, n) for k, fam in enumerate(scan.families)
             for n, i in enumerate(fam.members)}
     folds.sort(key=lambda f: rank[f.path])  # family by family, in lane order
@@ -475,6 +388,13 @@ def build_plan(
     )
 
 
+def read_manifest(repo: Repo, config: Config, rev: str) -> Manifest:
+    """The manifest committed in ``rev`` (empty when there is none)."""
+    from compactor.manifest import read
+
+    return read(repo, config, rev) or Manifest()
+
+
 def lane_families(scan: Scan) -> set[str]:
     """Families holding at least one lane (a doc with a lane id): the ones compaction folds.
 
@@ -508,9 +428,9 @@ def plan_compaction(repo: Repo, config: Config, *, use_cache: bool = True) -> Pl
                 "point the config elsewhere"
             )
     manifest = read_manifest(repo, config, head)
-    folded_blobs = [e["blob"] for e in manifest["entries"].values() if e["action"] == "folded"]
-    missing = repo.missing_blobs(folded_blobs)
-    ghosts = ghost_entries(manifest, tree, missing)
+    folded = [e for e in manifest.folded if e.path not in {t.path for t in tree}]
+    missing = repo.missing_blobs(e.blob for e in folded)
+    ghosts = [IndexEntry(e.mode, e.blob, 0, e.path) for e in folded if e.blob not in missing]
     scan = run_scan(repo, config, rev=head, entries=[*tree, *ghosts], use_cache=use_cache)
     need: set[str] = set()
     lanes_in = lane_families(scan)

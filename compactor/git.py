@@ -264,6 +264,18 @@ class Repo:
                 entries.append(IndexEntry(mode, blob, 0, _decode_path(path)))
         return entries
 
+    def tree_entry(self, rev: str, path: str) -> IndexEntry | None:
+        """The entry of one path in a commit's tree (None when absent or not a file)."""
+        proc = _run(self.root, ["ls-tree", "-z", "--full-tree", rev, "--", path], check=False)
+        if proc.returncode != 0:
+            return None
+        for rec in proc.stdout.split(b"\0"):
+            meta, _, raw = rec.partition(b"\t")
+            parts = meta.decode().split(" ")
+            if len(parts) == 3 and parts[1] == "blob" and _decode_path(raw) == path:
+                return IndexEntry(parts[0], parts[2], 0, path)
+        return None
+
     def read_blobs(self, blobs: Iterable[str], limit: int | None = None) -> dict[str, bytes | int]:
         """Contents of many blobs from ONE ``cat-file --batch`` process.
 

@@ -10,18 +10,17 @@ archived file and folded entry it points to is where it says. Neither scans.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
 
-from compactor.compact import ENTRY_MARK, find_block, manifest_path, parse_manifest
+from compactor.compact import find_block
 from compactor.config import Config
 from compactor.errors import InputError, RefusedError
 from compactor.files import path_for_humans
 from compactor.git import IndexEntry, Repo
+from compactor.manifest import FOLDED_BLOCK, Entry, Manifest, load, manifest_path, split_folded
 
 
 @dataclass(frozen=True)
@@ -39,21 +38,18 @@ class Verified:
     manifest_found: bool
 
 
-def _manifest_in(repo: Repo, config: Config, rev: str) -> tuple[dict[str, Any], list[IndexEntry],
+def _manifest_in(repo: Repo, config: Config, rev: str) -> tuple[Manifest, list[IndexEntry],
                                                                  bool]:
-    commit = repo.resolve(rev)
-    tree = repo.tree_entries(commit)
+    """The manifest of ``rev``, its tree, and whether it has a manifest at all."""
+    tree = repo.tree_entries(repo.resolve(rev))
     where = manifest_path(config)
-    data: bytes | None = None
     for e in tree:
         if e.path == where:
-            raw = repo.read_blobs([e.blob])[e.blob]
-            data = raw if isinstance(raw, bytes) else b""
-            break
-    return parse_manifest(data, where), tree, data is not None
+            return load(repo, e.blob, where), tree, True
+    return Manifest(), tree, False
 
 
-def select(entries: Mapping[str, Mapping[str, Any]], targets: Sequence[str],
+def select(entries: Mapping[str, Entry], targets: Sequence[str],
            prefix: str = "") -> list[str]:
     """Manifest paths named by ``targets`` (original paths, archive locations or lane ids).
 
@@ -68,10 +64,9 @@ def select(entries: Mapping[str, Mapping[str, Any]], targets: Sequence[str],
         candidates = [t] + ([f"{prefix.rstrip('/')}/{t}"] if prefix else [])
         hits = [c for c in candidates if c in entries]
         if not hits:
-            hits = [p for p, e in entries.items() if e["location"] in candidates]
+            hits = [p for p, e in entries.items() if e.location in candidates]
         if not hits:
-            hits = [p for p, e in entries.items()
-                    if isinstance(e.get("lane"), str) and e["lane"].lower() == t.lower()]
+            hits = [p for p, e in entries.items() if e.lane and e.lane.lower() == t.lower()]
         if not hits:
             unknown.append(target)
         for h in sorted(hits):
@@ -113,26 +108,26 @@ def restore(
     the way (unless ``force``) — and writes only when all is well.
     """
     manifest, _tree, found = _manifest_in(repo, config, rev)
-    entries: dict[str, dict[str, Any]] = manifest["entries"]
+    entries = manifest.by_path()
     if not found:
         raise InputError(
             f"{manifest_path(config)}: no compaction manifest in {rev}; nothing was compacted "
             "there (check out the compacted branch, or pass --rev)"
         )
     paths = sorted(entries) if everything else select(entries, targets, prefix)
-    missing = repo.missing_blobs(entries[p]["blob"] for p in paths)
+    missing = repo.missing_blobs(entries[p].blob for p in paths)
     if missing:
-        names = [path_for_humans(p) for p in paths if entries[p]["blob"] in missing]
+        names = [path_for_humans(p) for p in paths if entries[p].blob in missing]
         raise InputError(
             f"{', '.join(names)}: blob missing from the repository; fetch the full history "
             "(git fetch --unshallow) and retry"
         )
-    data = repo.read_blobs(entries[p]["blob"] for p in paths)
+    data = repo.read_blobs(entries[p].blob for p in paths)
     plan: list[tuple[str, Path, bytes, bool]] = []
     clashes: list[str] = []
     for p in paths:
         dest = _safe_target(repo.root, p)
-        raw = data[entries[p]["blob"]]
+        raw = data[entries[p].blob]
         content = raw if isinstance(raw, bytes) else b""
         same = False
         if dest.is_symlink() or dest.is_dir():
@@ -157,7 +152,7 @@ def restore(
             try:
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 dest.write_bytes(content)
-                if entry.get("mode") == "100755":
+                if entry.mode == "100755":
                     os.chmod(dest, dest.stat().st_mode | 0o111)
             except OSError as exc:
                 done = ", ".join(path_for_humans(r.path) for r in out if r.written) or "none"
@@ -165,36 +160,34 @@ def restore(
                     f"{path_for_humans(p)}: cannot write it ({exc.strerror or exc}); fix that "
                     f"and run restore again (already restored: {done})"
                 ) from None
-        out.append(Restored(p, entry.get("lane"), entry["action"], write))
+        out.append(Restored(p, entry.lane, entry.action, write))
     return out
 
 
 def verify(repo: Repo, config: Config, rev: str = "HEAD") -> Verified:
     """Every manifest blob present, every archived file and folded entry where it says."""
     manifest, tree, found = _manifest_in(repo, config, rev)
-    entries: dict[str, dict[str, Any]] = manifest["entries"]
     problems: list[str] = []
-    missing = repo.missing_blobs(e["blob"] for e in entries.values())
+    missing = repo.missing_blobs(e.blob for e in manifest.entries)
     in_tree = {e.path: e for e in tree}
-    folded_block: str | None = None
+    block: str | None = None
     inventory = in_tree.get(config.inventory)
-    if inventory is not None and any(e["action"] == "folded" for e in entries.values()):
+    if inventory is not None and manifest.folded:
         raw = repo.read_blobs([inventory.blob])[inventory.blob]
         text = raw.decode("utf-8", "surrogateescape") if isinstance(raw, bytes) else ""
-        folded_block = find_block(text, "folded")
-    for path in sorted(entries):
-        e = entries[path]
-        shown = path_for_humans(path)
-        if e["blob"] in missing:
-            problems.append(f"{shown}: blob {e['blob']} is missing from the repository")
-        if e["action"] == "archived" and e["location"] not in in_tree:
+        block = find_block(text, FOLDED_BLOCK)
+    listed = split_folded(block)
+    for e in manifest.entries:
+        shown = path_for_humans(e.path)
+        if e.blob in missing:
+            problems.append(f"{shown}: blob {e.blob} is missing from the repository")
+        if e.action == "archived" and e.location not in in_tree:
             problems.append(
-                f"{shown}: archived to {path_for_humans(e['location'])}, which is not in {rev}"
+                f"{shown}: archived to {path_for_humans(e.location)}, which is not in {rev}"
             )
-        if e["action"] == "folded":
-            mark = f"{ENTRY_MARK}{json.dumps(path, ensure_ascii=False)} -->"
+        if e.folded:
             if inventory is None:
                 problems.append(f"{shown}: folded into {config.inventory}, which is not in {rev}")
-            elif folded_block is None or mark not in folded_block:
+            elif e.path not in listed:
                 problems.append(f"{shown}: has no entry in the folded block of {config.inventory}")
-    return Verified(len(entries), tuple(problems), found)
+    return Verified(len(manifest.entries), tuple(problems), found)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -54,6 +55,12 @@ def plan_of(repo: GitRepo, config: Config | None = None) -> compact.Plan:
 
 
 # -- the plan ---------------------------------------------------------------------------------
+
+
+def added_at(repo: GitRepo, path: str) -> str:
+    """When git says ``path`` was first added (author time, ISO 8601 UTC)."""
+    first = repo.git("log", "--reverse", "--diff-filter=A", "--format=%at", "--", path).split()[0]
+    return datetime.fromtimestamp(int(first), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def test_dry_run_prints_the_plan_and_changes_nothing(repo: GitRepo) -> None:
@@ -181,12 +188,12 @@ def test_apply_builds_one_commit_on_a_new_branch_and_touches_nothing_else(
     assert manifest["entries"][f.path] == {
         "action": "folded", "blob": old[f.path], "family": fam.id,
         "label": f.label, "lane": f.lane, "location": "inventory", "mode": "100644",
-        "source_commit": head,
+        "source_commit": head, "created": added_at(repo, f.path),
     }
     m = plan.moves[0]
     assert manifest["entries"][m.path] == {
         "action": "archived", "blob": old[m.path], "location": f"docs/archive/{m.path}",
-        "mode": "100644", "source_commit": head,
+        "mode": "100644", "source_commit": head, "created": added_at(repo, m.path),
     }
     inventory = repo.git("show", f"{branch}:{INVENTORY}")
     entry = inventory[inventory.index(f"### {f.lane}: {f.label}\n"):]

@@ -1,0 +1,335 @@
+"""The compaction manifest: the one reader, writer and validator of what compaction moved.
+
+``compactor compact`` commits ``<archive_dir>/compactor-manifest.json``: per
+original path, the blob id of the file it took out of the tree and what it did
+with it (``folded`` into the inventory, or ``archived`` under ``archive_dir``),
+its lane, label, family, mode, the commit it was compacted from and its original
+creation time; plus the list of compactions. Every command reads it through
+:func:`parse` (or :func:`load`, which caches the parsed records by blob id), and
+only :func:`dump` writes it, so compact, restore, verify and the scan agree on
+one format.
+
+The inventory's ``compactor:folded`` block holds one entry per folded lane,
+each opened by a machine-readable mark (:func:`entry_mark`); the block's
+entries are read and rebuilt here as well (:func:`split_folded`,
+:func:`folded_block`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import marshal
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from compactor.errors import InputError
+
+if TYPE_CHECKING:
+    from compactor.cache import Cache
+    from compactor.config import Config
+    from compactor.git import IndexEntry, Repo
+
+MANIFEST_NAME = "compactor-manifest.json"
+MANIFEST_VERSION = 1
+FOLDED = "folded"
+ARCHIVED = "archived"
+ACTIONS = (FOLDED, ARCHIVED)
+MODES = ("100644", "100755")
+ENTRY_MARK = "<!-- compactor:folded:lane "
+FOLDED_BLOCK = "folded"
+_OBJECT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+_FIX = "restore it from git history (git log -- PATH) or remove it"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One file a compaction took out of the tree (original ``path`` -> where it went)."""
+
+    path: str
+    blob: str
+    action: str  # folded | archived
+    location: str  # "inventory" for a folded lane, the archived path for an archived file
+    mode: str = "100644"
+    lane: str | None = None
+    label: str | None = None
+    family: str | None = None
+    source_commit: str | None = None
+    created: int | None = None  # the original creation time (epoch seconds); None: not recorded
+
+    @property
+    def folded(self) -> bool:
+        return self.action == FOLDED
+
+
+@dataclass(frozen=True)
+class Compaction:
+    source_commit: str
+    folded: int
+    archived: int
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """The manifest as read (or about to be written). Entries sorted by path."""
+
+    entries: tuple[Entry, ...] = ()
+    compactions: tuple[Compaction, ...] = ()
+
+    def by_path(self) -> dict[str, Entry]:
+        return {e.path: e for e in self.entries}
+
+    def get(self, path: str) -> Entry | None:
+        for e in self.entries:
+            if e.path == path:
+                return e
+        return None
+
+    @property
+    def folded(self) -> tuple[Entry, ...]:
+        return tuple(e for e in self.entries if e.action == FOLDED)
+
+    @property
+    def archived(self) -> tuple[Entry, ...]:
+        return tuple(e for e in self.entries if e.action == ARCHIVED)
+
+    def merged(self, new: Iterable[Entry], compaction: Compaction | None = None) -> Manifest:
+        """This manifest with ``new`` entries added (replacing those of the same path)."""
+        entries = self.by_path()
+        for e in new:
+            entries[e.path] = e
+        compactions = self.compactions + ((compaction,) if compaction is not None else ())
+        return Manifest(tuple(entries[p] for p in sorted(entries)), compactions)
+
+    def without(self, paths: Iterable[str]) -> Manifest:
+        """This manifest with the entries of ``paths`` taken out (a restore)."""
+        gone = set(paths)
+        return replace(self, entries=tuple(e for e in self.entries if e.path not in gone))
+
+
+def manifest_path(config: Config) -> str:
+    return f"{config.archive_dir}/{MANIFEST_NAME}"
+
+
+# -- reading --------------------------------------------------------------------------------
+
+
+def _iso(ts: int) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _epoch(value: str) -> int:
+    when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return int(when.timestamp())
+
+
+def _optional_str(raw: Mapping[str, Any], key: str) -> bool:
+    return raw.get(key) is None or isinstance(raw.get(key), str)
+
+
+def _entry(path: Any, raw: Any, where: str) -> Entry:
+    bad = f"{where}: entry {path!r}"
+    if not isinstance(path, str) or not path or not isinstance(raw, dict):
+        raise InputError(f"{bad} needs blob, action and location; {_FIX}")
+    ok = (
+        isinstance(raw.get("blob"), str)
+        and _OBJECT_ID.fullmatch(raw["blob"]) is not None
+        and raw.get("action") in ACTIONS
+        and isinstance(raw.get("location"), str)
+    )
+    if not ok:
+        raise InputError(f"{bad} needs blob, action and location; {_FIX}")
+    mode = raw.get("mode", "100644")
+    if mode not in MODES:
+        raise InputError(f"{bad}: mode {mode!r} is not a regular file's (100644 or 100755); {_FIX}")
+    for key in ("lane", "label", "family"):
+        if not _optional_str(raw, key):
+            raise InputError(f"{bad}: {key} must be a string or null; {_FIX}")
+    source = raw.get("source_commit")
+    if source is not None and not (isinstance(source, str) and _OBJECT_ID.fullmatch(source)):
+        raise InputError(f"{bad}: source_commit must be a commit id; {_FIX}")
+    created = raw.get("created")
+    when: int | None = None
+    if created is not None:
+        try:
+            when = _epoch(created) if isinstance(created, str) else None
+        except ValueError:
+            when = None
+        if when is None:
+            raise InputError(f"{bad}: created must be an ISO-8601 time; {_FIX}")
+    return Entry(path, raw["blob"], raw["action"], raw["location"], mode, raw.get("lane"),
+                 raw.get("label"), raw.get("family"), source, when)
+
+
+def parse(data: bytes | None, where: str) -> Manifest:
+    """The manifest stored as ``data`` (empty when None); refuse a malformed one (exit 2)."""
+    if data is None:
+        return Manifest()
+    try:
+        raw = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{where}: is not valid JSON ({exc}); {_FIX}") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("entries"), dict):
+        raise InputError(f"{where}: is not a compactor manifest (no 'entries' mapping); {_FIX}")
+    version = raw.get("version")
+    if version and version != MANIFEST_VERSION:
+        raise InputError(
+            f"{where}: manifest version {version!r} is not {MANIFEST_VERSION}; upgrade compactor"
+        )
+    entries = tuple(_entry(p, raw["entries"][p], where) for p in sorted(raw["entries"], key=str))
+    compactions = []
+    listed = raw.get("compactions", [])
+    if not isinstance(listed, list):
+        raise InputError(f"{where}: 'compactions' must be a list; {_FIX}")
+    for c in listed:
+        ok = (isinstance(c, dict) and isinstance(c.get("source_commit"), str)
+              and all(type(c.get(k, 0)) is int for k in ("folded", "archived")))
+        if not ok:
+            raise InputError(f"{where}: a compaction needs source_commit, folded and archived; "
+                             f"{_FIX}")
+        compactions.append(Compaction(c["source_commit"], c.get("folded", 0),
+                                      c.get("archived", 0)))
+    return Manifest(entries, tuple(compactions))
+
+
+def dump(manifest: Manifest) -> bytes:
+    """The manifest file's bytes: deterministic (sorted keys), one trailing newline."""
+    entries: dict[str, Any] = {}
+    for e in manifest.entries:
+        item: dict[str, Any] = {"action": e.action, "blob": e.blob, "location": e.location,
+                                "mode": e.mode, "source_commit": e.source_commit}
+        if e.action == FOLDED:
+            item.update(family=e.family, label=e.label, lane=e.lane)
+        elif e.lane is not None:
+            item["lane"] = e.lane
+        if e.created is not None:
+            item["created"] = _iso(e.created)
+        entries[e.path] = item
+    data = {
+        "compactions": [{"archived": c.archived, "folded": c.folded,
+                         "source_commit": c.source_commit} for c in manifest.compactions],
+        "entries": entries,
+        "version": MANIFEST_VERSION,
+    }
+    return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+def find(entries: Iterable[IndexEntry], config: Config) -> IndexEntry | None:
+    """The manifest's entry among a tree's (or the index's) entries, or None."""
+    where = manifest_path(config)
+    for e in entries:
+        if e.path == where and e.stage in (0, 2):
+            return e
+    return None
+
+
+def read(repo: Repo, config: Config, rev: str) -> Manifest | None:
+    """The manifest committed in ``rev`` (None when there is none)."""
+    where = manifest_path(config)
+    entry = repo.tree_entry(rev, where)
+    if entry is None:
+        return None
+    return load(repo, entry.blob, where)
+
+
+def load(repo: Repo, blob: str, where: str, cache: Cache | None = None) -> Manifest:
+    """The manifest stored in ``blob``: from the cache when this blob was parsed before,
+    else read, validated (a malformed one is exit 2) and cached."""
+    key = _cache_key(blob)
+    if cache is not None and cache.enabled:
+        stored = cache.get_blobs([key]).get(key)
+        if stored is not None:
+            found = _from_cache(stored)
+            if found is not None:
+                return found
+    raw = repo.read_blobs([blob])[blob]
+    manifest = parse(raw if isinstance(raw, bytes) else b"", where)
+    if cache is not None and cache.enabled:
+        cache.put_blobs({key: _to_cache(manifest)})
+    return manifest
+
+
+CACHE_FORMAT = 1
+
+
+def _cache_key(blob: str) -> bytes:
+    return hashlib.blake2b(f"manifest|{CACHE_FORMAT}|{blob}".encode(), digest_size=16).digest()
+
+
+def _to_cache(manifest: Manifest) -> bytes:
+    return marshal.dumps((
+        CACHE_FORMAT,
+        [(e.path, e.blob, e.action, e.location, e.mode, e.lane, e.label, e.family,
+          e.source_commit, e.created) for e in manifest.entries],
+        [(c.source_commit, c.folded, c.archived) for c in manifest.compactions],
+    ))
+
+
+def _from_cache(data: bytes) -> Manifest | None:
+    """The cached manifest, or None when the value is not one this version wrote."""
+    try:
+        value = marshal.loads(data)
+        fmt, rows, comps = value
+        if fmt != CACHE_FORMAT:
+            return None
+        entries = []
+        for row in rows:
+            path, blob, action, location, mode, lane, label, family, source, created = row
+            if not (type(path) is str and type(blob) is str and action in ACTIONS
+                    and type(location) is str and mode in MODES
+                    and all(v is None or type(v) is str for v in (lane, label, family, source))
+                    and (created is None or type(created) is int)):
+                return None
+            entries.append(Entry(path, blob, action, location, mode, lane, label, family, source,
+                                 created))
+        compactions = []
+        for source, folded, archived in comps:
+            if not (type(source) is str and type(folded) is int and type(archived) is int):
+                return None
+            compactions.append(Compaction(source, folded, archived))
+    except (ValueError, TypeError, EOFError):
+        return None
+    return Manifest(tuple(entries), tuple(compactions))
+
+
+# -- the inventory's folded block -------------------------------------------------------------
+
+
+FOLDED_HEAD = (
+    "## Folded lanes\n\n"
+    "Renamed-but-similar lanes that `compactor compact` removed from the tree. Each keeps\n"
+    "its blob id; `compactor restore PATH|LANE` brings its original bytes back.\n"
+    "Generated: edits inside this block are replaced on the next compaction.\n"
+)
+
+
+def entry_mark(path: str) -> str:
+    """The first line of a folded lane's entry in the folded block."""
+    return f"{ENTRY_MARK}{json.dumps(path, ensure_ascii=False)} -->"
+
+
+def split_folded(block: str | None) -> dict[str, str]:
+    """The entries of a folded block: original path -> entry text (mark included), in order."""
+    entries: dict[str, str] = {}
+    if not block:
+        return entries
+    parts = block.split(ENTRY_MARK)
+    for part in parts[1:]:
+        head, sep, _rest = part.partition(" -->")
+        try:
+            path = json.loads(head)
+        except json.JSONDecodeError:
+            continue
+        if sep and isinstance(path, str):
+            entries[path] = (ENTRY_MARK + part).rstrip("\n") + "\n"
+    return entries
+
+
+def folded_block(entries: Iterable[str]) -> str:
+    """The folded block's content for these entry texts (in order)."""
+    return FOLDED_HEAD + "".join("\n" + e for e in entries) + "\n"
