@@ -1,6 +1,7 @@
 """The real corpora: where each one lives, how to replay it, and its labels.
 
     python benchmarks/corpora.py MIRROR_ROOT OUT_DIR [NAME ...]    # replay (default: all)
+    python benchmarks/corpora.py --split MIRROR_ROOT OUT_DIR [NAME ...]   # one commit per doc
     python benchmarks/corpora.py --list                             # the table
 
 A corpus is the set of markdown docs under one folder of one public repository at one
@@ -127,8 +128,17 @@ def births(gitdir: str, revision: str, history: str = "") -> dict[str, str]:
     return born
 
 
-def build(mirror_root: str, out_dir: str, name: str) -> bool:
-    """Replay corpus NAME from MIRROR_ROOT into OUT_DIR/NAME; False if its snapshot is missing."""
+def natural_key(path: str) -> list[tuple[int, int | str]]:
+    """Sort key that puts ``A3`` before ``A10`` (numbers compare as numbers)."""
+    return [(0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", path) if part]
+
+
+def build(mirror_root: str, out_dir: str, name: str, split: bool = False) -> bool:
+    """Replay corpus NAME from MIRROR_ROOT into OUT_DIR/NAME; False if its snapshot is missing.
+
+    With SPLIT every doc gets its own commit (birth date order, then natural path order), so a
+    gate replay sees docs that the original history added together one at a time. Inside one
+    original commit that order is an assumption (``LAUNCH_P07_A3`` before ``A4``), not history."""
     corpus = CORPORA[name]
     gitdir = os.path.join(mirror_root, corpus.snapshot, "repo")
     if not os.path.isdir(gitdir):
@@ -154,17 +164,22 @@ def build(mirror_root: str, out_dir: str, name: str) -> bool:
         subprocess.run(["git", *args], cwd=repo, check=True, env=env, stdout=subprocess.DEVNULL)
 
     run("init", "-q", "-b", "main")
+    commits = 0
     for stamp in sorted(batches):
-        for p in batches[stamp]:
-            dst = repo / "docs" / p[len(corpus.folder):]
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            dst.write_bytes(_git(gitdir, "show", f"{corpus.revision}:{p}"))
-        who = {"GIT_AUTHOR_NAME": "replay", "GIT_AUTHOR_EMAIL": "replay@example.invalid",
-               "GIT_COMMITTER_NAME": "replay", "GIT_COMMITTER_EMAIL": "replay@example.invalid",
-               "GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp}
-        run("add", "-A")
-        run("commit", "-q", "--no-gpg-sign", "-m", f"add {len(batches[stamp])} docs", env={**os.environ, **who})
-    print(f"{name}: {len(paths)} docs in {len(batches)} commits -> {repo}")
+        groups = [[p] for p in sorted(batches[stamp], key=natural_key)] if split else [batches[stamp]]
+        for group in groups:
+            for p in group:
+                dst = repo / "docs" / p[len(corpus.folder):]
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                dst.write_bytes(_git(gitdir, "show", f"{corpus.revision}:{p}"))
+            who = {"GIT_AUTHOR_NAME": "replay", "GIT_AUTHOR_EMAIL": "replay@example.invalid",
+                   "GIT_COMMITTER_NAME": "replay", "GIT_COMMITTER_EMAIL": "replay@example.invalid",
+                   "GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp}
+            run("add", "-A")
+            message = f"add {group[0][len(corpus.folder):]}" if split else f"add {len(group)} docs"
+            run("commit", "-q", "--no-gpg-sign", "-m", message, env={**os.environ, **who})
+            commits += 1
+    print(f"{name}: {len(paths)} docs in {commits} commits -> {repo}")
     return True
 
 
@@ -212,6 +227,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("out_dir", nargs="?", help="where to replay (one git repo per corpus)")
     ap.add_argument("names", nargs="*", help=f"corpora to replay (default: all of {', '.join(CORPORA)})")
     ap.add_argument("--list", action="store_true", help="print the table of corpora and exit")
+    ap.add_argument("--split", action="store_true",
+                    help="one commit per doc (birth order, then natural path order), for gate replays")
     args = ap.parse_args(argv)
     if args.list:
         for name, c in CORPORA.items():
@@ -223,7 +240,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     unknown = [n for n in args.names if n not in CORPORA]
     if unknown:
         ap.error(f"unknown corpus {', '.join(unknown)}; known: {', '.join(CORPORA)}")
-    built = [build(args.mirror_root, args.out_dir, n) for n in args.names or CORPORA]
+    built = [build(args.mirror_root, args.out_dir, n, split=args.split) for n in args.names or CORPORA]
     return 0 if all(built) else 1
 
 

@@ -79,3 +79,17 @@ def test_labels_md_describes_every_corpus_with_its_counts() -> None:
         labels = corpora.load_labels(name)
         sizes = Counter(g for g in labels.values() if g != "-")
         assert found.get(name) == (len(labels), len(sizes), sum(sizes.values())), name
+
+
+def test_split_replay_commits_each_doc_in_natural_order(repo: GitRepo, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    repo.commit({"p/LAUNCH_A10.md": "# ten\n", "p/LAUNCH_A3.md": "# three\n", "p/LAUNCH_A4.md": "# four\n"},
+                when=1_000_000_000)
+    mirror = tmp_path / "mirror"
+    (mirror / "o+n").mkdir(parents=True)
+    (mirror / "o+n" / "repo").symlink_to(repo.root / ".git")
+    monkeypatch.setitem(corpora.CORPORA, "tiny", corpora.Corpus("o+n", "HEAD", "p/", r"\.md$", "positive", "t"))
+    assert corpora.build(str(mirror), str(tmp_path / "out"), "tiny", split=True)
+    log = subprocess.run(["git", "-C", str(tmp_path / "out" / "tiny"), "log", "--reverse", "--format=%s %at"],
+                         capture_output=True, text=True, check=True).stdout.splitlines()
+    assert log == ["add LAUNCH_A3.md 1000000000", "add LAUNCH_A4.md 1000000000", "add LAUNCH_A10.md 1000000000"]
