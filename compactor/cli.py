@@ -85,7 +85,7 @@ def progress_printer() -> Progress | None:
     default=None,
     help="Run as if started in PATH (like git -C). Default: the current directory's repo.",
 )
-@click.version_option(package_name="compactor", prog_name="compactor")
+@click.version_option(package_name="lane-compactor", prog_name="compactor")
 @click.pass_context
 def cli(ctx: click.Context, repo_path: str | None) -> None:
     """Find renamed-but-similar agent lanes in a docs repo, gate repetition loops,
@@ -310,15 +310,24 @@ def report(ctx: Context, fmt: str, no_cache: bool, number: int | None,
 
 @cli.command()
 @click.option("--check", "check_only", is_flag=True,
-              help="Write nothing; exit 1 when the inventory is stale or missing.")
+              help="Write nothing; exit 1 when the inventory is stale or missing (CI).")
+@click.option("--exit-non-zero-on-fix", "fail_on_fix", is_flag=True,
+              help="Exit 1 when the file was rewritten (the pre-commit fixer hook).")
 @pass_ctx
-def inventory(ctx: Context, check_only: bool) -> int:
+def inventory(ctx: Context, check_only: bool, fail_on_fix: bool) -> int:
     """Write the authoritative inventory (config `inventory`, docs/INVENTORY.md).
 
     Only the generated block between its `compactor:inventory` markers is
-    rewritten, and only when its text changes. With --check (CI, pre-commit),
-    compare the file in the work tree with what the index's briefs give.
+    rewritten, and only when its text changes. With --check (CI), write nothing:
+    compare the file in the work tree with what the index's briefs give. With
+    --exit-non-zero-on-fix (the pre-commit hook), fix a stale file and exit 1
+    so the commit stops until the fixed file is added.
     """
+    if check_only and fail_on_fix:
+        from compactor.errors import InputError
+
+        raise InputError("inventory: --check writes nothing, --exit-non-zero-on-fix writes; "
+                         "pass one of them")
     from compactor.files import path_for_humans
     from compactor.inventory import apply_plan, inventory_scan, plan_inventory
 
@@ -337,6 +346,10 @@ def inventory(ctx: Context, check_only: bool) -> int:
         click.echo(f"{shown} is up to date", err=True)
         return 0
     if apply_plan(repo.root, plan):
+        if fail_on_fix:
+            click.echo(f"fixed {shown}: it was {'missing' if plan.old is None else 'stale'}; "
+                       f"`git add {shown}` and commit again", err=True)
+            return 1
         click.echo(f"wrote {shown}", err=True)
     else:
         click.echo(f"{shown} is up to date", err=True)

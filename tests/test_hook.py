@@ -1,15 +1,18 @@
-"""The `compactor-check` hook through the real pre-commit framework and real `git commit`.
+"""Both hooks through the real pre-commit framework and real `git commit`, configured
+with the README's own snippets.
 
 The project sources (as they are in this checkout, committed or not) are copied into a
-temporary git repo that plays the hook repository; a docs repo's `.pre-commit-config.yaml`
-points at it by path and commit, exactly as a user's would point at a tag. pre-commit then
-builds the hook's own virtualenv (from PyPI: the first run takes a while) in a
-PRE_COMMIT_HOME shared by the tests of this file.
+temporary git repo that plays the user's clone of compactor; the README's `printf` line,
+run in it, writes the docs repo's `.pre-commit-config.yaml` (path and commit). The README's
+`repo: local` snippet installs the distribution from the package index: here a wheel built
+from the same sources stands in for the index (PIP_FIND_LINKS). pre-commit builds each
+hook's own virtualenv in a PRE_COMMIT_HOME shared by the tests of this file.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -24,7 +27,7 @@ from tests.test_check import NEW_TOPIC, small_lane, with_front
 pytest.importorskip("pre_commit", reason="pre-commit is not installed (pip install -e '.[test]')")
 
 PROJECT = Path(__file__).resolve().parent.parent
-SOURCES = ("pyproject.toml", "README.md", ".pre-commit-hooks.yaml", "compactor", "templates")
+SOURCES = ("pyproject.toml", "README.md", "LICENSE", ".pre-commit-hooks.yaml", "compactor", "templates")
 # Read before the autouse fixture points HOME at a temp dir: reuse the user's wheel cache.
 PIP_CACHE = os.environ.get("PIP_CACHE_DIR") or str(Path.home() / ".cache" / "pip")
 
@@ -65,6 +68,14 @@ def hook_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
     yield env
 
 
+def readme_block(lang: str, needle: str) -> str:
+    """The README's fenced ``lang`` block that contains ``needle``."""
+    text = (PROJECT / "README.md").read_text(encoding="utf-8")
+    blocks = [b for b in re.findall(rf"^```{lang}\n(.*?)^```$", text, re.S | re.M) if needle in b]
+    assert len(blocks) == 1, f"README.md should have one ```{lang} block with {needle!r}"
+    return blocks[0]
+
+
 def commit(repo: GitRepo, env: dict[str, str], message: str) -> subprocess.CompletedProcess[str]:
     """A real `git commit`, which runs the installed pre-commit hook."""
     proc = subprocess.run(["git", "commit", "-m", message], cwd=repo.root, env=env,
@@ -73,54 +84,99 @@ def commit(repo: GitRepo, env: dict[str, str], message: str) -> subprocess.Compl
     return proc
 
 
-def test_hook_refuses_a_renamed_lane_and_commits_a_novel_one(
-    repo: GitRepo, hook_env: dict[str, str]
-) -> None:
-    env = hook_env
-    repo.write(".pre-commit-config.yaml", (
-        "repos:\n"
-        f"-   repo: {env['HOOK_REPO']}\n"
-        f"    rev: {env['HOOK_REV']}\n"
-        "    hooks:\n"
-        "    -   id: compactor-check\n"
-    ))
+def install(repo: GitRepo, env: dict[str, str], config: str) -> None:
+    """Lanes S001-S003 (proven) committed, the config committed, pre-commit installed."""
+    repo.write(".pre-commit-config.yaml", config)
     repo.commit({f"docs/lanes/S00{k}.md": small_lane(k, a, status="proven") for k, a in
                  enumerate(["approve invoice", "cancel vendor", "flag invoice"], 1)},
                 when=1_778_400_000)
-    repo.commit({".pre-commit-config.yaml": (repo.root / ".pre-commit-config.yaml").read_text()})
-    install = subprocess.run([sys.executable, "-m", "pre_commit", "install"], cwd=repo.root,
-                             env=env, capture_output=True, text=True)
-    assert install.returncode == 0, install.stderr
+    repo.commit({".pre-commit-config.yaml": config})
+    proc = subprocess.run([sys.executable, "-m", "pre_commit", "install"], cwd=repo.root,
+                          env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
     hooks = subprocess.run([sys.executable, "-m", "pre_commit", "install-hooks"], cwd=repo.root,
                            env=env, capture_output=True, text=True, timeout=900)
     assert hooks.returncode == 0, f"pre-commit could not build the hook env:\n{hooks.stdout}"
+
+
+def fixer_round(repo: GitRepo, env: dict[str, str], files: dict[str, str], message: str) -> str:
+    """Stage ``files`` and commit: the inventory hook fixes the inventory and fails; add it and
+    commit again: it passes. Returns the second commit's output."""
     head = repo.git("rev-parse", "HEAD")
+    repo.stage(files)
+    proc = commit(repo, env, message)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, "the first commit should stop at the fixed inventory"
+    assert "compactor inventory is fresh" in out and "Failed" in out
+    assert "fixed docs/INVENTORY.md: it was " in out
+    assert "`git add docs/INVENTORY.md` and commit again" in out
+    assert repo.git("rev-parse", "HEAD") == head
+    assert "compactor:inventory:begin" in (repo.root / "docs/INVENTORY.md").read_text()
+    repo.git("add", "docs/INVENTORY.md")
+    proc = commit(repo, env, message)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, "the second commit, with the fixed inventory, should pass"
+    assert repo.git("log", "-1", "--format=%s").strip() == message
+    assert "fixed docs/" not in out
+    return out
+
+
+def test_readme_local_clone_snippet_runs_both_hooks(
+    repo: GitRepo, hook_env: dict[str, str]
+) -> None:
+    env = hook_env
+    printf = readme_block("sh", "printf 'repos:").strip()
+    made = subprocess.run(["bash", "-c", printf], cwd=env["HOOK_REPO"], env=env,
+                          capture_output=True, text=True, check=True)
+    config = made.stdout
+    assert f"repo: {env['HOOK_REPO']}\n" in config and f"rev: {env['HOOK_REV']}\n" in config
+    install(repo, env, config)
+
+    # a lane on a genuinely new topic: the gate is quiet, the inventory is fixed, then it passes
+    out = fixer_round(repo, env, {"docs/lanes/S004-webhook-retries.md": NEW_TOPIC.format(n=4)},
+                      "S004 webhook retries")
+    assert re.search(r"compactor check \(repetition gate\)\.+Passed", out)
+    assert re.search(r"compactor inventory is fresh\.+Passed", out)
+    assert "BLOCKED" not in out and "WARNING" not in out and "compactor:" not in out
 
     # a renamed lane: refused, and the reason is shown
-    repo.stage({"docs/lanes/S004.md": small_lane(4, "reopen ticket", status="proven")})
-    proc = commit(repo, env, "S004 reopen ticket")
+    head = repo.git("rev-parse", "HEAD")
+    repo.stage({"docs/lanes/S005.md": small_lane(5, "reopen ticket", status="proven")})
+    proc = commit(repo, env, "S005 reopen ticket")
     assert proc.returncode != 0
     out = proc.stdout + proc.stderr
-    assert "compactor check (repetition gate)" in out and "Failed" in out
-    assert "BLOCKED docs/lanes/S004.md (S004)" in out
-    assert "    - renamed lane: title = S003's with 'flag invoice' → 'reopen ticket'" in out
+    assert re.search(r"compactor check \(repetition gate\)\.+Failed", out)
+    assert "BLOCKED docs/lanes/S005.md (S005)" in out
+    assert "renamed lane: title = S003's with 'flag invoice' → 'reopen ticket'" in out
     assert "What new truth does this lane buy that the last three did not (S001, S002, S003)?" in out
     assert repo.git("rev-parse", "HEAD") == head
 
-    # the same lane with a claim of new truth: committed, with the warning shown
-    claim = '"Reopening re-runs the fraud checks the earlier actions skip"'
-    repo.stage({"docs/lanes/S004.md": with_front(small_lane(4, "reopen ticket"), new_truth=claim)})
-    proc = commit(repo, env, "S004 with a claim")
-    assert proc.returncode == 0
-    out = proc.stdout + proc.stderr  # git shows hook output on stderr
-    assert "WARNING docs/lanes/S004.md (S004)" in out
-    assert "passes on its new_truth claim" in out
+    # the same lane with a claim of new truth: it passes quietly, the claim is in the inventory
+    claim = "Reopening re-runs the fraud checks the earlier actions skip"
+    repo.git("checkout", "--", "docs/INVENTORY.md")
+    out = fixer_round(repo, env, {"docs/lanes/S005.md": with_front(
+        small_lane(5, "reopen ticket"), new_truth=f'"{claim}"')}, "S005 with a claim")
+    assert re.search(r"compactor check \(repetition gate\)\.+Passed", out)
+    assert "WARNING" not in out
+    assert claim in (repo.root / "docs/INVENTORY.md").read_text()
 
-    # a lane on a genuinely new topic: committed
-    repo.stage({"docs/lanes/S005-webhook-retries.md": NEW_TOPIC.format(n=5)})
-    proc = commit(repo, env, "S005 webhook retries")
-    assert proc.returncode == 0
-    out = proc.stdout + proc.stderr
-    assert "compactor check (repetition gate)" in out and "Passed" in out
-    assert "BLOCKED" not in out and "WARNING" not in out
-    assert repo.git("log", "-1", "--format=%s").strip() == "S005 webhook retries"
+
+def test_readme_package_index_snippet_runs_both_hooks(
+    repo: GitRepo, hook_env: dict[str, str], tmp_path: Path
+) -> None:
+    env = dict(hook_env)
+    wheels = tmp_path / "index"
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w",
+                            str(wheels), env["HOOK_REPO"]], env=env, capture_output=True,
+                           text=True, timeout=600)
+    assert built.returncode == 0, built.stderr
+    env["PIP_FIND_LINKS"] = str(wheels)
+    config = readme_block("yaml", "repo: local")
+    version = re.search(r'^version = "(.+)"$', (PROJECT / "pyproject.toml").read_text(), re.M)
+    assert version and f"lane-compactor=={version[1]}" in config, "pin the current version"
+    install(repo, env, config)
+
+    out = fixer_round(repo, env, {"docs/lanes/S004-webhook-retries.md": NEW_TOPIC.format(n=4)},
+                      "S004 webhook retries")
+    assert re.search(r"compactor check \(repetition gate\)\.+Passed", out)
+    assert re.search(r"compactor inventory is fresh\.+Passed", out)

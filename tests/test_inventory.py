@@ -418,7 +418,7 @@ def test_lane_ranges_collapse_consecutive_numbers(loop: GitRepo) -> None:
     assert lane_ranges(scan.briefs, [members[0], members[2], members[3]]) == "S201, S203–S204"
 
 
-def test_the_pre_commit_hook_runs_the_check(loop: GitRepo) -> None:
+def test_the_pre_commit_hook_is_a_fixer(loop: GitRepo) -> None:
     from ruamel.yaml import YAML
 
     hooks = YAML(typ="safe").load(
@@ -427,9 +427,24 @@ def test_the_pre_commit_hook_runs_the_check(loop: GitRepo) -> None:
     assert hook["pass_filenames"] is False
     program, *args = hook["entry"].split()
     assert program == "compactor"
-    assert run_compactor(*args, cwd=loop.root).code == 1
-    assert run_compactor("inventory", cwd=loop.root).code == 0
-    assert run_compactor(*args, cwd=loop.root).code == 0
+    first = run_compactor(*args, cwd=loop.root)
+    assert first.code == 1
+    assert first.err == ("fixed docs/INVENTORY.md: it was missing; "
+                         "`git add docs/INVENTORY.md` and commit again\n")
+    written = inventory_text(loop)
+    second = run_compactor(*args, cwd=loop.root)
+    assert second.code == 0 and second.err == "docs/INVENTORY.md is up to date\n"
+    assert inventory_text(loop) == written
+    loop.stage({"docs/lanes/S206-retry-payout.md": lane(206, "retry payout")})
+    third = run_compactor(*args, cwd=loop.root)
+    assert third.code == 1 and "fixed docs/INVENTORY.md: it was stale;" in third.err
+    assert "retry payout" in inventory_text(loop)
+
+
+def test_check_and_the_fixer_flag_do_not_mix(loop: GitRepo) -> None:
+    result = run_compactor("inventory", "--check", "--exit-non-zero-on-fix", cwd=loop.root)
+    assert result.code == 2 and "pass one of them" in result.err
+    assert not (loop.root / "docs/INVENTORY.md").exists()
 
 
 def test_an_inventory_path_that_is_not_a_regular_file_is_refused(loop: GitRepo) -> None:
