@@ -342,6 +342,7 @@ def build_plan(
                 )
                 continue
             moves.append(Move(b.path, b.blob, entry.mode, target, b.created))
+    moves = whole_chatter(moves, in_tree, {f.path for f in folds}, warnings)
     rank = {scan.briefs[i].path: (k, n) for k, fam in enumerate(scan.families)
             for n, i in enumerate(fam.members)}
     folds.sort(key=lambda f: rank[f.path])  # family by family, in lane order
@@ -386,6 +387,48 @@ def build_plan(
         warnings=tuple(warnings),
         unlaned=sum(unlaned.values()),
     )
+
+
+def _parent(path: str) -> str:
+    return path.rsplit("/", 1)[0] if "/" in path else ""
+
+
+def whole_chatter(
+    moves: Sequence[Move], tree: Mapping[str, IndexEntry], folded: set[str], warnings: list[str]
+) -> list[Move]:
+    """The moves that take a folder's chatter along with all its siblings.
+
+    A file is archived only when every other file of its folder (any file, not only
+    briefs) leaves the tree too — archived or folded: a ``summary.md`` beside the
+    ``.json`` files of an evidence bundle, or an ACK beside the lane it answers, stays
+    where it is with a warning. ACK chatter is archived with its siblings or not at all.
+    """
+    if not moves:
+        return list(moves)
+    leaving = folded | {m.path for m in moves}
+    staying: dict[str, int] = {}
+    for path in tree:
+        if path not in leaving:
+            staying[_parent(path)] = staying.get(_parent(path), 0) + 1
+    kept: list[Move] = []
+    held: dict[str, list[str]] = {}
+    for m in moves:
+        folder = _parent(m.path)
+        if staying.get(folder):
+            held.setdefault(folder, []).append(m.path)
+        else:
+            kept.append(m)
+    for folder, paths in sorted(held.items()):
+        n, others = len(paths), staying[folder]
+        shown = ", ".join(path_for_humans(p.rsplit("/", 1)[-1]) for p in sorted(paths)[:3])
+        more = f", … (+{n - 3})" if n > 3 else ""
+        warnings.append(
+            f"{path_for_humans(folder or '.')}/: {n} ACK file{_s(n)} left in place ({shown}{more}): "
+            f"the folder also holds {others} file{_s(others)} that "
+            f"{'stays' if others == 1 else 'stay'}; compaction archives "
+            "a folder's chatter only together with all its files"
+        )
+    return kept
 
 
 def read_manifest(repo: Repo, config: Config, rev: str) -> Manifest:

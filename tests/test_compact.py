@@ -118,6 +118,44 @@ def test_plan_folds_compress_lanes_archives_acks_and_keeps_the_rest(repo: GitRep
         assert f.exemplar in by_retention["mostly-keep"]
 
 
+ACK = "ACK {n} landed. Next bounded slice, proceed.\n"
+
+
+def test_archives_only_whole_chatter_never_a_file_out_of_a_bundle(repo: GitRepo) -> None:
+    repo.commit({
+        # an evidence bundle: its short summary reads like chatter, its data files stay
+        "docs/evidence/run-7/summary.md": "Done. All green, proceed with the next slice.\n",
+        "docs/evidence/run-7/result.json": '{"ok": true}\n',
+        "docs/evidence/run-7/trace.json": "[]\n",
+        # ACKs beside a design note that stays: archived with their siblings or not at all
+        "docs/replies/S001-ack.md": ACK.format(n="S001"),
+        "docs/replies/S002-ack.md": ACK.format(n="S002"),
+        "docs/replies/design.md": "# Design\n\n## Context\n\nWhy the replies live here.\n",
+        # a folder of nothing but chatter is archived whole
+        "docs/acks/S003-ack.md": ACK.format(n="S003"),
+        "docs/acks/S004-ack.md": ACK.format(n="S004"),
+    })
+    scan = repo.scan(rev="HEAD")
+    archive = {b.path for b, d in zip(scan.briefs, scan.decisions, strict=True)
+               if d.retention == "archive"}
+    assert {"docs/evidence/run-7/summary.md", "docs/replies/S001-ack.md",
+            "docs/acks/S003-ack.md"} <= archive  # all read as chatter ...
+    plan = plan_of(repo)
+    # ... but only the folder of nothing but chatter moves
+    assert [m.path for m in plan.moves] == ["docs/acks/S003-ack.md", "docs/acks/S004-ack.md"]
+    assert ("docs/evidence/run-7/: 1 ACK file left in place (summary.md): the folder also "
+            "holds 2 files that stay; compaction archives a folder's chatter only together "
+            "with all its files") in plan.warnings
+    assert ("docs/replies/: 2 ACK files left in place (S001-ack.md, S002-ack.md): the folder "
+            "also holds 1 file that stays; compaction archives a folder's chatter only "
+            "together with all its files") in plan.warnings
+    r = run_compactor("compact", "--apply", cwd=repo.root)
+    assert r.code == 0
+    after = tree(repo, f"compactor/compact-{short(repo)}")
+    assert "docs/evidence/run-7/summary.md" in after and "docs/replies/S001-ack.md" in after
+    assert "docs/archive/docs/acks/S003-ack.md" in after and "docs/acks/S003-ack.md" not in after
+
+
 def test_unique_lines_keep_what_the_exemplar_lacks_and_ignore_renames() -> None:
     exemplar = (
         "# S085 — Approve invoice\n\nShip `approve_invoice` behind the flag.\n"
