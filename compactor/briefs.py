@@ -15,8 +15,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from compactor.config import KINDS, Config
+from compactor.config import Config
 from compactor.kinds import infer_kind
+from compactor.vocab import Kind, is_kind
 
 # Words of a name that say what sort of document it is, not which action it covers.
 GENERIC_WORDS = frozenset(
@@ -48,7 +49,7 @@ class Brief(NamedTuple):
     number: int | None
     title: str
     label: str
-    kind: str
+    kind: Kind
     words: int
     fields: Mapping[str, Any] = _NO_FIELDS
     created: int = 0
@@ -363,9 +364,10 @@ def parse_brief(
     label = find_label(config, path, title, fields, lane)
     words = count_words(body)
     declared = fields.get("kind")
-    kind = None
-    if isinstance(declared, str) and declared.strip().lower() in KINDS:
-        kind = declared.strip().lower()
+    kind: Kind | None = None
+    named = declared.strip().lower() if isinstance(declared, str) else None
+    if is_kind(named):
+        kind = named
     elif declared is not None:
         warnings.append(f"unknown kind {declared!r} in front matter; kind inferred from the text")
     if kind is None:

@@ -19,7 +19,8 @@ from compactor.briefs import parse_brief
 from compactor.config import Config
 from compactor.example import ExampleDoc, loop_corpus
 from compactor.families import group
-from compactor.scan import FAMILY_KINDS, family_name, order_key
+from compactor.scan import family_name, order_key
+from compactor.vocab import FAMILY_KINDS
 
 
 @dataclass(frozen=True)

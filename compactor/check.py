@@ -44,15 +44,15 @@ from typing import Any
 
 from compactor import shapes
 from compactor.briefs import Brief
-from compactor.config import CONSOLIDATION_KINDS, Config
-from compactor.errors import EXIT_BLOCKED, EXIT_OK, InputError
+from compactor.config import Config
+from compactor.errors import EXIT_BLOCKED, EXIT_OK, InputError, Warning
 from compactor.files import in_dir, matches, path_for_humans
 from compactor.git import Repo
 from compactor.scan import Progress, Scan, family_name, order_key, run_scan, with_bodies
+from compactor.vocab import CONSOLIDATION_KINDS, PROOF_KINDS
 
 HOUR = 3600
 SHORT_CLAIM = 12  # masked words below which claims are compared as word sets
-PROOF_KINDS = frozenset({"proof", "hardening"})
 QUESTION = "What new truth does this lane buy that the last three did not?"
 TITLES = {
     "proven": "envelope proven",
@@ -123,7 +123,7 @@ class CheckResult:
     source: str  # "index" or the range "A..B"
     added: tuple[str, ...]  # every path the change adds
     verdicts: tuple[Verdict, ...]  # one per added lane, in lane order
-    warnings: tuple[str, ...]  # from the scan
+    warnings: tuple[Warning, ...]  # from the scan
 
     @property
     def outcome(self) -> str:
@@ -264,19 +264,15 @@ def judge(repo: Repo, scan: Scan, added: Sequence[str], source: str = "index") -
     return CheckResult(source, tuple(added), verdicts, _own_warnings(scan.warnings, added))
 
 
-def _own_warnings(warnings: Iterable[str], added: Iterable[str]) -> tuple[str, ...]:
-    """The scan's warnings minus those about files the change does not add.
+def _own_warnings(warnings: Iterable[Warning], added: Iterable[str]) -> tuple[Warning, ...]:
+    """The scan's warnings minus those about files the change does not add (a warning
+    about the whole run stays).
 
     A hook that repeats every old file's problem on every commit is a hook people
     turn off; ``compactor scan`` lists them all.
     """
-    mine = {path_for_humans(p) for p in added}
-    kept = []
-    for w in warnings:
-        subject = w.split(": ", 1)[0]
-        if subject in mine or subject.startswith("/") or " " in subject or subject == w:
-            kept.append(w)
-    return tuple(kept)
+    mine = set(added)
+    return tuple(w for w in warnings if w.path is None or w.path in mine)
 
 
 def _judge_lane(ctx: _Context, i: int) -> Verdict:
@@ -710,7 +706,7 @@ def result_data(result: CheckResult) -> dict[str, Any]:
             }
             for v in result.verdicts
         ],
-        "warnings": list(result.warnings),
+        "warnings": [str(w) for w in result.warnings],
     }
 
 

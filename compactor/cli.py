@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -57,9 +57,10 @@ def warn(message: str) -> None:
     click.echo(f"compactor: warning: {message}", err=True)
 
 
-def show_warnings(warnings: Any) -> None:
+def show_warnings(warnings: Iterable[object]) -> None:
+    """Each warning (a ``Warning`` record or a message) on a line of stderr."""
     for w in warnings:
-        warn(w)
+        warn(str(w))
 
 
 def progress_printer() -> Progress | None:

@@ -297,7 +297,7 @@ def build_plan(
     in_tree = {e.path: e for e in tree}
     inventory, manifest_file = config.inventory, manifest_path(config)
     special = {inventory, manifest_file}
-    warnings = list(scan.warnings)  # files the scan skipped are not compacted either: say so
+    warnings = [str(w) for w in scan.warnings]  # files the scan skipped are not compacted either: say so
     folds: list[Fold] = []
     moves: list[Move] = []
     counts: dict[str, int] = {}

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from compactor.errors import ConfigError
+from compactor.files import glob_regex
+from compactor.vocab import KINDS
 
 # Markdown that is never a brief: installed packages' docs, repository templates and
 # boilerplate files. Compaction folds family members, so vendored look-alikes (package
@@ -26,10 +28,38 @@ DEFAULT_LANE_PATTERN = (
     r"(?<![A-Za-z0-9])(?:S|(?i:lane|sprint|wave|slice))[-_ ]?(\d{1,6})(?![0-9])"
 )
 
+
+class KindRules(Mapping[str, tuple[str, ...]]):
+    """kind -> regexes, read-only and hashable (a part of the frozen Config)."""
+
+    __slots__ = ("_rules",)
+
+    def __init__(self, rules: Mapping[str, Sequence[str]]) -> None:
+        self._rules = {str(kind): tuple(patterns) for kind, patterns in rules.items()}
+
+    def __getitem__(self, kind: str) -> tuple[str, ...]:
+        return self._rules[kind]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rules)
+
+    def __len__(self) -> int:
+        return len(self._rules)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Mapping) and dict(self.items()) == dict(other.items())
+
+    def __hash__(self) -> int:
+        return hash(tuple(self._rules.items()))
+
+    def __repr__(self) -> str:
+        return f"KindRules({self._rules!r})"
+
+
 # The kind inference rules: kind -> regexes searched in the path and title
 # (case-insensitive). Checked in this order; the first hit wins. ACK chatter is
 # recognised separately from the text (see ``kinds.py``).
-DEFAULT_KIND_RULES: dict[str, list[str]] = {
+DEFAULT_KIND_RULES = KindRules({
     "postmortem": [r"post[-_ ]?mortem", r"retrospective"],
     "closeout": [r"close[-_ ]?out", r"closing[-_ ]report"],
     "coverage": [r"coverage[-_ ]matrix", r"\bcoverage\b", r"\binventory\b"],
@@ -38,21 +68,8 @@ DEFAULT_KIND_RULES: dict[str, list[str]] = {
     "hardening": [r"harden(ing|ed)?"],
     "proof": [r"\bproofs?\b", r"\bevidence\b", r"verification[-_ ]report"],
     "ack": [r"(^|[/_\-. ])acks?([/_\-. ]|$)", r"acknowledg"],
-}
+})
 
-KINDS = (
-    "brief",
-    "ack",
-    "proof",
-    "hardening",
-    "closeout",
-    "coverage",
-    "gaps",
-    "redirect",
-    "postmortem",
-    "other",
-)
-CONSOLIDATION_KINDS = frozenset({"closeout", "coverage", "gaps", "redirect"})
 MODES = ("block", "warn", "off")
 
 
@@ -75,9 +92,7 @@ class Config:
     template: str | None = None
     max_file_bytes: int = 2_000_000
     ack_max_words: int = 120
-    kind_rules: Mapping[str, tuple[str, ...]] = field(
-        default_factory=lambda: {k: tuple(v) for k, v in DEFAULT_KIND_RULES.items()}
-    )
+    kind_rules: KindRules = KindRules(DEFAULT_KIND_RULES)
     establish_novelty: float = 0.25
     churn_novelty: float = 0.08
     adjacent_mode: str = "block"
@@ -87,10 +102,6 @@ class Config:
     @property
     def lane_regex(self) -> re.Pattern[str]:
         return _compile(self.lane_pattern)
-
-    def settings_key(self) -> str:
-        """What the fingerprint of a blob depends on (the cache key besides the blob id)."""
-        return f"v1|{self.shingle}|{self.num_perm}|{self.seed}|{self.lane_pattern}"
 
 
 # name -> (type description, documentation). The README table mirrors this.
@@ -218,8 +229,6 @@ def make_config(raw: Mapping[str, Any], source: str = "config") -> Config:
 
 def _validate(source: str, key: str, value: Any) -> Any:
     if key in ("include", "exclude"):
-        from compactor.files import glob_regex  # files imports this module
-
         globs = _as_list(source, key, value)
         for glob in globs:
             try:
@@ -262,7 +271,7 @@ def _validate(source: str, key: str, value: Any) -> Any:
     if key == "kind_rules":
         if not isinstance(value, Mapping):
             raise _fail(source, key, "must be a mapping of kind -> list of regexes")
-        rules = {k: tuple(v) for k, v in DEFAULT_KIND_RULES.items()}
+        rules: dict[str, Sequence[str]] = dict(DEFAULT_KIND_RULES)
         for kind, patterns in value.items():
             if kind not in KINDS:
                 raise _fail(source, key, f"names unknown kind {kind!r} (kinds: {', '.join(KINDS)})")
@@ -273,7 +282,7 @@ def _validate(source: str, key: str, value: Any) -> Any:
                 except re.error as exc:
                     raise _fail(source, f"{key}.{kind}", f"has a bad regex {pat!r} ({exc})") from None
             rules[str(kind)] = pats
-        return rules
+        return KindRules(rules)
     raise AssertionError(key)  # pragma: no cover - every field is handled above
 
 

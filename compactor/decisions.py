@@ -35,18 +35,24 @@ from compactor.briefs import Brief
 from compactor.cache import code_digest
 from compactor.config import Config
 from compactor.families import Family
+from compactor.vocab import KIND_INFO, PHASES, RETENTIONS, Phase, Retention
 
-PHASES = ("establishing", "repetition", "churn")
-RETENTIONS = ("keep", "mostly-keep", "compress", "archive")
 LOOKBACK = 3
+
+# The decisions cache stores phases and retentions as small codes, looked up by name
+# (so the order of PHASES / RETENTIONS is no rule).
+_CODE: dict[str, int] = {**{p: i for i, p in enumerate(PHASES)},
+                         **{r: i for i, r in enumerate(RETENTIONS)}}
+ESTABLISHING, REPETITION, CHURN = _CODE["establishing"], _CODE["repetition"], _CODE["churn"]
+MOSTLY_KEEP, COMPRESS = _CODE["mostly-keep"], _CODE["compress"]
 
 
 class Decision(NamedTuple):
     """What the scan decided for one brief (a named tuple: one per brief, built fast)."""
 
     family: str | None
-    phase: str | None
-    retention: str
+    phase: Phase | None
+    retention: Retention
     novelty: float | None
     novelty_any: float | None
     nearest: tuple[tuple[int, float], ...] = ()  # (brief index, similarity), best first
@@ -127,22 +133,22 @@ def _family(
         if known is not None and keep > 0 else ([], [], [], [], [])
     )
     if not phases and n:
-        phases.append(0)
-        retentions.append(1)
+        phases.append(ESTABLISHING)
+        retentions.append(MOSTLY_KEEP)
         novelty.append(1.0)
         novelty_any.append(1.0)
         nearest.append(())
-    establishing = phases[-1] == 0 if phases else True
+    establishing = phases[-1] == ESTABLISHING if phases else True
     if len(phases) >= n:
         return phases, retentions, novelty, novelty_any, nearest
     for recent, best, top in _neighbours(rows, start=len(phases)):
         nov = round(1.0 - recent / width, 4)
         if establishing and nov >= config.establish_novelty:
-            phase, retention = 0, 1
+            phase, retention = ESTABLISHING, MOSTLY_KEEP
         else:
             establishing = False
-            phase = 2 if nov < config.churn_novelty else 1
-            retention = 1 if nov >= config.establish_novelty else 2
+            phase = CHURN if nov < config.churn_novelty else REPETITION
+            retention = MOSTLY_KEEP if nov >= config.establish_novelty else COMPRESS
         phases.append(phase)
         retentions.append(retention)
         novelty.append(nov)
@@ -244,7 +250,6 @@ def decide(
                 fam.id, PHASES[phases[pos]], RETENTIONS[retentions[pos]], novelty[pos],
                 novelty_any[pos], tuple([(members[t], sim) for t, sim in nearest[pos]]),
             )
-    keep_it = Decision(None, None, "keep", None, None)
-    archive = Decision(None, None, "archive", None, None)
-    return [d if d is not None else archive if b.kind == "ack" else keep_it
-            for d, b in zip(out, briefs, strict=True)]
+    alone = {kind: Decision(None, None, info.retention, None, None)
+             for kind, info in KIND_INFO.items()}  # outside a family: by kind
+    return [d if d is not None else alone[b.kind] for d, b in zip(out, briefs, strict=True)]

@@ -29,15 +29,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from compactor.briefs import Brief
-from compactor.config import CONSOLIDATION_KINDS
 from compactor.decisions import Decision
+from compactor.vocab import AFTER_THE_FACT_KINDS, KIND_INFO
 
 CAP = 24 * 3600  # seconds: a longer pause always ends an episode
 FLOOR = 3600  # seconds: a shorter pause never ends one
 FACTOR = 10  # a pause this many times the typical spacing ends one
 MIN_LANES = 3  # fewer artifacts than this are not a loop
 
-AFTER_THE_FACT = CONSOLIDATION_KINDS | {"postmortem"}
 _RUN = re.compile(r"[^a-z]+")
 
 
@@ -102,9 +101,9 @@ def find_bursts(
     groups: dict[tuple[str | None, str | None], list[int]] = {}
     acks: dict[str, list[int]] = {}
     for i, (b, d) in enumerate(zip(briefs, decisions, strict=True)):
-        if b.path in skip or b.kind in AFTER_THE_FACT:
+        if b.path in skip or b.kind in AFTER_THE_FACT_KINDS:
             continue
-        if b.kind == "ack":
+        if KIND_INFO[b.kind].chatter:
             if b.lane is not None:
                 acks.setdefault(run_key(b.lane), []).append(i)
             continue

@@ -7,6 +7,8 @@ calls ``sys.exit``.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 EXIT_OK = 0
 EXIT_BLOCKED = 1  # the gate blocked, or --check / verify found something stale or missing
 EXIT_USAGE = 2  # usage or input error: bad config, not a repo, refused operation
@@ -37,3 +39,22 @@ class InputError(CompactorError):
 
 class RefusedError(CompactorError):
     """The operation would be unsafe in the repository's current state."""
+
+
+class Warning(NamedTuple):  # noqa: A001 - the project's warning record, not the builtin class
+    """A problem that did not stop the command: about the repo file ``path`` (None: the
+    whole run), saying ``text``. Shown as ``path: text``."""
+
+    path: str | None
+    text: str
+
+    def __str__(self) -> str:
+        return self.text if self.path is None else f"{path_for_humans(self.path)}: {self.text}"
+
+
+def path_for_humans(path: str) -> str:
+    """A path safe to print on one line (newlines and undecodable bytes escaped)."""
+    if path.isprintable():
+        return path
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace").encode(
+        "unicode_escape").decode("ascii")

@@ -11,15 +11,21 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from compactor.config import Config
+from compactor.errors import Warning, path_for_humans
 from compactor.git import IndexEntry
+
+if TYPE_CHECKING:  # config imports this module (to check globs)
+    from compactor.config import Config
+
+__all__ = ["Selection", "glob_regex", "in_dir", "matches", "path_for_humans", "select"]
 
 
 @dataclass(frozen=True)
 class Selection:
     entries: tuple[IndexEntry, ...]
-    warnings: tuple[str, ...]
+    warnings: tuple[Warning, ...]
 
 
 def glob_regex(pattern: str) -> str:
@@ -74,7 +80,7 @@ def in_dir(path: str, directory: str) -> bool:
 
 def select(config: Config, entries: Sequence[IndexEntry]) -> Selection:
     """The entries that are briefs. Conflicted paths use 'ours' (stage 2)."""
-    warnings: list[str] = []
+    warnings: list[Warning] = []
     by_path: dict[str, IndexEntry] = {}
     conflicted: set[str] = set()
     for e in entries:
@@ -91,21 +97,13 @@ def select(config: Config, entries: Sequence[IndexEntry]) -> Selection:
             continue
         if in_dir(path, config.archive_dir):
             continue  # already archived by a compaction
-        shown = path_for_humans(path)
         if e.mode == "120000":
-            warnings.append(f"{shown}: is a symlink; skipped (compactor never follows links)")
+            warnings.append(Warning(path, "is a symlink; skipped (compactor never follows links)"))
             continue
         if e.mode == "160000":
             continue
         if path in conflicted:
-            warnings.append(f"{shown}: has merge conflicts; read our side")
+            warnings.append(Warning(path, "has merge conflicts; read our side"))
         chosen.append(e)
     return Selection(tuple(chosen), tuple(warnings))
 
-
-def path_for_humans(path: str) -> str:
-    """A path safe to print on one line (newlines and undecodable bytes escaped)."""
-    if path.isprintable():
-        return path
-    return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace").encode(
-        "unicode_escape").decode("ascii")

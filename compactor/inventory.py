@@ -31,12 +31,12 @@ from compactor.briefs import Brief
 from compactor.cache import code_digest
 from compactor.config import Config
 from compactor.coverage import Coverage, family_coverage, lane_name, lane_ranges
-from compactor.decisions import PHASES, RETENTIONS
 from compactor.errors import InputError, RefusedError
 from compactor.files import path_for_humans
 from compactor.git import Repo
 from compactor.report import NO_FAMILY, Report, build_report, md_cell
 from compactor.scan import Progress, Scan, open_cache, run_scan, with_bodies
+from compactor.vocab import PHASES, RETENTIONS
 
 INVENTORY_BLOCK = "inventory"
 SPARKS = "▁▂▃▄▅▆▇█"

@@ -16,6 +16,7 @@ import re
 from functools import lru_cache
 
 from compactor.config import Config
+from compactor.vocab import Kind
 
 _ACK_SIGNALS = re.compile(
     r"\back(?:nowledged?|ed)?\b|\backnowledg|\bnext (?:bounded )?(?:slice|step|lane|sprint|wave)\b"
@@ -23,8 +24,9 @@ _ACK_SIGNALS = re.compile(
     r"|\bqueue(?:d|ing)?\b|\bmove (?:on )?to\b|\bnext up\b|\bup next\b",
     re.IGNORECASE,
 )
-_EARLY = ("postmortem", "closeout", "coverage", "gaps", "redirect", "ack")
-_LATE = ("hardening", "proof")
+# the order in which the path/title rules are tried
+_EARLY: tuple[Kind, ...] = ("postmortem", "closeout", "coverage", "gaps", "redirect", "ack")
+_LATE: tuple[Kind, ...] = ("hardening", "proof")
 
 
 @lru_cache(maxsize=32)
@@ -61,7 +63,7 @@ def is_ack_text(config: Config, body: str, words: int) -> bool:
 
 def infer_kind(
     config: Config, path: str, title: str, body: str, words: int, lane: str | None
-) -> str:
+) -> Kind:
     rules = compiled_rules(config)
     folder, _, name = path.rpartition("/")
     name_and_title = f"{name}\n{title}"

@@ -9,6 +9,7 @@ from typing import Any
 from compactor.families import COPY, Link
 from compactor.files import path_for_humans
 from compactor.scan import Scan
+from compactor.vocab import RETENTIONS
 
 
 def iso(ts: int) -> str:
@@ -85,7 +86,7 @@ def scan_data(scan: Scan) -> dict[str, Any]:
         }
         for f in scan.families
     ]
-    return {"briefs": briefs, "families": families, "warnings": list(scan.warnings)}
+    return {"briefs": briefs, "families": families, "warnings": [str(w) for w in scan.warnings]}
 
 
 def scan_json(scan: Scan) -> str:
@@ -111,7 +112,7 @@ def scan_text(scan: Scan) -> str:
     counts: dict[str, int] = {}
     for d in scan.decisions:
         counts[d.retention] = counts.get(d.retention, 0) + 1
-    summary = ", ".join(f"{k} {counts[k]}" for k in ("keep", "mostly-keep", "compress", "archive")
+    summary = ", ".join(f"{k} {counts[k]}" for k in RETENTIONS
                         if k in counts)
     lines.append(
         f"{len(scan.briefs)} briefs, {len(scan.families)} families"

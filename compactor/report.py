@@ -24,10 +24,11 @@ from types import MappingProxyType
 from typing import Any
 
 from compactor.briefs import Brief
-from compactor.decisions import PHASES, Decision
-from compactor.episodes import AFTER_THE_FACT, MIN_LANES, Burst, find_bursts
+from compactor.decisions import Decision
+from compactor.episodes import MIN_LANES, Burst, find_bursts
 from compactor.errors import InputError
 from compactor.scan import Scan
+from compactor.vocab import AFTER_THE_FACT_KINDS, KIND_INFO, PHASES
 
 NO_FAMILY = "no family"
 DETAILED = 10  # episodes shown in full; the rest are one table row each
@@ -111,7 +112,7 @@ def lane_artifacts(briefs: Sequence[Brief], skip: frozenset[str] = frozenset()) 
     """Indexes of the artifacts that belong to the loop itself and carry a lane id."""
     return [
         i for i, b in enumerate(briefs)
-        if b.lane is not None and b.kind not in AFTER_THE_FACT and b.path not in skip
+        if b.lane is not None and b.kind not in AFTER_THE_FACT_KINDS and b.path not in skip
     ]
 
 
@@ -228,7 +229,7 @@ def phase_of(brief: Brief, decision: Decision) -> str | None:
     """The phase a lane artifact's energy is booked to (None: not a lane, e.g. ACK chatter)."""
     if decision.phase is not None:
         return decision.phase
-    if brief.kind == "ack":
+    if KIND_INFO[brief.kind].chatter:
         return None
     return NO_FAMILY
 

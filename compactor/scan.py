@@ -22,13 +22,14 @@ import numpy.typing as npt
 from compactor import decisions, shapes
 from compactor.briefs import Brief, brief_from_meta, decode, looks_binary, parse_brief
 from compactor.cache import Cache, code_digest, entry_key
-from compactor.config import KINDS, Config
+from compactor.config import Config
 from compactor.decisions import Decision, decide
+from compactor.errors import Warning
 from compactor.families import Family, band_layout, group
-from compactor.files import path_for_humans, select
+from compactor.files import select
 from compactor.git import Background, IndexEntry, Repo, parse_creation_log
+from compactor.vocab import FAMILY_KINDS, KINDS
 
-FAMILY_KINDS = frozenset({"brief", "other"})
 Progress = Callable[[str, int, int], None]
 
 
@@ -44,7 +45,7 @@ class Scan:
     shingles: tuple[int, ...]  # distinct shingles per brief
     families: tuple[Family, ...]
     decisions: tuple[Decision, ...]
-    warnings: tuple[str, ...]
+    warnings: tuple[Warning, ...]
 
     def index(self, path: str) -> int:
         for i, b in enumerate(self.briefs):
@@ -76,7 +77,7 @@ def read_briefs(
     progress: Progress | None = None,
     created: Callable[[], Mapping[str, int]] | None = None,
     stamp: int = 0,
-) -> tuple[list[Brief], npt.NDArray[np.uint32], list[int], list[str]]:
+) -> tuple[list[Brief], npt.NDArray[np.uint32], list[int], list[Warning]]:
     """Briefs, their signatures (one row each), shingle counts and warnings for the entries.
 
     A brief's ``created`` is its path's time in ``created()`` (asked once the files
@@ -101,7 +102,7 @@ def read_briefs(
     times = created() if created is not None else {}
     briefs: list[Brief] = []
     counts: list[int] = []
-    warnings: list[str] = []
+    warnings: list[Warning] = []
     from_snap: list[int] = []  # (brief, snapshot row) for the briefs taken from the snapshot
     snap_rows: list[int] = []
     from_rows: list[int] = []  # the briefs whose signature comes from a row (raws: its bytes)
@@ -116,8 +117,7 @@ def read_briefs(
         if k >= 0:
             assert snap is not None
             if k in snap.warnings:
-                shown = path_for_humans(path)
-                warnings.extend(f"{shown}: {w}" for w in snap.warnings[k])
+                warnings.extend(Warning(path, w) for w in snap.warnings[k])
             if snap.skip[k]:
                 continue
             from_snap.append(len(briefs))
@@ -130,9 +130,8 @@ def read_briefs(
             continue
         meta, raw = next(rows)
         fresh.append((e, meta))
-        shown = path_for_humans(path)
         for w in meta.get("warnings", ()):
-            warnings.append(f"{shown}: {w}")
+            warnings.append(Warning(path, w))
         if meta.get("skip"):
             continue
         from_rows.append(len(briefs))
@@ -434,7 +433,7 @@ class CreationTimes:
     owns ``cache``)."""
 
     def __init__(self, repo: Repo, cache: Cache, head: str | None) -> None:
-        self.warnings: list[str] = []
+        self.warnings: list[Warning] = []
         self._cache = cache
         self._head = head
         self._answer: dict[str, int] | None = {} if head is None else None
@@ -443,10 +442,11 @@ class CreationTimes:
         if head is None:
             return
         if repo.is_shallow():
-            self.warnings.append(
+            self.warnings.append(Warning(
+                None,
                 "shallow clone: files added before the oldest fetched commit get that commit's "
-                "time; run 'git fetch --unshallow' for exact creation times"
-            )
+                "time; run 'git fetch --unshallow' for exact creation times",
+            ))
         cached = cache.get_created()
         if cached is not None and cached[0] == head:
             self._answer = cached[1]
@@ -555,7 +555,8 @@ def run_scan(
             config, briefs, matrix, fams, known, learned if cache.enabled else None, threads=_cpus()
         )
         cache.put_blobs(learned)
-        warnings = list(selection.warnings) + cwarn + warnings + cache.warnings
+        warnings = [*selection.warnings, *cwarn, *warnings,
+                    *(Warning(None, w) for w in cache.warnings)]
     finally:
         cache.close()
     return Scan(

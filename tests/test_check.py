@@ -576,3 +576,12 @@ def test_warnings_name_only_the_files_the_change_adds(repo: GitRepo) -> None:
     assert r.code == 0
     assert r.err.startswith("compactor: warning: docs/new.md: broken YAML front matter")
     assert "docs/old.md" not in r.err
+
+
+def test_an_old_file_whose_name_reads_like_a_message_is_not_repeated(repo: GitRepo) -> None:
+    # a space or ': ' in a file name once made its warning look like a run-wide one
+    repo.commit({"docs/old notes: draft.md": "---\nbroken: [\n---\n\n# Old\n\ntext\n"}, when=T0)
+    assert "docs/old notes: draft.md" in run_compactor("scan", cwd=repo.root).err
+    repo.stage({"docs/new.md": "# New\n\ntext\n"})
+    r = run_compactor("check", cwd=repo.root)
+    assert r.code == 0 and "old notes" not in r.err

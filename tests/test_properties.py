@@ -13,10 +13,11 @@ from hypothesis import strategies as st
 
 from compactor import shapes
 from compactor.briefs import heading_text, parse_brief
-from compactor.config import KINDS, Config
+from compactor.config import Config
 from compactor.git import IndexEntry
 from compactor.render import scan_json, scan_text
 from compactor.scan import _fingerprint_file, _trusted_row
+from compactor.vocab import KINDS
 
 CONFIG = Config()
 BLOB = "0" * 40
