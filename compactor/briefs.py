@@ -275,11 +275,36 @@ def find_lane(
         if text.isdigit() and _as_int(text) is not None:
             return text, _as_int(text)
     name = path.rsplit("/", 1)[-1]
-    for where in (name, title):
-        m = regex.search(where)
-        if m:
-            return m.group(0).strip(), _lane_number(m)
+    m = regex.search(name)
+    if m:
+        return m.group(0).strip(), _lane_number(m)
+    m = regex.search(title)
+    if m and _leads(title, m.start()):
+        return m.group(0).strip(), _lane_number(m)
     return None, None
+
+
+def explain_lane(config: Config, path: str, title: str, fields: Mapping[str, Any]) -> str:
+    """Where ``find_lane`` found the lane id, or why there is none."""
+    lane, _ = find_lane(config, path, title, fields)
+    if lane is None:
+        m = config.lane_regex.search(title)
+        if m:
+            return (f"none: {m.group(0).strip()!r} is inside the title, not leading it "
+                    "(an incidental token)")
+        return "none: no lane_pattern match in front matter, file name or title"
+    if fields.get("lane") is not None:
+        return "front matter lane:"
+    if config.lane_regex.search(path.rsplit("/", 1)[-1]):
+        return "the file name"
+    return "the title, which it leads"
+
+
+def _leads(title: str, at: int) -> bool:
+    """Whether a lane id found at ``at`` leads the title (at most one word before it:
+    "S085 — Approve", "Lane S085: ..."), not an incidental token inside it
+    ("Cloud shadow-run required S3 keys gate")."""
+    return len(_WORD.findall(title[:at])) <= 1
 
 
 def _lane_number(m: re.Match[str]) -> int | None:

@@ -106,15 +106,23 @@ FORMAT = click.Choice(["text", "json"])
 @click.option("--rev", default=None, metavar="REV",
               help="Scan the tree of a commit instead of the index.")
 @click.option("--no-cache", is_flag=True, help="Recompute every signature.")
+@click.option("--explain", "explain", default=None, metavar="PATH",
+              help="Say why one doc got its kind, lane id and family (path from the repo root).")
 @pass_ctx
-def scan(ctx: Context, fmt: str, rev: str | None, no_cache: bool) -> None:
+def scan(ctx: Context, fmt: str, rev: str | None, no_cache: bool, explain: str | None) -> None:
     """List families, phases, novelty and retention of every brief."""
-    from compactor.render import scan_json, scan_text
+    from compactor.render import explain_data, explain_text, scan_json, scan_text
     from compactor.scan import run_scan
 
     result = run_scan(ctx.repo, ctx.config, rev=rev, progress=progress_printer(),
                       use_cache=not no_cache)
     show_warnings(result.warnings)
+    if explain is not None:
+        import json
+
+        data = explain_data(ctx.repo, result, explain)
+        click.echo(json.dumps(data, ensure_ascii=False) if fmt == "json" else explain_text(data))
+        return
     click.echo(scan_json(result) if fmt == "json" else scan_text(result))
 
 

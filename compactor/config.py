@@ -56,9 +56,10 @@ class KindRules(Mapping[str, tuple[str, ...]]):
         return f"KindRules({self._rules!r})"
 
 
-# The kind inference rules: kind -> regexes searched in the path and title
-# (case-insensitive). Checked in this order; the first hit wins. ACK chatter is
-# recognised separately from the text (see ``kinds.py``).
+# The kind inference rules: kind -> regexes (case-insensitive). A consolidation kind,
+# proof, hardening or postmortem needs a file name that *ends* with a match (digits
+# dropped) or a folder named for it; ack may match the name or title of short text.
+# See ``kinds.py``.
 DEFAULT_KIND_RULES = KindRules({
     "postmortem": [r"post[-_ ]?mortem", r"retrospective"],
     "closeout": [r"close[-_ ]?out", r"closing[-_ ]report"],
@@ -66,7 +67,7 @@ DEFAULT_KIND_RULES = KindRules({
     "gaps": [r"missing[-_ ]gaps?", r"gap[-_ ]list", r"\bgaps\b"],
     "redirect": [r"\bredirect\b", r"new[-_ ]frontier"],
     "hardening": [r"harden(ing|ed)?"],
-    "proof": [r"\bproofs?\b", r"\bevidence\b", r"verification[-_ ]report"],
+    "proof": [r"\bproofs?\b", r"verification[-_ ]report"],
     "ack": [r"(^|[/_\-. ])acks?([/_\-. ]|$)", r"acknowledg"],
 })
 
@@ -134,7 +135,9 @@ OPTIONS: dict[str, tuple[str, str]] = {
     "ack_max_words": ("int", "Longest text (in words) still read as ACK / next-step chatter."),
     "kind_rules": (
         "mapping kind -> list of regexes",
-        "Kind inference from path and title; replaces the default rules for the kinds given.",
+        "Kind inference: a name ending with a match (or a folder so named) makes closeout, "
+        "coverage, gaps, redirect, proof, hardening, postmortem; a short ack also by title. "
+        "Replaces the default rules for the kinds given.",
     ),
     "establish_novelty": (
         "float 0-1",

@@ -1,13 +1,10 @@
 """Kind inference: the one place that decides what sort of artifact a text is.
 
-Front matter ``kind:`` always wins (see ``briefs.py``). Without it:
-
-1. path/title rules (``Config.kind_rules``) for postmortems, consolidation
-   outputs (closeout, coverage, gaps, redirect) and ACK files;
-2. short text that acknowledges a step or pushes the next one is ``ack``;
-3. proof and hardening rules — for a doc carrying a lane id only its folder
-   counts, since lane briefs routinely call themselves "proof";
-4. a lane id makes it a ``brief``; anything else is ``other``.
+Front matter ``kind:`` always wins (see ``briefs.py``). Without it, kinds come from
+evidence, never from an incidental word (see :func:`explain_kind`, which also says why):
+consolidation outputs, proofs and hardening notes only from a file name that *is* one
+or a folder named for the kind; ``ack`` only for short chatter; a lane id makes it a
+``brief``; anything else is ``other``.
 """
 
 from __future__ import annotations
@@ -24,8 +21,6 @@ _ACK_SIGNALS = re.compile(
     r"|\bqueue(?:d|ing)?\b|\bmove (?:on )?to\b|\bnext up\b|\bup next\b",
     re.IGNORECASE,
 )
-# the order in which the path/title rules are tried
-_EARLY: tuple[Kind, ...] = ("postmortem", "closeout", "coverage", "gaps", "redirect", "ack")
 _LATE: tuple[Kind, ...] = ("hardening", "proof")
 
 
@@ -61,25 +56,69 @@ def is_ack_text(config: Config, body: str, words: int) -> bool:
     return len(_HEADINGS.findall(body)) < 2 and _ACK_SIGNALS.search(body) is not None
 
 
-def infer_kind(
+# The kinds a name must *be* (its last words), never merely mention: postmortems,
+# consolidation outputs, and proofs/hardening notes. A title word never makes them (a
+# loop doc's title that says "coverage" or "hardening" is still a loop doc).
+_NAMED: tuple[Kind, ...] = ("postmortem", "closeout", "coverage", "gaps", "redirect", "hardening", "proof")
+_STEM_WORD = re.compile(r"[^\W_]+")
+
+
+def _name_tail(name: str) -> str:
+    """The file name's words without its extension and digit-bearing tokens, joined by '-'
+    ("DTM-30_stage3-closeout-coverage-smoke.md" -> "closeout-coverage-smoke")."""
+    stem = name.split(".", 1)[0] if not name.startswith(".") else name
+    return "-".join(w.lower() for w in _STEM_WORD.findall(stem) if not any(c.isdigit() for c in w))
+
+
+def _is(rule: re.Pattern[str], text: str) -> bool:
+    """Whether ``text`` ends with something ``rule`` matches (the name *is* that kind)."""
+    return any(m.end() == len(text) for m in rule.finditer(text)) if text else False
+
+
+def explain_kind(
     config: Config, path: str, title: str, body: str, words: int, lane: str | None
-) -> Kind:
+) -> tuple[Kind, str]:
+    """(kind, why) of a text without front matter ``kind:``.
+
+    Evidence, in order: the configured inventory file is ``coverage``; a postmortem,
+    consolidation output, proof or hardening note only when its
+    file name *is* one (``S120-closeout.md``, ``coverage-matrix.md``, ``tenant-hardening.md``
+    — the name's last words, digits dropped) or its folder is named for the kind
+    (``proofs/``, not ``stage-07-technical-hardening/``); for a doc with a lane id
+    proofs and hardening count only by folder;
+    ``ack`` only for short text (an ACK name, or text that acknowledges / pushes the next
+    step); a lane id makes a ``brief``, anything else is ``other``.
+    """
     rules = compiled_rules(config)
     folder, _, name = path.rpartition("/")
-    name_and_title = f"{name}\n{title}"
-    for kind in _EARLY:
-        rule = rules.get(kind)
-        if rule is not None and (rule.search(name_and_title) or rule.search(folder)):
-            # a long lane brief that merely mentions "ack" in its name stays a brief
-            if kind == "ack" and lane and words > config.ack_max_words:
-                continue
-            return kind
-    if is_ack_text(config, body, words):
-        return "ack"
-    for kind in _LATE:
+    if path == config.inventory:
+        return "coverage", f"it is the configured inventory ({config.inventory})"
+    tail = _name_tail(name)
+    last_folder = _name_tail(folder.rpartition("/")[2]) if folder else ""
+    short = 0 < words <= config.ack_max_words
+    for kind in _NAMED:
         rule = rules.get(kind)
         if rule is None:
             continue
-        if rule.search(folder) or (lane is None and rule.search(name_and_title)):
-            return kind
-    return "brief" if lane else "other"
+        by_folder = bool(last_folder) and any(
+            rule.fullmatch(f) for f in (last_folder, last_folder.removesuffix("s")))
+        by_name = _is(rule, tail) and not (lane and kind in _LATE)
+        if by_name:
+            return kind, f"its file name is one ({name!r} ends with {kind!r} words)"
+        if by_folder:
+            return kind, f"its folder is named for it ({folder.rpartition('/')[2]!r})"
+    rule = rules.get("ack")
+    if rule is not None and short and (rule.search(name) or rule.search(title)):
+        return "ack", f"short ({words} words) and its name or title says it is an ACK"
+    if is_ack_text(config, body, words):
+        return "ack", (f"short ({words} words <= ack_max_words {config.ack_max_words}) and it "
+                       "acknowledges or pushes the next step")
+    if lane:
+        return "brief", f"it has a lane id ({lane})"
+    return "other", "no front matter kind, no lane id, and no name that is a kind"
+
+
+def infer_kind(
+    config: Config, path: str, title: str, body: str, words: int, lane: str | None
+) -> Kind:
+    return explain_kind(config, path, title, body, words, lane)[0]

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from compactor.families import COPY, Link
 from compactor.files import path_for_humans
 from compactor.scan import Scan
 from compactor.vocab import RETENTIONS
+
+if TYPE_CHECKING:
+    from compactor.git import Repo
 
 
 def iso(ts: int) -> str:
@@ -142,4 +145,53 @@ def scan_text(scan: Scan) -> str:
         for i in rest:
             b, d = scan.briefs[i], scan.decisions[i]
             lines.append(f"  {d.retention:<11} {b.kind:<10} {path_for_humans(b.path)}")
+    return "\n".join(lines)
+
+
+def explain_data(repo: Repo, scan: Scan, path: str) -> dict[str, Any]:
+    """Why one doc got its kind, lane id and family (``scan --explain PATH``)."""
+    from compactor.briefs import explain_lane
+    from compactor.config import repo_relative
+    from compactor.errors import InputError
+    from compactor.kinds import explain_kind
+    from compactor.scan import with_bodies
+
+    clean = repo_relative(path) or path
+    try:
+        i = scan.index(clean)
+    except KeyError:
+        raise InputError(
+            f"{path}: not a scanned doc (not in the index, excluded, or skipped); "
+            "give its path from the repository root"
+        ) from None
+    b = with_bodies(repo, [scan.briefs[i]])[0]
+    declared = b.fields.get("kind")
+    if isinstance(declared, str) and declared.strip().lower() == b.kind:
+        why = f"front matter kind: {declared.strip()}"
+    else:
+        why = explain_kind(scan.config, b.path, b.title, b.body or "", b.words, b.lane)[1]
+    d = scan.decisions[i]
+    out: dict[str, Any] = {
+        "path": b.path, "kind": b.kind, "kind_why": why, "lane": b.lane,
+        "lane_why": explain_lane(scan.config, b.path, b.title, b.fields),
+        "family": d.family, "retention": d.retention,
+    }
+    fam = scan.family(d.family) if d.family else None
+    if fam is not None:
+        out["link"] = link_data(scan, fam.link(i))
+    return out
+
+
+def explain_text(data: dict[str, Any]) -> str:
+    lines = [path_for_humans(data["path"]),
+             f"  kind {data['kind']}: {data['kind_why']}",
+             f"  lane {data['lane'] or '-'}: {data['lane_why']}"]
+    if data["family"] is None:
+        lines.append(f"  family -: in no family; retention {data['retention']}")
+    else:
+        link = data["link"]
+        evidence = "; ".join(f"{k} {v if not isinstance(v, list) else ', '.join(v)}"
+                             for k, v in link.items() if k != "leg")
+        lines.append(f"  family {data['family']}: linked as a {link['leg']}"
+                     + (f" ({evidence})" if evidence else "") + f"; retention {data['retention']}")
     return "\n".join(lines)

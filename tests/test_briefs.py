@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from compactor.briefs import parse_brief, parse_tokens
-from compactor.config import Config
+from compactor.config import Config, make_config
 
 CFG = Config()
 
@@ -129,3 +129,65 @@ def test_odd_token_values_are_ignored_not_fatal(value: str, expected: dict[str, 
 def test_token_counts_read_the_way_people_write_them(value: object, total: int | None) -> None:
     assert parse_tokens(value) == ({} if total is None else {"total": total})
     assert parse_tokens({"codex": value}) == ({} if total is None else {"codex": total})
+
+
+# -- kinds and lane ids from evidence, not from incidental words (issue 13) ---------------
+
+LONG_LOOP_BODY = "\n".join(
+    f"## Cycle {k}\n\nThe worker re-ran the suite and the status is unchanged; nothing new was "
+    f"found in the ledger, the queue or the dashboards on pass {k}." for k in range(12))
+
+
+@pytest.mark.parametrize(
+    ("path", "text", "kind"),
+    [
+        # a long loop doc whose title says it was acknowledged is no ACK chatter
+        ("docs/loop/cycle-acknowledged-status.md",
+         f"# Status acknowledged, proceeding\n\n{LONG_LOOP_BODY}\n", "other"),
+        # titles that mention an inventory, a coverage check, hardening or a wave
+        ("docs/loop/run-042.md", f"# Inventory check and coverage review\n\n{LONG_LOOP_BODY}\n",
+         "other"),
+        ("docs/loop/run-043.md", f"# Hardening pass, wave two\n\n{LONG_LOOP_BODY}\n", "other"),
+        ("docs/loop/run-044.md", f"# Close-out of the gaps\n\n{LONG_LOOP_BODY}\n", "other"),
+        # names that contain, but are not, a kind
+        ("docs/ops/PR_822_evidence-snapshot-merge-log.md", "# Evidence entry\n\nlong text\n",
+         "other"),
+        ("docs/tasks/T-30_stage3-closeout-coverage-adapter-smoke.md", "# T-30\n\ntext\n", "other"),
+        ("docs/stage-07-technical-hardening/wave-061.md", "# Wave 061: Plan\n\ntext\n", "brief"),
+        ("docs/evidence/2026/run.md", "# Run\n\ntext\n", "other"),
+        # names that are a kind
+        ("docs/ops/S120-closeout.md", "# Operator actions\n\ntext\n", "closeout"),
+        ("docs/ops/closeout-S093.md", "# Operator actions\n\ntext\n", "closeout"),
+        ("docs/ops/operator-actions-coverage-3.md", "# Matrix\n\ntext\n", "coverage"),
+        ("docs/closeouts/operator-actions.md", "# Operator actions\n\ntext\n", "closeout"),
+        ("docs/INVENTORY.md", "# Everything\n\ntext\n", "coverage"),
+        ("docs/SPRINT_4_POSTMORTEM.md", "# Sprint 4\n\ntext\n", "postmortem"),
+        # short chatter is still an ACK
+        ("docs/S091-ack.md", "ACK S091. Next bounded slice: S092 cancel vendor. Proceed.", "ack"),
+    ],
+)
+def test_kinds_come_from_evidence_not_incidental_words(path: str, text: str, kind: str) -> None:
+    assert brief(path, text).kind == kind
+
+
+def test_the_configured_inventory_is_coverage_whatever_its_name() -> None:
+    config = make_config({"inventory": "docs/STATE.md"})
+    b, _ = parse_brief(config, "docs/STATE.md", "0" * 40, "# State of things\n\ntext\n")
+    assert b.kind == "coverage"
+
+
+@pytest.mark.parametrize(
+    ("path", "title", "lane"),
+    [
+        ("docs/DTM-86_cloud-keys-gate.md", "DTM-86: Stage 9 cloud shadow-run required S3 keys gate",
+         None),
+        ("docs/PR_716_MERGE_LOG.md", "PR 716 — docs(ops): Phase 9C Wave 5 docs graph remediation",
+         None),
+        ("docs/notes.md", "S8 — retry queue", "S8"),
+        ("docs/notes.md", "Lane S085: approve invoice", "S085"),
+    ],
+)
+def test_a_lane_id_is_not_taken_from_an_incidental_title_token(
+    path: str, title: str, lane: str | None
+) -> None:
+    assert brief(path, f"# {title}\n\ntext\n").lane == lane

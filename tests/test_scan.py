@@ -168,3 +168,21 @@ def test_vendored_and_boilerplate_markdown_is_not_scanned_by_default(repo: GitRe
     repo.write(".compactor.yaml", "exclude: []\n")
     r = run_compactor("scan", "--format", "json", cwd=repo.root)
     assert len(json.loads(r.out)["briefs"]) == 14
+
+
+def test_scan_explain_says_why_a_doc_got_its_kind_lane_and_family(loop: GitRepo) -> None:
+    data = json.loads(run_compactor("scan", "--format", "json", cwd=loop.root).out)
+    fam = data["families"][0]
+    member = fam["members"][1]
+    result = run_compactor("scan", "--explain", member, cwd=loop.root)
+    assert result.code == 0, result
+    lines = result.out.splitlines()
+    assert lines[0] == member
+    assert lines[1].startswith("  kind brief: it has a lane id")
+    assert lines[2].startswith("  lane S086: ")
+    assert lines[3].startswith(f"  family {fam['id']}: linked as a copy")
+    ack = next(b["path"] for b in data["briefs"] if b["kind"] == "ack")
+    out = json.loads(run_compactor("scan", "--explain", ack, "--format", "json", cwd=loop.root).out)
+    assert out["kind"] == "ack" and "short" in out["kind_why"] and out["family"] is None
+    missing = run_compactor("scan", "--explain", "docs/nope.md", cwd=loop.root)
+    assert missing.code == 2 and "docs/nope.md: not a scanned doc" in missing.err
