@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from compactor.config import Config, repo_relative
+from compactor.config import Config
 from compactor.coverage import family_coverage
 from compactor.errors import InputError, RefusedError
 from compactor.files import path_for_humans
@@ -26,6 +26,7 @@ from compactor.inventory import (
     render,
     write_text,
 )
+from compactor.paths import PathRefused, contained, lexical
 from compactor.scan import Scan
 
 CLOSEOUT_DIR = "docs/closeouts"
@@ -44,13 +45,15 @@ def default_path(family: str) -> str:
 
 
 def repo_path(root: Path, value: str) -> str:
-    """``value`` (relative to the repo root) as a clean repo-relative posix path."""
-    clean = repo_relative(value)
-    if clean is None or clean.split("/")[0] == ".git":
-        raise InputError(
-            f"{value}: --output must be a path inside the repository, relative to its root "
-            f"({root})"
+    """``value`` (relative to the repo root) as a clean repo-relative posix path, checked by
+    the containment rule (``paths.py``) before anything is planned."""
+    clean, problem = lexical(value)
+    if clean is None:
+        raise PathRefused(
+            f"{path_for_humans(value)}: --output must be a path inside the repository, relative "
+            f"to its root ({root}), outside .git (it {problem})"
         )
+    contained(root, clean, "--output", write=True)
     return clean
 
 
@@ -86,10 +89,12 @@ def plan_closeout(repo: Repo, config: Config, name: str, output: str | None = No
 
 
 def write_closeout(root: Path, closeout: Closeout, force: bool = False) -> None:
-    existing = read_text(root, closeout.path)
+    asked_by = ("the default closeout path" if closeout.path == default_path(closeout.family)
+                else "--output")
+    existing = read_text(root, closeout.path, asked_by)
     if existing is not None and not force:
         raise RefusedError(
             f"{path_for_humans(closeout.path)}: already exists; pass --force to overwrite it, "
             "or --output to write elsewhere"
         )
-    write_text(root, closeout.path, closeout.text)
+    write_text(root, closeout.path, closeout.text, asked_by)

@@ -7,6 +7,7 @@ configuration table is checked against it by the tests.
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -208,11 +209,14 @@ def repo_relative(value: str) -> str | None:
 
 
 def _inside_repo(source: str, key: str, value: Any) -> str:
+    from compactor.paths import lexical  # the one containment rule (paths.py)
+
     if not isinstance(value, str) or not value.strip():
         raise _fail(source, key, "must be a non-empty path string")
-    clean = repo_relative(value)
+    clean, problem = lexical(value)
     if clean is None:
-        raise _fail(source, key, f"must be a path inside the repository, got {value!r}")
+        why = f" (it {problem})" if problem in ("reaches into .git", "holds a NUL byte") else ""
+        raise _fail(source, key, f"must be a path inside the repository, got {value!r}{why}")
     return clean
 
 
@@ -292,15 +296,18 @@ def _validate(source: str, key: str, value: Any) -> Any:
 def load_config(root: Path) -> tuple[Config, str | None]:
     """Read the repo's config; returns it and the file it came from (None: defaults)."""
     yaml_path = root / ".compactor.yaml"
-    if yaml_path.is_file():
-        return make_config(_read_yaml(yaml_path), ".compactor.yaml"), ".compactor.yaml"
+    if os.path.lexists(yaml_path):
+        text = _config_text(root, ".compactor.yaml")
+        if text is not None:
+            return make_config(_read_yaml(yaml_path, text), ".compactor.yaml"), ".compactor.yaml"
     toml_path = root / "pyproject.toml"
-    if toml_path.is_file():
+    if os.path.lexists(toml_path):
         import tomllib  # only for a repo with a pyproject.toml (the hook's import budget)
 
+        text = _config_text(root, "pyproject.toml")
         try:
-            data = tomllib.loads(toml_path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            data = tomllib.loads(text) if text is not None else {}
+        except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"pyproject.toml: cannot parse ({exc}); fix the TOML syntax") from None
         section = data.get("tool", {}).get("compactor")
         if section is not None:
@@ -310,12 +317,31 @@ def load_config(root: Path) -> tuple[Config, str | None]:
     return Config(), None
 
 
-def _read_yaml(path: Path) -> Mapping[str, Any]:
+MAX_CONFIG_BYTES = 1_000_000
+
+
+def _config_text(root: Path, name: str) -> str | None:
+    """A config file's text through the containment rule (a symlink must stay inside the
+    work tree); None when it is not a regular file."""
+    from compactor.paths import contained
+
+    path = contained(root, name, "the config file")
+    if not path.is_file():
+        return None
+    if path.stat().st_size > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{name}: is over {MAX_CONFIG_BYTES:,} bytes; a config is a few lines")
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{name}: is not UTF-8 text; save it as UTF-8") from None
+
+
+def _read_yaml(path: Path, text: str) -> Mapping[str, Any]:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
     try:
-        data = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
+        data = YAML(typ="safe", pure=True).load(text)
     except RecursionError:
         raise ConfigError(f"{path.name}: cannot parse (nested too deeply); fix the YAML") from None
     except (YAMLError, UnicodeDecodeError) as exc:

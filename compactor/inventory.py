@@ -19,9 +19,7 @@ window and burn rate live in ``compactor report``).
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +32,7 @@ from compactor.coverage import Coverage, family_coverage, lane_name, lane_ranges
 from compactor.errors import InputError, RefusedError
 from compactor.files import path_for_humans
 from compactor.git import Repo
+from compactor.paths import contained, read_bytes, write_bytes
 from compactor.report import NO_FAMILY, Report, build_report, md_cell
 from compactor.scan import Progress, Scan, open_cache, run_scan, with_bodies
 from compactor.vocab import PHASES, RETENTIONS
@@ -389,12 +388,11 @@ class InventoryPlan:
         return self.old != self.new
 
 
-def read_text(root: Path, rel: str) -> str | None:
-    """A repo file's text (None when missing); refuses symlinks and non-files."""
-    path = root / rel
-    if path.is_symlink():
-        raise RefusedError(f"{rel}: is a symlink; compactor only writes regular files, "
-                           "point the config at a regular file")
+def read_text(root: Path, rel: str, asked_by: str = "option 'inventory'") -> str | None:
+    """A repo file compactor is about to rewrite: its text, None when missing. The path
+    passes the containment rule for a write (``paths.py``): no symlink, nothing outside
+    the work tree or in .git."""
+    path = contained(root, rel, asked_by, write=True)
     if not path.exists():
         return None
     if not path.is_file():
@@ -436,8 +434,8 @@ def _cached_content(repo: Repo, scan: Scan, skip: frozenset[str]) -> str:
     that adds no brief: the hook answers without reading a body or rendering)."""
     config = scan.config
     if config.template:
-        path = repo.root / config.template
-        template = path.read_bytes() if path.is_file() else b"<missing>"
+        found = read_bytes(repo.root, config.template, "option 'template'", links=False)
+        template = found if found is not None else b"<missing>"
     else:
         template = packaged_template_bytes(INVENTORY_TEMPLATE) or b"<missing>"
     key = _content_key(scan, template)
@@ -460,30 +458,16 @@ def _cached_content(repo: Repo, scan: Scan, skip: frozenset[str]) -> str:
 _SLOT = hashlib.blake2b(b"inventory|last-rendered", digest_size=16).digest()
 
 
-def write_text(root: Path, rel: str, text: str) -> None:
-    """Write atomically (temp file + rename), keeping an existing file's mode."""
-    path = root / rel
+def write_text(root: Path, rel: str, text: str, asked_by: str = "option 'inventory'") -> None:
+    """Write atomically (temp file + rename) through the containment rule, keeping an
+    existing file's mode."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        mode = path.stat().st_mode & 0o7777 if path.exists() else None
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        write_bytes(root, rel, text.encode("utf-8"), asked_by)
     except OSError as exc:
         raise InputError(
             f"{path_for_humans(rel)}: cannot write it ({exc.strerror or exc}); "
             "check the path and its folders"
         ) from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(text.encode("utf-8"))
-        if mode is not None:
-            os.chmod(tmp, mode)
-        else:
-            os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def apply_plan(root: Path, plan: InventoryPlan) -> bool:

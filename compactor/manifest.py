@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from compactor.errors import InputError
+from compactor.paths import lexical
 
 if TYPE_CHECKING:
     from compactor.cache import Cache
@@ -144,6 +145,16 @@ def _entry(path: Any, raw: Any, where: str) -> Entry:
     )
     if not ok:
         raise InputError(f"{bad} needs blob, action and location; {_FIX}")
+    for named in (path, raw["location"] if raw["action"] == ARCHIVED else None):
+        if named is None:
+            continue
+        clean, problem = lexical(named)
+        if clean != named:  # only clean repo-relative paths outside .git: no restore surprise
+            what = problem or "is not a clean repo-relative path"
+            if named != path:
+                what = f"has location {json.dumps(named)}, which {what}"
+            raise InputError(f"{where}: entry {json.dumps(path)} {what}; refusing to use this "
+                             f"manifest ({_FIX})")
     mode = raw.get("mode", "100644")
     if mode not in MODES:
         raise InputError(f"{bad}: mode {mode!r} is not a regular file's (100644 or 100755); {_FIX}")

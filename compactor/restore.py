@@ -10,10 +10,10 @@ archived file and folded entry it points to is where it says. Neither scans.
 
 from __future__ import annotations
 
-import os
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from compactor.compact import find_block
 from compactor.config import Config
@@ -21,6 +21,7 @@ from compactor.errors import InputError, RefusedError
 from compactor.files import path_for_humans
 from compactor.git import IndexEntry, Repo
 from compactor.manifest import FOLDED_BLOCK, Entry, Manifest, load, manifest_path, split_folded
+from compactor.paths import contained, write_bytes
 
 
 @dataclass(frozen=True)
@@ -80,16 +81,13 @@ def select(entries: Mapping[str, Entry], targets: Sequence[str],
     return chosen
 
 
-def _safe_target(root: Path, path: str) -> Path:
-    p = PurePosixPath(path)
-    bad = p.is_absolute() or ".." in p.parts or not p.parts or p.parts[0] == ".git"
-    dest = root.joinpath(*p.parts)
-    if bad or not dest.resolve().is_relative_to(root.resolve()):
-        raise InputError(
-            f"{path_for_humans(path)}: the manifest points outside the work tree; refusing to "
-            "write there (check the manifest's history)"
-        )
-    return dest
+def _safe_target(root: Path, path: str, where: str) -> Path:
+    """Where a manifest entry is restored to, by the containment rule (``paths.py``)."""
+    return contained(root, path, _named_by(path, where), write=True)
+
+
+def _named_by(path: str, where: str) -> str:
+    return f"manifest entry {json.dumps(path, ensure_ascii=False)} in {where}"
 
 
 def restore(
@@ -125,8 +123,9 @@ def restore(
     data = repo.read_blobs(entries[p].blob for p in paths)
     plan: list[tuple[str, Path, bytes, bool]] = []
     clashes: list[str] = []
+    where = manifest_path(config)
     for p in paths:
-        dest = _safe_target(repo.root, p)
+        dest = _safe_target(repo.root, p, where)
         raw = data[entries[p].blob]
         content = raw if isinstance(raw, bytes) else b""
         same = False
@@ -146,14 +145,12 @@ def restore(
             "move it first"
         )
     out: list[Restored] = []
-    for p, dest, content, write in plan:
+    for p, _dest, content, write in plan:
         entry = entries[p]
         if write:
             try:
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                dest.write_bytes(content)
-                if entry.mode == "100755":
-                    os.chmod(dest, dest.stat().st_mode | 0o111)
+                write_bytes(repo.root, p, content, _named_by(p, where),
+                            mode=0o755 if entry.mode == "100755" else None)
             except OSError as exc:
                 done = ", ".join(path_for_humans(r.path) for r in out if r.written) or "none"
                 raise InputError(
@@ -177,8 +174,15 @@ def verify(repo: Repo, config: Config, rev: str = "HEAD") -> Verified:
         text = raw.decode("utf-8", "surrogateescape") if isinstance(raw, bytes) else ""
         block = find_block(text, FOLDED_BLOCK)
     listed = split_folded(block)
+    links = {e.path for e in tree if e.mode == "120000"}
     for e in manifest.entries:
         shown = path_for_humans(e.path)
+        parts = e.path.split("/")
+        through = next(("/".join(parts[:k]) for k in range(1, len(parts) + 1)
+                        if "/".join(parts[:k]) in links), None)
+        if through is not None:
+            problems.append(f"{shown}: goes through the symlink {through!r} committed in {rev}; "
+                            "restore would refuse to write it")
         if e.blob in missing:
             problems.append(f"{shown}: blob {e.blob} is missing from the repository")
         if e.action == "archived" and e.location not in in_tree:

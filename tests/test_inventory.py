@@ -453,7 +453,8 @@ def test_an_inventory_path_that_is_not_a_regular_file_is_refused(loop: GitRepo) 
     result = run_compactor("inventory", cwd=loop.root)
     assert result.code == 2 and result.err == (
         "compactor: error: docs/INVENTORY.md: is a symlink; compactor only writes regular "
-        "files, point the config at a regular file\n")
+        "files; refusing to write there (named by option 'inventory'; compactor only uses paths "
+        "inside the work tree, outside .git, with no symlink on the way)\n")
     assert loop.state() == before
     blocked = run_compactor("closeout", "S201", "-o", "docs/design/retry-budgets.md/x.md",
                             cwd=loop.root)

@@ -174,8 +174,8 @@ def test_restore_refuses_a_manifest_pointing_outside_the_work_tree(repo: GitRepo
     r = run_compactor("restore", "--all", cwd=repo.root)
     assert r.code == 2
     assert r.err == (
-        "compactor: error: ../outside.md: the manifest points outside the work tree; refusing "
-        "to write there (check the manifest's history)\n"
+        f"compactor: error: {MANIFEST}: entry \"../outside.md\" leaves the work tree; refusing "
+        "to use this manifest (restore it from git history (git log -- PATH) or remove it)\n"
     )
     assert not (repo.root.parent / "outside.md").exists()
     assert repo.state() == before

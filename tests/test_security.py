@@ -1,0 +1,303 @@
+"""Hostile repositories: what a stranger's docs pull request must not be able to do.
+
+Each attack is a repository built here, run through the real CLI (in process, for
+speed), and checked for the documented exit code, the one-line message, and that
+nothing outside the expected place changed: the work tree, ``.git`` outside its
+object store and compactor's cache, and a canary directory outside the repository.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import GitRepo
+
+from compactor.cli import main
+from compactor.paths import PathRefused, contained, is_dotgit, lexical
+
+T0 = 1_778_304_756
+MANIFEST = "docs/archive/compactor-manifest.json"
+PAYLOAD = b"#!/bin/sh\necho pwned > /tmp/compactor-pwned\n"
+
+
+def lane(n: int, action: str = "deploy widget") -> str:
+    return (
+        f"---\nlane: S{n:03d}\naction: {action}\n---\n# S{n:03d} {action}\n\n"
+        "## Scope\n\nCheck the route, verify the session and record the tenant for the "
+        "envelope. Re-run the replay harness against the staging cluster and compare the "
+        "ledger totals with the audited baseline before closing the slice.\n\n"
+        "## Proof\n\nThe harness printed matching totals; the audit trail shows no drift.\n"
+    )
+
+
+def loop(repo: GitRepo, *numbers: int) -> None:
+    repo.commit({f"docs/lanes/S{n:03d}-deploy-widget.md": lane(n)
+                 for n in (numbers or (1, 2, 3, 4, 5))}, when=T0)
+
+
+def run(root: Path, *args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """The CLI in this process: (exit code, stdout, stderr)."""
+    capsys.readouterr()
+    try:
+        main(["-C", str(root), *args])
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 0
+    else:  # pragma: no cover - main always exits
+        code = 0
+    out, err = capsys.readouterr()
+    print(f"exit {code}\n--- stdout\n{out}\n--- stderr\n{err}")
+    return code, out, err
+
+
+def error_line(err: str) -> str:
+    """The one error line (no traceback, no second error)."""
+    assert "Traceback" not in err
+    errors = [line for line in err.splitlines() if line.startswith("compactor: error: ")]
+    assert len(errors) == 1, err
+    return errors[0]
+
+
+def _walk(top: Path, skip: tuple[str, ...] = ()) -> Iterator[tuple[str, str]]:
+    for dirpath, dirnames, filenames in os.walk(top):
+        rel_dir = os.path.relpath(dirpath, top)
+        dirnames[:] = sorted(d for d in dirnames
+                             if os.path.normpath(os.path.join(rel_dir, d)) not in skip)
+        for name in sorted(dirnames + filenames):
+            full = os.path.join(dirpath, name)
+            rel = os.path.normpath(os.path.join(rel_dir, name))
+            if rel in skip:
+                continue
+            st = os.lstat(full)
+            if os.path.islink(full):
+                yield rel, f"link {os.readlink(full)}"
+            elif os.path.isdir(full):
+                yield rel, f"dir {st.st_mode:o}"
+            else:
+                with open(full, "rb") as fh:
+                    yield rel, f"file {st.st_mode:o} {hashlib.sha1(fh.read()).hexdigest()}"
+
+
+class Watch:
+    """Everything an attack could touch: the work tree, .git outside objects and
+    compactor's cache, and a canary directory outside the repository."""
+
+    def __init__(self, repo: GitRepo, canary: Path) -> None:
+        self.repo, self.canary = repo, canary
+        self.before = self.snapshot()
+
+    def snapshot(self) -> dict[str, str]:
+        root = self.repo.root
+        work = {f"work/{k}": v for k, v in _walk(root, skip=(".git",))}
+        git = {f"git/{k}": v for k, v in _walk(root / ".git", skip=("objects", "compactor"))}
+        canary = {f"canary/{k}": v for k, v in _walk(self.canary)}
+        return {**work, **git, **canary}
+
+    def unchanged(self) -> None:
+        after = self.snapshot()
+        changed = sorted(k for k in set(self.before) | set(after)
+                         if self.before.get(k) != after.get(k))
+        assert changed == []
+
+
+@pytest.fixture
+def canary(tmp_path: Path) -> Path:
+    c = tmp_path / "canary"
+    c.mkdir()
+    (c / "secret.md").write_text("# S900 secret\n\nnever read, never written\n")
+    return c
+
+
+def blob(repo: GitRepo, data: bytes) -> str:
+    return subprocess.run(["git", "hash-object", "-w", "--stdin"], cwd=repo.root, input=data,
+                          capture_output=True, check=True).stdout.decode().strip()
+
+
+def commit_link(repo: GitRepo, path: str, target: str) -> None:
+    p = repo.root / path
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.symlink_to(target)
+    repo.git("add", path)
+    repo.git("commit", "-q", "--no-verify", "-m", f"link {path}")
+
+
+def manifest(entries: dict[str, dict[str, str]]) -> str:
+    return json.dumps({"version": 1, "compactions": [], "entries": entries})
+
+
+# -- the containment rule itself ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", [".git", ".GIT", ".Git", ".git.", ".git ", ".git. . ", "git~1",
+                                  "GIT~1", ".git::$INDEX_ALLOCATION", ".g\u200cit", "\ufeff.git"])
+def test_every_spelling_of_dotgit_is_dotgit(name: str) -> None:
+    assert is_dotgit(name)
+    clean, problem = lexical(f"docs/{name}/hooks/pre-commit")
+    assert clean is None and problem == "reaches into .git"
+
+
+@pytest.mark.parametrize("name", [".github", ".gitignore", "git", "x.git", ".gitx", "git~2"])
+def test_names_that_only_look_like_dotgit_are_fine(name: str) -> None:
+    assert not is_dotgit(name)
+    assert lexical(f"docs/{name}/a.md") == (f"docs/{name}/a.md", "")
+
+
+@pytest.mark.parametrize("value, problem", [
+    ("/etc/passwd", "is an absolute path"), ("C:/x.md", "is an absolute path"),
+    ("../x.md", "leaves the work tree"), ("docs/../../x.md", "leaves the work tree"),
+    ("a\0b.md", "holds a NUL byte"), ("./", "is the work tree itself, not a file in it"),
+    ("docs\\..\\..\\x.md", "leaves the work tree"),
+])
+def test_lexical_refusals(value: str, problem: str) -> None:
+    assert lexical(value) == (None, problem)
+
+
+def test_contained_follows_links_for_reads_only_inside(repo: GitRepo, canary: Path) -> None:
+    (repo.root / "docs").mkdir()
+    (repo.root / "docs/real.md").write_text("x")
+    (repo.root / "inside").symlink_to("docs")
+    (repo.root / "out").symlink_to(canary)
+    (repo.root / "g").symlink_to(".git")
+    assert contained(repo.root, "inside/real.md", "test") == repo.root / "inside/real.md"
+    with pytest.raises(PathRefused, match="goes through the symlink 'inside'; refusing to write"):
+        contained(repo.root, "inside/real.md", "test", write=True)
+    with pytest.raises(PathRefused, match="'inside'; refusing to read"):
+        contained(repo.root, "inside/real.md", "test", links=False)
+    with pytest.raises(PathRefused, match="symlink 'out' to outside the work tree"):
+        contained(repo.root, "out/secret.md", "test")
+    with pytest.raises(PathRefused, match="symlink 'g' into .git"):
+        contained(repo.root, "g/config", "test")
+
+
+# -- restore --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("entry", ["x/.git/hooks/pre-commit", ".GIT/hooks/pre-commit",
+                                   "docs/.git./hooks/pre-commit", "git~1/hooks/pre-commit",
+                                   "docs/../.git/hooks/pre-commit", "a\0b.md", "/tmp/abs.md"])
+def test_restore_refuses_a_manifest_naming_dotgit(repo: GitRepo, canary: Path, entry: str,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    loop(repo, 1, 2)
+    commit_link(repo, "x", ".")  # a committed symlink to the work tree root
+    evil = blob(repo, PAYLOAD)
+    repo.commit({MANIFEST: manifest({entry: {"action": "archived", "blob": evil,
+                                            "location": "docs/archive/a.md", "mode": "100755"}})})
+    watch = Watch(repo, canary)
+    for args in (("restore", "--all"), ("restore", "--force", "--all"), ("verify",)):
+        code, _out, err = run(repo.root, *args, capsys=capsys)
+        assert code == 2
+        line = error_line(err)
+        assert line.startswith(f"compactor: error: {MANIFEST}: entry {json.dumps(entry)} ")
+        assert "refusing to use this manifest" in line
+    assert not (repo.root / ".git/hooks/pre-commit").exists()
+    watch.unchanged()
+
+
+def test_restore_refuses_a_path_through_a_committed_symlink_into_dotgit(
+        repo: GitRepo, canary: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    loop(repo, 1, 2)
+    commit_link(repo, "g", ".git")
+    commit_link(repo, "out", str(canary))
+    evil = blob(repo, PAYLOAD)
+    repo.commit({MANIFEST: manifest({
+        "g/hooks/pre-commit": {"action": "folded", "blob": evil, "location": "inventory",
+                               "mode": "100755"},
+        "out/planted.md": {"action": "folded", "blob": evil, "location": "inventory"},
+    })})
+    watch = Watch(repo, canary)
+    code, _out, err = run(repo.root, "restore", "--all", "--force", capsys=capsys)
+    assert code == 2
+    assert error_line(err) == (
+        "compactor: error: g/hooks/pre-commit: goes through the symlink 'g'; refusing to write "
+        f"there (named by manifest entry \"g/hooks/pre-commit\" in {MANIFEST}; compactor only "
+        "uses paths inside the work tree, outside .git, with no symlink on the way)")
+    code, _out, err = run(repo.root, "restore", "out/planted.md", capsys=capsys)
+    assert code == 2 and "goes through the symlink 'out'" in error_line(err)
+    watch.unchanged()
+    # verify no longer says ok: it lists both entries (and the missing inventory)
+    code, out, _err = run(repo.root, "verify", capsys=capsys)
+    assert code == 1
+    assert "g/hooks/pre-commit: goes through the symlink 'g' committed in HEAD; restore would " \
+        "refuse to write it" in out
+    assert "out/planted.md: goes through the symlink 'out' committed in HEAD" in out
+    watch.unchanged()
+
+
+# -- inventory, closeout, compact: the config's paths -----------------------------------------
+
+
+@pytest.mark.parametrize("option, value", [
+    ("inventory", ".git/config"), ("inventory", ".Git/hooks/pre-commit"),
+    ("inventory", "docs/../.git/config"), ("archive_dir", "docs/.GIT/archive"),
+    ("archive_dir", ".git"), ("template", ".git/HEAD"), ("inventory", "git~1/config"),
+])
+def test_config_paths_into_dotgit_are_refused(repo: GitRepo, canary: Path, option: str,
+                                              value: str,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    loop(repo)
+    repo.commit({".compactor.yaml": f"{option}: {json.dumps(value)}\n"})
+    watch = Watch(repo, canary)
+    for args in (("inventory",), ("inventory", "--check"), ("compact", "--apply"),
+                 ("closeout", "S001")):
+        code, _out, err = run(repo.root, *args, capsys=capsys)
+        assert code == 2
+        assert error_line(err) == (
+            f"compactor: error: .compactor.yaml: option '{option}' must be a path inside the "
+            f"repository, got {value!r} (it reaches into .git)")
+    watch.unchanged()
+    assert (repo.root / ".git/config").read_text().startswith("[core]")
+
+
+def test_inventory_through_a_committed_symlinked_directory(
+        repo: GitRepo, canary: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    loop(repo)
+    commit_link(repo, "out", str(canary))
+    commit_link(repo, "inner", "docs")
+    for value, link in (("out/INVENTORY.md", "out"), ("inner/INVENTORY.md", "inner")):
+        repo.commit({".compactor.yaml": f"inventory: {value}\n"})
+        watch = Watch(repo, canary)
+        for args in (("inventory",), ("inventory", "--check")):
+            code, _out, err = run(repo.root, *args, capsys=capsys)
+            assert code == 2
+            assert error_line(err).startswith(
+                f"compactor: error: {value}: goes through the symlink '{link}'; refusing to "
+                "write there (named by option 'inventory'; ")
+        watch.unchanged()
+    assert sorted(p.name for p in canary.iterdir()) == ["secret.md"]
+
+
+def test_closeout_output_through_a_symlink_or_into_dotgit(
+        repo: GitRepo, canary: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    loop(repo)
+    commit_link(repo, "out", str(canary))
+    commit_link(repo, "docs/closeouts", str(canary))  # the default closeout folder
+    watch = Watch(repo, canary)
+    code, _out, err = run(repo.root, "closeout", "S001", "-o", "out/x.md", capsys=capsys)
+    assert code == 2 and "out/x.md: goes through the symlink 'out'" in error_line(err)
+    code, _out, err = run(repo.root, "closeout", "S001", "-o", ".GIT/hooks/x", capsys=capsys)
+    assert code == 2 and error_line(err).startswith(
+        "compactor: error: .GIT/hooks/x: --output must be a path inside the repository")
+    code, _out, err = run(repo.root, "closeout", "S001", capsys=capsys)
+    assert code == 2
+    assert "docs/closeouts/S001-closeout.md: goes through the symlink 'docs/closeouts'" in err
+    assert "(named by the default closeout path; " in err
+    watch.unchanged()
+
+
+def test_a_config_file_linked_outside_is_not_read(repo: GitRepo, canary: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    loop(repo)
+    (canary / "cfg.yaml").write_text("threshold: 0.9\n")
+    commit_link(repo, ".compactor.yaml", str(canary / "cfg.yaml"))
+    watch = Watch(repo, canary)
+    code, _out, err = run(repo.root, "scan", capsys=capsys)
+    assert code == 2
+    assert error_line(err).startswith(
+        "compactor: error: .compactor.yaml: goes through the symlink '.compactor.yaml' to "
+        "outside the work tree; refusing to read there (named by the config file; ")
+    watch.unchanged()
