@@ -126,14 +126,14 @@ def timed(mod, name, key):
 # stages (perf_counter wrappers, not cProfile, which inflates call-heavy Python code).
 COLD_STAGES = r"""
 import json, sys, time
-import compactor.briefs as briefs, compactor.scan as scan, compactor.shapes as shapes
+import compactor.briefs as briefs, compactor.fingerprints as fingerprints, compactor.shapes as shapes
 from compactor.config import load_config
 from compactor.files import select
 from compactor.git import Repo
 spent = {}
 """ + TIMED + r"""
 timed(briefs, "load_front_matter", "yaml")
-timed(scan, "parse_brief", "parse")
+timed(fingerprints, "parse_brief", "parse")
 timed(shapes, "_token_bytes", "tokens")
 timed(shapes, "shape_codes", "mask")
 timed(shapes, "_combine", "hashes")
@@ -144,7 +144,7 @@ repo = Repo(Path(sys.argv[1])); config = load_config(repo.root)[0]
 entries = select(config, repo.index_entries()).entries
 sample = entries[:: max(1, len(entries) // int(sys.argv[2]))][: int(sys.argv[2])]
 t = time.perf_counter()
-scan._fingerprint_part(repo, config, sample)
+fingerprints.fingerprint_part(repo, config, sample)
 spent["total"] = time.perf_counter() - t
 print(json.dumps({"docs": len(sample), **spent}))
 """

@@ -23,8 +23,6 @@ a family of 200 costs one row, not the family's quadratic comparison.
 
 from __future__ import annotations
 
-import hashlib
-import marshal
 from collections.abc import Iterator, Mapping, Sequence
 from typing import NamedTuple
 
@@ -32,9 +30,9 @@ import numpy as np
 import numpy.typing as npt
 
 from compactor.briefs import Brief
-from compactor.cache import code_digest
 from compactor.config import Config
 from compactor.families import Family
+from compactor.store import FamilyDecisions, dump_family, family_key, load_family
 from compactor.vocab import KIND_INFO, PHASES, RETENTIONS, Phase, Retention
 
 LOOKBACK = 3
@@ -104,22 +102,11 @@ def _neighbours(
             yield recents[r], bests[r], list(zip(tops[r][:m], shared[r][:m], strict=True))
 
 
-# A family's decisions, by position in the family: what the cache keeps (see below).
-_Positional = tuple[
-    list[int], list[int], list[float], list[float], list[tuple[tuple[int, float], ...]]
-]  # phase codes, retention codes, novelty, novelty_any, nearest as (position, similarity)
-
-
-def family_key(config: Config, first: npt.NDArray[np.uint32]) -> bytes:
-    """The cache key of a family's decisions: the code that decided them, the config and
-    its first shape."""
-    head = f"decisions|{code_digest()}|{config!r}|{first.shape[0]}|".encode()
-    return hashlib.blake2b(head + first.tobytes(), digest_size=16).digest()
 
 
 def _family(
-    config: Config, rows: npt.NDArray[np.uint32], known: _Positional | None, keep: int
-) -> _Positional:
+    config: Config, rows: npt.NDArray[np.uint32], known: FamilyDecisions | None, keep: int
+) -> FamilyDecisions:
     """Decisions of a family whose member signatures are ``rows``, in lane order.
 
     Each member's decision depends only on the members before it, so the first
@@ -157,37 +144,6 @@ def _family(
     return phases, retentions, novelty, novelty_any, nearest
 
 
-def _dump(rows: npt.NDArray[np.uint32], values: _Positional) -> bytes:
-    return marshal.dumps((rows.shape[0], rows.shape[1], rows.tobytes(),
-                          bytes(values[0]), bytes(values[1]), *values[2:]))
-
-
-def _load(data: bytes, width: int) -> tuple[npt.NDArray[np.uint32], _Positional] | None:
-    """A stored family (its signatures and decisions), or None when it is not one."""
-    try:
-        n, w, sigs, phases, retentions, novelty, novelty_any, nearest = marshal.loads(data)
-    except (ValueError, TypeError, EOFError):
-        return None
-    if not (w == width and type(n) is int and n > 0
-            and isinstance(sigs, bytes) and len(sigs) == n * width * 4
-            and isinstance(phases, bytes) and isinstance(retentions, bytes)
-            and all(isinstance(c, list) for c in (novelty, novelty_any, nearest))
-            and len(phases) == len(retentions) == len(novelty) == len(novelty_any)
-            == len(nearest) == n
-            and max(phases) < len(PHASES) and max(retentions) < len(RETENTIONS)
-            and all(type(x) is float for x in novelty)
-            and all(type(x) is float for x in novelty_any)
-            and all(type(x) is tuple and len(x) <= LOOKBACK for x in nearest)):
-        return None
-    for pos, near in enumerate(nearest):
-        for item in near:
-            if not (type(item) is tuple and len(item) == 2 and type(item[0]) is int
-                    and 0 <= item[0] < pos and type(item[1]) is float):
-                return None
-    rows = np.frombuffer(sigs, dtype=np.uint32).reshape(n, width)
-    return rows, (list(phases), list(retentions), novelty, novelty_any, nearest)
-
-
 def _common_prefix(a: npt.NDArray[np.uint32], b: npt.NDArray[np.uint32]) -> int:
     m = min(a.shape[0], b.shape[0])
     differs = np.flatnonzero((a[:m] != b[:m]).any(axis=1))
@@ -198,7 +154,7 @@ def _common_prefix(a: npt.NDArray[np.uint32], b: npt.NDArray[np.uint32]) -> int:
 THREADED_WORK = 250_000
 
 
-def _prior(prior: tuple[npt.NDArray[np.uint32], _Positional] | None) -> _Positional | None:
+def _prior(prior: tuple[npt.NDArray[np.uint32], FamilyDecisions] | None) -> FamilyDecisions | None:
     return prior[1] if prior is not None else None
 
 
@@ -223,11 +179,11 @@ def decide(
     for fam in families:
         rows = sigs[np.asarray(fam.members, dtype=np.int64)]
         key = family_key(config, rows[0]) if cached else b""
-        prior = _load(known[key], rows.shape[1]) if known and key in known else None
+        prior = load_family(known[key], rows.shape[1], LOOKBACK) if known and key in known else None
         keep = _common_prefix(prior[0], rows) if prior is not None else 0
         jobs.append((rows, key, prior, keep))
     work = sum(len(rows) ** 2 - keep**2 for rows, _, _, keep in jobs)
-    results: list[_Positional] | None = None
+    results: list[FamilyDecisions] | None = None
     if threads > 1 and work >= THREADED_WORK and len(jobs) > 1:
         # numpy lets go of the GIL in the comparisons: big families decide side by side
         from concurrent.futures import ThreadPoolExecutor
@@ -242,7 +198,7 @@ def decide(
         results = [_family(config, rows, _prior(prior), keep) for rows, _, prior, keep in jobs]
     for fam, (rows, key, prior, keep), values in zip(families, jobs, results, strict=True):
         if learned is not None and (prior is None or keep < max(len(rows), len(prior[0]))):
-            learned[key] = _dump(rows, values)
+            learned[key] = dump_family(rows, values)
         members = fam.members
         phases, retentions, novelty, novelty_any, nearest = values
         for pos, i in enumerate(members):

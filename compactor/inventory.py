@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 from compactor.briefs import Brief
-from compactor.cache import code_digest
 from compactor.config import Config
 from compactor.coverage import Coverage, family_coverage, lane_name, lane_ranges
 from compactor.errors import InputError, RefusedError
@@ -34,7 +33,8 @@ from compactor.files import path_for_humans
 from compactor.git import Repo
 from compactor.paths import contained, read_bytes, write_bytes
 from compactor.report import NO_FAMILY, Report, build_report, md_cell
-from compactor.scan import Progress, Scan, open_cache, run_scan, with_bodies
+from compactor.scan import Progress, Scan, run_scan, with_bodies
+from compactor.store import code_digest, keep_rendered_block, open_cache, rendered_block
 from compactor.vocab import PHASES, RETENTIONS
 
 INVENTORY_BLOCK = "inventory"
@@ -441,21 +441,13 @@ def _cached_content(repo: Repo, scan: Scan, skip: frozenset[str]) -> str:
     key = _content_key(scan, template)
     cache = open_cache(repo)
     try:
-        # one slot, the last block rendered: the cache does not grow commit after commit
-        stored = cache.get_blobs([_SLOT]).get(_SLOT) if cache.enabled else None
-        if stored is not None and stored[:16] == key:
-            try:
-                return stored[16:].decode("utf-8")
-            except UnicodeDecodeError:
-                pass  # not a value this version wrote: render it again
-        content = render_inventory(inventory_data(repo, scan, skip), config, repo.root)
-        cache.put_blobs({_SLOT: key + content.encode("utf-8")})
+        content = rendered_block(cache, key)
+        if content is None:
+            content = render_inventory(inventory_data(repo, scan, skip), config, repo.root)
+            keep_rendered_block(cache, key, content)
         return content
     finally:
         cache.close()
-
-
-_SLOT = hashlib.blake2b(b"inventory|last-rendered", digest_size=16).digest()
 
 
 def write_text(root: Path, rel: str, text: str, asked_by: str = "option 'inventory'") -> None:

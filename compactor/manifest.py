@@ -28,11 +28,12 @@ from typing import TYPE_CHECKING, Any
 
 from compactor.errors import InputError
 from compactor.paths import lexical
+from compactor.store import code_digest
 
 if TYPE_CHECKING:
-    from compactor.cache import Cache
     from compactor.config import Config
     from compactor.git import IndexEntry, Repo
+    from compactor.store import Cache
 
 MANIFEST_NAME = "compactor-manifest.json"
 MANIFEST_VERSION = 1
@@ -269,7 +270,7 @@ CACHE_FORMAT = 1
 
 
 def _cache_key(blob: str) -> bytes:
-    return hashlib.blake2b(f"manifest|{CACHE_FORMAT}|{blob}".encode(), digest_size=16).digest()
+    return hashlib.blake2b(f"manifest|{code_digest()}|{blob}".encode(), digest_size=16).digest()
 
 
 def _to_cache(manifest: Manifest) -> bytes:

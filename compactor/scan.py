@@ -6,11 +6,7 @@ it prints nothing and never writes outside the cache in the git dir.
 
 from __future__ import annotations
 
-import hashlib
-import marshal
-import os
-import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -19,16 +15,17 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from compactor import decisions, shapes
-from compactor.briefs import Brief, brief_from_meta, decode, looks_binary, parse_brief
-from compactor.cache import Cache, code_digest, entry_key
+from compactor import shapes, store
+from compactor.briefs import Brief, brief_from_meta, decode
 from compactor.config import Config
 from compactor.decisions import Decision, decide
 from compactor.errors import Warning
 from compactor.families import Family, band_layout, group
 from compactor.files import select
+from compactor.fingerprints import Row, cpus, fingerprint_parts
 from compactor.git import Background, IndexEntry, Repo, parse_creation_log
-from compactor.vocab import FAMILY_KINDS, KINDS
+from compactor.store import Cache, open_cache
+from compactor.vocab import FAMILY_KINDS
 
 Progress = Callable[[str, int, int], None]
 
@@ -63,12 +60,6 @@ class Scan:
         return shapes.similarity(self.signatures[i], self.signatures[j])
 
 
-def _fingerprint_settings(config: Config) -> str:
-    """What a brief's cache row depends on besides its path and blob: the code that
-    parsed and fingerprinted it, and the whole config."""
-    return f"{code_digest()}|{config!r}"
-
-
 def read_briefs(
     repo: Repo,
     config: Config,
@@ -85,29 +76,27 @@ def read_briefs(
     ``staged``). Entries of the last snapshot with the same blob come from it in one
     read; the others from their cache rows, or are parsed and fingerprinted.
     """
-    settings = _fingerprint_settings(config)
+    settings = store.brief_settings(config)
     width = config.num_perm
-    skey = _snapshot_key(settings)
-    stored = cache.get_blobs([skey]).get(skey) if cache.enabled else None
-    snap = _Snapshot.load(stored, width) if stored is not None else None
+    skey = store.snapshot_key(settings)
+    snap = store.read_snapshot(cache, skey, width)
     at = snap.find(entries) if snap is not None else [-1] * len(entries)
     rest = [e for e, k in zip(entries, at, strict=True) if k < 0]
     stale = (len(snap.paths) - (len(entries) - len(rest))) if snap is not None else 0
     rewrite = cache.enabled and (
-        snap is None or len(rest) + stale > SNAPSHOT_SLACK + len(entries) // SNAPSHOT_SHARE
+        snap is None
+        or len(rest) + stale > store.SNAPSHOT_SLACK + len(entries) // store.SNAPSHOT_SHARE
     )
     # what the new snapshot holds needs no rows of its own (one representation, not two)
-    rows_too = not rewrite or len(entries) > SNAPSHOT_MAX
+    rows_too = not rewrite or len(entries) > store.SNAPSHOT_MAX
     rows = iter(_read_rows(repo, config, rest, cache, settings, progress, write=rows_too))
     times = created() if created is not None else {}
     briefs: list[Brief] = []
     counts: list[int] = []
     warnings: list[Warning] = []
-    from_snap: list[int] = []  # (brief, snapshot row) for the briefs taken from the snapshot
-    snap_rows: list[int] = []
-    from_rows: list[int] = []  # the briefs whose signature comes from a row (raws: its bytes)
+    source: list[int] = []  # per brief: its snapshot row, or -1: its signature is in ``raws``
     raws: list[bytes] = []
-    fresh: list[tuple[IndexEntry, dict[str, Any]]] = []
+    fresh: list[tuple[IndexEntry, dict[str, Any]]] = []  # the entries not in the snapshot
     for e, k in zip(entries, at, strict=True):
         path = e.path
         when = times.get(path, -1)
@@ -116,36 +105,43 @@ def read_briefs(
             when = stamp
         if k >= 0:
             assert snap is not None
-            if k in snap.warnings:
-                warnings.extend(Warning(path, w) for w in snap.warnings[k])
+            warnings.extend(Warning(path, w) for w in snap.warnings.get(k, ()))
             if snap.skip[k]:
                 continue
-            from_snap.append(len(briefs))
-            snap_rows.append(k)
             briefs.append(Brief(
                 path, e.blob, snap.lane[k], snap.number[k], snap.title[k], snap.label[k],
                 snap.kind[k], snap.words[k], MappingProxyType(snap.fields[k]), when, staged,
             ))
             counts.append(snap.shingles[k])
-            continue
-        meta, raw = next(rows)
-        fresh.append((e, meta))
-        for w in meta.get("warnings", ()):
-            warnings.append(Warning(path, w))
-        if meta.get("skip"):
-            continue
-        from_rows.append(len(briefs))
-        raws.append(raw)
-        briefs.append(brief_from_meta(path, e.blob, meta, when, staged))
-        counts.append(int(meta.get("shingles", 0)))
-    matrix = np.empty((len(briefs), width), dtype=np.uint32)
-    if snap is not None and from_snap:
-        matrix[from_snap] = snap.matrix[snap_rows]
-    if from_rows:  # one conversion for them all (the rows are little-endian uint32)
-        matrix[from_rows] = np.frombuffer(b"".join(raws), dtype="<u4").reshape(len(raws), width)
+        else:
+            meta, raw = next(rows)
+            fresh.append((e, meta))
+            warnings.extend(Warning(path, w) for w in meta.get("warnings", ()))
+            if meta.get("skip"):
+                continue
+            briefs.append(brief_from_meta(path, e.blob, meta, when, staged))
+            counts.append(int(meta.get("shingles", 0)))
+            raws.append(raw)
+        source.append(k)
+    matrix = _signatures(width, source, snap, raws)
     if rewrite:
-        cache.put_blobs({skey: _Snapshot.dump(entries, at, snap, fresh, matrix, width)})
+        cache.put_blobs({skey: store.Snapshot.dump(entries, at, snap, fresh, matrix, width)})
     return briefs, matrix, counts, warnings
+
+
+def _signatures(
+    width: int, source: Sequence[int], snap: store.Snapshot | None, raws: Sequence[bytes]
+) -> npt.NDArray[np.uint32]:
+    """One signature row per brief: snapshot row ``source[i]``, or (-1) the next of ``raws``
+    (little-endian uint32, converted in one go)."""
+    at = np.asarray(source, dtype=np.int64)
+    matrix = np.empty((len(at), width), dtype=np.uint32)
+    in_snap = at >= 0
+    if snap is not None and in_snap.any():
+        matrix[in_snap] = snap.matrix[at[in_snap]]
+    if raws:
+        matrix[~in_snap] = np.frombuffer(b"".join(raws), dtype="<u4").reshape(len(raws), width)
+    return matrix
 
 
 def _read_rows(
@@ -156,274 +152,22 @@ def _read_rows(
     settings: str,
     progress: Progress | None = None,
     write: bool = True,
-) -> list[tuple[dict[str, Any], bytes]]:
+) -> list[Row]:
     """(meta, signature bytes) of each entry from its cache row, or parsed and
     fingerprinted (and then written as a row, unless ``write`` is False)."""
-    if not entries:
-        return []
-    keys = [entry_key(settings, e.path, e.blob) for e in entries]
-    hits = {k: v for k, v in cache.get_many(keys).items() if _trusted_row(*v, config.num_perm)}
-    misses = [i for i, k in enumerate(keys) if k not in hits]
-    fresh: dict[bytes, tuple[dict[str, Any], bytes]] = {}
+    found = store.read_rows(cache, settings, entries, config.num_perm)
+    misses = [i for i, row in enumerate(found) if row is None]
     done = 0
-    for part, rows in _fingerprint_parts(repo, config, [entries[i] for i in misses]):
-        written = dict(zip((keys[i] for i in misses[done : done + part]), rows, strict=True))
-        if write:
-            cache.put_many(written)  # part by part: written while the workers go on
-        fresh.update(written)
+    for part, rows in fingerprint_parts(repo, config, [entries[i] for i in misses]):
+        at = misses[done : done + part]
+        if write:  # part by part: written while the workers go on
+            store.write_rows(cache, settings, [entries[i] for i in at], rows)
+        for i, row in zip(at, rows, strict=True):
+            found[i] = row
         done += part
         if progress:
             progress("fingerprint", done, len(misses))
-    # hits passed _trusted_row (a foreign or damaged row is a miss, recomputed above)
-    return [fresh.get(key) or hits[key] for key in keys]
-
-
-# The snapshot: every entry of the last scan (with these settings) in one cache value,
-# column by column, so a warm scan of 10k briefs is one read, not 10k rows to decode.
-# It is rewritten when more than SNAPSHOT_SLACK + 1/SNAPSHOT_SHARE of a scan's entries
-# are not in it (or no longer in the scan): a few commits on, it still serves the rest.
-# Files fingerprinted for a snapshot that is being rewritten get no cache row of their
-# own, unless the scan holds more than SNAPSHOT_MAX files (a value SQLite might refuse).
-SNAPSHOT_SLACK = 64
-SNAPSHOT_SHARE = 64
-SNAPSHOT_MAX = 250_000
-_SNAPSHOT_COLUMNS = ("lane", "number", "title", "label", "kind", "words", "fields", "shingles")
-
-
-def _snapshot_key(settings: str) -> bytes:
-    text = f"snapshot|{settings}"
-    return hashlib.blake2b(text.encode("utf-8", "surrogateescape"), digest_size=16).digest()
-
-
-def _all_type(values: list[Any], *types: type) -> bool:
-    return all(type(v) in types for v in values)
-
-
-class _Snapshot:
-    """A snapshot as read back: the entries it holds and their cached metadata."""
-
-    def __init__(self, columns: tuple[Any, ...]) -> None:
-        (self.paths, self.blobs, self.skip, self.warnings, self.lane, self.number, self.title,
-         self.label, self.kind, self.words, self.fields, self.shingles, self.matrix) = columns
-
-    @classmethod
-    def load(cls, data: bytes, width: int) -> _Snapshot | None:
-        """The snapshot stored as ``data``, or None when it is not one this version wrote."""
-        head = int.from_bytes(data[:8], "little")
-        try:
-            value = marshal.loads(memoryview(data)[8 : 8 + head])
-        except (ValueError, TypeError, EOFError):
-            return None
-        if not (type(value) is tuple and len(value) == 13 and value[0] == width):
-            return None
-        paths, blobs, skip, warns, lane, number, title, label, kind, words, fields, shingles = \
-            value[1:]
-        lists = (paths, blobs, lane, number, title, label, kind, words, fields, shingles)
-        n = len(paths) if type(paths) is list else -1
-        if not (all(type(c) is list and len(c) == n for c in lists)
-                and type(skip) is bytes and len(skip) == n
-                and len(data) == 8 + head + n * width * 4
-                and type(warns) is dict
-                and all(type(k) is int and 0 <= k < n and type(v) is list and _all_type(v, str)
-                        for k, v in warns.items())
-                and _all_type(paths, str) and _all_type(blobs, str)
-                and _all_type(lane, str, type(None)) and _all_type(number, int, type(None))
-                and _all_type(title, str) and _all_type(label, str)
-                and set(kind) <= set(KINDS) and _all_type(words, int)
-                and _all_type(fields, dict) and _all_type(shingles, int)):
-            return None
-        sigs = np.frombuffer(data, dtype=np.uint32, offset=8 + head).reshape(n, width)
-        return cls((*value[1:], sigs))
-
-    def find(self, entries: Sequence[IndexEntry]) -> list[int]:
-        """For each entry, its row here (same path and blob), or -1."""
-        where = dict(zip(self.paths, range(len(self.paths)), strict=True))
-        blobs = self.blobs
-        at = []
-        for e in entries:
-            k = where.get(e.path, -1)
-            at.append(k if k >= 0 and blobs[k] == e.blob else -1)
-        return at
-
-    @staticmethod
-    def dump(
-        entries: Sequence[IndexEntry],
-        at: Sequence[int],
-        snap: _Snapshot | None,
-        fresh: Sequence[tuple[IndexEntry, dict[str, Any]]],
-        matrix: npt.NDArray[np.uint32],
-        width: int,
-    ) -> bytes:
-        """A snapshot of ``entries``: rows ``at`` of ``snap``, the others from ``fresh``."""
-        metas = iter(fresh)
-        cols: dict[str, list[Any]] = {c: [] for c in _SNAPSHOT_COLUMNS}
-        skip = bytearray()
-        warns: dict[int, list[str]] = {}
-        sigs = np.zeros((len(entries), width), dtype=np.uint32)
-        row = 0  # the entry's row in matrix (skipped entries have none)
-        for i, k in enumerate(at):
-            if k >= 0:
-                assert snap is not None
-                for c in _SNAPSHOT_COLUMNS:
-                    cols[c].append(getattr(snap, c)[k])
-                skipped = bool(snap.skip[k])
-                if k in snap.warnings:
-                    warns[i] = snap.warnings[k]
-            else:
-                e, meta = next(metas)
-                skipped = bool(meta.get("skip"))
-                for c in _SNAPSHOT_COLUMNS:
-                    cols[c].append(meta.get(c, _SKIPPED[c]) if not skipped else _SKIPPED[c])
-                if meta.get("warnings"):
-                    warns[i] = list(meta["warnings"])
-            skip.append(skipped)
-            if not skipped:
-                sigs[i] = matrix[row]
-                row += 1
-        # equal strings as one object: marshal then writes each once, and reading the
-        # snapshot back makes half as many objects
-        memo: dict[Any, Any] = {}
-        head = marshal.dumps((
-            width, [e.path for e in entries], [e.blob for e in entries],
-            bytes(skip), warns, *(_shared(cols[c], memo) for c in _SNAPSHOT_COLUMNS),
-        ))
-        return len(head).to_bytes(8, "little") + head + sigs.tobytes()
-
-
-def _shared(value: Any, memo: dict[Any, Any]) -> Any:
-    """``value`` with equal strings (keys included) replaced by one of them."""
-    kind = type(value)
-    if kind is str:
-        return memo.setdefault(value, value)
-    if kind is list:
-        return [_shared(v, memo) for v in value]
-    if kind is dict:
-        return {memo.setdefault(k, k): _shared(v, memo) for k, v in value.items()}
-    return value
-
-
-_SKIPPED: dict[str, Any] = {
-    "lane": None, "number": None, "title": "", "label": "", "kind": "brief", "words": 0,
-    "fields": {}, "shingles": 0,
-}
-
-
-_META_TYPES: dict[str, tuple[type, ...]] = {
-    "lane": (str, type(None)), "number": (int, type(None)), "title": (str,), "label": (str,),
-    "kind": (str,), "words": (int,), "fields": (dict,), "shingles": (int,),
-}
-
-
-def _trusted_row(meta: Any, sig: bytes, num_perm: int) -> bool:
-    """Whether a cache row has the shape this version writes (a foreign row is recomputed)."""
-    if not isinstance(meta, dict):
-        return False
-    warnings = meta.get("warnings", [])
-    if not isinstance(warnings, list) or not all(isinstance(w, str) for w in warnings):
-        return False
-    if meta.get("skip") is True:
-        return True
-    return len(sig) == num_perm * 4 and meta.get("kind") in KINDS and all(
-        isinstance(meta.get(k), t) and not isinstance(meta.get(k), bool)
-        for k, t in _META_TYPES.items()
-    )
-
-
-# Cold scans of many files fingerprint on every CPU: parsing and masking are pure Python
-# (see benchmarks/RESULTS.md). Below PARALLEL_MIN missing files a pool costs more than it saves.
-PARALLEL_MIN = 2000
-_PART = 500  # files per task of the pool; each task reads its blobs with one cat-file
-_worker: tuple[Repo, Config] | None = None
-
-
-def _cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
-def _fingerprint_part(
-    repo: Repo, config: Config, entries: Sequence[IndexEntry]
-) -> list[tuple[dict[str, Any], bytes]]:
-    blobs = repo.read_blobs((e.blob for e in entries), limit=config.max_file_bytes)
-    rows = []
-    for e in entries:
-        meta, sig = _fingerprint_file(config, e, blobs[e.blob])
-        rows.append((meta, shapes.to_bytes(sig)))
-    return rows
-
-
-def _init_worker(repo: Repo, config: Config) -> None:
-    global _worker
-    _worker = (repo, config)
-
-
-def _work(entries: Sequence[IndexEntry]) -> list[tuple[dict[str, Any], bytes]]:
-    assert _worker is not None
-    return _fingerprint_part(*_worker, entries)
-
-
-def _fingerprint_parts(
-    repo: Repo, config: Config, entries: Sequence[IndexEntry]
-) -> Iterator[tuple[int, list[tuple[dict[str, Any], bytes]]]]:
-    """(count, cache rows) for consecutive parts of ``entries``, in order.
-
-    Many files are fingerprinted by a pool of forked workers, one per CPU (the
-    results are the same: each file is fingerprinted on its own).
-    """
-    workers = min(_cpus(), len(entries) // _PART)
-    if workers < 2 or len(entries) < PARALLEL_MIN or sys.platform != "linux":
-        for start in range(0, len(entries), 2000):
-            part = entries[start : start + 2000]
-            yield len(part), _fingerprint_part(repo, config, part)
-        return
-    import multiprocessing
-
-    parts = [entries[s : s + _PART] for s in range(0, len(entries), _PART)]
-    ctx = multiprocessing.get_context("fork")
-    with ctx.Pool(workers, initializer=_init_worker, initargs=(repo, config)) as pool:
-        for part, rows in zip(parts, pool.imap(_work, parts), strict=True):
-            yield len(part), rows
-
-
-_TEXT_BYTES = bytes([9, 10, 11, 12, 13, *range(32, 256)])
-
-
-def _has_control_bytes(data: bytes) -> bool:
-    """False when ``looks_binary`` must say False (no NUL nor control byte where it looks).
-
-    One C-level pass instead of its per-byte loop, which cost ~0.5 ms per brief.
-    """
-    return bool(data[:8192].translate(None, _TEXT_BYTES))
-
-
-def _fingerprint_file(
-    config: Config, entry: IndexEntry, data: bytes | int
-) -> tuple[dict[str, Any], npt.NDArray[np.uint32]]:
-    empty = np.zeros(0, dtype=np.uint32)
-    if isinstance(data, int):
-        limit = config.max_file_bytes
-        return {"skip": True, "warnings": [
-            f"is {data:,} bytes, over max_file_bytes ({limit:,}); skipped"
-        ]}, empty
-    if _has_control_bytes(data) and looks_binary(data):
-        return {"skip": True, "warnings": ["looks binary, not markdown; skipped"]}, empty
-    if not data.strip():
-        return {"skip": True, "warnings": ["is empty; skipped"]}, empty
-    text, problem = decode(data)
-    brief, warnings = parse_brief(config, entry.path, entry.blob, text)
-    if problem:
-        warnings.insert(0, problem)
-    sig, count = shapes.fingerprint(
-        text, brief.label_words, config.shingle, config.num_perm, config.seed,
-        keep=config.guardrail_fields,
-    )
-    meta = brief.to_meta()
-    meta["shingles"] = count
-    if warnings:
-        meta["warnings"] = warnings
-    return meta, sig
+    return [row for row in found if row is not None]
 
 
 class CreationTimes:
@@ -470,24 +214,6 @@ class CreationTimes:
             self._job.stop()
 
 
-def _band_layout(cache: Cache, config: Config) -> tuple[int, int]:
-    """``band_layout`` for the config, kept in the cache (it takes ~20 ms to compute)."""
-    text = f"band_layout|{code_digest()}|{config.threshold!r}|{config.num_perm}"
-    key = hashlib.blake2b(text.encode(), digest_size=16).digest()
-    stored = cache.get_blobs([key]).get(key) if cache.enabled else None
-    if stored is not None:
-        try:
-            value = marshal.loads(stored)
-        except (ValueError, TypeError, EOFError):
-            value = None
-        if (type(value) is tuple and len(value) == 2 and all(type(v) is int for v in value)
-                and value[0] >= 1 and value[1] >= 1 and value[0] * value[1] <= config.num_perm):
-            return value
-    layout = band_layout(config.threshold, config.num_perm)
-    cache.put_blobs({key: marshal.dumps(layout)})
-    return layout
-
-
 def order_key(b: Brief) -> tuple[float, int, str]:
     return (float(b.number) if b.number is not None else float("inf"), b.created, b.path)
 
@@ -497,16 +223,6 @@ def family_name(b: Brief) -> str:
         return b.lane
     stem = b.path.rsplit("/", 1)[-1]
     return stem.rsplit(".", 1)[0] if "." in stem else stem
-
-
-def open_cache(repo: Repo, enabled: bool = True) -> Cache:
-    if not enabled:
-        return Cache(None)
-    try:
-        directory = repo.common_dir() / "compactor"
-    except Exception:  # noqa: BLE001 - a cache is optional
-        return Cache(None)
-    return Cache(directory)
 
 
 def run_scan(
@@ -545,18 +261,17 @@ def run_scan(
             config.threshold,
             [order_key(b) for b in briefs],
             [family_name(b) for b in briefs],
-            layout=_band_layout(cache, config),
+            layout=store.cached_band_layout(cache, config, band_layout),
         )
         known = cache.get_blobs(
-            decisions.family_key(config, matrix[f.members[0]]) for f in fams
+            store.family_key(config, matrix[f.members[0]]) for f in fams
         ) if cache.enabled else None
         learned: dict[bytes, bytes] = {}
         decided = decide(
-            config, briefs, matrix, fams, known, learned if cache.enabled else None, threads=_cpus()
+            config, briefs, matrix, fams, known, learned if cache.enabled else None, threads=cpus()
         )
         cache.put_blobs(learned)
-        warnings = [*selection.warnings, *cwarn, *warnings,
-                    *(Warning(None, w) for w in cache.warnings)]
+        warnings = [*selection.warnings, *cwarn, *warnings, *cache.warnings]
     finally:
         cache.close()
     return Scan(

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from conftest import GitRepo
 
-import compactor.scan as scan_mod
+import compactor.fingerprints as fingerprints
 from compactor import shapes
 from compactor.briefs import looks_binary
 from compactor.example import loop_corpus, write_repo
@@ -24,8 +24,8 @@ def test_a_scan_fingerprinted_by_worker_processes_equals_the_in_process_scan(
     repo.write("docs/binary.md", b"\0\1\2 not text")
     repo.git("add", "docs/binary.md")
     alone = scan_json(repo.scan(use_cache=False))
-    monkeypatch.setattr(scan_mod, "PARALLEL_MIN", 10)
-    monkeypatch.setattr(scan_mod, "_PART", 7)
+    monkeypatch.setattr(fingerprints, "PARALLEL_MIN", 10)
+    monkeypatch.setattr(fingerprints, "_PART", 7)
     progress: list[tuple[str, int, int]] = []
     pooled = repo.scan(use_cache=False, progress=lambda *a: progress.append(a))
     assert scan_json(pooled) == alone
@@ -67,8 +67,8 @@ def test_the_control_byte_precheck_never_hides_a_binary_file() -> None:
         data = bytes(rng.choice((rng.randrange(256), rng.randrange(32, 127), 10))
                      for _ in range(rng.randrange(0, 60))) * rng.choice((1, 200))
         if looks_binary(data):
-            assert scan_mod._has_control_bytes(data)
-    assert not scan_mod._has_control_bytes("plain text\twith tabs\r\n and ünïcode".encode())
+            assert fingerprints._has_control_bytes(data)
+    assert not fingerprints._has_control_bytes("plain text\twith tabs\r\n and ünïcode".encode())
 
 
 def test_shingle_hashes_are_the_sorted_distinct_hashes() -> None:

@@ -8,11 +8,11 @@ import pytest
 from conftest import GitRepo
 
 from compactor import manifest
-from compactor.cache import Cache
 from compactor.config import Config
 from compactor.errors import InputError
 from compactor.git import Repo
 from compactor.manifest import Compaction, Entry, Manifest
+from compactor.store import Cache
 
 BLOB = "0123456789abcdef0123456789abcdef01234567"
 HEAD = "89abcdef0123456789abcdef0123456789abcdef"

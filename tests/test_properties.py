@@ -14,9 +14,10 @@ from hypothesis import strategies as st
 from compactor import shapes
 from compactor.briefs import heading_text, parse_brief
 from compactor.config import Config
+from compactor.fingerprints import fingerprint_file
 from compactor.git import IndexEntry
 from compactor.render import scan_json, scan_text
-from compactor.scan import _fingerprint_file, _trusted_row
+from compactor.store import trusted_row
 from compactor.vocab import KINDS
 
 CONFIG = Config()
@@ -52,7 +53,7 @@ PATHS = st.one_of(
 
 
 def check_fingerprint(path: str, data: bytes) -> None:
-    meta, sig = _fingerprint_file(CONFIG, IndexEntry("100644", BLOB, 0, path), data)
+    meta, sig = fingerprint_file(CONFIG, IndexEntry("100644", BLOB, 0, path), data)
     json.dumps(meta)  # the cache stores it as JSON
     assert all(isinstance(w, str) and "\n" not in w for w in meta.get("warnings", []))
     if meta.get("skip"):
@@ -61,7 +62,7 @@ def check_fingerprint(path: str, data: bytes) -> None:
     assert meta["kind"] in KINDS
     assert sig.shape == (CONFIG.num_perm,)
     # what this version writes to the cache, it trusts when it reads it back
-    assert _trusted_row(json.loads(json.dumps(meta)), shapes.to_bytes(sig), CONFIG.num_perm)
+    assert trusted_row(json.loads(json.dumps(meta)), shapes.to_bytes(sig), CONFIG.num_perm)
 
 
 @settings(max_examples=150, deadline=None)

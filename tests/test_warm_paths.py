@@ -18,6 +18,7 @@ from conftest import GitRepo, run_compactor
 import compactor.decisions as decisions_mod
 import compactor.families as families_mod
 import compactor.scan as scan_mod
+import compactor.store as store
 from compactor.briefs import Brief
 from compactor.config import Config
 from compactor.example import loop_corpus, write_repo
@@ -131,8 +132,8 @@ def test_the_snapshot_is_rewritten_once_enough_has_changed(
     corpus.scan(now=NOW)
     corpus.scan(now=NOW)
     assert spy.rows == [1, 1]  # within the slack: the snapshot is kept, one row read
-    monkeypatch.setattr(scan_mod, "SNAPSHOT_SLACK", 0)
-    monkeypatch.setattr(scan_mod, "SNAPSHOT_SHARE", 10**9)
+    monkeypatch.setattr(store, "SNAPSHOT_SLACK", 0)
+    monkeypatch.setattr(store, "SNAPSHOT_SHARE", 10**9)
     spy.reset()
     corpus.scan(now=NOW)
     warm = corpus.scan(now=NOW)
@@ -161,7 +162,7 @@ def _get(repo: GitRepo, key: bytes) -> bytes:
 
 
 def _snapshot_key() -> bytes:
-    return scan_mod._snapshot_key(scan_mod._fingerprint_settings(Config()))
+    return store.snapshot_key(store.brief_settings(Config()))
 
 
 def _rewrite_snapshot(data: bytes, change: Any) -> bytes:
@@ -210,7 +211,7 @@ def test_a_damaged_snapshot_is_recomputed_not_trusted(
 
 
 def _family_rows(scan: Scan) -> dict[str, bytes]:
-    return {f.id: decisions_mod.family_key(scan.config, scan.signatures[f.members[0]])
+    return {f.id: store.family_key(scan.config, scan.signatures[f.members[0]])
             for f in scan.families}
 
 

@@ -1,0 +1,563 @@
+"""Everything compactor stores, in one place: the cache database under the git dir
+(``.git/compactor/cache-v1.sqlite``) and every value format kept in it, each with
+its integrity check.
+
+- **brief rows**, keyed by (settings, path, blob id): a brief's fields, warnings and
+  signature, so a second scan parses and fingerprints nothing it has seen;
+- the **snapshot**: every brief of the last scan in one value, column by column, so
+  a warm scan does a handful of reads instead of one per brief;
+- **family decisions**, keyed by the first member's signature;
+- the **band layout** of the LSH index, and the **last rendered inventory block**;
+- **creation times** of every path at one HEAD.
+
+Every key starts from :func:`code_digest`, a digest of the source files of the
+running compactor, and the whole config: edit a rule and every value it produced
+stops matching (no version constant to remember to bump). Every value is checked
+when read (CRC-32 for the larger ones, then its shape); anything unreadable — a
+corrupt file, a row of the wrong size, a schema from another version — is thrown
+away and rebuilt, never trusted. The cache is an accelerator only: every failure
+degrades to recomputing, with at most a warning.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import marshal
+import os
+import sqlite3
+import time
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from compactor.errors import Warning
+from compactor.vocab import KINDS, PHASES, RETENTIONS
+
+if TYPE_CHECKING:  # numpy is imported where a value is decoded (manifest readers need none)
+    import numpy as np
+    import numpy.typing as npt
+
+    from compactor.config import Config
+    from compactor.git import IndexEntry, Repo
+
+_DDL = """
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS briefs (key BLOB PRIMARY KEY, meta TEXT NOT NULL, sig BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS blobs (key BLOB PRIMARY KEY, crc INTEGER NOT NULL, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS created (id INTEGER PRIMARY KEY CHECK (id = 1), head TEXT NOT NULL,
+                                    data TEXT NOT NULL);
+"""
+# the tables' layout: a file written under another layout is rebuilt
+SCHEMA = hashlib.blake2b(_DDL.encode(), digest_size=8).hexdigest()
+_PACKAGE = Path(__file__).resolve().parent
+_code: str | None = None
+
+
+def code_digest() -> str:
+    """A digest of the running compactor's own source files (every ``.py`` of the
+    package, by relative path), computed once per process: the part of every cache
+    key that says which code produced the value."""
+    global _code
+    if _code is None:
+        h = hashlib.blake2b(digest_size=16)
+        for path in sorted(_sources(_PACKAGE)):
+            h.update(f"{path.relative_to(_PACKAGE).as_posix()}\0".encode())
+            h.update(path.read_bytes())
+            h.update(b"\0")
+        _code = h.hexdigest()
+    return _code
+
+
+def _sources(directory: Path) -> Iterator[Path]:
+    with os.scandir(directory) as it:
+        for entry in it:
+            if entry.is_dir(follow_symlinks=False) and entry.name != "__pycache__":
+                yield from _sources(Path(entry.path))
+            elif entry.name.endswith(".py") and entry.is_file():
+                yield Path(entry.path)
+
+
+def entry_key(settings: str, path: str, blob: str) -> bytes:
+    return hashlib.blake2b(f"{settings}\0{path}\0{blob}".encode("utf-8", "surrogateescape"),
+                           digest_size=16).digest()
+
+
+def value_key(*parts: object) -> bytes:
+    """A 16-byte key for a cache value: its kind and what it depends on."""
+    text = "|".join(str(p) for p in parts)
+    return hashlib.blake2b(text.encode("utf-8", "surrogateescape"), digest_size=16).digest()
+
+
+class Cache:
+    """A best-effort key/value store; ``warnings`` collects what went wrong."""
+
+    def __init__(self, directory: Path | None) -> None:
+        self.warnings: list[Warning] = []
+        self._db: sqlite3.Connection | None = None
+        if directory is None:
+            return
+        path = directory / "cache-v1.sqlite"
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            self._db = self._open_patiently(path)
+        except (sqlite3.OperationalError, OSError) as exc:
+            # busy, locked or unwritable: another compactor may be using it — never delete it
+            self._warn(f"{path}: signature cache unavailable ({exc}); running without it")
+            self._db = None
+        except sqlite3.DatabaseError as exc:  # corrupt, or another schema
+            self._warn(f"{path}: signature cache unreadable ({exc}); rebuilding it")
+            self._discard(path)
+            try:
+                self._db = self._open(path)
+            except (sqlite3.DatabaseError, OSError) as exc2:
+                self._warn(f"{path}: cannot rebuild the cache ({exc2}); running without")
+                self._db = None
+
+    @property
+    def enabled(self) -> bool:
+        """Whether there is a cache to read and write (False with --no-cache or after an error)."""
+        return self._db is not None
+
+    @classmethod
+    def _open_patiently(cls, path: Path) -> sqlite3.Connection:
+        """Open, retrying while another process holds the lock (creating it, or WAL setup)."""
+        for attempt in range(20):
+            try:
+                return cls._open(path)
+            except sqlite3.OperationalError as exc:
+                busy = "locked" in str(exc) or "busy" in str(exc)
+                if not busy or attempt == 19:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @staticmethod
+    def _open(path: Path) -> sqlite3.Connection:
+        db = sqlite3.connect(path, timeout=15, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")  # a cache: a lost last commit is recomputed
+        db.executescript(_DDL)
+        row = db.execute("SELECT v FROM meta WHERE k='schema'").fetchone()
+        if row is None:
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA),))
+        elif row[0] != str(SCHEMA):
+            raise sqlite3.DatabaseError(f"schema {row[0]}, expected {SCHEMA}")
+        db.execute("SELECT count(*) FROM briefs").fetchone()
+        return db
+
+    @staticmethod
+    def _discard(path: Path) -> None:
+        for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            try:
+                p.unlink()
+            except OSError:
+                pass
+
+    def _warn(self, text: str) -> None:
+        self.warnings.append(Warning(None, text))
+
+    def _fail(self, exc: Exception) -> None:
+        self._warn(f"signature cache error ({exc}); continuing without the cache")
+        self.close()
+
+    def _select(self, columns: str, table: str, keys: list[bytes]) -> Iterator[tuple[Any, ...]]:
+        """Rows of ``table`` whose key is in ``keys`` (SQLite caps bound parameters: chunks)."""
+        assert self._db is not None
+        for i in range(0, len(keys), 900):
+            chunk = keys[i : i + 900]
+            marks = ",".join("?" * len(chunk))
+            yield from self._db.execute(
+                f"SELECT key, {columns} FROM {table} WHERE key IN ({marks})", chunk
+            )
+
+    def get_many(self, keys: Iterable[bytes]) -> dict[bytes, tuple[dict[str, Any], bytes]]:
+        if self._db is None:
+            return {}
+        found: dict[bytes, tuple[dict[str, Any], bytes]] = {}
+        try:
+            for key, meta, sig in self._select("meta, sig", "briefs", list(keys)):
+                try:
+                    found[bytes(key)] = (json.loads(meta), bytes(sig))
+                except (ValueError, TypeError):
+                    continue
+        except sqlite3.Error as exc:
+            self._fail(exc)
+            return {}
+        return found
+
+    def put_many(self, rows: Mapping[bytes, tuple[Mapping[str, Any], bytes]]) -> None:
+        if self._db is None or not rows:
+            return
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.executemany(
+                "INSERT OR REPLACE INTO briefs VALUES (?, ?, ?)",
+                [(k, json.dumps(m, sort_keys=True), s) for k, (m, s) in rows.items()],
+            )
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._fail(exc)
+
+    def get_blobs(self, keys: Iterable[bytes]) -> dict[bytes, bytes]:
+        """The stored values of ``keys`` that are present and intact (CRC-checked)."""
+        if self._db is None:
+            return {}
+        found: dict[bytes, bytes] = {}
+        try:
+            for key, crc, data in self._select("crc, data", "blobs", list(keys)):
+                if isinstance(data, bytes) and zlib.crc32(data) == crc:
+                    found[bytes(key)] = data
+        except sqlite3.Error as exc:
+            self._fail(exc)
+            return {}
+        return found
+
+    def put_blobs(self, rows: Mapping[bytes, bytes]) -> None:
+        if self._db is None or not rows:
+            return
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.executemany(
+                "INSERT OR REPLACE INTO blobs VALUES (?, ?, ?)",
+                [(k, zlib.crc32(v), v) for k, v in rows.items()],
+            )
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._fail(exc)
+
+    def get_created(self) -> tuple[str, dict[str, int]] | None:
+        if self._db is None:
+            return None
+        try:
+            row = self._db.execute("SELECT head, data FROM created WHERE id=1").fetchone()
+            if row is None:
+                return None
+            data = json.loads(row[1])
+            if not isinstance(data, dict):
+                return None
+            return str(row[0]), {str(k): int(v) for k, v in data.items()}
+        except (sqlite3.Error, ValueError, TypeError) as exc:
+            if isinstance(exc, sqlite3.Error):
+                self._fail(exc)
+            return None
+
+    def put_created(self, head: str, data: Mapping[str, int]) -> None:
+        if self._db is None:
+            return
+        try:
+            self._db.execute(
+                "INSERT OR REPLACE INTO created VALUES (1, ?, ?)", (head, json.dumps(data))
+            )
+        except sqlite3.Error as exc:
+            self._fail(exc)
+
+    def close(self) -> None:
+        if self._db is not None:
+            try:
+                self._db.close()
+            except sqlite3.Error:
+                pass
+            self._db = None
+
+
+def open_cache(repo: Repo, enabled: bool = True) -> Cache:
+    """The repo's cache (a disabled one with ``enabled`` False or without a git dir)."""
+    if not enabled:
+        return Cache(None)
+    try:
+        directory = repo.common_dir() / "compactor"
+    except Exception:  # noqa: BLE001 - a cache is optional
+        return Cache(None)
+    return Cache(directory)
+
+
+# -- brief rows ---------------------------------------------------------------------------------
+
+
+def brief_settings(config: Config) -> str:
+    """What a brief's row depends on besides its path and blob: the code that parsed and
+    fingerprinted it, and the whole config."""
+    return f"{code_digest()}|{config!r}"
+
+
+_META_TYPES: dict[str, tuple[type, ...]] = {
+    "lane": (str, type(None)), "number": (int, type(None)), "title": (str,), "label": (str,),
+    "kind": (str,), "words": (int,), "fields": (dict,), "shingles": (int,),
+}
+
+
+def trusted_row(meta: Any, sig: bytes, num_perm: int) -> bool:
+    """Whether a brief row has the shape this version writes (a foreign row is recomputed)."""
+    if not isinstance(meta, dict):
+        return False
+    warnings = meta.get("warnings", [])
+    if not isinstance(warnings, list) or not all(isinstance(w, str) for w in warnings):
+        return False
+    if meta.get("skip") is True:
+        return True
+    return len(sig) == num_perm * 4 and meta.get("kind") in KINDS and all(
+        isinstance(meta.get(k), t) and not isinstance(meta.get(k), bool)
+        for k, t in _META_TYPES.items()
+    )
+
+
+def read_rows(cache: Cache, settings: str, entries: Sequence[IndexEntry], num_perm: int
+              ) -> list[tuple[dict[str, Any], bytes] | None]:
+    """Each entry's trusted row (meta, signature bytes), or None (a foreign or damaged
+    row is a miss: recomputed, never trusted)."""
+    if not cache.enabled or not entries:
+        return [None] * len(entries)
+    keys = [entry_key(settings, e.path, e.blob) for e in entries]
+    hits = cache.get_many(keys)
+    out: list[tuple[dict[str, Any], bytes] | None] = []
+    for key in keys:
+        hit = hits.get(key)
+        out.append(hit if hit is not None and trusted_row(*hit, num_perm) else None)
+    return out
+
+
+def write_rows(cache: Cache, settings: str, entries: Sequence[IndexEntry],
+               rows: Sequence[tuple[dict[str, Any], bytes]]) -> None:
+    if not cache.enabled:
+        return
+    cache.put_many({entry_key(settings, e.path, e.blob): row
+                    for e, row in zip(entries, rows, strict=True)})
+
+
+# -- the snapshot -------------------------------------------------------------------------------
+
+
+# Every entry of the last scan (with these settings) in one cache value,
+# column by column, so a warm scan of 10k briefs is one read, not 10k rows to decode.
+# It is rewritten when more than SNAPSHOT_SLACK + 1/SNAPSHOT_SHARE of a scan's entries
+# are not in it (or no longer in the scan): a few commits on, it still serves the rest.
+# Files fingerprinted for a snapshot that is being rewritten get no cache row of their
+# own, unless the scan holds more than SNAPSHOT_MAX files (a value SQLite might refuse).
+SNAPSHOT_SLACK = 64
+SNAPSHOT_SHARE = 64
+SNAPSHOT_MAX = 250_000
+_SNAPSHOT_COLUMNS = ("lane", "number", "title", "label", "kind", "words", "fields", "shingles")
+
+
+def snapshot_key(settings: str) -> bytes:
+    return value_key("snapshot", settings)
+
+
+def _all_type(values: list[Any], *types: type) -> bool:
+    return all(type(v) in types for v in values)
+
+
+class Snapshot:
+    """A snapshot as read back: the entries it holds and their cached metadata."""
+
+    def __init__(self, columns: tuple[Any, ...]) -> None:
+        (self.paths, self.blobs, self.skip, self.warnings, self.lane, self.number, self.title,
+         self.label, self.kind, self.words, self.fields, self.shingles, self.matrix) = columns
+
+    @classmethod
+    def load(cls, data: bytes, width: int) -> Snapshot | None:
+        """The snapshot stored as ``data``, or None when it is not one this version wrote."""
+        head = int.from_bytes(data[:8], "little")
+        try:
+            value = marshal.loads(memoryview(data)[8 : 8 + head])
+        except (ValueError, TypeError, EOFError):
+            return None
+        if not (type(value) is tuple and len(value) == 13 and value[0] == width):
+            return None
+        paths, blobs, skip, warns, lane, number, title, label, kind, words, fields, shingles = \
+            value[1:]
+        lists = (paths, blobs, lane, number, title, label, kind, words, fields, shingles)
+        n = len(paths) if type(paths) is list else -1
+        if not (all(type(c) is list and len(c) == n for c in lists)
+                and type(skip) is bytes and len(skip) == n
+                and len(data) == 8 + head + n * width * 4
+                and type(warns) is dict
+                and all(type(k) is int and 0 <= k < n and type(v) is list and _all_type(v, str)
+                        for k, v in warns.items())
+                and _all_type(paths, str) and _all_type(blobs, str)
+                and _all_type(lane, str, type(None)) and _all_type(number, int, type(None))
+                and _all_type(title, str) and _all_type(label, str)
+                and set(kind) <= set(KINDS) and _all_type(words, int)
+                and _all_type(fields, dict) and _all_type(shingles, int)):
+            return None
+        import numpy as np
+
+        sigs = np.frombuffer(data, dtype=np.uint32, offset=8 + head).reshape(n, width)
+        return cls((*value[1:], sigs))
+
+    def find(self, entries: Sequence[IndexEntry]) -> list[int]:
+        """For each entry, its row here (same path and blob), or -1."""
+        where = dict(zip(self.paths, range(len(self.paths)), strict=True))
+        blobs = self.blobs
+        at = []
+        for e in entries:
+            k = where.get(e.path, -1)
+            at.append(k if k >= 0 and blobs[k] == e.blob else -1)
+        return at
+
+    @staticmethod
+    def dump(
+        entries: Sequence[IndexEntry],
+        at: Sequence[int],
+        snap: Snapshot | None,
+        fresh: Sequence[tuple[IndexEntry, dict[str, Any]]],
+        matrix: npt.NDArray[np.uint32],
+        width: int,
+    ) -> bytes:
+        """A snapshot of ``entries``: rows ``at`` of ``snap``, the others from ``fresh``."""
+        metas = iter(fresh)
+        cols: dict[str, list[Any]] = {c: [] for c in _SNAPSHOT_COLUMNS}
+        skip = bytearray()
+        warns: dict[int, list[str]] = {}
+        import numpy as np
+
+        sigs = np.zeros((len(entries), width), dtype=np.uint32)
+        row = 0  # the entry's row in matrix (skipped entries have none)
+        for i, k in enumerate(at):
+            if k >= 0:
+                assert snap is not None
+                for c in _SNAPSHOT_COLUMNS:
+                    cols[c].append(getattr(snap, c)[k])
+                skipped = bool(snap.skip[k])
+                if k in snap.warnings:
+                    warns[i] = snap.warnings[k]
+            else:
+                e, meta = next(metas)
+                skipped = bool(meta.get("skip"))
+                for c in _SNAPSHOT_COLUMNS:
+                    cols[c].append(meta.get(c, _SKIPPED[c]) if not skipped else _SKIPPED[c])
+                if meta.get("warnings"):
+                    warns[i] = list(meta["warnings"])
+            skip.append(skipped)
+            if not skipped:
+                sigs[i] = matrix[row]
+                row += 1
+        # equal strings as one object: marshal then writes each once, and reading the
+        # snapshot back makes half as many objects
+        memo: dict[Any, Any] = {}
+        head = marshal.dumps((
+            width, [e.path for e in entries], [e.blob for e in entries],
+            bytes(skip), warns, *(_shared(cols[c], memo) for c in _SNAPSHOT_COLUMNS),
+        ))
+        return len(head).to_bytes(8, "little") + head + sigs.tobytes()
+
+
+def _shared(value: Any, memo: dict[Any, Any]) -> Any:
+    """``value`` with equal strings (keys included) replaced by one of them."""
+    kind = type(value)
+    if kind is str:
+        return memo.setdefault(value, value)
+    if kind is list:
+        return [_shared(v, memo) for v in value]
+    if kind is dict:
+        return {memo.setdefault(k, k): _shared(v, memo) for k, v in value.items()}
+    return value
+
+
+_SKIPPED: dict[str, Any] = {
+    "lane": None, "number": None, "title": "", "label": "", "kind": "brief", "words": 0,
+    "fields": {}, "shingles": 0,
+}
+
+
+
+def read_snapshot(cache: Cache, key: bytes, width: int) -> Snapshot | None:
+    """The stored snapshot, or None when there is none intact."""
+    stored = cache.get_blobs([key]).get(key) if cache.enabled else None
+    return Snapshot.load(stored, width) if stored is not None else None
+
+
+# -- family decisions ---------------------------------------------------------------------------
+
+# A family's decisions, by position in the family: phase codes, retention codes (indexes
+# into PHASES / RETENTIONS), novelty, novelty_any, nearest as (position, similarity).
+FamilyDecisions = tuple[
+    list[int], list[int], list[float], list[float], list[tuple[tuple[int, float], ...]]
+]
+
+
+def family_key(config: Config, first: npt.NDArray[np.uint32]) -> bytes:
+    """The cache key of a family's decisions: the code that decided them, the config and
+    its first shape."""
+    head = f"decisions|{code_digest()}|{config!r}|{first.shape[0]}|".encode()
+    return hashlib.blake2b(head + first.tobytes(), digest_size=16).digest()
+
+
+def dump_family(rows: npt.NDArray[np.uint32], values: FamilyDecisions) -> bytes:
+    return marshal.dumps((rows.shape[0], rows.shape[1], rows.tobytes(),
+                          bytes(values[0]), bytes(values[1]), *values[2:]))
+
+
+def load_family(
+    data: bytes, width: int, lookback: int
+) -> tuple[npt.NDArray[np.uint32], FamilyDecisions] | None:
+    """A stored family (its signatures and decisions), or None when it is not one."""
+    try:
+        n, w, sigs, phases, retentions, novelty, novelty_any, nearest = marshal.loads(data)
+    except (ValueError, TypeError, EOFError):
+        return None
+    if not (w == width and type(n) is int and n > 0
+            and isinstance(sigs, bytes) and len(sigs) == n * width * 4
+            and isinstance(phases, bytes) and isinstance(retentions, bytes)
+            and all(isinstance(c, list) for c in (novelty, novelty_any, nearest))
+            and len(phases) == len(retentions) == len(novelty) == len(novelty_any)
+            == len(nearest) == n
+            and max(phases) < len(PHASES) and max(retentions) < len(RETENTIONS)
+            and all(type(x) is float for x in novelty)
+            and all(type(x) is float for x in novelty_any)
+            and all(type(x) is tuple and len(x) <= lookback for x in nearest)):
+        return None
+    for pos, near in enumerate(nearest):
+        for item in near:
+            if not (type(item) is tuple and len(item) == 2 and type(item[0]) is int
+                    and 0 <= item[0] < pos and type(item[1]) is float):
+                return None
+    import numpy as np
+
+    rows = np.frombuffer(sigs, dtype=np.uint32).reshape(n, width)
+    return rows, (list(phases), list(retentions), novelty, novelty_any, nearest)
+
+
+# -- the LSH band layout ------------------------------------------------------------------------
+
+
+def cached_band_layout(
+    cache: Cache, config: Config, compute: Callable[[float, int], tuple[int, int]]
+) -> tuple[int, int]:
+    """``compute(threshold, num_perm)``, kept in the cache (it takes ~20 ms)."""
+    key = value_key("band_layout", code_digest(), repr(config.threshold), config.num_perm)
+    stored = cache.get_blobs([key]).get(key) if cache.enabled else None
+    if stored is not None:
+        try:
+            value = marshal.loads(stored)
+        except (ValueError, TypeError, EOFError):
+            value = None
+        if (type(value) is tuple and len(value) == 2 and all(type(v) is int for v in value)
+                and value[0] >= 1 and value[1] >= 1 and value[0] * value[1] <= config.num_perm):
+            return value
+    layout = compute(config.threshold, config.num_perm)
+    cache.put_blobs({key: marshal.dumps(layout)})
+    return layout
+
+
+# -- the last rendered inventory block ----------------------------------------------------------
+
+# one slot, the last block rendered: the cache does not grow commit after commit
+_SLOT = hashlib.blake2b(b"inventory|last-rendered", digest_size=16).digest()
+
+
+def rendered_block(cache: Cache, key: bytes) -> str | None:
+    """The block stored for ``key`` (the first 16 bytes of the slot), or None."""
+    stored = cache.get_blobs([_SLOT]).get(_SLOT) if cache.enabled else None
+    if stored is None or stored[:16] != key:
+        return None
+    try:
+        return stored[16:].decode("utf-8")
+    except UnicodeDecodeError:
+        return None  # not a value this version wrote: render it again
+
+
+def keep_rendered_block(cache: Cache, key: bytes, content: str) -> None:
+    cache.put_blobs({_SLOT: key + content.encode("utf-8")})
