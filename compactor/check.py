@@ -159,12 +159,8 @@ def parse_now(value: str) -> int:
 
 
 def parse_range(repo: Repo, spec: str) -> tuple[str, str]:
-    base, sep, tip = spec.partition("..")
-    if not sep or tip.startswith(".") or not base or not tip:
-        raise InputError(
-            f"--range {spec!r}: expected A..B (two revisions, e.g. origin/main..HEAD)"
-        )
-    return repo.resolve(base), repo.resolve(tip)
+    """``A..B``, ``A...B``, ``A..``, ``..B`` -> (base, tip) commits (see ``Repo.resolve_range``)."""
+    return repo.resolve_range(spec)
 
 
 def run_check(
@@ -628,12 +624,17 @@ def human(n: int) -> str:
 
 def render_text(result: CheckResult) -> str:
     """What a person reads when the gate blocks or warns ('' on a clean pass)."""
-    chunks = [_verdict_text(v) for v in result.verdicts if v.outcome != "pass"]
+    chunks = [verdict_text(v) for v in result.verdicts if v.outcome != "pass"]
     if not chunks:
         return ""
     blocked = sum(v.outcome == "block" for v in result.verdicts)
     total = len(result.verdicts)
     lanes = "lane" if total == 1 else "lanes"
+    if result.source != "index":
+        outcome = (f"{blocked} blocked" if blocked else
+                   ("it passes" if total == 1 else "they pass") + ", with warnings")
+        return "\n\n".join([*chunks, f"compactor check: the range {result.source} adds "
+                                     f"{total} {lanes}; {outcome}"])
     if blocked:
         tail = (f"compactor check: {blocked} of {total} added {lanes} blocked; "
                 "the commit is refused")
@@ -643,7 +644,7 @@ def render_text(result: CheckResult) -> str:
     return "\n\n".join([*chunks, tail])
 
 
-def _verdict_text(v: Verdict) -> str:
+def verdict_text(v: Verdict) -> str:
     head = "BLOCKED" if v.outcome == "block" else "WARNING"
     lines = [f"{head} {path_for_humans(v.path)} ({v.lane})"]
     if v.family:

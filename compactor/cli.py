@@ -253,10 +253,13 @@ def verify(ctx: Context, rev: str) -> int:
 
 
 @cli.command()
-@click.option("--format", "fmt", type=FORMAT, default="text", show_default=True,
-              help="Output format.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github", "sarif"]),
+              default="text", show_default=True,
+              help="Output format: github prints workflow commands (annotations on the "
+                   "lane files), sarif a SARIF 2.1.0 log for code scanning.")
 @click.option("--range", "rev_range", default=None, metavar="A..B",
-              help="Judge the briefs added in a commit range (for CI) instead of the index.")
+              help="Judge the briefs a commit range adds (for CI) instead of the index: "
+                   "A..B, A...B (from their merge base: what a pull request adds), A.. or ..B.")
 @click.option("--now", default=None, metavar="TIME",
               help="The commit's time (epoch seconds or ISO 8601). Default: GIT_COMMITTER_DATE "
                    "when set, else now.")
@@ -275,9 +278,20 @@ def check(ctx: Context, fmt: str, rev_range: str | None, now: str | None,
     when = parse_now(now) if now is not None else None
     result = run_check(ctx.repo, ctx.config, rev_range=rev_range, now=when,
                        use_cache=not no_cache, progress=progress_printer())
+    if fmt == "github":
+        from compactor.annotations import github_commands
+
+        text = github_commands(result)  # scan warnings are annotations too
+        if text:
+            click.echo(text)
+        return result.exit_code
     show_warnings(result.warnings)
     if fmt == "json":
         click.echo(render_json(result))
+    elif fmt == "sarif":
+        from compactor.annotations import render_sarif
+
+        click.echo(render_sarif(result))
     else:
         text = render_text(result)
         if text:

@@ -15,9 +15,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from compactor.errors import CompactorError, NotARepoError, RefusedError
+from compactor.errors import CompactorError, InputError, NotARepoError, RefusedError
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+SHALLOW_RANGE = ("the range reaches past this shallow clone: fetch with --depth=0 or fetch the base "
+                 "(actions/checkout: fetch-depth: 0; git: git fetch --unshallow, or "
+                 "git fetch origin BASE)")
 
 
 class GitError(CompactorError):
@@ -202,6 +205,40 @@ class Repo:
                 )
             raise RefusedError(f"{rev}: not a commit in {self.root}; check the revision name")
         return proc.stdout.decode().strip()
+
+    def resolve_range(self, spec: str) -> tuple[str, str]:
+        """A commit range -> (base, tip) commits: ``A..B``; ``A...B`` from the merge base
+        of A and B (what a pull request adds); ``A..`` and ``..B`` (HEAD for the side
+        left out). In a shallow clone a revision or merge base that lies past the clone's
+        edge is named as such, with what to fetch."""
+        three = "..." in spec
+        base, sep, tip = spec.partition("..." if three else "..")
+        if not sep or tip.startswith(".") or base.endswith(".") or not (base or tip):
+            raise InputError(
+                f"--range {spec!r}: expected A..B, A...B (from their merge base), A.. or ..B "
+                "(e.g. origin/main...HEAD)"
+            )
+        base, tip = base or "HEAD", tip or "HEAD"
+        base_id, tip_id = self._range_end(spec, base), self._range_end(spec, tip)
+        if not three:
+            return base_id, tip_id
+        proc = _run(self.root, ["merge-base", base_id, tip_id], check=False)
+        merge = proc.stdout.decode().strip()
+        if proc.returncode != 0 or not merge:
+            if self.is_shallow():
+                raise RefusedError(f"--range {spec!r}: no merge base of {base} and {tip} here: "
+                                   f"{SHALLOW_RANGE}")
+            raise RefusedError(f"--range {spec!r}: {base} and {tip} have no common history; "
+                               f"use {base}..{tip} to compare their trees")
+        return merge, tip_id
+
+    def _range_end(self, spec: str, rev: str) -> str:
+        proc = _run(self.root, ["rev-parse", "--verify", "-q", f"{rev}^{{commit}}"], check=False)
+        if proc.returncode == 0:
+            return proc.stdout.decode().strip()
+        if self.is_shallow():
+            raise RefusedError(f"--range {spec!r}: {rev} is not in this clone: {SHALLOW_RANGE}")
+        return self.resolve(rev)
 
     def is_shallow(self) -> bool:
         if self._shallow is None:

@@ -407,8 +407,10 @@ def test_range_judges_the_lanes_a_commit_range_adds(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--range", "HEAD"], "compactor: error: --range 'HEAD': expected A..B (two revisions, "
-                              "e.g. origin/main..HEAD)\n"),
+        (["--range", "HEAD"], "compactor: error: --range 'HEAD': expected A..B, A...B (from "
+                              "their merge base), A.. or ..B (e.g. origin/main...HEAD)\n"),
+        (["--range", "HEAD....HEAD"], "compactor: error: --range 'HEAD....HEAD': expected A..B"),
+        (["--range", ".."], "compactor: error: --range '..': expected A..B"),
         (["--range", "nope..HEAD"], "compactor: error: nope: not a commit in "),
         (["--now", "yesterday"], "compactor: error: --now 'yesterday': not a time; give epoch "
                                  "seconds or ISO 8601 like 2026-05-09T12:00:00Z\n"),
