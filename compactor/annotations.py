@@ -70,7 +70,10 @@ def _body(v: Verdict) -> str:
 def github_commands(result: CheckResult) -> str:
     """Workflow commands for every warned or blocked lane and every scan warning, then the
     summary line ('' when the change adds no lane that needs a word)."""
-    out = [workflow_command("warning", w, title="compactor: scan warning") for w in result.warnings]
+    out = [workflow_command("warning", str(w), title="compactor: scan warning")
+           if w.path is None else
+           workflow_command("warning", w.text, file=w.path, title="compactor: scan warning")
+           for w in result.warnings]
     for v in result.verdicts:
         if v.outcome == "pass":
             continue
@@ -141,7 +144,7 @@ def sarif_log(result: CheckResult) -> dict[str, Any]:
                 "executionSuccessful": True,
                 "exitCode": result.exit_code,
                 "toolExecutionNotifications": [
-                    {"level": "warning", "message": {"text": w}} for w in result.warnings
+                    {"level": "warning", "message": {"text": str(w)}} for w in result.warnings
                 ],
             }],
             "results": results,

@@ -143,6 +143,7 @@ def test_github_format_cannot_be_hijacked_by_a_file_name(repo: GitRepo) -> None:
     for line in out.splitlines():
         assert line.startswith(("::error ", "::warning ")) or line.startswith("compactor check:")
     assert "::error file=docs/lanes/S004%0A%3A%3Astop-commands%3A%3Ax%0A.md,line=1," in out
+    assert "::warning file=docs/lanes/S009%2C%0A%3A%3Aerror%3A%3Ay.md,title=" in out
 
 
 # -- --format sarif ------------------------------------------------------------------------------
