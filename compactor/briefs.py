@@ -55,6 +55,7 @@ class Brief(NamedTuple):
     created: int = 0
     staged: bool = False
     body: str | None = None  # None when the brief came from the cache without its text
+    state: str = "present"  # folded / archived: read from the compaction manifest's blob id
 
     @property
     def label_words(self) -> tuple[str, ...]:

@@ -312,8 +312,8 @@ def build_plan(
 
     for b, d in zip(scan.briefs, scan.decisions, strict=True):
         entry = in_tree.get(b.path)
-        if entry is None:  # a lane folded by an earlier compaction
-            already += 1
+        if entry is None:  # folded or archived by an earlier compaction (from the manifest)
+            already += b.state == FOLDED
             continue
         counts[d.retention] = counts.get(d.retention, 0) + 1
         if b.path in special:
@@ -470,11 +470,8 @@ def plan_compaction(repo: Repo, config: Config, *, use_cache: bool = True) -> Pl
                 f"{special}: is not a regular file in HEAD (mode {found.mode}); make it one, or "
                 "point the config elsewhere"
             )
-    manifest = read_manifest(repo, config, head)
-    folded = [e for e in manifest.folded if e.path not in {t.path for t in tree}]
-    missing = repo.missing_blobs(e.blob for e in folded)
-    ghosts = [IndexEntry(e.mode, e.blob, 0, e.path) for e in folded if e.blob not in missing]
-    scan = run_scan(repo, config, rev=head, entries=[*tree, *ghosts], use_cache=use_cache)
+    manifest = read_manifest(repo, config, head)  # a malformed one is refused here
+    scan = run_scan(repo, config, rev=head, entries=tree, use_cache=use_cache)
     need: set[str] = set()
     lanes_in = lane_families(scan)
     for b, d in zip(scan.briefs, scan.decisions, strict=True):
@@ -490,13 +487,8 @@ def plan_compaction(repo: Repo, config: Config, *, use_cache: bool = True) -> Pl
     before = texts.get(inv.blob) if inv else None
     plan = build_plan(scan, tree, manifest, texts, before)
     if not plan.empty and (before is None or _has_inventory_block(before)):
-        block = _inventory_block(repo, config, tree, plan, use_cache)
+        block = _inventory_block(repo, config, tree, use_cache)
         plan = with_inventory_block(plan, before, block)
-    if missing:
-        shown = ", ".join(sorted(missing)[:3])
-        extra = (f"{len(missing)} folded lanes' blobs are missing ({shown}); they are not "
-                 "compared again (run 'compactor verify')")
-        plan = _with_warning(plan, extra)
     return plan
 
 
@@ -518,29 +510,23 @@ def _has_inventory_block(data: bytes) -> bool:
     return find_block(data.decode("utf-8", "surrogateescape"), INVENTORY_BLOCK) is not None
 
 
-def _inventory_block(repo: Repo, config: Config, tree: Sequence[IndexEntry], plan: Plan,
+def _inventory_block(repo: Repo, config: Config, tree: Sequence[IndexEntry],
                      use_cache: bool) -> str:
     """What ``compactor inventory`` writes in its block for the compacted tree.
 
-    The compaction commit carries it so that ``compactor inventory --check``
-    is fresh on the compacted branch.
+    The compaction commit carries it so that ``compactor inventory --check`` is fresh on
+    the compacted branch. Folded and archived files are scanned from the manifest there,
+    at their original paths, so the block is the one HEAD's files give (the inventory
+    itself left out, as ``compactor inventory`` does).
     """
     from compactor.inventory import inventory_data
     from compactor.inventory import render_inventory as render_block
     from compactor.scan import run_scan
 
-    gone = {f.path for f in plan.folds} | {m.path for m in plan.moves} | {config.inventory}
-    entries = [e for e in tree if e.path not in gone]
-    entries += [IndexEntry(m.mode, m.blob, 0, m.target) for m in plan.moves]
+    entries = [e for e in tree if e.path != config.inventory]
     scan = run_scan(repo, config, entries=entries, use_cache=use_cache)
     return render_block(inventory_data(repo, scan, frozenset({config.inventory})), config,
                         repo.root)
-
-
-def _with_warning(plan: Plan, warning: str) -> Plan:
-    from dataclasses import replace
-
-    return replace(plan, warnings=(*plan.warnings, warning))
 
 
 # -- applying -----------------------------------------------------------------------------------

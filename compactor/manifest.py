@@ -21,7 +21,7 @@ import hashlib
 import json
 import marshal
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -307,6 +307,92 @@ def _from_cache(data: bytes) -> Manifest | None:
     except (ValueError, TypeError, EOFError):
         return None
     return Manifest(tuple(entries), tuple(compactions))
+
+
+# -- what the manifest adds to a scan --------------------------------------------------------
+
+
+PRESENT = "present"
+STATES = (PRESENT, FOLDED, ARCHIVED)
+
+
+@dataclass(frozen=True)
+class Members:
+    """The files a compaction took out of the tree, to be scanned again at their original
+    paths from their blob ids: folded lanes stay members of their families, archived ACKs
+    count as archived. ``times`` holds the creation times the manifest recorded."""
+
+    entries: tuple[IndexEntry, ...]
+    states: Mapping[str, str]  # original path -> folded | archived
+    times: Mapping[str, int]  # original path -> creation time (when the manifest has it)
+    warnings: tuple[str, ...]
+
+
+def _clean_path(path: str) -> bool:
+    parts = path.split("/")
+    return not path.startswith("/") and "\\" not in path and ".git" != parts[0] and all(
+        p not in ("", ".", "..") for p in parts)
+
+
+def scan_members(repo: Repo, config: Config, entries: Sequence[IndexEntry],
+                 cache: Cache | None = None) -> Members | None:
+    """What the manifest among ``entries`` adds to a scan of them (None: no manifest).
+
+    A path back in ``entries`` (restored) is read from there, not from the manifest. A
+    malformed manifest, a path outside the work tree or a blob missing from the repository
+    is a warning (the scan goes on without that entry), never a failure: ``compactor
+    verify`` names them.
+    """
+    from compactor.git import IndexEntry
+
+    found = find(entries, config)
+    if found is None:
+        return None
+    where = manifest_path(config)
+    try:
+        manifest = load(repo, found.blob, where, cache)
+    except InputError as exc:
+        return Members((), {}, {}, (f"{exc.message}; its folded lanes are not scanned",))
+    if not manifest.entries:
+        return Members((), {}, {}, ())
+    present = {e.path for e in entries}
+    warnings: list[str] = []
+    wanted: list[Entry] = []
+    for e in manifest.entries:
+        if e.path in present:
+            continue
+        if not _clean_path(e.path):
+            warnings.append(f"{where}: entry {e.path!r} points outside the work tree; not scanned")
+            continue
+        wanted.append(e)
+    missing = _missing(repo, manifest, found.blob, wanted, cache)
+    for e in wanted:
+        if e.blob in missing:
+            warnings.append(f"{where}: {e.path}: blob {e.blob} is missing from the repository; "
+                            "not scanned (run 'compactor verify')")
+    kept = [e for e in wanted if e.blob not in missing]
+    return Members(
+        tuple(IndexEntry(e.mode, e.blob, 0, e.path) for e in kept),
+        {e.path: e.action for e in kept},
+        {e.path: e.created for e in kept if e.created is not None},
+        tuple(warnings),
+    )
+
+
+def _missing(repo: Repo, manifest: Manifest, blob: str, wanted: Sequence[Entry],
+             cache: Cache | None) -> set[str]:
+    """The blobs of ``wanted`` the repository lacks. That a manifest's blobs are all there
+    is cached by its blob id (objects a commit reaches do not go away); a missing one is
+    looked for again on every scan (a fetch may bring it)."""
+    if not wanted:
+        return set()
+    key = hashlib.blake2b(f"manifest-blobs|{blob}".encode(), digest_size=16).digest()
+    if cache is not None and cache.enabled and cache.get_blobs([key]).get(key) == b"all":
+        return set()
+    missing = repo.missing_blobs(e.blob for e in manifest.entries)
+    if not missing and cache is not None and cache.enabled:
+        cache.put_blobs({key: b"all"})
+    return missing
 
 
 # -- the inventory's folded block -------------------------------------------------------------

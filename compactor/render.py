@@ -78,6 +78,7 @@ def scan_data(scan: Scan) -> dict[str, Any]:
                 "novelty_any": d.novelty_any,
                 "created": when,
                 "tokens": b.tokens,
+                "state": b.state,
             }
         )
     families = [
@@ -110,6 +111,11 @@ def _pct(x: float | None) -> str:
     return "   -" if x is None else f"{round(x * 100):3d}%"
 
 
+def _state(state: str) -> str:
+    """What a person reads after the path of a file a compaction took out."""
+    return "" if state == "present" else f"  ({state})"
+
+
 def scan_text(scan: Scan) -> str:
     lines: list[str] = []
     counts: dict[str, int] = {}
@@ -133,7 +139,7 @@ def scan_text(scan: Scan) -> str:
             b, d = scan.briefs[i], scan.decisions[i]
             lines.append(
                 f"  {b.lane or '-':<10} {d.phase or '-':<13} {_pct(d.novelty):>7}  "
-                f"{d.retention:<11} {link.leg:<11} {path_for_humans(b.path)}"
+                f"{d.retention:<11} {link.leg:<11} {path_for_humans(b.path)}{_state(b.state)}"
             )
             why = link_text(scan, link) if link.leg != COPY else ""
             if why:
@@ -144,7 +150,8 @@ def scan_text(scan: Scan) -> str:
         lines.append("not in a family:")
         for i in rest:
             b, d = scan.briefs[i], scan.decisions[i]
-            lines.append(f"  {d.retention:<11} {b.kind:<10} {path_for_humans(b.path)}")
+            lines.append(f"  {d.retention:<11} {b.kind:<10} {path_for_humans(b.path)}"
+                         f"{_state(b.state)}")
     return "\n".join(lines)
 
 

@@ -234,12 +234,24 @@ def run_scan(
     progress: Progress | None = None,
     use_cache: bool = True,
     entries: Sequence[IndexEntry] | None = None,
+    folded: bool = True,
 ) -> Scan:
-    """Scan the index (default) or the tree of ``rev``."""
+    """Scan the index (default) or the tree of ``rev``.
+
+    The files a compaction took out (the manifest among the entries lists them) are
+    scanned too, at their original paths from their blob ids, with their original
+    creation times, marked ``folded`` or ``archived`` (unless ``folded`` is False): a
+    compacted branch gives the same families, decisions and report as its parent.
+    """
+    from compactor.manifest import scan_members
+
     cache = open_cache(repo, use_cache)
     try:
         if entries is None:
             entries = repo.tree_entries(repo.resolve(rev)) if rev else repo.index_entries()
+        members = scan_members(repo, config, entries, cache) if folded else None
+        if members is not None and members.entries:
+            entries = [*entries, *members.entries]
         selection = select(config, entries)
         head = repo.resolve(rev) if rev else repo.head()
         stamp = now if now is not None else repo.commit_time()
@@ -251,6 +263,10 @@ def run_scan(
         finally:
             created.stop()
         cwarn = created.warnings
+        if members is not None:
+            cwarn = [*cwarn, *members.warnings]
+            if members.states:
+                briefs = _mark_members(briefs, members.states, members.times)
         eligible = [
             i for i, b in enumerate(briefs)
             if b.kind in FAMILY_KINDS and counts[i] >= shapes.MIN_SHINGLES
@@ -285,6 +301,18 @@ def run_scan(
         decisions=tuple(decided),
         warnings=tuple(warnings),
     )
+
+
+def _mark_members(briefs: list[Brief], states: Mapping[str, str],
+                  times: Mapping[str, int]) -> list[Brief]:
+    """The briefs with the manifest's files marked folded / archived, at their recorded
+    creation times (else the one git's history gives their original path)."""
+    out = briefs[:]
+    for i, b in enumerate(out):
+        state = states.get(b.path)
+        if state is not None:
+            out[i] = b._replace(state=state, created=times.get(b.path, b.created), staged=False)
+    return out
 
 
 def with_bodies(repo: Repo, briefs: Sequence[Brief]) -> list[Brief]:
