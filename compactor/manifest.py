@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from compactor.errors import InputError
+from compactor.errors import InputError, Warning
 from compactor.paths import lexical
 from compactor.store import code_digest
 
@@ -325,13 +325,7 @@ class Members:
     entries: tuple[IndexEntry, ...]
     states: Mapping[str, str]  # original path -> folded | archived
     times: Mapping[str, int]  # original path -> creation time (when the manifest has it)
-    warnings: tuple[str, ...]
-
-
-def _clean_path(path: str) -> bool:
-    parts = path.split("/")
-    return not path.startswith("/") and "\\" not in path and ".git" != parts[0] and all(
-        p not in ("", ".", "..") for p in parts)
+    warnings: tuple[Warning, ...]
 
 
 def scan_members(repo: Repo, config: Config, entries: Sequence[IndexEntry],
@@ -339,9 +333,9 @@ def scan_members(repo: Repo, config: Config, entries: Sequence[IndexEntry],
     """What the manifest among ``entries`` adds to a scan of them (None: no manifest).
 
     A path back in ``entries`` (restored) is read from there, not from the manifest. A
-    malformed manifest, a path outside the work tree or a blob missing from the repository
-    is a warning (the scan goes on without that entry), never a failure: ``compactor
-    verify`` names them.
+    malformed manifest (say, one naming a path outside the work tree) or a blob missing
+    from the repository is a warning (the scan goes on without it), never a failure:
+    ``compactor verify`` and ``compactor compact`` refuse them with the reason.
     """
     from compactor.git import IndexEntry
 
@@ -352,24 +346,18 @@ def scan_members(repo: Repo, config: Config, entries: Sequence[IndexEntry],
     try:
         manifest = load(repo, found.blob, where, cache)
     except InputError as exc:
-        return Members((), {}, {}, (f"{exc.message}; its folded lanes are not scanned",))
+        return Members((), {}, {}, (Warning(None, f"{exc.message}; its folded lanes are not "
+                                                  "scanned"),))
     if not manifest.entries:
         return Members((), {}, {}, ())
     present = {e.path for e in entries}
-    warnings: list[str] = []
-    wanted: list[Entry] = []
-    for e in manifest.entries:
-        if e.path in present:
-            continue
-        if not _clean_path(e.path):
-            warnings.append(f"{where}: entry {e.path!r} points outside the work tree; not scanned")
-            continue
-        wanted.append(e)
+    warnings: list[Warning] = []
+    wanted = [e for e in manifest.entries if e.path not in present]
     missing = _missing(repo, manifest, found.blob, wanted, cache)
     for e in wanted:
         if e.blob in missing:
-            warnings.append(f"{where}: {e.path}: blob {e.blob} is missing from the repository; "
-                            "not scanned (run 'compactor verify')")
+            warnings.append(Warning(where, f"{e.path}: blob {e.blob} is missing from the "
+                                           "repository; not scanned (run 'compactor verify')"))
     kept = [e for e in wanted if e.blob not in missing]
     return Members(
         tuple(IndexEntry(e.mode, e.blob, 0, e.path) for e in kept),
