@@ -269,8 +269,9 @@ def load(repo: Repo, blob: str, where: str, cache: Cache | None = None) -> Manif
 CACHE_FORMAT = 1
 
 
-def _cache_key(blob: str) -> bytes:
-    return hashlib.blake2b(f"manifest|{code_digest()}|{blob}".encode(), digest_size=16).digest()
+def _cache_key(blob: str, kind: str = "manifest") -> bytes:
+    """The cache key of what this code learned from the manifest stored in ``blob``."""
+    return hashlib.blake2b(f"{kind}|{code_digest()}|{blob}".encode(), digest_size=16).digest()
 
 
 def _to_cache(manifest: Manifest) -> bytes:
@@ -374,7 +375,7 @@ def _missing(repo: Repo, manifest: Manifest, blob: str, wanted: Sequence[Entry],
     looked for again on every scan (a fetch may bring it)."""
     if not wanted:
         return set()
-    key = hashlib.blake2b(f"manifest-blobs|{blob}".encode(), digest_size=16).digest()
+    key = _cache_key(blob, "manifest-blobs")
     if cache is not None and cache.enabled and cache.get_blobs([key]).get(key) == b"all":
         return set()
     missing = repo.missing_blobs(e.blob for e in manifest.entries)
