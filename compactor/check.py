@@ -5,29 +5,32 @@ or a commit range ``A..B``), scans the index (or the tree of ``B``) and judges
 every added lane in lane order, each against everything before it: committed
 docs and the added lanes earlier in lane order. A lane is a ``brief`` (a doc
 with a lane id), or a doc without a lane id (kind ``other``: a launch prompt,
-a hand-off) that joins a family — the next step of a loop whose docs carry no
-numbers. Nothing else that a change adds (proofs, hardening, consolidation
-outputs, the inventory, ACKs, docs in no family) is judged; those never block.
+a hand-off) that joins a family. Nothing else that a change adds (proofs,
+hardening, consolidation outputs, the inventory, ACKs, docs in no family) is
+judged; those never block.
 
-A lane is *repetitive* when an earlier lane of its family has the same proof
-shape (similarity >= ``threshold``). Only a repetitive lane can meet:
+Each lane's evidence is graded by what it is to the earlier members of its family
+(:meth:`_Context.link`): a *copy* (same proof shape, no new fact: strong), a
+*restatement* (reworded, as the scan linked it: medium), *distinct* (templated,
+with facts of its own: nothing fires), or *first*/*apart*. Only a copy can meet:
 
-- the **stop conditions** (all three together block): the envelope is proven
-  (an earlier lane of the family says ``status: proven``, or a proof/hardening
-  artifact covers the family, see :func:`_covers`); the guardrail fields are
-  unchanged from the previous lane once labels are masked; the lane differs
-  from its nearest earlier lane mostly by its label;
-- the **escalations** ``adjacent`` (more than ``max_adjacent`` lanes of the
-  family since its last consolidation output) and ``rename`` (the title or file
-  name is an earlier lane's with the label swapped).
+- the **stop conditions** (all three together block): the envelope is proven by
+  real proof (an earlier lane says ``status: proven``, or a proof/hardening
+  artifact covers the family by front matter or names a lane id, see
+  :func:`_covers`); the guardrail fields are unchanged from the previous lane
+  once labels are masked (unknown, so not holding, when the lane has none); the
+  lane is a copy;
+- the **escalations** ``adjacent`` (more than ``max_adjacent`` near-copies in a
+  row since the family's last consolidation output) and ``rename`` (the title or
+  file name is an earlier lane's with the label swapped; only a warning without
+  a lane id).
 
-A lane without a lane id is blocked only by the stop conditions (or the budget):
-its ``adjacent`` and ``rename`` escalations warn, since templated docs without
-numbers (minutes, reports) may legitimately look alike. The ``budget``
-escalation (tokens of the trailing hour) applies to every lane.
-A ``new_truth:`` claim in the lane's front matter turns a repetition block into
-a warning; an empty claim, or one nearly the same as an earlier lane's, is
-refused. The budget is not lifted by a claim.
+A restatement warns, and is refused past ``max_restated`` in a row. Docs without
+a lane id get the same escalations, as strong as ``unnumbered_mode`` allows. The
+``budget`` escalation (tokens of the trailing hour) applies to every lane. A
+``new_truth:`` claim turns a repetition block into a warning only when the lane
+holds lines its nearest earlier lanes lack that the claim points to; an empty or
+copied claim is refused. The budget is not lifted by a claim.
 
 Everything here returns frozen records; ``render_text`` / ``render_json`` turn
 them into the text the CLI prints.
@@ -40,6 +43,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from compactor import shapes
@@ -59,6 +63,7 @@ TITLES = {
     "guardrails": "guardrails unchanged",
     "label-only": "only the label differs",
     "adjacent": "adjacent lanes",
+    "restated": "reworded restatements",
     "rename": "renamed lane",
     "budget": "token budget",
     "claim": "new_truth refused",
@@ -69,10 +74,11 @@ TITLES = {
 class Condition:
     """One condition that held for a lane, with the evidence a person can check."""
 
-    name: str  # proven | guardrails | label-only | adjacent | rename | budget | claim
+    name: str  # proven | guardrails | label-only | adjacent | restated | rename | budget | claim
     group: str  # stop | escalation | claim
     action: str  # block | warn
     evidence: str
+    strength: str = "strong"  # strong | medium | weak: how much the evidence proves
 
 
 @dataclass(frozen=True)
@@ -95,6 +101,10 @@ class Verdict:
     conditions: tuple[Condition, ...]  # what held (stop conditions only when all three do)
     new_truth: str | None
     overridden: bool = False  # a block turned into a warning by the new_truth claim
+    link: str = "first"  # first | copy | restatement | distinct | apart: what the lane is to its nearest
+    owed: tuple[tuple[str, str], ...] = ()  # outputs due instead that do not exist yet
+    consolidated_by: str | None = None  # an existing closeout of the family, when there is one
+    earned: tuple[str, ...] = ()  # the lines the new_truth claim points to (new in this lane)
 
     @property
     def question(self) -> str | None:
@@ -106,16 +116,9 @@ class Verdict:
         return f"{QUESTION.replace('the last three', which)[:-1]} ({', '.join(self.last)})?"
 
     def due(self) -> tuple[tuple[str, str], ...]:
-        """(output, how to produce it) owed instead of this lane."""
-        if self.outcome != "block":
-            return ()
-        fam = self.family or "FAMILY"
-        return (
-            ("coverage matrix", "compactor inventory"),
-            ("missing-gap list", "compactor inventory"),
-            (f"closeout of family {fam}", f"compactor closeout {fam}"),
-            ("redirect", "write a brief with front matter `kind: redirect` naming the new work"),
-        )
+        """(output, the command that writes it) owed instead of this lane: only outputs
+        that do not exist yet."""
+        return self.owed if self.outcome == "block" else ()
 
 
 @dataclass(frozen=True)
@@ -211,16 +214,23 @@ def _is_candidate(config: Config, path: str) -> bool:
 
 # -- the judgement --------------------------------------------------------------------------
 
+# How far back the gate walks a family to measure a run (and reads bodies for it).
+WALK = 32
+FACT_WORDS = 2  # content words a line must add (absent from the nearest lanes) to be a new fact
+_ORDER = {"off": 0, "warn": 1, "block": 2}
+
 
 class _Context:
     """What every lane's judgement shares: the scan, who is new, and the bodies it needs."""
 
     def __init__(self, repo: Repo, scan: Scan, added: Iterable[str]) -> None:
+        self.repo = repo
         self.scan = scan
         self.config = scan.config
         self.briefs = scan.briefs
         self.new = set(added)
         where = {b.path: i for i, b in enumerate(self.briefs)}
+        self.where = where
         lanes = [where[p] for p in self.new if p in where and self._judged(where[p])]
         self.lanes = sorted(lanes, key=lambda i: order_key(self.briefs[i]))
         self.rank = {i: r for r, i in enumerate(self.lanes)}
@@ -229,12 +239,19 @@ class _Context:
             i for i, b in enumerate(self.briefs)
             if b.kind in CONSOLIDATION_KINDS or b.path == self.config.inventory
         ]
-        need = self.proofs + self.outputs
         self.bodies: dict[int, str] = {}
-        if self.lanes and need:
-            read = with_bodies(repo, [self.briefs[i] for i in need])
-            self.bodies = {i: b.body or "" for i, b in zip(need, read, strict=True)}
+        if self.lanes:
+            self.read(self.proofs + self.outputs)
         self.claims = [i for i, b in enumerate(self.briefs) if b.new_truth is not None]
+        self._lines: dict[int, dict[str, _Line]] = {}
+        self._links: dict[tuple[int, int, int], str] = {}
+
+    def read(self, need: Iterable[int]) -> None:
+        """Fill ``bodies`` for the briefs ``need`` (one batch read for those missing)."""
+        missing = sorted({i for i in need if i not in self.bodies})
+        if missing:
+            read = with_bodies(self.repo, [self.briefs[i] for i in missing])
+            self.bodies.update({i: b.body or "" for i, b in zip(missing, read, strict=True)})
 
     def _judged(self, i: int) -> bool:
         b = self.briefs[i]
@@ -251,6 +268,101 @@ class _Context:
 
     def name(self, i: int) -> str:
         return family_name(self.briefs[i])
+
+    # -- evidence: what a doc adds that its nearest earlier docs do not -----------------
+
+    def lines(self, i: int) -> dict[str, _Line]:
+        """Brief i's lines after masking (labels, numbers, links, paths, code), by shape."""
+        got = self._lines.get(i)
+        if got is None:
+            self.read([i])
+            got = self._lines[i] = fact_lines(self.bodies.get(i, ""), self.briefs[i].label_words)
+        return got
+
+    def new_lines(self, i: int, others: Iterable[int]) -> list[_Line]:
+        """Lines of i that none of ``others`` has (after masking)."""
+        seen: set[str] = set()
+        for o in others:
+            seen.update(self.lines(o))
+        return [line for key, line in self.lines(i).items() if key not in seen]
+
+    def facts(self, i: int, others: Sequence[int]) -> list[_Line]:
+        """New lines of i that carry ``FACT_WORDS`` content words none of ``others`` uses:
+        a new module, deliverable or finding, not a reworded sentence or a swapped label."""
+        vocab: set[str] = set()
+        for o in others:
+            for line in self.lines(o).values():
+                vocab.update(line.words)
+        return [line for line in self.new_lines(i, others)
+                if len(line.words - vocab) >= FACT_WORDS]
+
+    def nearest(self, seq: Sequence[int], k: int, n: int = 3) -> list[int]:
+        """The ``n`` members before ``seq[k]`` most similar to it (the most recent on ties)."""
+        if k == 0:
+            return []
+        sims = shapes.similarities(self.scan.signatures, seq[:k], self.scan.signatures[seq[k]])
+        order = sorted(range(k), key=lambda j: (-float(sims[j]), -j))[:n]
+        return [seq[j] for j in order]
+
+    def link(self, seq: Sequence[int], k: int) -> str:
+        """What ``seq[k]`` is to the members before it in ``seq``.
+
+        ``first`` (nothing before it); ``copy`` (its nearest earlier member has the same
+        proof shape, and it adds no new fact: only labels, ids, counters, links or the
+        wording differ); ``distinct`` (the same shape, but it states facts of its own:
+        a templated doc); ``restatement`` (scan says it rewords an earlier member);
+        ``apart`` (in the family through others, not like any earlier member itself).
+        """
+        key = (seq[k], k, seq[k - 1] if k else -1)
+        got = self._links.get(key)
+        if got is not None:
+            return got
+        i = seq[k]
+        near = self.nearest(seq, k)
+        if not near:
+            got = "first"
+        elif self.scan.similarity(i, near[0]) >= self.config.threshold:
+            got = "distinct" if self.facts(i, near) else "copy"
+        else:
+            got = "restatement" if _detected_restatement(self.scan, i) else "apart"
+        self._links[key] = got
+        return got
+
+    def prefetch(self, seq: Sequence[int]) -> None:
+        """Read, in one batch, the bodies a walk back from the end of ``seq`` needs."""
+        need: list[int] = []
+        for k in range(max(0, len(seq) - WALK - 1), len(seq)):
+            need.append(seq[k])
+            need.extend(self.nearest(seq, k))
+        self.read(need)
+
+    def run(self, seq: Sequence[int], links: Iterable[str]) -> list[int]:
+        """The run that ``seq[-1]`` ends: the members before it whose link is in ``links``
+        (a templated member whose facts the next one repeats counts too: they became
+        template), back to the first that is not, which started the run (at most WALK)."""
+        kinds = set(links)
+        run = [len(seq) - 1]
+        k = len(seq) - 2
+        while k >= 0 and len(run) < WALK:
+            link = self.link(seq, k)
+            run.append(k)
+            if link in kinds or (link == "distinct" and self._carried(seq, k, run[-2])):
+                k -= 1
+                continue
+            break
+        return [seq[j] for j in reversed(run)]
+
+    def _carried(self, seq: Sequence[int], k: int, after: int) -> bool:
+        """Does ``seq[after]`` repeat every fact ``seq[k]`` added?"""
+        facts = self.facts(seq[k], self.nearest(seq, k))
+        later = self.lines(seq[after]).values()
+        return all(any(f.words <= line.words for line in later) for f in facts)
+
+
+def _detected_restatement(scan: Scan, i: int) -> bool:
+    """Whether the scan linked brief i to its family as a reworded restatement."""
+    link = getattr(scan.decisions[i], "link", None)
+    return link == "restatement"
 
 
 def judge(repo: Repo, scan: Scan, added: Sequence[str], source: str = "index") -> CheckResult:
@@ -271,6 +383,10 @@ def _own_warnings(warnings: Iterable[Warning], added: Iterable[str]) -> tuple[Wa
     return tuple(w for w in warnings if w.path is None or w.path in mine)
 
 
+def _weaker(a: str, b: str) -> str:
+    return a if _ORDER[a] <= _ORDER[b] else b
+
+
 def _judge_lane(ctx: _Context, i: int) -> Verdict:
     config, briefs, scan = ctx.config, ctx.briefs, ctx.scan
     lane = briefs[i]
@@ -288,10 +404,20 @@ def _judge_lane(ctx: _Context, i: int) -> Verdict:
         Neighbour(briefs[m].path, ctx.name(m), round(sims[m], 4)) for m in ranked[:3]
     )
     last = tuple(ctx.name(m) for m in prior[-3:])
-    repetitive = bool(ranked) and sims[ranked[0]] >= config.threshold
+    alike = bool(ranked) and sims[ranked[0]] >= config.threshold  # the same proof shape
+    # a doc without a lane id: its escalations are as strong as unnumbered_mode allows
+    def mode(m: str) -> str:
+        return m if numbered else _weaker(m, config.unnumbered_mode)
 
+    seq = [*prior, i]
+    ctx.prefetch(seq)
+    link = ctx.link(seq, len(seq) - 1)
     fired: list[Condition] = []
-    if repetitive:
+    reset_by: str | None = None
+    if fam is not None and link in ("copy", "restatement"):
+        since, reset_by = _since_output(ctx, i, fam.id, prior)
+        run_seq = [m for m in prior if since is None or briefs[m].created >= since] + [i]
+    if link == "copy":
         assert fam is not None
         stop = [
             _proven(ctx, i, fam.id, prior),
@@ -299,20 +425,38 @@ def _judge_lane(ctx: _Context, i: int) -> Verdict:
             Condition(
                 "label-only", "stop", "block",
                 f"{_pct(sims[ranked[0]])} the same proof shape as {ctx.name(ranked[0])} "
-                "once labels are masked",
+                "once labels are masked, and no line of its own",
             ),
         ]
         if all(c is not None for c in stop):
             fired.extend(c for c in stop if c is not None)
-        # without a lane id the escalations only warn (see the module docstring)
         if config.adjacent_mode != "off":
-            fired.extend(_adjacent(ctx, i, fam.id, prior, config.adjacent_mode if numbered else "warn"))
+            run = ctx.run(run_seq, ("copy",))
+            action = mode(config.adjacent_mode)
+            if len(run) - 1 > config.max_adjacent and action != "off":
+                fired.append(_adjacent(ctx, run, fam.id, reset_by, action, config.max_adjacent,
+                                       "near-copies"))
         if config.rename_mode != "off":
-            fired.extend(_renamed(ctx, i, prior, config.rename_mode if numbered else "warn"))
+            # a renamed title proves less without a lane id: templated names are common
+            action = config.rename_mode if numbered else _weaker("warn", config.unnumbered_mode)
+            if action != "off":
+                fired.extend(_renamed(ctx, i, prior, action, "strong" if numbered else "weak"))
+    elif link == "restatement":
+        assert fam is not None
+        run = ctx.run(run_seq, ("copy", "restatement"))
+        over = len(run) - 1 > config.max_restated
+        action = mode(config.adjacent_mode) if over else "warn"
+        if config.adjacent_mode != "off" and action != "off":
+            fired.append(_adjacent(ctx, run, fam.id, reset_by, action, config.max_restated,
+                                   "restatements", name="restated",
+                                   strength="strong" if over else "medium"))
     if config.token_budget_per_hour is not None and config.budget_mode != "off":
         fired.extend(_budget(ctx, i, config.token_budget_per_hour))
     claim = lane.new_truth
     refused = _claim_refused(ctx, i, last) if claim is not None else None
+    earned: tuple[str, ...] = ()
+    if claim is not None and refused is None and (alike or link == "restatement"):
+        refused, earned = _claim_earned(ctx, i, [*ranked[:3], *prior[-3:]], claim)
     if refused is not None:
         fired.append(refused)
 
@@ -325,24 +469,33 @@ def _judge_lane(ctx: _Context, i: int) -> Verdict:
         outcome, overridden = "warn", True
     elif liftable:
         outcome = "block"
-    elif fired:
+    elif fired or earned:
         outcome = "warn"
     else:
         outcome = "pass"
+    fid = fam.id if fam is not None else None
+    owed, closeout = _owed(ctx, fid, prior) if outcome == "block" else ((), None)
     return Verdict(
         path=lane.path,
         lane=ctx.name(i),
         outcome=outcome,
-        family=fam.id if fam is not None else None,
+        family=fid,
         nearest=nearest,
         last=last,
         conditions=tuple(fired),
         new_truth=claim,
         overridden=overridden,
+        link=link,
+        owed=owed,
+        consolidated_by=closeout,
+        earned=earned,
     )
 
 
 # -- stop conditions ------------------------------------------------------------------------
+
+# A proof artifact that is a template or a folder's README proves nothing about any lane.
+_NOT_PROOF = re.compile(r"templates?\b|template[-_.]|(?:^|/)readme\.", re.IGNORECASE)
 
 
 def _proven(ctx: _Context, i: int, fid: str, prior: Sequence[int]) -> Condition | None:
@@ -350,42 +503,32 @@ def _proven(ctx: _Context, i: int, fid: str, prior: Sequence[int]) -> Condition 
         if ctx.briefs[m].status == "proven":
             return Condition("proven", "stop", "block", f"{ctx.name(m)} has status: proven")
     for p in ctx.proofs:
-        if not ctx.earlier(p, i):
+        if not ctx.earlier(p, i) or _NOT_PROOF.search(ctx.briefs[p].path):
             continue
         why = _covers(ctx, p, fid, prior)
         if why:
             shown = path_for_humans(ctx.briefs[p].path)
-            return Condition("proven", "stop", "block", f"{shown} covers the family ({why})")
+            return Condition("proven", "stop", "block", f"{shown} covers the family ({why[0]})",
+                             why[1])
     return None
 
 
-def _covers(ctx: _Context, p: int, fid: str, prior: Sequence[int]) -> str | None:
-    """Why proof/hardening artifact ``p`` covers a family, or None.
+def _covers(ctx: _Context, p: int, fid: str, prior: Sequence[int]) -> tuple[str, str] | None:
+    """Why proof/hardening artifact ``p`` covers a family, and how strongly; or None.
 
     It covers it when its front matter ``covers``/``family``/``lanes`` names the
-    family or one of its lanes, when its text names one of the family's lanes
-    (lane id) or labels (two or more words, any spelling), or when its masked
-    proof shape shares at least half the family threshold with an earlier lane.
+    family or one of its lanes (strong), or when its text names one of the family's
+    lane ids (medium). Shared words or a shared skeleton are no proof.
     """
-    briefs = ctx.briefs
     names = _Names(ctx, fid, prior)
-    hit = names.in_fields(briefs[p].fields)
+    hit = names.in_fields(ctx.briefs[p].fields)
     if hit:
-        return f"front matter {hit}"
-    body = ctx.bodies.get(p, "")
-    hit = names.in_text(body)
-    if hit:
-        return f"names {hit}"
-    words = " " + " ".join(shapes.tokens(body)) + " "
-    for m in reversed(prior):
-        label = briefs[m].label_words
-        if len(label) >= 2 and f" {' '.join(label)} " in words:
-            return f"names '{briefs[m].label}' of {ctx.name(m)}"
-    if ctx.scan.shingles[p] >= shapes.MIN_SHINGLES:
-        best = float(shapes.similarities(ctx.scan.signatures, prior,
-                                         ctx.scan.signatures[p]).max())
-        if best >= ctx.config.threshold / 2:
-            return f"{_pct(best)} of its proof shape matches the family's"
+        return f"front matter {hit}", "strong"
+    ids = [m for m in prior if ctx.briefs[m].lane]
+    if ids:
+        hit = _Names(ctx, None, ids).in_text(ctx.bodies.get(p, ""))
+        if hit:
+            return f"names {hit}", "medium"
     return None
 
 
@@ -403,11 +546,14 @@ def _guard_values(config: Config, b: Brief) -> tuple[str | None, ...]:
 def _guardrails(ctx: _Context, i: int, prior: Sequence[int]) -> Condition | None:
     """The guardrail fields equal the previous lane's once labels are masked.
 
-    A lane with none of the fields counts as unchanged only when the previous
-    lane has none either.
+    Unknown (None: the condition does not hold) when the lane has none of the
+    fields: two docs without guardrails say nothing about whether they changed.
     """
     config = ctx.config
     mine = _guard_values(config, ctx.briefs[i])
+    present = [f for f, v in zip(config.guardrail_fields, mine, strict=True) if v is not None]
+    if not present:
+        return None
     since = None
     for m in reversed(prior):
         if _guard_values(config, ctx.briefs[m]) != mine:
@@ -415,40 +561,42 @@ def _guardrails(ctx: _Context, i: int, prior: Sequence[int]) -> Condition | None
         since = m
     if since is None:
         return None
-    present = [f for f, v in zip(config.guardrail_fields, mine, strict=True) if v is not None]
-    if present:
-        text = f"{'/'.join(present)} unchanged since {ctx.name(since)} (labels masked)"
-    else:
-        fields = "/".join(config.guardrail_fields) or "guardrail"
-        text = f"no {fields} fields, and none since {ctx.name(since)} either"
+    text = f"{'/'.join(present)} unchanged since {ctx.name(since)} (labels masked)"
     return Condition("guardrails", "stop", "block", text)
 
 
 # -- escalations ----------------------------------------------------------------------------
 
 
-def _adjacent(ctx: _Context, i: int, fid: str, prior: Sequence[int], mode: str) -> list[Condition]:
-    """More than ``max_adjacent`` lanes of the family since its last consolidation output."""
-    briefs, config = ctx.briefs, ctx.config
-    reset: int | None = None
-    reset_by = ""
+def _since_output(ctx: _Context, i: int, fid: str, prior: Sequence[int]) -> tuple[int | None, str | None]:
+    """(time, path) of the newest consolidation output before lane i that speaks for the
+    family; runs are counted from it."""
+    briefs = ctx.briefs
     names = _Names(ctx, fid, prior)
     for o in sorted(ctx.outputs, key=lambda o: -briefs[o].created):  # newest first
         if ctx.earlier(o, i) and _speaks_for(ctx, o, names):
-            reset, reset_by = briefs[o].created, briefs[o].path
-            break
-    run = [m for m in prior if reset is None or briefs[m].created >= reset] + [i]
-    if len(run) <= config.max_adjacent:
-        return []
+            return briefs[o].created, briefs[o].path
+    return None, None
+
+
+def _adjacent(
+    ctx: _Context, run: Sequence[int], fid: str, reset_by: str | None, mode: str, limit: int,
+    what: str, name: str = "adjacent", strength: str = "strong",
+) -> Condition:
+    """``run`` is a doc and the near-copies (or restatements) of it in a row that follow;
+    their number is compared with ``limit``."""
     since = (f"since its last consolidation output {path_for_humans(reset_by)}" if reset_by
              else "with no consolidation output naming it")
-    lanes = [ctx.name(m) for m in run]
+    lanes = [ctx.name(m) for m in run[1:]]
     shown = lanes if len(lanes) <= 6 else [*lanes[:2], "…", *lanes[-3:]]
+    count = f"{len(lanes)}+" if len(run) >= WALK else str(len(lanes))
+    setting = "max_adjacent" if name == "adjacent" else "max_restated"
+    relation = ">" if len(lanes) > limit else "<="
     text = (
-        f"{len(run)} lanes of family {fid} in a row {since} "
-        f"({', '.join(shown)}) > max_adjacent {config.max_adjacent}"
+        f"{count} {what} of {ctx.name(run[0])} in a row in family {fid} {since} "
+        f"({', '.join(shown)}) {relation} {setting} {limit}"
     )
-    return [Condition("adjacent", "escalation", mode, text)]
+    return Condition(name, "escalation", mode, text, strength)
 
 
 def _speaks_for(ctx: _Context, o: int, names: _Names) -> bool:
@@ -459,7 +607,9 @@ def _speaks_for(ctx: _Context, o: int, names: _Names) -> bool:
     return bool(names.in_fields(b.fields) or names.in_text(ctx.bodies.get(o, "")))
 
 
-def _renamed(ctx: _Context, i: int, prior: Sequence[int], mode: str) -> list[Condition]:
+def _renamed(
+    ctx: _Context, i: int, prior: Sequence[int], mode: str, strength: str = "strong"
+) -> list[Condition]:
     """The title (else the file name) is an earlier lane's with only the label swapped."""
     lane = ctx.briefs[i]
     for what, text_of in (("title", _title), ("name", _stem)):
@@ -471,7 +621,7 @@ def _renamed(ctx: _Context, i: int, prior: Sequence[int], mode: str) -> list[Con
             swap = _substitution(mine, lane, text_of(other), other)
             if swap is not None:
                 text = f"{what} = {ctx.name(m)}'s{swap}"
-                return [Condition("rename", "escalation", mode, text)]
+                return [Condition("rename", "escalation", mode, text, strength)]
     return []
 
 
@@ -562,6 +712,119 @@ def claim_similarity(
     return shapes.similarity(sig_a, sig_b)
 
 
+def _claim_earned(
+    ctx: _Context, i: int, before: Sequence[int], claim: str
+) -> tuple[Condition | None, tuple[str, ...]]:
+    """(refusal or None, the lines the claim points to).
+
+    A claim is earned by the lane itself: lines (after masking) that none of the
+    nearest and last three earlier lanes has, and that the claim's content words
+    point to (two of them, or every one of a shorter claim).
+    """
+    others = list(dict.fromkeys(before))
+    new = ctx.new_lines(i, others)
+    words = _stems(_content_words(shapes.mask(claim, ctx.briefs[i].label_words)))
+    need = min(2, len(words))
+    pointed = tuple(line.text for line in new
+                    if need and len(_stems(line.words) & words) >= need)
+    if pointed:
+        return None, pointed
+    text = "this lane adds no line the last three did not; a claim cannot stand in for one"
+    if new:
+        shown = "; ".join(_quote(line.text, 80) for line in new[:5])
+        more = f" (and {len(new) - 5} more)" if len(new) > 5 else ""
+        text += f". The lines it does add, none of which the claim names: {shown}{more}"
+    return Condition("claim", "claim", "block", text), ()
+
+
+def _owed(
+    ctx: _Context, fid: str | None, prior: Sequence[int]
+) -> tuple[tuple[tuple[str, str], ...], str | None]:
+    """The outputs due instead of another lane that do not exist yet, each with the
+    command that writes it; and the existing closeout of the family, if any."""
+    import shlex
+
+    from compactor.closeout import default_path  # only when a lane is blocked
+
+    config = ctx.config
+    owed: list[tuple[str, str]] = []
+    closeout = None
+    if fid is not None:
+        names = _Names(ctx, fid, prior)
+        path = default_path(fid)
+        for o in ctx.outputs:
+            b = ctx.briefs[o]
+            if b.kind == "closeout" and (b.path == path or _speaks_for(ctx, o, names)):
+                closeout = b.path
+                break
+        if closeout is None and (path in ctx.where or (Path(ctx.repo.root) / path).exists()):
+            closeout = path
+        if closeout is None:
+            owed.append((f"closeout of family {fid} (its coverage matrix, missing-gap list "
+                         "and a redirect to fill in)", f"compactor closeout {shlex.quote(fid)}"))
+    inventory = config.inventory
+    if inventory not in ctx.where and not (Path(ctx.repo.root) / inventory).exists():
+        owed.append(("coverage matrix and missing-gap list of every family",
+                     "compactor inventory"))
+    return tuple(owed), closeout
+
+
+# -- lines and facts ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Line:
+    text: str  # as written (stripped)
+    key: str  # its shape: masked tokens
+    words: frozenset[str]  # its content words
+
+
+_MD_LINK = re.compile(r"!?\[([^\]\n]*)\]\([^)\n]*\)")
+_CODE = re.compile(r"`[^`\n]*`")
+_URL = re.compile(r"\b[a-z][a-z0-9+.-]*://\S+", re.IGNORECASE)
+_PATH = re.compile(r"(?<![\w])[~.]?[/\\]?(?:[\w.@-]+[/\\])+[\w.@-]*")
+_BOX = re.compile(r"^\s*(?:[-*+]|\d+[.)])?\s*\[[ xX~-]?\]\s*")
+_STOP = frozenset("""
+the and for with that this from into onto are was were has have had not but all any its our
+you your they them then than when where which while will would shall should can could may might
+must been being also only just per via each every other some such same more most less very over
+under again one two three about after before there here what who how why yes use used using
+""".split())
+
+
+def _content_words(tokens: Iterable[str]) -> frozenset[str]:
+    return frozenset(t for t in tokens if len(t) >= 3 and t.isalpha() and t not in _STOP)
+
+
+def _stems(words: Iterable[str]) -> set[str]:
+    out = set()
+    for w in words:
+        for suffix in ("ing", "ions", "ion", "ed", "es", "s"):
+            if len(w) > len(suffix) + 3 and w.endswith(suffix):
+                w = w[: -len(suffix)]
+                break
+        out.add(w)
+    return out
+
+
+def fact_lines(text: str, label_words: Sequence[str]) -> dict[str, _Line]:
+    """A doc's lines by their shape: labels and numbers masked as for fingerprints, and
+    links, paths, URLs, code spans and checkbox states masked as ids (they point at
+    things; the sentence around them is what the doc says)."""
+    out: dict[str, _Line] = {}
+    for raw in text.splitlines():
+        line = _BOX.sub("", raw)
+        line = _MD_LINK.sub(lambda m: f" {m.group(1)} ~ ", line)
+        line = _URL.sub(" ~ ", line)
+        line = _CODE.sub(" ~ ", line)
+        line = _PATH.sub(" ~ ", line)
+        toks = shapes.mask(line, label_words)
+        if toks and not (len(toks) == 1 and toks[0] in (shapes.MASK_LABEL, shapes.MASK_NUMBER)):
+            key = " ".join(toks)
+            out.setdefault(key, _Line(raw.strip(), key, _content_words(toks)))
+    return out
+
+
 # -- helpers --------------------------------------------------------------------------------
 
 
@@ -578,9 +841,10 @@ def _flat(value: Any) -> list[str]:
 class _Names:
     """A family's id and lane names, and a whole-word search for them in text."""
 
-    def __init__(self, ctx: _Context, fid: str, prior: Sequence[int]) -> None:
+    def __init__(self, ctx: _Context, fid: str | None, prior: Sequence[int]) -> None:
         self.shown = {ctx.name(m).lower(): ctx.name(m) for m in prior}
-        self.shown.setdefault(fid.lower(), fid)
+        if fid is not None:
+            self.shown.setdefault(fid.lower(), fid)
         alternation = "|".join(re.escape(n) for n in sorted(self.shown, key=len, reverse=True))
         self.pattern = re.compile(rf"(?<![\w-])(?:{alternation})(?![\w])", re.IGNORECASE)
 
@@ -650,9 +914,13 @@ def verdict_text(v: Verdict) -> str:
     if v.family:
         near = ", ".join(f"{n.lane} {_pct(n.similarity)}" for n in v.nearest)
         lines.append(f"  family {v.family}; nearest earlier lanes: {near or 'none'}")
-    if v.overridden:
+    if v.new_truth is not None and (v.overridden or v.earned):
         lines.append(f"  passes on its new_truth claim: {_quote(v.new_truth or '', 200)}")
-        lines.append("  it would otherwise be blocked by:")
+        if v.earned:
+            lines.append("  the lines it adds that the claim names:")
+            lines.extend(f"    + {_quote(t, 120)}" for t in v.earned[:5])
+        if v.overridden:
+            lines.append("  it would otherwise be blocked by:")
     stop = [c for c in v.conditions if c.group == "stop"]
     if stop:
         lines.append("  stop conditions (all three hold):")
@@ -666,16 +934,19 @@ def verdict_text(v: Verdict) -> str:
             lines.append(f"    - {TITLES[c.name]}: {c.evidence}{mode}")
     if v.question:
         lines.append(f"  {v.question}")
-    due = v.due()
-    if due:
-        lines.append("  Due instead of another lane:")
-        lines.extend(f"    - {what}: {how}" for what, how in due)
-        if not any(c.name == "claim" for c in v.conditions) and any(
-            c.name != "budget" for c in v.conditions
-        ):
+    if v.outcome == "block" and any(c.name not in ("budget", "claim") for c in v.conditions):
+        due = v.due()
+        if due:
+            lines.append("  Due instead of another lane:")
+            lines.extend(f"    - {what}: {how}" for what, how in due)
+        if v.consolidated_by:
+            lines.append(f"  {path_for_humans(v.consolidated_by)} already consolidates family "
+                         f"{v.family}: add to it instead of opening another lane")
+        if not any(c.name == "claim" for c in v.conditions):
             lines.append(
-                "  If the lane does buy new truth, say so in its front matter: "
-                'new_truth: "<what it proves that the earlier lanes did not>"'
+                "  If the lane does buy new truth, write it into the lane and name it in its "
+                'front matter: new_truth: "<what it proves that the earlier lanes did not>"'
+                " (a claim must point to lines the lane adds)"
             )
     return "\n".join(lines)
 
@@ -697,11 +968,13 @@ def result_data(result: CheckResult) -> dict[str, Any]:
                 ],
                 "conditions": [
                     {"name": c.name, "group": c.group, "action": c.action,
-                     "evidence": c.evidence}
+                     "evidence": c.evidence, "strength": c.strength}
                     for c in v.conditions
                 ],
                 "new_truth": v.new_truth,
                 "overridden": v.overridden,
+                "link": v.link,
+                "earned": list(v.earned),
                 "question": v.question,
                 "due": [{"output": what, "how": how} for what, how in v.due()],
             }

@@ -100,6 +100,8 @@ class Config:
     adjacent_mode: str = "block"
     rename_mode: str = "block"
     budget_mode: str = "block"
+    unnumbered_mode: str = "block"
+    max_restated: int = 8
 
     @property
     def lane_regex(self) -> re.Pattern[str]:
@@ -153,6 +155,16 @@ OPTIONS: dict[str, tuple[str, str]] = {
     "budget_mode": (
         "block | warn | off",
         "What the gate does when the hourly token budget is exceeded.",
+    ),
+    "unnumbered_mode": (
+        "block | warn | off",
+        "What the gate does when a doc without a lane id (a launch prompt, a hand-off) would be "
+        "blocked by an escalation: its run of near-copies past `max_adjacent`, or of reworded "
+        "restatements past `max_restated`.",
+    ),
+    "max_restated": (
+        "int >= 1",
+        "A run of reworded restatements (no new fact) warns, and is refused past this many docs.",
     ),
 }
 
@@ -253,8 +265,9 @@ def _validate(source: str, key: str, value: Any) -> Any:
         return _as_number(source, key, value, int, 16, 1024)
     if key == "seed":  # MinHash seeds numpy's RandomState, which takes 32 bits
         return _as_number(source, key, value, int, 0, 2**32 - 1)
-    if key in ("max_file_bytes", "ack_max_words", "max_adjacent"):
-        return _as_number(source, key, value, int, 1 if key == "max_adjacent" else 0, 2**40)
+    if key in ("max_file_bytes", "ack_max_words", "max_adjacent", "max_restated"):
+        low = 1 if key in ("max_adjacent", "max_restated") else 0
+        return _as_number(source, key, value, int, low, 2**40)
     if key == "token_budget_per_hour":
         return None if value is None else _as_number(source, key, value, int, 1, 10**15)
     if key in ("inventory", "archive_dir"):
@@ -271,7 +284,7 @@ def _validate(source: str, key: str, value: Any) -> Any:
         if compiled.groups < 1:
             raise _fail(source, key, "needs a capturing group for the lane number")
         return value
-    if key in ("adjacent_mode", "rename_mode", "budget_mode"):
+    if key in ("adjacent_mode", "rename_mode", "budget_mode", "unnumbered_mode"):
         if value not in MODES:
             raise _fail(source, key, f"must be one of {', '.join(MODES)}, got {value!r}")
         return value

@@ -151,13 +151,15 @@ def test_readme_local_clone_snippet_runs_both_hooks(
     assert "What new truth does this lane buy that the last three did not (S001, S002, S003)?" in out
     assert repo.git("rev-parse", "HEAD") == head
 
-    # the same lane with a claim of new truth: it passes quietly, the claim is in the inventory
+    # the same lane with a claim of new truth that the lane holds (a claim must point to
+    # lines the lane adds): it passes, the claim is in the inventory
     claim = "Reopening re-runs the fraud checks the earlier actions skip"
+    fraud = "\n## Fraud checks\n\n- Reopening re-runs the fraud checks the earlier actions skip.\n"
     repo.git("checkout", "--", "docs/INVENTORY.md")
     out = fixer_round(repo, env, {"docs/lanes/S005.md": with_front(
-        small_lane(5, "reopen ticket"), new_truth=f'"{claim}"')}, "S005 with a claim")
+        small_lane(5, "reopen ticket"), new_truth=f'"{claim}"') + fraud}, "S005 with a claim")
     assert re.search(r"compactor check \(repetition gate\)\.+Passed", out)
-    assert "WARNING" not in out
+    assert "BLOCKED" not in out
     assert claim in (repo.root / "docs/INVENTORY.md").read_text()
 
 
