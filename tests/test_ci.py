@@ -68,8 +68,9 @@ def test_range_forms(repo: GitRepo) -> None:
 def test_range_on_a_lane_that_warns_says_the_range_passes(repo: GitRepo) -> None:
     proven_family(repo)
     claim = '"Reopening re-runs the fraud checks the earlier actions skip"'
+    fraud = "\n## Fraud checks\n\n- Reopening re-runs the fraud checks the earlier actions skip.\n"
     repo.commit({"docs/lanes/S004.md": with_front(small_lane(4, "reopen ticket"),
-                                                  new_truth=claim)}, when=T0 + 60)
+                                                  new_truth=claim) + fraud}, when=T0 + 60)
     r = run_compactor("check", "--range", "HEAD~1..HEAD", cwd=repo.root)
     assert r.code == 0
     assert r.out.rstrip().endswith(
