@@ -1,7 +1,7 @@
 """Large synthetic brief repos with git history, for the benchmarks.
 
 ``brief_repo(n, seed)`` returns a git repo of ``n`` committed briefs (one commit
-per brief, author dates 30 s apart) built by ``compactor.example.scale_corpus``
+per brief, author dates 30 s apart) built by ``compactor.demo.example.scale_corpus``
 and ``write_repo``, plus one more brief of the same corpus that is *not*
 committed (the benchmark stages it to time the pre-commit gate). Repos are
 cached under ``benchmarks/out/`` (gitignored) and rebuilt when the generator's
@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import compactor.example as example
+import compactor.demo.example as example
 
 OUT = Path(__file__).resolve().parent / "out"
 

@@ -17,7 +17,7 @@ import numpy as np
 from compactor import shapes
 from compactor.briefs import parse_brief
 from compactor.config import Config
-from compactor.example import ExampleDoc, loop_corpus
+from compactor.demo.example import ExampleDoc, loop_corpus
 from compactor.families import group
 from compactor.scan import family_name, order_key
 from compactor.vocab import FAMILY_KINDS

@@ -136,8 +136,22 @@ def demo(directory: Path | None, seed: int) -> None:
     """
     from compactor.demo import run_demo
 
-    for line in run_demo(directory, seed=seed):
+    for line in run_demo(directory, seed=seed, command=own_command()):
         click.echo(line)
+
+
+def own_command() -> str:
+    """How to run this compactor again from any directory: the absolute path of the running
+    executable, or ``python -m compactor`` with this interpreter."""
+    import shlex
+    import shutil
+
+    exe = sys.argv[0] if sys.argv else ""
+    if exe and not exe.endswith(".py"):
+        found = exe if os.sep in exe else shutil.which(exe)
+        if found and os.access(found, os.X_OK):
+            return shlex.quote(str(Path(found).absolute()))
+    return f"{shlex.quote(sys.executable)} -m compactor"
 
 
 @cli.command()

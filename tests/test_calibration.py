@@ -10,7 +10,7 @@ from conftest import GitRepo, run_compactor
 
 from compactor.calibrate import score
 from compactor.config import Config
-from compactor.example import loop_corpus, write_repo
+from compactor.demo.example import loop_corpus, write_repo
 
 
 def test_scan_json_of_a_generated_loop_repo_finds_every_family(repo: GitRepo) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from compactor.check import claim_similarity, human, parse_now, run_check
 from compactor.config import Config, make_config
-from compactor.example import ExampleDoc, label_spellings, loop_corpus, write_repo
+from compactor.demo.example import ExampleDoc, label_spellings, loop_corpus, write_repo
 from compactor.git import Repo
 from tests.conftest import GitRepo, git, run_compactor
 

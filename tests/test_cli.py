@@ -40,13 +40,3 @@ def test_unknown_command_is_a_usage_error(tmp_path: Path) -> None:
     assert "No such command" in result.err
 
 
-def test_demo_builds_a_repo_and_finds_the_loop(tmp_path: Path) -> None:
-    result = run_compactor("demo", str(tmp_path / "demo"), cwd=tmp_path)
-    assert result.code == 0
-    assert (tmp_path / "demo" / ".git").is_dir()
-    assert "family " in result.out and "compress" in result.out
-    # the gate refuses the renamed lane the demo stages, and compact plans the fold
-    assert "BLOCKED " in result.out and "renamed lane: title = " in result.out
-    assert "What new truth does this lane buy" in result.out
-    again = run_compactor("demo", str(tmp_path / "demo"), cwd=tmp_path)
-    assert again.code == 2 and "is not an empty directory" in again.err

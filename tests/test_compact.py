@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from compactor import compact, shapes
 from compactor.config import Config
-from compactor.example import ACTIONS, label_spellings, loop_corpus, write_repo
+from compactor.demo.example import ACTIONS, label_spellings, loop_corpus, write_repo
 from compactor.git import Repo
 
 MANIFEST = "docs/archive/compactor-manifest.json"

@@ -8,8 +8,8 @@ from pathlib import Path
 from conftest import run_compactor
 from test_report import ACTIONS, START, lane_text, loop_docs
 
+from compactor.demo.example import ExampleDoc, write_repo
 from compactor.episodes import CAP, FACTOR, FLOOR, split
-from compactor.example import ExampleDoc, write_repo
 
 DAY = 86400
 

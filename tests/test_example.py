@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from compactor.example import (
+from compactor.demo.example import (
     ACTIONS,
     ExampleDoc,
     label_spellings,

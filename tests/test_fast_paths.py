@@ -11,7 +11,7 @@ from conftest import GitRepo
 import compactor.fingerprints as fingerprints
 from compactor import shapes
 from compactor.briefs import looks_binary
-from compactor.example import loop_corpus, write_repo
+from compactor.demo.example import loop_corpus, write_repo
 from compactor.families import components
 from compactor.render import scan_json
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from conftest import GitRepo, run_compactor
 
-from compactor.example import ExampleDoc, write_repo
+from compactor.demo.example import ExampleDoc, write_repo
 from compactor.report import (
     Episode,
     Report,

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from compactor import compact
 from compactor.config import Config
-from compactor.example import loop_corpus, write_repo
+from compactor.demo.example import loop_corpus, write_repo
 from compactor.git import Repo
 from compactor.restore import restore
 

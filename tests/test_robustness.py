@@ -746,7 +746,7 @@ def test_foreign_cache_rows_are_recomputed_not_trusted(repo: GitRepo, meta: str)
 
 # 17 ------------------------------------------------------------------------
 def test_two_processes_at_once(repo: GitRepo) -> None:
-    from compactor.example import loop_corpus, write_repo
+    from compactor.demo.example import loop_corpus, write_repo
 
     write_repo(repo.root, loop_corpus(3, families=2, lanes_per_family=10, skeleton_docs=5))
     before = repo.state()

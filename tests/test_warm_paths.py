@@ -21,7 +21,7 @@ import compactor.scan as scan_mod
 import compactor.store as store
 from compactor.briefs import Brief
 from compactor.config import Config
-from compactor.example import loop_corpus, write_repo
+from compactor.demo.example import loop_corpus, write_repo
 from compactor.render import scan_json
 from compactor.scan import Scan
 

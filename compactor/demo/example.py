@@ -12,14 +12,14 @@ says what sort of artifact it is.
 
 from __future__ import annotations
 
-import os
 import random
 import re
-import subprocess
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+
+from compactor.git import write_history
 
 __all__ = [
     "ACTIONS",
@@ -1260,31 +1260,6 @@ def scale_corpus(n: int, seed: int = 0) -> list[ExampleDoc]:
 # Writing a repo
 
 
-def _git_env() -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY")
-    }
-    env["GIT_TERMINAL_PROMPT"] = "0"
-    return env
-
-
-def _git(root: Path, env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        ["git", *args], cwd=root, env=env, check=True, capture_output=True, text=True
-    )
-    return done.stdout.strip()
-
-
-def _rev(root: Path, env: dict[str, str], ref: str) -> str | None:
-    done = subprocess.run(
-        ["git", "rev-parse", "--verify", "-q", f"{ref}^{{commit}}"],
-        cwd=root, env=env, capture_output=True, text=True,
-    )
-    return done.stdout.strip() if done.returncode == 0 else None
-
-
 def _fi_path(path: str) -> str:
     if path.startswith('"') or any(c in path for c in '"\\\n'):
         return '"' + path.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
@@ -1341,36 +1316,11 @@ def write_repo(root: Path, docs: Sequence[ExampleDoc], *, branch: str = "main") 
     """Commit ``docs`` to the git repo at ``root``, one commit per doc, in order.
 
     Creates the repo when ``root`` has no ``.git``; otherwise appends on top of ``branch``
-    (or HEAD when ``branch`` does not exist yet). Uses one ``git fast-import`` process, so
-    100k docs take seconds, then checks ``branch`` out (``reset --hard``: local changes in
-    an existing work tree are discarded). Author and committer are pinned to
-    ``Example Agent`` at ``doc.created``; no git config is read for identity or written.
+    (or HEAD when ``branch`` does not exist yet). One ``git fast-import`` through
+    :func:`compactor.git.write_history`, so 100k docs take seconds, then ``branch`` is
+    checked out (``reset --hard``: local changes in an existing work tree are discarded).
+    Author and committer are pinned to ``Example Agent`` at ``doc.created``.
     """
-    root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
-    env = _git_env()
-    if not (root / ".git").exists():
-        _git(root, env, "init", "-q", "-b", branch)
     ref = f"refs/heads/{branch}"
-    parent = _rev(root, env, ref) or _rev(root, env, "HEAD")
-    if docs:
-        # Speed: blobs are streamed (no delta search against the previous blob), light zlib,
-        # and a malloc top pad so glibc does not shrink and regrow the heap for every object.
-        fi_env = dict(env)
-        fi_env.setdefault("MALLOC_TOP_PAD_", str(64 << 20))
-        proc = subprocess.Popen(
-            ["git", "-c", "pack.compression=1", "fast-import", "--quiet", "--done",
-             "--big-file-threshold=1"],
-            cwd=root, env=fi_env, stdin=subprocess.PIPE,
-        )
-        assert proc.stdin is not None
-        try:
-            for chunk in _fast_import_stream(docs, ref, parent):
-                proc.stdin.write(chunk)
-        finally:
-            proc.stdin.close()
-        if proc.wait() != 0:
-            raise subprocess.CalledProcessError(proc.returncode, ["git", "fast-import"])
-    _git(root, env, "symbolic-ref", "HEAD", ref)
-    if _rev(root, env, "HEAD"):
-        _git(root, env, "-c", "core.autocrlf=false", "reset", "-q", "--hard")
+    write_history(Path(root), branch,
+                  lambda parent: _fast_import_stream(docs, ref, parent) if docs else iter(()))
