@@ -19,7 +19,7 @@ from compactor import compact
 from compactor.check import render_json, run_check
 from compactor.config import Config
 from compactor.demo import build_demo_repo, stage_renamed_lane
-from compactor.example import loop_corpus, write_repo
+from compactor.demo.example import loop_corpus, write_repo
 from compactor.git import Repo
 from compactor.inventory import INVENTORY_BLOCK, plan_inventory, read_block
 from compactor.manifest import FOLDED_BLOCK
