@@ -30,6 +30,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from compactor import shapes
+from compactor.blocks import neutralise, read_block, replace_block
 from compactor.briefs import decode
 from compactor.config import Config
 from compactor.errors import InputError, RefusedError
@@ -170,7 +171,6 @@ def fold_entry(fold: Fold, source_commit: str) -> str:
     """The inventory entry of one folded lane (starts with its machine-readable mark)."""
     name = fold.lane or fold.path
     out = [
-        entry_mark(fold.path),
         f"### {name}: {fold.label or '(no label)'}",
         "",
         f"- original path: `{path_for_humans(fold.path)}`",
@@ -184,7 +184,8 @@ def fold_entry(fold: Fold, source_commit: str) -> str:
                 fence]
     else:
         out.append("- lines the exemplar does not have: none")
-    return "\n".join(out) + "\n"
+    # everything after the mark comes from the repo: no marker-like text may survive in it
+    return entry_mark(fold.path) + "\n" + neutralise("\n".join(out)) + "\n"
 
 
 def render_folded_block(old_block: str | None, folds: Sequence[Fold], source_commit: str) -> str:
@@ -203,24 +204,19 @@ def render_inventory(old: bytes | None, folds: Sequence[Fold], source_commit: st
     Every byte outside the two blocks is kept. A new file starts from the
     inventory stage's header.
     """
-    from compactor.inventory import HEADER, INVENTORY_BLOCK, MarkerError, replace_block
+    from compactor.inventory import HEADER, INVENTORY_BLOCK
 
     text = old.decode("utf-8", "surrogateescape") if old is not None else HEADER
-    try:
-        if inventory_block is not None:
-            text = replace_block(text, INVENTORY_BLOCK, inventory_block)
-        block = render_folded_block(find_block(text, FOLDED_BLOCK), folds, source_commit)
-        text = replace_block(text, FOLDED_BLOCK, block)
-    except MarkerError as exc:
-        raise MarkerError(f"{where}: {exc.message}") from None
+    if inventory_block is not None:
+        text = replace_block(text, INVENTORY_BLOCK, inventory_block, where)
+    block = render_folded_block(read_block(text, FOLDED_BLOCK, where), folds, source_commit)
+    text = replace_block(text, FOLDED_BLOCK, block, where)
     return text.encode("utf-8", "surrogateescape")
 
 
-def find_block(text: str, name: str) -> str | None:
-    """The content of a generated block, or None when the text has none."""
-    from compactor.inventory import read_block
-
-    return read_block(text, name)
+def find_block(text: str, name: str, where: str | None = None) -> str | None:
+    """The content of a generated block, or None when the text has none (blocks.read_block)."""
+    return read_block(text, name, where)
 
 
 # -- planning ---------------------------------------------------------------------------------

@@ -25,6 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from compactor.blocks import (  # noqa: F401 - MarkerError, markers, read_block: re-exported
+    MarkerError,
+    markers,
+    neutralise,
+    read_block,
+    replace_block,
+)
 from compactor.briefs import Brief
 from compactor.config import Config
 from compactor.coverage import Coverage, family_coverage, lane_name, lane_ranges
@@ -57,68 +64,7 @@ briefs in git. Write anything you like outside the generated blocks; the text be
 # -- generated blocks ---------------------------------------------------------------------------
 
 
-class MarkerError(InputError):
-    """A generated block's markers are broken (missing end, duplicated, out of order)."""
-
-
-def markers(name: str) -> tuple[str, str]:
-    return f"<!-- compactor:{name}:begin -->", f"<!-- compactor:{name}:end -->"
-
-
-def _marker_lines(text: str, marker: str) -> list[re.Match[str]]:
-    return list(re.finditer(rf"^{re.escape(marker)}[ \t]*\r?$", text, re.MULTILINE))
-
-
-def _find_block(text: str, name: str) -> tuple[int, int, int, int] | None:
-    """(begin marker start, begin marker end, end marker start, end marker end) or None."""
-    begin, end = markers(name)
-    b, e = _marker_lines(text, begin), _marker_lines(text, end)
-    if not b and not e:
-        return None
-    if len(b) != 1 or len(e) != 1 or e[0].start() < b[0].end():
-        problem = (
-            "has a begin marker but no end marker" if b and not e
-            else "has an end marker but no begin marker" if e and not b
-            else "has more than one begin or end marker" if len(b) > 1 or len(e) > 1
-            else "has its end marker before its begin marker"
-        )
-        raise MarkerError(
-            f"the generated block '{name}' {problem}; restore '{begin}' … '{end}' "
-            "(or delete both and the text between them) and run again"
-        )
-    stop = e[0].end()
-    if text[stop - 1 : stop] == "\r":  # the marker's line ended in CRLF: keep the \r outside
-        stop -= 1
-    return b[0].start(), b[0].end(), e[0].start(), stop
-
-
-def read_block(text: str, name: str) -> str | None:
-    """The content of block ``name`` (without markers), or None when the text has none."""
-    span = _find_block(text, name)
-    if span is None:
-        return None
-    return text[span[1] : span[2]].strip("\r\n")
-
-
-def replace_block(text: str, name: str, content: str) -> str:
-    """``text`` with block ``name`` holding ``content``; appended at the end when absent.
-
-    Every byte outside the block is kept. Pure: raises :class:`MarkerError` when
-    the block's markers are broken.
-    """
-    begin, end = markers(name)
-    inner = content.strip("\n")
-    block = f"{begin}\n{inner}\n{end}" if inner.strip() else f"{begin}\n{end}"
-    span = _find_block(text, name)
-    if span is not None:
-        return text[: span[0]] + block + text[span[3] :]
-    if not text:
-        return block + "\n"
-    if text.endswith("\n\n"):
-        return f"{text}{block}\n"
-    if text.endswith("\n"):
-        return f"{text}\n{block}\n"
-    return f"{text}\n\n{block}\n"
+# markers, find / replace and neutralising live in compactor/blocks.py (re-exported here)
 
 
 # -- the data -----------------------------------------------------------------------------------
@@ -369,9 +315,11 @@ INVENTORY_TEMPLATE = "inventory.md.j2"
 
 
 def render_inventory(data: Mapping[str, Any], config: Config, root: Path) -> str:
+    """The inventory block's content. Marker-like text copied from briefs (a claim, a
+    title) is neutralised: nothing inside can close or forge a generated block."""
     if config.template:
-        return render(f"repo:{config.template}", data, root, shown=config.template)
-    return render(INVENTORY_TEMPLATE, data)
+        return neutralise(render(f"repo:{config.template}", data, root, shown=config.template))
+    return neutralise(render(INVENTORY_TEMPLATE, data))
 
 
 # -- the file -----------------------------------------------------------------------------------
@@ -410,10 +358,7 @@ def plan_inventory(repo: Repo, config: Config, scan: Scan | None = None) -> Inve
     content = _cached_content(repo, scan, skip)
     old = read_text(repo.root, config.inventory)
     base = old if old is not None else HEADER
-    try:
-        new = replace_block(base, INVENTORY_BLOCK, content)
-    except MarkerError as exc:
-        raise MarkerError(f"{config.inventory}: {exc.message}") from None
+    new = replace_block(base, INVENTORY_BLOCK, content, where=config.inventory)
     return InventoryPlan(config.inventory, old, new)
 
 

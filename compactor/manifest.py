@@ -397,7 +397,9 @@ FOLDED_HEAD = (
 
 def entry_mark(path: str) -> str:
     """The first line of a folded lane's entry in the folded block."""
-    return f"{ENTRY_MARK}{json.dumps(path, ensure_ascii=False)} -->"
+    # '<' and '>' as JSON escapes: a path can hold neither a marker nor the mark's end
+    quoted = json.dumps(path, ensure_ascii=False).replace("<", "\\u003c").replace(">", "\\u003e")
+    return f"{ENTRY_MARK}{quoted} -->"
 
 
 def split_folded(block: str | None) -> dict[str, str]:

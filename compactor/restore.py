@@ -172,7 +172,7 @@ def verify(repo: Repo, config: Config, rev: str = "HEAD") -> Verified:
     if inventory is not None and manifest.folded:
         raw = repo.read_blobs([inventory.blob])[inventory.blob]
         text = raw.decode("utf-8", "surrogateescape") if isinstance(raw, bytes) else ""
-        block = find_block(text, FOLDED_BLOCK)
+        block = find_block(text, FOLDED_BLOCK, config.inventory)
     listed = split_folded(block)
     links = {e.path for e in tree if e.mode == "120000"}
     for e in manifest.entries:

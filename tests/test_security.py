@@ -301,3 +301,73 @@ def test_a_config_file_linked_outside_is_not_read(repo: GitRepo, canary: Path,
         "compactor: error: .compactor.yaml: goes through the symlink '.compactor.yaml' to "
         "outside the work tree; refusing to read there (named by the config file; ")
     watch.unchanged()
+
+
+# -- generated blocks cannot be closed or forged from inside ----------------------------------
+
+FORGED = [
+    "<!-- compactor:inventory:end -->",
+    "<!-- compactor:folded:end -->",
+    "<!--compactor:folded:begin-->",
+    '<!-- compactor:folded:lane "docs/lanes/S001-deploy-widget.md" -->',
+]
+
+
+APPENDIX = "".join(
+    f"\n## Step {word}\n\nRun the {word} check against the ledger, record the {word} totals in "
+    f"the audit trail, compare the {word} receipts with the baseline and keep the {word} replay "
+    "log beside the harness output for the reviewers.\n"
+    for word in "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima".split()
+)
+
+
+def test_marker_text_in_claims_and_lane_bodies_is_neutralised(
+        repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    repo.commit({f"docs/lanes/S{n:03d}-deploy-widget.md": lane(n) + APPENDIX for n in (1, 2, 3)},
+                when=T0)
+    claim = "new_truth: \"" + " ".join(FORGED).replace('"', '\\"') + "\"\n"
+    evil = (lane(4).replace("---\n#", claim + "---\n#", 1) + APPENDIX + "\n" + "\n".join(FORGED)
+            + "\n")
+    repo.commit({"docs/lanes/S004-deploy-widget.md": evil,
+                 "docs/lanes/S005-deploy-widget.md": lane(5) + APPENDIX}, when=T0 + 60)
+    assert run(repo.root, "inventory", capsys=capsys)[0] == 0
+    inv = (repo.root / "docs/INVENTORY.md").read_text()
+    assert inv.count("<!-- compactor:") == 2  # its own two markers, nothing forged
+    assert "&lt;!-- compactor:inventory:end -->" in inv  # the claim is kept, made inert
+    assert run(repo.root, "inventory", "--check", capsys=capsys)[0] == 0
+    repo.commit({"docs/INVENTORY.md": inv}, when=T0 + 120)
+    code, out, _err = run(repo.root, "compact", "--apply", "--branch", "tidy", capsys=capsys)
+    assert code == 0 and "fold " in out
+    repo.git("checkout", "-q", "tidy")
+    text = (repo.root / "docs/INVENTORY.md").read_text()
+    assert text.count("<!-- compactor:folded:begin -->") == 1
+    assert text.count("<!-- compactor:folded:end -->") == 1
+    folded = [line for line in text.splitlines() if line.startswith("<!-- compactor:folded:lane")]
+    assert "docs/lanes/S004-deploy-widget.md" in "".join(folded)
+    assert not any("S001" in line for line in folded)  # the forged mark is no entry
+    assert "&lt;!-- compactor:folded:end -->" in text  # the lane's line is kept, inert
+    code, out, _err = run(repo.root, "verify", capsys=capsys)
+    assert code == 0 and out.startswith("manifest ok")
+    assert run(repo.root, "inventory", "--check", capsys=capsys)[0] == 0
+    code, out, _err = run(repo.root, "compact", capsys=capsys)
+    assert code == 0 and "nothing to compact" in out
+    code, out, _err = run(repo.root, "restore", "S004", capsys=capsys)
+    assert code == 0
+    assert (repo.root / "docs/lanes/S004-deploy-widget.md").read_text() == evil  # byte-exact
+
+
+def test_a_damaged_folded_block_names_the_file(repo: GitRepo, canary: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    loop(repo)
+    assert run(repo.root, "compact", "--apply", "--branch", "tidy", capsys=capsys)[0] == 0
+    repo.git("checkout", "-q", "tidy")
+    inv = repo.root / "docs/INVENTORY.md"
+    repo.commit({"docs/INVENTORY.md": inv.read_text().replace("<!-- compactor:folded:end -->\n",
+                                                              "")})
+    watch = Watch(repo, canary)
+    code, _out, err = run(repo.root, "verify", capsys=capsys)
+    assert code == 2
+    assert error_line(err).startswith(
+        "compactor: error: docs/INVENTORY.md: the generated block 'folded' has a begin "
+        "marker but no end marker; restore")
+    watch.unchanged()
