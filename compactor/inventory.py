@@ -48,6 +48,21 @@ INVENTORY_BLOCK = "inventory"
 SPARKS = "▁▂▃▄▅▆▇█"
 CHART_POINTS = 120  # more lanes than this are averaged into buckets in the chart
 
+# What a reader of a big repo's inventory sees (the block stays a few hundred lines at 3k
+# docs and grows slowly past it): everything past these is counted, not listed.
+FULL_FAMILIES = 8  # the costliest families get a full section (matrix, gaps, lanes)
+FULL_MIN_LANES = 3  # ... when they hold at least this many members
+CHARTS = 3  # novelty charts, for the costliest full families ...
+CHART_MIN_LANES = 8  # ... with at least this many lanes (fewer say nothing a row does not)
+FAMILY_ROWS = 60  # one-line families listed
+EPISODE_ROWS = 15  # episodes listed (the costliest; `compactor report` has them all)
+MATRIX_ROWS = 12  # coverage matrix rows per family
+GAP_ROWS = 10  # gaps per family
+MEMBER_ROWS = 15  # lanes in a family's collapsed lane table
+PATH_ROWS = 60  # paths listed per retention class acted on (compress, archive)
+FOLDER_ROWS = 12  # folders in the retention map
+CLAIM_ROWS = 20  # new_truth claims
+
 HEADER = """---
 kind: coverage
 ---
@@ -165,7 +180,7 @@ def family_data(
         ],
         "gaps": [g.text for g in cov.gaps],
         "chart": novelty_chart(
-            [(lane_name(briefs[i]), decisions[i].novelty or 0.0) for i in members]),
+            [(shorten(lane_name(briefs[i])), decisions[i].novelty or 0.0) for i in members]),
         "members": [
             {"lane": lane_name(briefs[i]), "path": briefs[i].path, "label": briefs[i].label,
              "phase": decisions[i].phase, "novelty": pct(decisions[i].novelty),
@@ -173,6 +188,101 @@ def family_data(
             for i in members
         ],
     }
+
+
+def cost_key(f: Mapping[str, Any]) -> tuple[int, int, str]:
+    """Costliest first: tokens, else members; then the id."""
+    return (-int(f["tokens"]), -int(f["count"]), str(f["id"]))
+
+
+def shape_family(f: dict[str, Any], full: bool, chart: bool) -> dict[str, Any]:
+    """``f`` with what the inventory shows of it: ``full`` section or one line, a chart
+    or not, and its long lists cut to their first rows (the rest counted)."""
+    rows, gaps, members = f["rows"], f["gaps"], f["members"]
+    names = [m["lane"] for m in members]
+    if all(len(n) <= NAME_WIDTH for n in names[:8]):
+        brief = lane_ranges_of(names, f["lanes"])
+    else:
+        brief = (f"{shorten(names[0])} .. {shorten(names[-1])}" if len(names) > 1
+                 else shorten(names[0]))
+    return {
+        **f,
+        "lanes_brief": brief,
+        "full": full,
+        "show_chart": chart,
+        "rows_shown": rows[:MATRIX_ROWS],
+        "rows_more": max(0, len(rows) - MATRIX_ROWS),
+        "gaps_shown": gaps[:GAP_ROWS],
+        "gaps_more": max(0, len(gaps) - GAP_ROWS),
+        "members_shown": members[:MEMBER_ROWS],
+        "members_more": max(0, len(members) - MEMBER_ROWS),
+    }
+
+
+NAME_WIDTH = 32  # a lane or family name longer than this is cut in tables and charts
+
+
+def shorten(name: str, width: int = NAME_WIDTH) -> str:
+    """A name cut to ``width`` in its middle, keeping both ends (a table cell, a chart
+    label): 'CROSS_SECTIONAL_FUNDING_RATE_DUAL_LEG_SPREAD_V1' -> 'CROSS_SECTIONAL_FU…EAD_V1'."""
+    if len(name) <= width:
+        return name
+    tail = width // 3
+    return name[: width - tail - 1] + "…" + name[-tail:]
+
+
+def lane_ranges_of(names: Sequence[str], ranges: str) -> str:
+    """The family's lane ranges when they are three or fewer, else first .. last and how
+    many runs of consecutive lanes lie between."""
+    runs = ranges.split(", ")
+    if len(runs) <= 3:
+        return ranges
+    if len(runs) == len(names):  # no two consecutive lanes: the runs say nothing
+        return f"{names[0]} .. {names[-1]}"
+    return f"{names[0]} .. {names[-1]} in {len(runs)} runs"
+
+
+def arrange_families(families: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Families by cost; full sections (and charts) for the first that matter."""
+    out = []
+    full = charts = 0
+    for f in sorted(families, key=cost_key):
+        is_full = full < FULL_FAMILIES and f["count"] >= FULL_MIN_LANES
+        full += is_full
+        chart = is_full and charts < CHARTS and f["count"] >= CHART_MIN_LANES
+        charts += chart
+        out.append(shape_family(f, is_full, chart))
+    return out
+
+
+def folder_of(path: str) -> str:
+    """The first two folders of a path ('docs/evidence/run-1/x.md' -> 'docs/evidence')."""
+    parts = path.split("/")[:-1]
+    return "/".join(parts[:2]) if parts else "."
+
+
+def episode_rows(report: Report) -> list[dict[str, Any]]:
+    """The costliest episodes (tokens, else lanes), in the order they started; no times."""
+    ranked = sorted(report.episodes,
+                    key=lambda e: (-e.report.tokens_total, -e.report.lanes, e.number))
+    shown = sorted(ranked[:EPISODE_ROWS], key=lambda e: e.number)
+    rows = []
+    for e in shown:
+        r = e.report
+        lanes = f"{r.first_lane} .. {r.last_lane}" if r.first_lane != r.last_lane else (
+            r.first_lane or "")
+        if len(lanes) > 2 * NAME_WIDTH:
+            lanes = f"{shorten(r.first_lane or '')} .. {shorten(r.last_lane or '')}"
+        rows.append({
+            "number": e.number,
+            "group": shorten(e.group, NAME_WIDTH + 7),
+            "lanes": lanes,
+            "count": r.lanes,
+            "artifacts": r.briefs,
+            "tokens": r.tokens_total,
+            "phases": ", ".join(f"{p.name} {p.lanes}" for p in r.phases),
+        })
+    return rows
 
 
 def summary_rows(report: Report) -> list[tuple[str, str]]:
@@ -188,11 +298,14 @@ def summary_rows(report: Report) -> list[tuple[str, str]]:
     retention = ", ".join(
         f"{r} {report.retention[r]}" for r in RETENTIONS if report.retention.get(r)
     )
+    found = report.episodes_found
     return [
         ("lanes", lanes),
         ("tokens", tokens),
         ("artifacts", f"{report.briefs} ({retention})" if retention else str(report.briefs)),
         ("families", str(report.families)),
+        ("loop episodes", str(found) if found else "none (no burst of lanes of one family "
+                                                   "or run close together in time)"),
     ]
 
 
@@ -221,16 +334,37 @@ def inventory_data(repo: Repo, scan: Scan, skip: frozenset[str] = frozenset()) -
         {"name": p.name, "lanes": p.lanes, "tokens": p.tokens, "share": f"{p.share * 100:.1f}%"}
         for p in report.phases
     ]
+    amounts = [p.tokens if report.tokens else p.lanes for p in report.phases]
+    arranged = arrange_families(families)
+    folders: dict[str, dict[str, int]] = {}
+    for r in RETENTIONS:
+        for p in retention[r]:
+            row = folders.setdefault(folder_of(p["path"]), dict.fromkeys(RETENTIONS, 0))
+            row[r] += 1
+    folder_rows = sorted(folders.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))
     return {
         "summary": summary_rows(report),
         "phases": phases,
+        "show_pie": sum(1 for a in amounts if a > 0) >= 2,
         "tokens_recorded": bool(report.tokens),
-        "families": families,
+        "episodes": episode_rows(report),
+        "episodes_found": report.episodes_found,
+        "families": arranged,
+        "full_families": [f for f in arranged if f["full"]],
+        "full_min_lanes": FULL_MIN_LANES,
+        "other_families": [f for f in arranged if not f["full"]][:FAMILY_ROWS],
+        "other_families_more": max(0, sum(1 for f in arranged if not f["full"]) - FAMILY_ROWS),
         "retention": [
-            {"name": r, "paths": sorted(retention[r], key=lambda x: x["path"])}
+            {"name": r, "count": len(retention[r]),
+             "paths": sorted(retention[r], key=lambda x: x["path"]),
+             "listed": r in ("compress", "archive")}
             for r in RETENTIONS
         ],
-        "new_truth": claims,
+        "folders": [{"folder": k, **v} for k, v in folder_rows[:FOLDER_ROWS]],
+        "folders_more": max(0, len(folder_rows) - FOLDER_ROWS),
+        "path_rows": PATH_ROWS,
+        "new_truth": claims[:CLAIM_ROWS],
+        "new_truth_more": max(0, len(claims) - CLAIM_ROWS),
         "no_family": NO_FAMILY,
         "config": {"threshold": scan.config.threshold, "inventory": scan.config.inventory},
     }
@@ -270,6 +404,7 @@ def environment(loader_root: Path | None = None) -> Any:
     env.filters["num"] = _num
     env.filters["mermaid"] = _mermaid
     env.filters["path"] = lambda v: path_for_humans(str(v))
+    env.filters["short"] = lambda v: shorten(str(v))
     return env
 
 

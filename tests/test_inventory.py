@@ -6,21 +6,32 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import GitRepo, run_compactor
 
+from compactor import shapes
+from compactor.briefs import parse_brief, split_front_matter
 from compactor.config import Config, load_config
 from compactor.coverage import canonical, family_coverage, lane_ranges, read_proof
+from compactor.decisions import decide
 from compactor.errors import InputError
+from compactor.example import ExampleDoc, scale_corpus
+from compactor.families import group
 from compactor.git import Repo
 from compactor.inventory import (
+    CHARTS,
+    FULL_FAMILIES,
     MarkerError,
+    inventory_data,
     inventory_scan,
     load_bodies,
     plan_inventory,
     read_block,
+    render_inventory,
     replace_block,
 )
+from compactor.scan import FAMILY_KINDS, Scan, family_name, order_key
 
 GOLDEN = Path(__file__).parent / "golden"  # regenerate with UPDATE_GOLDEN=1 after a review
 # pinned so the golden file does not move when the defaults are recalibrated
@@ -175,16 +186,30 @@ def test_check_flips_when_a_brief_is_added_and_back_after_regenerating(loop: Git
 
 
 def test_a_brief_committed_with_its_inventory_stays_fresh(loop: GitRepo) -> None:
-    """The pre-commit flow: stage a brief, regenerate, commit both; no time leaks in."""
+    """The pre-commit flow: stage a brief, regenerate, commit both (seconds apart, as the
+    hooks run); no time but the staged brief's own is read, and that one only to place it
+    in a loop episode (it is the commit's time give or take the seconds the hooks take)."""
     loop.stage({"docs/lanes/S206-retry-payout.md": lane(206, "retry payout")})
     assert run_compactor("inventory", cwd=loop.root,
-                         env={"GIT_COMMITTER_DATE": f"{T0 + 5000} +0000"}).code == 0
+                         env={"GIT_COMMITTER_DATE": f"{T0 + 9000} +0000"}).code == 0
     loop.stage({"docs/INVENTORY.md": inventory_text(loop)})
     at_commit = run_compactor("inventory", "--check", cwd=loop.root,
-                              env={"GIT_COMMITTER_DATE": f"{T0 + 9999} +0000"})
+                              env={"GIT_COMMITTER_DATE": f"{T0 + 9002} +0000"})
     assert at_commit.code == 0
-    loop.commit({}, when=T0 + 12345)
+    loop.commit({}, when=T0 + 9005)
     assert run_compactor("inventory", "--check", cwd=loop.root).code == 0
+
+
+def test_the_episodes_of_the_inventory_follow_the_staged_briefs_time(loop: GitRepo) -> None:
+    """The one place times reach the inventory: a lane staged hours after the loop stopped
+    is not part of its episode (the inventory says so the moment it is regenerated)."""
+    loop.stage({"docs/lanes/S206-retry-payout.md": lane(206, "retry payout")})
+    soon = {"GIT_COMMITTER_DATE": f"{T0 + 5000} +0000"}
+    late = {"GIT_COMMITTER_DATE": f"{T0 + 90000} +0000"}
+    assert run_compactor("inventory", cwd=loop.root, env=soon).code == 0
+    assert "| 1 | family S201 | S201 .. S206 | 6 |" in inventory_text(loop)
+    assert run_compactor("inventory", cwd=loop.root, env=late).code == 0
+    assert "| 1 | family S201 | S201 .. S205 | 5 |" in inventory_text(loop)
 
 
 # -- the content -----------------------------------------------------------------------------
@@ -226,13 +251,19 @@ def test_inventory_shows_the_parts_people_look_for(loop: GitRepo) -> None:
     for action in ACTIONS:
         assert f"| {action} | S2" in block
     assert "- `replay` is never proved in any lane" in block
-    assert "```mermaid\nxychart-beta\n" in block and "```mermaid\npie showData\n" in block
-    assert 'x-axis ["S201", "S202", "S203", "S204", "S205"]' in block
+    # three phases are worth a pie; five lanes are not worth a chart (the sparkline says it)
+    assert "```mermaid\npie showData\n" in block and "xychart-beta" not in block
+    assert "| 5 | establishing 1, repetition 2, churn 2 | 11,165,000 | █▁▁▂▁ (last 5: 6%) |" \
+        in block
+    assert "| 1 | family S201 | S201 .. S205 | 5 | 5 | 11,165,000 |" in block  # the episode
     assert "- **S204** (`docs/lanes/S204-reopen-ticket.md`): Audit rows share the ledger " \
            "transaction." in block
     assert "<details><summary>archive (1)</summary>" in block
     assert "| `docs/acks/S201-ack.md` | ack | S201 |  |" in block
-    assert "| `docs/proofs/envelope-proof.md` | proof |  |  |" in block
+    # what stays is counted (by folder), not listed path by path
+    assert "| keep | 2 | left alone |" in block
+    assert "| `docs/proofs` | 1 | 0 | 0 | 0 |" in block
+    assert "envelope-proof.md" not in block
     assert "INVENTORY" not in block  # the inventory never lists itself
 
 
@@ -517,3 +548,59 @@ def test_an_unchanged_repo_answers_from_the_last_rendered_block(
     monkeypatch.setattr(inventory_mod, "inventory_data", no_render)
     with pytest.raises(AssertionError, match="rendered again"):
         plan_inventory(repo, load_config(loop.root)[0])
+
+
+# -- a real-sized tree -------------------------------------------------------------------------
+
+
+def memory_scan(docs: list[ExampleDoc], config: Config, root: Path) -> Scan:
+    """The scan of ``docs`` built in-process (no git): the same stages as ``run_scan``."""
+    briefs, sigs, counts = [], [], []
+    for k, d in enumerate(docs):
+        b, _warnings = parse_brief(config, d.path, f"{k:040x}", d.text)
+        sig, count = shapes.fingerprint(d.text, b.label_words, config.shingle, config.num_perm,
+                                        config.seed, keep=config.guardrail_fields)
+        briefs.append(b._replace(created=d.created, body=split_front_matter(d.text)[1]))
+        sigs.append(sig)
+        counts.append(count)
+    matrix = np.vstack(sigs)
+    eligible = [i for i, b in enumerate(briefs)
+                if b.kind in FAMILY_KINDS and counts[i] >= shapes.MIN_SHINGLES]
+    fams = group(matrix, eligible, config.threshold, [order_key(b) for b in briefs],
+                 [family_name(b) for b in briefs])
+    decided = decide(config, briefs, matrix, fams)
+    return Scan(root, config, None, tuple(briefs), matrix, tuple(counts), tuple(fams),
+                tuple(decided), ())
+
+
+def test_the_inventory_of_a_3k_doc_tree_is_a_few_hundred_readable_lines(repo: GitRepo) -> None:
+    config = Config()
+    docs = scale_corpus(3000, seed=3)
+    scan = memory_scan(docs, config, repo.root)
+    assert len(scan.families) >= 40 and len(scan.briefs) >= 2900
+    data = inventory_data(Repo(repo.root), scan)
+    block = render_inventory(data, config, repo.root)
+    lines = block.splitlines()
+    assert len(lines) < 800, len(lines)
+    assert render_inventory(inventory_data(Repo(repo.root), scan), config, repo.root) == block
+    # summary and loop episodes first, then the families, then retention
+    heads = [line for line in lines if line.startswith("## ") or line.startswith("### Loop")]
+    assert heads[:4] == ["## Summary", "### Loop episodes", "## Families", "## Retention"]
+    # families by cost: the costliest few have sections, every family has a line
+    sections = [line[len("### Family "):] for line in lines if line.startswith("### Family ")]
+    assert len(sections) == FULL_FAMILIES
+    costs = sorted(scan.families, key=lambda f: (
+        -sum(sum(scan.briefs[i].tokens.values()) for i in f.members), -len(f.members), f.id))
+    assert sections == [f.id for f in costs[:FULL_FAMILIES]]
+    table = [line for line in lines if line.startswith("| **") or line.startswith("| F")
+             or any(line.startswith(f"| {f.id} |") for f in scan.families)]
+    assert len(table) >= len(scan.families)
+    # charts only where they say something: a handful at most
+    assert 1 <= block.count("```mermaid") <= 1 + CHARTS
+    # the keep list is counted, not listed; the per-lane tables are collapsed and cut
+    keep = [b.path for b, d in zip(scan.briefs, scan.decisions, strict=True)
+            if d.retention == "keep"]
+    assert len(keep) > 100 and not any(f"`{p}`" in block for p in keep)
+    assert f"| keep | {len(keep):,} | left alone |" in lines
+    assert block.count("<details>") == FULL_FAMILIES + 1  # lanes per section, compress paths
+    assert "more lanes: `compactor scan`." in block
