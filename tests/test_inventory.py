@@ -15,8 +15,8 @@ from compactor.briefs import parse_brief, split_front_matter
 from compactor.config import Config, load_config
 from compactor.coverage import canonical, family_coverage, lane_ranges, read_proof
 from compactor.decisions import decide
+from compactor.demo.example import ExampleDoc, scale_corpus
 from compactor.errors import InputError
-from compactor.example import ExampleDoc, scale_corpus
 from compactor.families import group
 from compactor.git import Repo
 from compactor.inventory import (
