@@ -39,7 +39,7 @@ from compactor.check import run_check  # noqa: E402
 from compactor.config import Config  # noqa: E402
 from compactor.git import Repo  # noqa: E402
 
-DEFAULT_CORPORA = (Path("/work/corpora"), HERE / "corpora")
+DEFAULT_CORPORA = (Path("/work/corpora"), HERE / ".corpora", HERE / "corpora")
 LABELS = HERE / "labels"
 NEGATIVES = ("sprints", "slices", "news")  # corpora with no loop (see shared/corpora/README.md)
 FIRST_BY = 5  # a near-copy run is first refused by its 5th doc

@@ -50,6 +50,7 @@ from compactor import shapes
 from compactor.briefs import Brief
 from compactor.config import Config
 from compactor.errors import EXIT_BLOCKED, EXIT_OK, InputError, Warning
+from compactor.families import RESTATEMENT
 from compactor.files import in_dir, matches, path_for_humans
 from compactor.git import Repo
 from compactor.scan import Progress, Scan, family_name, order_key, run_scan, with_bodies
@@ -216,6 +217,7 @@ def _is_candidate(config: Config, path: str) -> bool:
 
 # How far back the gate walks a family to measure a run (and reads bodies for it).
 WALK = 32
+NEAR_POOL = 256  # a doc's nearest earlier members are looked for among this many before it
 FACT_WORDS = 2  # content words a line must add (absent from the nearest lanes) to be a new fact
 _ORDER = {"off": 0, "warn": 1, "block": 2}
 
@@ -297,12 +299,14 @@ class _Context:
                 if len(line.words - vocab) >= FACT_WORDS]
 
     def nearest(self, seq: Sequence[int], k: int, n: int = 3) -> list[int]:
-        """The ``n`` members before ``seq[k]`` most similar to it (the most recent on ties)."""
+        """The ``n`` members before ``seq[k]`` (of the last ``NEAR_POOL``) most similar to
+        it, the most recent first on ties."""
         if k == 0:
             return []
-        sims = shapes.similarities(self.scan.signatures, seq[:k], self.scan.signatures[seq[k]])
-        order = sorted(range(k), key=lambda j: (-float(sims[j]), -j))[:n]
-        return [seq[j] for j in order]
+        lo = max(0, k - NEAR_POOL)
+        sims = shapes.similarities(self.scan.signatures, seq[lo:k], self.scan.signatures[seq[k]])
+        order = sorted(range(k - lo), key=lambda j: (-float(sims[j]), -j))[:n]
+        return [seq[lo + j] for j in order]
 
     def link(self, seq: Sequence[int], k: int) -> str:
         """What ``seq[k]`` is to the members before it in ``seq``.
@@ -360,9 +364,11 @@ class _Context:
 
 
 def _detected_restatement(scan: Scan, i: int) -> bool:
-    """Whether the scan linked brief i to its family as a reworded restatement."""
-    link = getattr(scan.decisions[i], "link", None)
-    return link == "restatement"
+    """Whether the scan linked brief i into its family as a reworded restatement (the
+    detection's restatement leg), not by its proof shape."""
+    fid = scan.decisions[i].family
+    fam = scan.family(fid) if fid else None
+    return fam is not None and fam.link(i).leg == RESTATEMENT
 
 
 def judge(repo: Repo, scan: Scan, added: Sequence[str], source: str = "index") -> CheckResult:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import shlex
 import shutil
 from pathlib import Path
 from typing import Any
@@ -305,6 +306,56 @@ def test_proof_naming_the_family_proves_the_envelope(repo: GitRepo) -> None:
     assert ("    - envelope proven: docs/proofs/envelope-proof.md covers the family "
             "(names S001)\n") in r.out
     assert "    - guardrails unchanged: route/session/tenant unchanged since S001" in r.out
+
+
+def test_only_real_proof_proves_the_envelope(repo: GitRepo) -> None:
+    """A template, a README or a doc sharing the lanes' words is no proof; front matter is."""
+    write_config(repo, QUIET)
+    repo.commit({f"docs/lanes/S00{k}.md": small_lane(k, a) for k, a in
+                 enumerate(["approve invoice", "cancel vendor", "flag invoice"], 1)}, when=T0)
+    repo.stage({"docs/lanes/S004.md": small_lane(4, "reopen ticket")})
+    lookalike = small_lane(9, "flag invoice").replace("lane: S009\n", "").replace("S009 — ", "")
+    repo.stage({
+        # a template that names a lane and shares the lanes' words and skeleton
+        "docs/proofs/EVIDENCE_ENTRY_TEMPLATE.md": "# Evidence entry (template)\n\nFor S001: "
+        + lookalike,
+        "docs/proofs/README.md": "# Proofs\n\nOne file per envelope, e.g. the one of S001.\n",
+        "docs/proofs/operator-envelope.md": lookalike,  # shares every word, names no lane
+    })
+    r = run_compactor("check", "--format", "json", cwd=repo.root)
+    assert r.code == 0, r.out
+    verdict = json.loads(r.out)["verdicts"][0]
+    assert (verdict["link"], verdict["conditions"]) == ("copy", [])
+
+    repo.stage({"docs/proofs/operator-envelope.md": "---\ncovers: S002\n---\n" + lookalike})
+    r = run_compactor("check", "--format", "json", cwd=repo.root)
+    assert r.code == 1
+    proven = json.loads(r.out)["verdicts"][0]["conditions"][0]
+    assert proven == {"name": "proven", "group": "stop", "action": "block", "strength": "strong",
+                      "evidence": "docs/proofs/operator-envelope.md covers the family "
+                                  "(front matter covers: S002)"}
+
+
+def test_due_instead_names_missing_outputs_only_and_each_command_works(repo: GitRepo) -> None:
+    repo.commit({f"docs/lanes/S00{k}.md": small_lane(k, a) for k, a in
+                 enumerate(["approve invoice", "cancel vendor", "flag invoice"], 1)}, when=T0)
+    repo.stage({"docs/lanes/S004.md": small_lane(4, "reopen ticket")})
+    r = run_compactor("check", "--format", "json", cwd=repo.root)
+    assert r.code == 1
+    due = json.loads(r.out)["verdicts"][0]["due"]
+    assert [d["how"] for d in due] == ["compactor closeout S001", "compactor inventory"]
+    for d in due:  # every suggestion works as written
+        ran = run_compactor(*shlex.split(d["how"])[1:], cwd=repo.root)
+        assert ran.code == 0, (d, ran)
+    assert (repo.root / "docs/closeouts/S001-closeout.md").is_file()
+    assert (repo.root / "docs/INVENTORY.md").is_file()
+
+    # now that both exist, nothing is due that exists already: the closeout is named instead
+    r = run_compactor("check", cwd=repo.root)
+    assert r.code == 1
+    assert "Due instead of another lane" not in r.out
+    assert ("  docs/closeouts/S001-closeout.md already consolidates family S001: add to it "
+            "instead of opening another lane\n") in r.out
 
 
 def test_changed_guardrails_let_a_similar_lane_through(repo: GitRepo) -> None:
