@@ -80,7 +80,7 @@ def replay(source: Path, work: Path, config: Config | None = None) -> Replay:
         out.docs.extend(result.added)
         for v in result.verdicts:
             out.outcome[v.path] = v.outcome
-            out.reasons[v.path] = ",".join(f"{c.name}:{c.action}" for c in v.conditions)
+            out.reasons[v.path] = v.link + " " + ",".join(f"{c.name}:{c.action}" for c in v.conditions)
         _git(work, "update-ref", "HEAD", c)  # the team commits anyway
     out.seconds = time.perf_counter() - start
     return out
