@@ -598,6 +598,8 @@ def _adjacent(
     count = f"{len(lanes)}+" if len(run) >= WALK else str(len(lanes))
     setting = "max_adjacent" if name == "adjacent" else "max_restated"
     relation = ">" if len(lanes) > limit else "<="
+    if len(lanes) == 1:
+        what = {"near-copies": "near-copy", "restatements": "restatement"}.get(what, what)
     text = (
         f"{count} {what} of {ctx.name(run[0])} in a row in family {fid} {since} "
         f"({', '.join(shown)}) {relation} {setting} {limit}"

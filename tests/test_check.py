@@ -724,3 +724,40 @@ def test_an_old_file_whose_name_reads_like_a_message_is_not_repeated(repo: GitRe
     repo.stage({"docs/new.md": "# New\n\ntext\n"})
     r = run_compactor("check", cwd=repo.root)
     assert r.code == 0 and "old notes" not in r.err
+
+
+def test_reworded_restatements_warn_then_are_refused_past_max_restated(repo: GitRepo) -> None:
+    """The detection links reworded docs as restatements; the gate warns on them, and
+    refuses the run once it holds more than ``max_restated`` of them."""
+    import dataclasses
+
+    from compactor.check import judge
+    from compactor.families import Family, Link
+
+    rng = random.Random(3)
+    docs = {}
+    for k in range(1, 13):
+        _, text = sprint_report(rng, k)
+        docs[f"docs/status/update-{chr(96 + k)}.md"] = text.replace(f"Sprint {k}", "Status")
+    repo.stage(docs)
+    r = Repo(repo.root)
+    scan = repo.scan()
+    members = tuple(sorted((scan.index(p) for p in docs), key=lambda i: scan.briefs[i].path))
+    assert {scan.decisions[i].family for i in members} == {None}  # apart by shape
+    links = (Link("copy"), *(Link("restatement", to=m) for m in members[:-1]))
+    fam = Family(scan.briefs[members[0]].path.rsplit("/", 1)[1][:-3], members, links)
+    decisions = tuple(d._replace(family=fam.id) if i in members else d
+                      for i, d in enumerate(scan.decisions))
+    linked = dataclasses.replace(scan, families=(fam,), decisions=decisions)
+
+    result = judge(r, linked, list(docs))
+    assert [v.link for v in result.verdicts] == ["first"] + ["restatement"] * 11
+    assert [v.outcome for v in result.verdicts] == ["pass"] + ["warn"] * 8 + ["block"] * 3
+    assert [(c.name, c.strength) for c in result.verdicts[1].conditions] == [
+        ("restated", "medium")]
+    assert "1 restatement of update-a in a row" in result.verdicts[1].conditions[0].evidence
+    assert result.verdicts[9].conditions[0].evidence.endswith("> max_restated 8")
+    assert result.verdicts[9].conditions[0].strength == "strong"
+
+    quiet = dataclasses.replace(linked, config=make_config({"unnumbered_mode": "warn"}))
+    assert {v.outcome for v in judge(r, quiet, list(docs)).verdicts} == {"pass", "warn"}
