@@ -23,11 +23,11 @@ from compactor.inventory import (
     inventory_scan,
     load_bodies,
     read_text,
-    render,
     write_text,
 )
 from compactor.paths import PathRefused, contained, lexical
 from compactor.scan import Scan
+from compactor.templating import render
 
 CLOSEOUT_DIR = "docs/closeouts"
 

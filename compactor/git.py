@@ -345,6 +345,13 @@ class Repo:
             entries.append(IndexEntry(mode, blob, int(stage), _decode_path(path)))
         return entries
 
+    def is_tracked(self, path: str) -> bool:
+        """Whether the index holds ``path`` as a regular file (one git call)."""
+        out = self.run("ls-files", "-s", "-z", "--", f":(literal){path}")
+        return any(rec.split(b" ", 1)[0] in (b"100644", b"100755") and
+                   rec.partition(b"\t")[2] == path.encode("utf-8", "surrogateescape")
+                   for rec in out.split(b"\0") if rec)
+
     def tree_entries(self, rev: str) -> list[IndexEntry]:
         """Every blob of a commit's tree, as index-like entries (stage 0)."""
         out = self.run("ls-tree", "-r", "-z", "--full-tree", rev)

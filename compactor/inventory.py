@@ -19,7 +19,6 @@ window and burn rate live in ``compactor report``).
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,10 +37,11 @@ from compactor.coverage import Coverage, family_coverage, lane_name, lane_ranges
 from compactor.errors import InputError, RefusedError
 from compactor.files import path_for_humans
 from compactor.git import Repo
-from compactor.paths import contained, read_bytes, write_bytes
-from compactor.report import NO_FAMILY, Report, build_report, md_cell
+from compactor.paths import contained, write_bytes
+from compactor.report import NO_FAMILY, Report, build_report
 from compactor.scan import Progress, Scan, run_scan, with_bodies
 from compactor.store import code_digest, keep_rendered_block, open_cache, rendered_block
+from compactor.templating import packaged_template_bytes, render, repo_template_bytes
 from compactor.vocab import PHASES, RETENTIONS
 
 INVENTORY_BLOCK = "inventory"
@@ -373,77 +373,7 @@ def inventory_data(repo: Repo, scan: Scan, skip: frozenset[str] = frozenset()) -
 # -- rendering ----------------------------------------------------------------------------------
 
 
-def _num(value: Any) -> str:
-    return f"{int(value):,}"
-
-
-def _mermaid(value: Any) -> str:
-    """A string safe inside Mermaid double quotes."""
-    return str(value).replace('"', "'").replace("\n", " ")
-
-
-def environment(loader_root: Path | None = None) -> Any:
-    """The Jinja2 environment shared by the inventory and closeout templates."""
-    import jinja2
-
-    def load(name: str) -> str | None:
-        if loader_root is not None and name.startswith("repo:"):
-            path = loader_root / name[5:]
-            return path.read_text(encoding="utf-8") if path.is_file() else None
-        return packaged_template(name)
-
-    env = jinja2.Environment(
-        loader=jinja2.FunctionLoader(load),
-        autoescape=False,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        undefined=jinja2.StrictUndefined,
-    )
-    env.filters["cell"] = lambda v: md_cell(str(v))
-    env.filters["num"] = _num
-    env.filters["mermaid"] = _mermaid
-    env.filters["path"] = lambda v: path_for_humans(str(v))
-    env.filters["short"] = lambda v: shorten(str(v))
-    return env
-
-
-def packaged_template_bytes(name: str) -> bytes | None:
-    """The bytes of the packaged template ``name`` (None when there is none)."""
-    from importlib import import_module
-
-    package = import_module("compactor.templates")  # templates/ in the source tree
-    path = Path(str(package.__file__)).parent / name
-    return path.read_bytes() if path.is_file() else None
-
-
-def packaged_template(name: str) -> str | None:
-    data = packaged_template_bytes(name)
-    return data.decode("utf-8") if data is not None else None
-
-
-def render(name: str, data: Mapping[str, Any], root: Path | None = None,
-           shown: str | None = None) -> str:
-    """Render template ``name`` (``repo:PATH`` for a template inside the repo at ``root``)."""
-    import jinja2
-
-    where = shown or name
-    try:
-        template = environment(root).get_template(name)
-        text: str = template.render(**data)
-    except jinja2.TemplateNotFound:
-        raise InputError(
-            f"{where}: template not found; create it or fix option 'template' in the config"
-        ) from None
-    except jinja2.TemplateSyntaxError as exc:
-        raise InputError(
-            f"{where}:{exc.lineno}: template syntax error ({exc.message}); fix the template"
-        ) from None
-    except jinja2.TemplateError as exc:
-        raise InputError(f"{where}: template failed ({exc}); fix the template") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{where}: template is not UTF-8 text; save it as UTF-8") from None
-    return re.sub(r"\n{3,}", "\n\n", text).strip("\n") + "\n"
+# the sandboxed environment, the packaged and repo templates: compactor/templating.py
 
 
 INVENTORY_TEMPLATE = "inventory.md.j2"
@@ -514,7 +444,7 @@ def _cached_content(repo: Repo, scan: Scan, skip: frozenset[str]) -> str:
     that adds no brief: the hook answers without reading a body or rendering)."""
     config = scan.config
     if config.template:
-        found = read_bytes(repo.root, config.template, "option 'template'", links=False)
+        found = repo_template_bytes(repo.root, config.template)
         template = found if found is not None else b"<missing>"
     else:
         template = packaged_template_bytes(INVENTORY_TEMPLATE) or b"<missing>"

@@ -371,3 +371,93 @@ def test_a_damaged_folded_block_names_the_file(repo: GitRepo, canary: Path,
         "compactor: error: docs/INVENTORY.md: the generated block 'folded' has a begin "
         "marker but no end marker; restore")
     watch.unchanged()
+
+
+# -- templates: sandboxed, tracked, inside the work tree, bounded -----------------------------
+
+ESCAPES = [
+    "{{ cycler.__init__.__globals__.os.popen('touch CANARY/pwned').read() }}",
+    "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+    "{{ self._TemplateReference__context.cycler.__init__.__globals__.os.system('touch CANARY/pwned') }}",
+    "{{ lipsum.__globals__['os'].popen('touch CANARY/pwned').read() }}",
+    "{% set x = families.append(1) %}{{ x }}",
+    "{{ 'a' * 1000000000 }}",
+    "{{ 10 ** 1000000000 }}",
+]
+
+
+@pytest.mark.parametrize("source", ESCAPES)
+def test_a_repo_template_cannot_run_code(repo: GitRepo, canary: Path, source: str,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    loop(repo)
+    repo.commit({".compactor.yaml": "template: docs/inventory.j2\n",
+                 "docs/inventory.j2": source.replace("CANARY", str(canary))})
+    watch = Watch(repo, canary)
+    for args in (("inventory", "--check"), ("inventory",)):
+        code, _out, err = run(repo.root, *args, capsys=capsys)
+        assert code == 2
+        assert error_line(err).startswith("compactor: error: docs/inventory.j2: template ")
+    watch.unchanged()
+    assert not (canary / "pwned").exists()
+
+
+@pytest.mark.parametrize("include", [
+    "{% include 'repo:../canary/secret.md' %}", "{% include 'repo:docs/lanes/S001-deploy-widget.md' %}",
+    "{% include '../../../../../../../../CANARY/secret.md' %}", "{% include 'CANARY/secret.md' %}",
+    "{% import 'repo:.git/config' as x %}", "{% extends 'repo:/etc/passwd' %}",
+])
+def test_a_repo_template_includes_only_packaged_templates(
+        repo: GitRepo, canary: Path, include: str, capsys: pytest.CaptureFixture[str]) -> None:
+    loop(repo)
+    repo.commit({".compactor.yaml": "template: docs/inventory.j2\n",
+                 "docs/inventory.j2": "head\n" + include.replace("CANARY", str(canary))})
+    watch = Watch(repo, canary)
+    code, _out, err = run(repo.root, "inventory", capsys=capsys)
+    assert code == 2
+    line = error_line(err)
+    assert line.startswith("compactor: error: docs/inventory.j2")
+    assert "includes or imports" in line or "template not found" in line
+    watch.unchanged()
+    # the packaged template by its bare name still works
+    repo.commit({"docs/inventory.j2": "Ours.\n{% include 'inventory.md.j2' %}"})
+    assert run(repo.root, "inventory", capsys=capsys)[0] == 0
+    assert "Ours.\n" in (repo.root / "docs/INVENTORY.md").read_text()
+
+
+def test_a_template_through_a_symlink_or_untracked_is_not_read(
+        repo: GitRepo, canary: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    loop(repo)
+    commit_link(repo, "docs/inventory.j2", str(canary / "secret.md"))
+    commit_link(repo, "docs/inner.j2", "lanes/S001-deploy-widget.md")
+    for name, problem in (("docs/inventory.j2", "is a symlink"), ("docs/inner.j2", "is a symlink"),
+                          (".env", "template is not tracked by git")):
+        repo.commit({".compactor.yaml": f"template: {name}\n"})
+        (repo.root / ".env").write_text("API_TOKEN=hunter2\n")  # a local, untracked secret
+        watch = Watch(repo, canary)
+        for args in (("inventory",), ("inventory", "--check")):
+            code, _out, err = run(repo.root, *args, capsys=capsys)
+            assert code == 2
+            assert error_line(err).startswith(f"compactor: error: {name}: {problem}")
+        watch.unchanged()
+    assert not (repo.root / "docs/INVENTORY.md").exists()
+
+
+def test_a_template_that_never_ends_is_stopped(repo: GitRepo, canary: Path,
+                                               monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    import time
+
+    from compactor import templating
+
+    monkeypatch.setattr(templating, "TEMPLATE_SECONDS", 0.5)
+    loop(repo)
+    repo.commit({".compactor.yaml": "template: docs/inventory.j2\n",
+                 "docs/inventory.j2": "{% for a in range(99999) %}{% for b in range(99999) %}"
+                                      "{% endfor %}{% endfor %}"})
+    watch = Watch(repo, canary)
+    start = time.monotonic()
+    code, _out, err = run(repo.root, "inventory", "--check", capsys=capsys)
+    assert time.monotonic() - start < 10
+    assert code == 2 and error_line(err) == (
+        "compactor: error: docs/inventory.j2: template did not finish within 0.5 s; simplify it")
+    watch.unchanged()

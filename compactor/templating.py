@@ -1,0 +1,215 @@
+"""Templates: the packaged ones and a repository's own, rendered in a sandbox.
+
+A repository may replace the inventory's template (config ``template``). That
+template comes from a stranger's pull request as much as any brief, so:
+
+- it renders in Jinja2's ``ImmutableSandboxedEnvironment``: no attribute that
+  reaches Python internals (``__class__``, ``__globals__``, …), no calling
+  unsafe methods, no mutating the data; ``range`` is capped, and ``*`` / ``**``
+  cannot build huge values;
+- it is read only from a file git tracks, inside the work tree, never through
+  a symlink (``paths.py``): an untracked or ignored local file (``.env``) is
+  never copied into the inventory;
+- it can include or import only the packaged templates (by bare name, e.g.
+  ``{% include "inventory.md.j2" %}``), never another file;
+- it must finish within ``TEMPLATE_SECONDS`` (on the main thread): a template
+  that loops for ever is an error, not a hung hook.
+
+Every failure is an :class:`~compactor.errors.InputError` naming the file (exit 2).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from compactor.errors import InputError
+
+REPO_PREFIX = "repo:"
+TEMPLATE_SECONDS = 30.0  # a repository template's rendering budget
+_PACKAGED_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\.j2")
+_MAX_REPEAT = 1_000_000  # longest string or list a template may build with '*'
+
+
+def packaged_template_bytes(name: str) -> bytes | None:
+    """The bytes of the packaged template ``name`` (a bare file name; None when none)."""
+    if not _PACKAGED_NAME.fullmatch(name):
+        return None
+    from importlib import import_module
+
+    package = import_module("compactor.templates")  # templates/ in the source tree
+    path = Path(str(package.__file__)).parent / name
+    return path.read_bytes() if path.is_file() else None
+
+
+def packaged_template(name: str) -> str | None:
+    data = packaged_template_bytes(name)
+    return data.decode("utf-8") if data is not None else None
+
+
+def repo_template_bytes(root: Path, rel: str) -> bytes | None:
+    """The configured template's bytes (None when the file does not exist): tracked by git,
+    inside the work tree, no symlink on the way; refused (exit 2) otherwise."""
+    from compactor.git import Repo
+    from compactor.paths import contained
+
+    asked_by = "option 'template'"
+    path = contained(root, rel, asked_by, links=False)
+    if not path.exists():
+        return None
+    if not path.is_file():
+        raise InputError(f"{rel}: template is not a regular file; fix option 'template'")
+    if not Repo(root).is_tracked(rel):
+        raise InputError(
+            f"{rel}: template is not tracked by git; compactor renders only templates the "
+            f"repository holds (git add {rel})"
+        )
+    return path.read_bytes()
+
+
+def _sandbox() -> Any:
+    from jinja2.exceptions import SecurityError
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    class Sandbox(ImmutableSandboxedEnvironment):
+        intercepted_binops = frozenset(["*", "**"])
+
+        def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+            if operator == "**":
+                if isinstance(right, int | float) and abs(right) > 64:
+                    raise SecurityError("exponent too large for a template")
+                return left**right
+            for seq, times in ((left, right), (right, left)):
+                if isinstance(seq, str | list | tuple) and isinstance(times, int) and \
+                        len(seq) * times > _MAX_REPEAT:
+                    raise SecurityError("result too large for a template")
+            return left * right
+
+    return Sandbox
+
+
+def environment(repo_template: tuple[str, str] | None = None) -> Any:
+    """A sandboxed Jinja2 environment: the packaged templates by bare name, plus the
+    repository's template as ``repo:PATH`` when ``repo_template`` = (PATH, source)."""
+    import jinja2
+
+    from compactor.files import path_for_humans
+    from compactor.inventory import shorten
+    from compactor.report import md_cell
+
+    def load(name: str) -> str | None:
+        if name.startswith(REPO_PREFIX):
+            if repo_template is not None and name == REPO_PREFIX + repo_template[0]:
+                return repo_template[1]
+            shown = repo_template[0] if repo_template else "a template"
+            raise InputError(
+                f"{shown}: includes or imports {name!r}; a template can include only the "
+                "packaged templates (e.g. \"inventory.md.j2\"); remove it"
+            )
+        found = packaged_template(name)
+        if found is None and repo_template is not None:
+            raise jinja2.TemplateNotFound(name)
+        return found
+
+    env = _sandbox()(
+        loader=jinja2.FunctionLoader(load),
+        autoescape=False,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["cell"] = lambda v: md_cell(str(v))
+    env.filters["num"] = _num
+    env.filters["mermaid"] = _mermaid
+    env.filters["path"] = lambda v: path_for_humans(str(v))
+    env.filters["short"] = lambda v: shorten(str(v))
+    return env
+
+
+def _num(value: Any) -> str:
+    return f"{int(value):,}"
+
+
+def _mermaid(value: Any) -> str:
+    """A string safe inside Mermaid double quotes."""
+    return str(value).replace('"', "'").replace("\n", " ")
+
+
+def render(name: str, data: Mapping[str, Any], root: Path | None = None,
+           shown: str | None = None) -> str:
+    """Render template ``name``: a packaged one, or ``repo:PATH`` for the repository's
+    template at ``root`` (tracked, contained, sandboxed, time-bounded)."""
+    import jinja2
+    from jinja2.exceptions import SecurityError
+
+    where = shown or name
+    repo_template: tuple[str, str] | None = None
+    try:
+        if name.startswith(REPO_PREFIX):
+            rel = name[len(REPO_PREFIX):]
+            raw = repo_template_bytes(root, rel) if root is not None else None
+            if raw is None:
+                raise jinja2.TemplateNotFound(name)
+            repo_template = (rel, raw.decode("utf-8"))
+        env = environment(repo_template)
+        template = env.get_template(name)
+        text: str = _bounded(lambda: template.render(**data), repo_template is not None, where)
+    except jinja2.TemplateNotFound as exc:
+        if exc.name not in (name, None):
+            raise InputError(
+                f"{where}: includes or imports {exc.name!r}, which is not a packaged template; "
+                "a template can include only those (e.g. \"inventory.md.j2\")"
+            ) from None
+        raise InputError(
+            f"{where}: template not found; create it or fix option 'template' in the config"
+        ) from None
+    except jinja2.TemplateSyntaxError as exc:
+        raise InputError(
+            f"{where}:{exc.lineno}: template syntax error ({exc.message}); fix the template"
+        ) from None
+    except SecurityError as exc:
+        raise InputError(f"{where}: template refused by the sandbox ({exc}); fix the template") \
+            from None
+    except jinja2.TemplateError as exc:
+        raise InputError(f"{where}: template failed ({exc}); fix the template") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{where}: template is not UTF-8 text; save it as UTF-8") from None
+    except (RecursionError, MemoryError, OverflowError, ArithmeticError, TypeError,
+            ValueError) as exc:
+        if repo_template is None:
+            raise  # the packaged templates: a bug in compactor (exit 3)
+        raise InputError(f"{where}: template failed ({type(exc).__name__}); fix the "
+                         "template") from None
+    return re.sub(r"\n{3,}", "\n\n", text).strip("\n") + "\n"
+
+
+class _OutOfTime(Exception):
+    pass
+
+
+def _bounded(work: Callable[[], str], limit: bool, where: str) -> str:
+    """``work()``, stopped after TEMPLATE_SECONDS when ``limit`` (main thread, Unix)."""
+    import signal
+    import threading
+
+    if not limit or not hasattr(signal, "setitimer") or \
+            threading.current_thread() is not threading.main_thread():
+        return work()
+
+    def expire(_signum: int, _frame: Any) -> None:
+        raise _OutOfTime
+
+    old = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, TEMPLATE_SECONDS)
+    try:
+        return work()
+    except _OutOfTime:
+        raise InputError(
+            f"{where}: template did not finish within {TEMPLATE_SECONDS:g} s; simplify it"
+        ) from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
