@@ -200,8 +200,31 @@ def run_check(
         added = [p for p in added if p not in moved]
     if not any(_is_candidate(config, p) for p in added):
         return CheckResult(source, tuple(added), (), ())
+    if base is not None:  # a file restored from the compaction manifest opens no lane
+        restored = restores(repo, config, base, added, tip)
+        if restored:
+            added = [p for p in added if p not in restored]
+            if not any(_is_candidate(config, p) for p in added):
+                return CheckResult(source, tuple(added), (), ())
     scan = run_scan(repo, config, rev=tip, now=now, use_cache=use_cache, progress=progress)
     return judge(repo, scan, added, source)
+
+
+def restores(repo: Repo, config: Config, base: str, added: Sequence[str],
+             tip: str | None = None) -> set[str]:
+    """The paths among ``added`` that bring back, byte for byte, a file the compaction
+    manifest of ``base`` lists (``compactor restore``): an undo, not a new lane."""
+    from compactor.manifest import read
+
+    manifest = read(repo, config, base)
+    if manifest is None:
+        return set()
+    listed = manifest.by_path()
+    wanted = [p for p in added if p in listed]
+    if not wanted:
+        return set()
+    blobs = repo.blobs_of(wanted, rev=tip)
+    return {p for p in wanted if blobs.get(p) == listed[p].blob}
 
 
 def _is_candidate(config: Config, path: str) -> bool:

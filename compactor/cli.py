@@ -208,13 +208,19 @@ def compact(ctx: Context, do_apply: bool, branch: str | None, force: bool,
 @click.option("--force", is_flag=True, help="Overwrite a file that exists with other content.")
 @click.option("--rev", default="HEAD", show_default=True, metavar="REV",
               help="Read the manifest from this commit.")
+@click.option("--keep-manifest", is_flag=True,
+              help="Only write the files back: leave the manifest, the folded block and "
+                   "archived copies as they are.")
 @pass_ctx
 def restore(ctx: Context, targets: tuple[str, ...], everything: bool, force: bool,
-            rev: str) -> int:
+            rev: str, keep_manifest: bool) -> int:
     """Write folded or archived files back to the working tree, byte-exact.
 
     Name files by original path, archived path or lane id, or pass --all. The
-    bytes come from the blob ids in the compaction manifest.
+    bytes come from the blob ids in the compaction manifest. A restore is a clean
+    undo: the files also leave the manifest and the inventory's folded block, and
+    an archived copy with the same bytes is deleted (--keep-manifest: not).
+    Stage and commit what it lists; the gate sees a restore, not a new lane.
     """
     from compactor.errors import InputError
     from compactor.files import path_for_humans
@@ -228,15 +234,33 @@ def restore(ctx: Context, targets: tuple[str, ...], everything: bool, force: boo
     except ValueError:
         prefix = ""
     done = run_restore(repo, ctx.config, targets, everything=everything, force=force, rev=rev,
-                       prefix="" if prefix == "." else prefix)
-    for r in done:
+                       prefix="" if prefix == "." else prefix, keep_manifest=keep_manifest)
+    for r in done.restored:
         what = "restored" if r.written else "unchanged"
         lane = f" ({r.lane})" if r.lane else ""
         click.echo(f"{what}  {path_for_humans(r.path)}{lane}")
-    written = sum(r.written for r in done)
+    for path in done.removed:
+        click.echo(f"removed   {path_for_humans(path)} (the archived copy)")
+    for path in done.updated:
+        click.echo(f"updated   {path_for_humans(path)}")
+    written = sum(r.written for r in done.restored)
     click.echo(f"{written} file{'' if written == 1 else 's'} restored, "
-               f"{len(done) - written} already there", err=True)
+               f"{len(done.restored) - written} already there", err=True)
+    stage = done.to_stage()
+    if not stage:
+        return 0
+    if len(stage) <= 8:
+        how = "git add -A -- " + " ".join(_shell_quote(path_for_humans(p)) for p in stage)
+    else:
+        how = "git add -A (the paths above)"
+    click.echo(f"to commit the undo, from the repository root: {how}", err=True)
     return 0
+
+
+def _shell_quote(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
 
 
 @cli.command()
@@ -247,7 +271,8 @@ def verify(ctx: Context, rev: str) -> int:
     """Check that every file the compaction manifest names can still be restored.
 
     Exit 1 when a blob is missing from the repository, an archived file is not
-    where the manifest says, or a folded lane has no inventory entry. No scan.
+    where the manifest says, the folded block and the manifest disagree, or a
+    scan no longer sees a folded lane.
     """
     from compactor.restore import verify as run_verify
 

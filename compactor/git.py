@@ -377,6 +377,25 @@ class Repo:
                 return IndexEntry(parts[0], parts[2], 0, path)
         return None
 
+    def blobs_of(self, paths: Sequence[str], rev: str | None = None) -> dict[str, str]:
+        """Path -> blob id of ``paths`` in the index (or in commit ``rev``), one call."""
+        if not paths:
+            return {}
+        if rev is None:
+            args = ["--literal-pathspecs", "ls-files", "-s", "-z", "--", *paths]
+        else:
+            args = ["--literal-pathspecs", "ls-tree", "-z", "--full-tree", rev, "--", *paths]
+        out: dict[str, str] = {}
+        for rec in self.run(*args).split(b"\0"):
+            meta, _, raw = rec.partition(b"\t")
+            parts = meta.decode().split(" ")
+            if len(parts) == 3:
+                blob = parts[1] if rev is None else parts[2]
+                if rev is None and parts[2] not in ("0", "2"):
+                    continue
+                out[_decode_path(raw)] = blob
+        return out
+
     def read_blobs(self, blobs: Iterable[str], limit: int | None = None) -> dict[str, bytes | int]:
         """Contents of many blobs from ONE ``cat-file --batch`` process.
 

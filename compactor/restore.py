@@ -3,9 +3,11 @@
 Both read the manifest that ``compactor compact`` commits
 (``<archive_dir>/compactor-manifest.json``) from a commit (HEAD by default),
 never from the working tree. ``restore`` writes the original bytes of the files
-it names, from their blob ids, into the working tree; ``verify`` checks that
-every blob the manifest names is still in the repository and that every
-archived file and folded entry it points to is where it says. Neither scans.
+it names, from their blob ids, into the working tree, and (a clean undo) takes them
+out of the manifest and the folded block there; ``verify`` checks that every blob
+the manifest names is still in the repository, that every archived file and
+folded entry it points to is where it says, that the folded block and the
+manifest list the same lanes, and that a scan still sees every folded lane.
 """
 
 from __future__ import annotations
@@ -30,6 +32,21 @@ class Restored:
     lane: str | None
     action: str  # what the compaction did: folded / archived
     written: bool  # False: the file was already there with these bytes
+
+
+@dataclass(frozen=True)
+class Undone:
+    """What a restore did: the files written back, and (a clean undo) the manifest and
+    inventory updated and the archived copies removed in the work tree."""
+
+    restored: tuple[Restored, ...]
+    updated: tuple[str, ...] = ()  # the manifest / inventory, rewritten without the entries
+    removed: tuple[str, ...] = ()  # archived copies deleted (they held the same bytes)
+
+    def to_stage(self) -> list[str]:
+        """Every path the restore changed: what ``git add`` needs to commit the undo."""
+        return sorted({*(r.path for r in self.restored if r.written), *self.updated,
+                       *self.removed})
 
 
 @dataclass(frozen=True)
@@ -99,11 +116,16 @@ def restore(
     force: bool = False,
     rev: str = "HEAD",
     prefix: str = "",
-) -> list[Restored]:
+    keep_manifest: bool = False,
+) -> Undone:
     """Write the original bytes of the named manifest entries into the work tree.
 
     Checks everything first — known names, blobs present, no different file in
-    the way (unless ``force``) — and writes only when all is well.
+    the way (unless ``force``) — and writes only when all is well. Then, unless
+    ``keep_manifest``, undoes the compaction of those files in the work tree: their
+    entries leave the manifest and the inventory's folded block, and an archived
+    copy holding the same bytes is deleted — so committing the restore adds the
+    files back as they were, not as new lanes.
     """
     manifest, _tree, found = _manifest_in(repo, config, rev)
     entries = manifest.by_path()
@@ -158,7 +180,55 @@ def restore(
                     f"and run restore again (already restored: {done})"
                 ) from None
         out.append(Restored(p, entry.lane, entry.action, write))
-    return out
+    if keep_manifest:
+        return Undone(tuple(out))
+    contents = {p: content for p, _dest, content, _write in plan}
+    return _undo(repo, config, [entries[r.path] for r in out], tuple(out), contents)
+
+
+def _undo(repo: Repo, config: Config, done: Sequence[Entry], restored: tuple[Restored, ...],
+          contents: Mapping[str, bytes]) -> Undone:
+    """Take the restored entries out of the work tree's manifest and folded block, and
+    delete archived copies that hold the restored bytes."""
+    from compactor.inventory import MarkerError, read_block, replace_block
+    from compactor.manifest import dump, folded_block, parse
+    from compactor.paths import read_bytes
+
+    root, where = repo.root, manifest_path(config)
+    paths = {e.path for e in done}
+    updated: list[str] = []
+    data = read_bytes(root, where, "config archive_dir")
+    if data is not None:
+        before = parse(data, where)
+        after = before.without(paths)
+        if after != before:
+            write_bytes(root, where, dump(after), "config archive_dir")
+            updated.append(where)
+    folded = {e.path for e in done if e.folded}
+    raw = read_bytes(root, config.inventory, "config inventory") if folded else None
+    if raw is not None:
+        text = raw.decode("utf-8", "surrogateescape")
+        try:
+            block = read_block(text, FOLDED_BLOCK)
+            entries = split_folded(block)
+            if block is not None and folded & set(entries):
+                kept = [t for p, t in entries.items() if p not in folded]
+                new = replace_block(text, FOLDED_BLOCK, folded_block(kept))
+                write_bytes(root, config.inventory, new.encode("utf-8", "surrogateescape"),
+                            "config inventory")
+                updated.append(config.inventory)
+        except MarkerError as exc:
+            raise MarkerError(f"{config.inventory}: {exc.message}; the files are restored, the "
+                              "folded block was left as it is") from None
+    removed: list[str] = []
+    for e in done:
+        if e.folded or e.location == e.path:
+            continue
+        copy = contained(root, e.location, _named_by(e.path, where), write=True)
+        if copy.is_file() and not copy.is_symlink() and copy.read_bytes() == contents[e.path]:
+            copy.unlink()
+            removed.append(e.location)
+    return Undone(restored, tuple(updated), tuple(removed))
 
 
 def verify(repo: Repo, config: Config, rev: str = "HEAD") -> Verified:
@@ -194,4 +264,24 @@ def verify(repo: Repo, config: Config, rev: str = "HEAD") -> Verified:
                 problems.append(f"{shown}: folded into {config.inventory}, which is not in {rev}")
             elif e.path not in listed:
                 problems.append(f"{shown}: has no entry in the folded block of {config.inventory}")
+    for path in listed:
+        entry = manifest.get(path)
+        if entry is None or not entry.folded:
+            problems.append(f"{path_for_humans(path)}: has an entry in the folded block of "
+                            f"{config.inventory} but is not folded in the manifest")
+    if manifest.folded and not problems:
+        problems += _invisible(repo, config, rev, manifest)
     return Verified(len(manifest.entries), tuple(problems), found)
+
+
+def _invisible(repo: Repo, config: Config, rev: str, manifest: Manifest) -> list[str]:
+    """Folded lanes a scan of ``rev`` does not see (so no command would count them)."""
+    from compactor.scan import run_scan
+
+    scan = run_scan(repo, config, rev=rev)
+    seen = {b.path for b in scan.briefs}
+    return [
+        f"{path_for_humans(e.path)}: folded, but a scan of {rev} does not see it (its path is "
+        "not included, excluded or under archive_dir in the config); restore it or fix the "
+        "config" for e in manifest.folded if e.path not in seen
+    ]

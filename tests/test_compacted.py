@@ -113,3 +113,75 @@ def test_a_compacted_branch_gives_the_same_answers_as_its_parent(
     # and a second compaction has nothing to do
     again = compact.plan_compaction(Repo(repo.root), Config())
     assert again.empty and again.already_folded == len(plan.folds)
+
+
+def test_restore_then_commit_is_an_undo_the_gate_passes_and_verify_keeps_green(
+    tmp_path: Path,
+) -> None:
+    from compactor.restore import restore, verify
+
+    repo, plan, _, after = compacted(tmp_path / "loop", generated)
+    r, config = Repo(repo.root), Config()
+    lanes = [f for f in plan.folds if f.lane][:2]
+    ack = plan.moves[0]
+    done = restore(r, config, [lanes[0].lane or "", lanes[1].path, ack.path])
+    assert {x.path for x in done.restored} == {lanes[0].path, lanes[1].path, ack.path}
+    repo.git("add", "-A", "--", *done.to_stage())
+    check = run_check(r, config)
+    assert check.outcome == "pass" and check.verdicts == ()
+    assert not {lanes[0].path, lanes[1].path, ack.path} & set(check.added)
+    repo.git("commit", "-q", "--no-verify", "-m", "restore two lanes and an ACK")
+    result = verify(r, config)
+    assert result.problems == () and result.entries == len(plan.folds) + len(plan.moves) - 3
+    # the repo still tells the same story; the restored files are simply present again
+    data = scan_data(run_scan(r, config))
+    states = {b["path"]: b.pop("state") for b in data["briefs"]}
+    assert data == after["scan"]
+    assert {p for p, s in states.items() if s == "present"} >= {lanes[0].path, ack.path}
+
+
+def test_the_gate_knows_a_restore_by_its_blob_and_judges_an_edited_copy(tmp_path: Path) -> None:
+    from compactor.restore import restore
+
+    repo, plan, _, _ = compacted(tmp_path / "loop", generated)
+    r, config = Repo(repo.root), Config()
+    lane = next(f for f in plan.folds if f.lane)
+    done = restore(r, config, [lane.path], keep_manifest=True)
+    assert done.updated == () and done.removed == ()
+    repo.git("add", "--", lane.path)  # the manifest still lists it: same blob, a restore
+    check = run_check(r, config)
+    assert (check.outcome, check.added, check.verdicts) == ("pass", (), ())
+    path = repo.root / lane.path
+    path.write_text(path.read_text() + "\nOne more line.\n")
+    repo.git("add", "--", lane.path)  # another blob: a lane like any other
+    check = run_check(r, config)
+    assert check.added == (lane.path,) and [v.path for v in check.verdicts] == [lane.path]
+
+
+def test_verify_says_when_the_folded_block_and_the_manifest_disagree_or_a_lane_is_unseen(
+    tmp_path: Path,
+) -> None:
+    from compactor.restore import verify
+
+    repo, plan, _, _ = compacted(tmp_path / "loop", generated)
+    r = Repo(repo.root)
+    f = next(f for f in plan.folds if f.lane)
+    assert verify(r, Config()).problems == ()
+    # a config that stops scanning the folded lanes' folder: every command would forget them
+    folder = f.path.rsplit("/", 1)[0]
+    hidden = Config(exclude=(*Config().exclude, f"{folder}/**"))
+    problems = verify(r, hidden).problems
+    assert len(problems) == sum(x.path.startswith(folder + "/") for x in plan.folds)
+    assert problems[0].startswith(f"{plan.folds[0].path}: folded, but a scan of HEAD does not "
+                                  "see it")
+    # a folded-block entry the manifest does not list
+    inventory = (repo.root / INVENTORY).read_text()
+    fake = "docs/lanes/S999-nothing.md"
+    mark = f'<!-- compactor:folded:lane "{f.path}" -->'
+    repo.commit({INVENTORY: inventory.replace(mark, f'<!-- compactor:folded:lane "{fake}" -->\n'
+                                              "### S999: nothing\n\n" + mark)},
+                message="hand edit")
+    assert verify(r, Config()).problems == (
+        f"{fake}: has an entry in the folded block of {INVENTORY} but is not folded in the "
+        "manifest",
+    )

@@ -91,13 +91,26 @@ def test_restore_by_path_lane_and_archived_location(repo: GitRepo) -> None:
         f"restored  {lane.path} ({lane.lane})\n"
         f"restored  {ack.path}\n"
         f"restored  {other.path} ({other.lane})\n"
+        f"removed   {ack.target} (the archived copy)\n"
+        f"updated   {MANIFEST}\n"
+        "updated   docs/INVENTORY.md\n"
     )
-    assert r.err == "3 files restored, 0 already there\n"
+    stage = " ".join(sorted([lane.path, ack.path, other.path, ack.target, MANIFEST,
+                             "docs/INVENTORY.md"]))
+    assert r.err == ("3 files restored, 0 already there\n"
+                     f"to commit the undo, from the repository root: git add -A -- {stage}\n")
     for path in (lane.path, ack.path, other.path):
         assert (repo.root / path).read_bytes() == originals[path]
+    # a clean undo: the manifest and the folded block no longer list them
+    left = json.loads((repo.root / MANIFEST).read_text())["entries"]
+    assert not {lane.path, ack.path, other.path} & set(left) and left
+    inventory = (repo.root / "docs/INVENTORY.md").read_text()
+    assert f'lane "{lane.path}"' not in inventory and f'lane "{other.path}"' not in inventory
+    assert not (repo.root / ack.target).exists()
     again = run_compactor("restore", lane.lane.lower(), cwd=repo.root)  # any case
     assert again.code == 0
     assert again.out == f"unchanged  {lane.path} ({lane.lane})\n"
+    assert again.err == "0 files restored, 1 already there\n"
 
 
 def test_restore_takes_paths_relative_to_the_current_directory(repo: GitRepo) -> None:
@@ -270,6 +283,6 @@ def test_compact_then_restore_gives_back_identical_bytes(
         removed = {f.path for f in plan.folds} | {m.path for m in plan.moves}
         assert not any((root / p).exists() for p in removed)
         done = restore(r, Config(), [], everything=True)
-        assert {d.path for d in done} == removed
+        assert {d.path for d in done.restored} == removed
         for path, data in files.items():
             assert (root / path).read_bytes() == data, path
