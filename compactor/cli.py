@@ -249,7 +249,7 @@ def restore(ctx: Context, targets: tuple[str, ...], everything: bool, force: boo
     stage = done.to_stage()
     if not stage:
         return 0
-    if len(stage) <= 8:
+    if len(stage) <= 8 and all(path_for_humans(p) == p for p in stage):
         how = "git add -A -- " + " ".join(_shell_quote(path_for_humans(p)) for p in stage)
     else:
         how = "git add -A (the paths above)"

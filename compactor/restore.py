@@ -190,7 +190,7 @@ def _undo(repo: Repo, config: Config, done: Sequence[Entry], restored: tuple[Res
           contents: Mapping[str, bytes]) -> Undone:
     """Take the restored entries out of the work tree's manifest and folded block, and
     delete archived copies that hold the restored bytes."""
-    from compactor.inventory import MarkerError, read_block, replace_block
+    from compactor.blocks import MarkerError, read_block, replace_block
     from compactor.manifest import dump, folded_block, parse
     from compactor.paths import read_bytes
 
@@ -209,17 +209,17 @@ def _undo(repo: Repo, config: Config, done: Sequence[Entry], restored: tuple[Res
     if raw is not None:
         text = raw.decode("utf-8", "surrogateescape")
         try:
-            block = read_block(text, FOLDED_BLOCK)
+            block = read_block(text, FOLDED_BLOCK, config.inventory)
             entries = split_folded(block)
             if block is not None and folded & set(entries):
                 kept = [t for p, t in entries.items() if p not in folded]
-                new = replace_block(text, FOLDED_BLOCK, folded_block(kept))
+                new = replace_block(text, FOLDED_BLOCK, folded_block(kept), config.inventory)
                 write_bytes(root, config.inventory, new.encode("utf-8", "surrogateescape"),
                             "config inventory")
                 updated.append(config.inventory)
         except MarkerError as exc:
-            raise MarkerError(f"{config.inventory}: {exc.message}; the files are restored, the "
-                              "folded block was left as it is") from None
+            raise MarkerError(f"{exc.message}; the files are restored, the folded block was "
+                              "left as it is") from None
     removed: list[str] = []
     for e in done:
         if e.folded or e.location == e.path:

@@ -271,7 +271,8 @@ def test_compacted_branch_restores_byte_exact_and_compacts_to_nothing(repo: GitR
     assert r.code == 0
     f = lane_folds(plan)[0]
     assert f"restored  {f.path} ({f.lane})" in r.out
-    assert r.err == f"{entries} files restored, 0 already there\n"
+    assert r.err == (f"{entries} files restored, 0 already there\n"
+                     "to commit the undo, from the repository root: git add -A (the paths above)\n")
     assert len(set(originals) - set(compacted)) == entries
     for path, data in originals.items():
         assert (repo.root / path).read_bytes() == data, path

@@ -583,7 +583,8 @@ def test_odd_file_names(repo: GitRepo) -> None:
     gone = sorted(set(names[1:]) | {"docs/S013-new\nline two.md"})
     assert not any((repo.root / p).exists() for p in gone)
     restored = run_compactor("restore", "--all", cwd=repo.root)
-    assert_clean(restored, EXIT_OK, allow=("3 files restored",))
+    assert_clean(restored, EXIT_OK, allow=("3 files restored", "to commit the undo"))
+    assert restored.err.endswith("git add -A (the paths above)\n")  # no shell line for odd names
     assert "restored  docs/S012-new\\nline.md (S012)" in restored.out.splitlines()
     for i, p in enumerate(names[1:], start=11):
         assert (repo.root / p).read_text() == lane(i)
