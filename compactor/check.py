@@ -265,11 +265,26 @@ class _Context:
             if b.kind in CONSOLIDATION_KINDS or b.path == self.config.inventory
         ]
         self.bodies: dict[int, str] = {}
-        if self.lanes:
-            self.read(self.proofs + self.outputs)
         self.claims = [i for i, b in enumerate(self.briefs) if b.new_truth is not None]
         self._lines: dict[int, dict[str, _Line]] = {}
         self._links: dict[tuple[int, int, int], str] = {}
+        self._prior: dict[int, list[int]] = {}
+        if self.lanes:  # one batch read for what each lane's run needs
+            need: list[int] = []
+            for i in self.lanes:
+                need.extend(self.walked([*self.prior(i), i]))
+            self.read(need)
+
+    def prior(self, i: int) -> list[int]:
+        """The earlier members of lane i's family that it is judged against, in order."""
+        got = self._prior.get(i)
+        if got is None:
+            fid = self.scan.decisions[i].family
+            fam = self.scan.family(fid) if fid else None
+            kinds = ("brief",) if self.briefs[i].kind == "brief" else ("brief", "other")
+            got = self._prior[i] = [] if fam is None else [
+                m for m in fam.members if self.briefs[m].kind in kinds and self.earlier(m, i)]
+        return got
 
     def read(self, need: Iterable[int]) -> None:
         """Fill ``bodies`` for the briefs ``need`` (one batch read for those missing)."""
@@ -355,13 +370,13 @@ class _Context:
         self._links[key] = got
         return got
 
-    def prefetch(self, seq: Sequence[int]) -> None:
-        """Read, in one batch, the bodies a walk back from the end of ``seq`` needs."""
+    def walked(self, seq: Sequence[int]) -> list[int]:
+        """The docs a walk back from the end of ``seq`` may read."""
         need: list[int] = []
         for k in range(max(0, len(seq) - WALK - 1), len(seq)):
             need.append(seq[k])
             need.extend(self.nearest(seq, k))
-        self.read(need)
+        return need
 
     def run(self, seq: Sequence[int], links: Iterable[str]) -> list[int]:
         """The run that ``seq[-1]`` ends: the members before it whose link is in ``links``
@@ -422,10 +437,7 @@ def _judge_lane(ctx: _Context, i: int) -> Verdict:
     decision = scan.decisions[i]
     fam = scan.family(decision.family) if decision.family else None
     numbered = lane.kind == "brief"
-    kinds = ("brief",) if numbered else ("brief", "other")  # a doc without a lane id: any step
-    prior: list[int] = []
-    if fam is not None:
-        prior = [m for m in fam.members if briefs[m].kind in kinds and ctx.earlier(m, i)]
+    prior = ctx.prior(i)  # a doc without a lane id is judged against any step, numbered or not
     sims = {m: scan.similarity(i, m) for m in prior}
     recency = {m: k for k, m in enumerate(prior)}
     ranked = sorted(prior, key=lambda m: (-sims[m], -recency[m]))
@@ -439,7 +451,6 @@ def _judge_lane(ctx: _Context, i: int) -> Verdict:
         return m if numbered else _weaker(m, config.unnumbered_mode)
 
     seq = [*prior, i]
-    ctx.prefetch(seq)
     link = ctx.link(seq, len(seq) - 1)
     fired: list[Condition] = []
     reset_by: str | None = None
@@ -528,37 +539,37 @@ _NOT_PROOF = re.compile(r"templates?\b|template[-_.]|(?:^|/)readme\.", re.IGNORE
 
 
 def _proven(ctx: _Context, i: int, fid: str, prior: Sequence[int]) -> Condition | None:
+    """Real proof that the family's envelope is proven, or None.
+
+    An earlier lane says ``status: proven`` (strong); a proof/hardening artifact's front
+    matter ``covers``/``family``/``lanes`` names the family or one of its lanes (strong);
+    or its text names one of the family's lane ids (medium). A template or a README is
+    no proof, and neither are shared words or a shared skeleton.
+    """
     for m in reversed(prior):
         if ctx.briefs[m].status == "proven":
             return Condition("proven", "stop", "block", f"{ctx.name(m)} has status: proven")
-    for p in ctx.proofs:
-        if not ctx.earlier(p, i) or _NOT_PROOF.search(ctx.briefs[p].path):
-            continue
-        why = _covers(ctx, p, fid, prior)
-        if why:
-            shown = path_for_humans(ctx.briefs[p].path)
-            return Condition("proven", "stop", "block", f"{shown} covers the family ({why[0]})",
-                             why[1])
-    return None
-
-
-def _covers(ctx: _Context, p: int, fid: str, prior: Sequence[int]) -> tuple[str, str] | None:
-    """Why proof/hardening artifact ``p`` covers a family, and how strongly; or None.
-
-    It covers it when its front matter ``covers``/``family``/``lanes`` names the
-    family or one of its lanes (strong), or when its text names one of the family's
-    lane ids (medium). Shared words or a shared skeleton are no proof.
-    """
+    proofs = [p for p in ctx.proofs
+              if ctx.earlier(p, i) and not _NOT_PROOF.search(ctx.briefs[p].path)]
     names = _Names(ctx, fid, prior)
-    hit = names.in_fields(ctx.briefs[p].fields)
-    if hit:
-        return f"front matter {hit}", "strong"
-    ids = [m for m in prior if ctx.briefs[m].lane]
-    if ids:
-        hit = _Names(ctx, None, ids).in_text(ctx.bodies.get(p, ""))
+    for p in proofs:
+        hit = names.in_fields(ctx.briefs[p].fields)
         if hit:
-            return f"names {hit}", "medium"
+            return _proof(ctx, p, f"front matter {hit}", "strong")
+    ids = [m for m in prior if ctx.briefs[m].lane]
+    if ids and proofs:
+        lanes = _Names(ctx, None, ids)
+        ctx.read(proofs)
+        for p in proofs:
+            hit = lanes.in_text(ctx.bodies.get(p, ""))
+            if hit:
+                return _proof(ctx, p, f"names {hit}", "medium")
     return None
+
+
+def _proof(ctx: _Context, p: int, why: str, strength: str) -> Condition:
+    shown = path_for_humans(ctx.briefs[p].path)
+    return Condition("proven", "stop", "block", f"{shown} covers the family ({why})", strength)
 
 
 def _guard_values(config: Config, b: Brief) -> tuple[str | None, ...]:
@@ -597,13 +608,22 @@ def _guardrails(ctx: _Context, i: int, prior: Sequence[int]) -> Condition | None
 # -- escalations ----------------------------------------------------------------------------
 
 
-def _since_output(ctx: _Context, i: int, fid: str, prior: Sequence[int]) -> tuple[int | None, str | None]:
+def _since_output(
+    ctx: _Context, i: int, fid: str, prior: Sequence[int]
+) -> tuple[int | None, str | None]:
     """(time, path) of the newest consolidation output before lane i that speaks for the
-    family; runs are counted from it."""
+    family; runs are counted from it. Only outputs within the window a run is measured
+    over are read (an older one changes no count)."""
     briefs = ctx.briefs
+    start = briefs[prior[-WALK - 1]].created if len(prior) > WALK else None
+    cands = [o for o in ctx.outputs
+             if ctx.earlier(o, i) and (start is None or briefs[o].created >= start)]
+    if not cands:
+        return None, None
     names = _Names(ctx, fid, prior)
-    for o in sorted(ctx.outputs, key=lambda o: -briefs[o].created):  # newest first
-        if ctx.earlier(o, i) and _speaks_for(ctx, o, names):
+    ctx.read(o for o in cands if briefs[o].path != ctx.config.inventory)
+    for o in sorted(cands, key=lambda o: -briefs[o].created):  # newest first
+        if _speaks_for(ctx, o, names):
             return briefs[o].created, briefs[o].path
     return None, None
 
@@ -775,14 +795,13 @@ def _owed(
     command that writes it; and the existing closeout of the family, if any."""
     import shlex
 
-    from compactor.closeout import default_path  # only when a lane is blocked
-
     config = ctx.config
     owed: list[tuple[str, str]] = []
     closeout = None
     if fid is not None:
         names = _Names(ctx, fid, prior)
-        path = default_path(fid)
+        path = closeout_path(fid)
+        ctx.read(o for o in ctx.outputs if ctx.briefs[o].kind == "closeout")
         for o in ctx.outputs:
             b = ctx.briefs[o]
             if b.kind == "closeout" and (b.path == path or _speaks_for(ctx, o, names)):
@@ -798,6 +817,13 @@ def _owed(
         owed.append(("coverage matrix and missing-gap list of every family",
                      "compactor inventory"))
     return tuple(owed), closeout
+
+
+def closeout_path(family: str) -> str:
+    """Where ``compactor closeout FAMILY`` writes by default (``closeout.default_path``,
+    which a test holds equal: importing that module would cost the hook ~0.1 s)."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", family).strip("-.") or "family"
+    return f"docs/closeouts/{safe}-closeout.md"
 
 
 # -- lines and facts ------------------------------------------------------------------------
@@ -838,21 +864,41 @@ def _stems(words: Iterable[str]) -> set[str]:
     return out
 
 
+_BREAK = "qxqlinebreakqxq"  # stands for a line break while a whole doc is masked at once
+
+
 def fact_lines(text: str, label_words: Sequence[str]) -> dict[str, _Line]:
     """A doc's lines by their shape: labels and numbers masked as for fingerprints, and
     links, paths, URLs, code spans and checkbox states masked as ids (they point at
     things; the sentence around them is what the doc says)."""
-    out: dict[str, _Line] = {}
-    for raw in text.splitlines():
+    raws = text.splitlines()
+    lines = []
+    for raw in raws:
         line = _BOX.sub("", raw)
-        line = _MD_LINK.sub(lambda m: f" {m.group(1)} ~ ", line)
-        line = _URL.sub(" ~ ", line)
-        line = _CODE.sub(" ~ ", line)
-        line = _PATH.sub(" ~ ", line)
-        toks = shapes.mask(line, label_words)
-        if toks and not (len(toks) == 1 and toks[0] in (shapes.MASK_LABEL, shapes.MASK_NUMBER)):
-            key = " ".join(toks)
-            out.setdefault(key, _Line(raw.strip(), key, _content_words(toks)))
+        if "](" in line:
+            line = _MD_LINK.sub(lambda m: f" {m.group(1)} ~ ", line)
+        if "://" in line:
+            line = _URL.sub(" ~ ", line)
+        if "`" in line:
+            line = _CODE.sub(" ~ ", line)
+        if "/" in line or "\\" in line:
+            line = _PATH.sub(" ~ ", line)
+        lines.append(line)
+    # one mask() for the whole doc (it costs per call), the lines kept apart by a word
+    toks = shapes.mask(f" {_BREAK} ".join(lines), label_words)
+    out: dict[str, _Line] = {}
+    k = 0
+    current: list[str] = []
+    for tok in [*toks, _BREAK]:
+        if tok != _BREAK:
+            current.append(tok)
+            continue
+        if current and not (len(current) == 1 and current[0] in (shapes.MASK_LABEL,
+                                                                  shapes.MASK_NUMBER)):
+            key = " ".join(current)
+            out.setdefault(key, _Line(raws[k].strip(), key, _content_words(current)))
+        current = []
+        k += 1
     return out
 
 

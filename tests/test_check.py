@@ -348,6 +348,10 @@ def test_due_instead_names_missing_outputs_only_and_each_command_works(repo: Git
         ran = run_compactor(*shlex.split(d["how"])[1:], cwd=repo.root)
         assert ran.code == 0, (d, ran)
     assert (repo.root / "docs/closeouts/S001-closeout.md").is_file()
+    from compactor.check import closeout_path
+    from compactor.closeout import default_path
+    for name in ("S001", "LAUNCH_P07_A3", "a b/c", "..x"):
+        assert closeout_path(name) == default_path(name)
     assert (repo.root / "docs/INVENTORY.md").is_file()
 
     # now that both exist, nothing is due that exists already: the closeout is named instead
