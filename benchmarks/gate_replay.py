@@ -4,6 +4,7 @@
     python benchmarks/gate_replay.py waves launch         # some of them
     python benchmarks/gate_replay.py --corpora DIR        # corpora somewhere else
     python benchmarks/gate_replay.py --verbose            # every refused or warned doc
+    python benchmarks/gate_replay.py --write              # also rewrite QUALITY.md's gate block
 
 A corpus is a local git repo (``/work/corpora/NAME``, built by the recipe in
 ``shared/corpora/make_real_repos.py``; more may sit under ``benchmarks/corpora``).
@@ -46,6 +47,12 @@ FIRST_BY = 5  # a near-copy run is first refused by its 5th doc
 LATER_SHARE = 0.8  # ... and this share of the docs after it
 REWORDED_SHARE = 1 / 3  # a reworded loop of 20+ docs is refused for a third of its docs
 NEGATIVE_WARN_SHARE = 0.10
+# The labelled runs of near-copies the issue names (the LAUNCH_P07_* prompts, wave-N plans);
+# any other labelled run of 20+ docs is a reworded loop.
+NEAR_COPY_RUNS = {"launch": ("launch-prompt",), "waves": ("wave-plan",)}
+REWORDED_MIN = 20
+QUALITY = HERE / "QUALITY.md"
+BEGIN, END = "<!-- gate:replay -->", "<!-- /gate:replay -->"
 
 
 @dataclass
@@ -130,15 +137,34 @@ def report(r: Replay, labels: dict[str, str] | None, verbose: bool = False) -> l
             g = labels.get(p, "-")
             if g != "-":
                 groups.setdefault(g, []).append(p)
+        chains = 0
         for g, members in sorted(groups.items()):
             refused = [r.outcome.get(p) == "block" for p in members]
+            warned_n = sum(r.outcome.get(p) == "warn" for p in members)
             first = next((k + 1 for k, b in enumerate(refused) if b), None)
             later = refused[FIRST_BY:]
             lines.append(
                 f"  run {g}: {len(members)} docs, first refused at "
                 f"{first if first is not None else 'never'}, after the {FIRST_BY}th "
                 f"{_share(sum(later), len(later))} refused, all {_share(sum(refused), len(refused))}"
+                f", {warned_n} warned"
             )
+            chains += any(refused)
+            if g in NEAR_COPY_RUNS.get(r.name, ()):
+                if first is None or first > FIRST_BY:
+                    misses.append(f"MISS {r.name}: near-copy run {g} first refused at "
+                                  f"{first or 'never'} (target: by doc {FIRST_BY})")
+                if later and sum(later) < LATER_SHARE * len(later):
+                    misses.append(f"MISS {r.name}: near-copy run {g}: {_share(sum(later), len(later))}"
+                                  f" of the docs after the {FIRST_BY}th refused (target 80%)")
+            elif len(members) >= REWORDED_MIN and sum(refused) < REWORDED_SHARE * len(members):
+                misses.append(f"MISS {r.name}: loop {g} of {len(members)} docs: "
+                              f"{_share(sum(refused), len(members))} refused (target a third)")
+        if r.name == "mergelogs" and groups:
+            lines.append(f"  logs about logs: {chains} of {len(groups)} bursts have a refused doc")
+            if chains < len(groups):
+                misses.append(f"MISS mergelogs: {len(groups) - chains} of {len(groups)} bursts of "
+                              "logs about logs never refused")
     if verbose:
         for p in docs:
             if r.outcome.get(p) in ("block", "warn"):
@@ -169,16 +195,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("names", nargs="*")
     ap.add_argument("--corpora", type=Path, action="append")
     ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--write", action="store_true",
+                    help=f"also write the output into {QUALITY.name} between {BEGIN} and {END}")
     args = ap.parse_args(argv)
     dirs = args.corpora or list(DEFAULT_CORPORA)
     misses = 0
+    out: list[str] = []
     with tempfile.TemporaryDirectory(prefix="gate-replay-") as tmp:
         for src in corpora(dirs, args.names):
             r = replay(src, Path(tmp) / src.name)
             for line in report(r, read_labels(src.name), args.verbose):
                 misses += line.startswith("MISS")
+                out.append(line)
                 print(line, flush=True)
-    print(f"{misses} target(s) missed" if misses else "all targets met")
+    tail = f"{misses} target(s) missed" if misses else "all targets met"
+    print(tail)
+    if args.write:
+        text = QUALITY.read_text(encoding="utf-8")
+        block = "\n".join([BEGIN, "```text", *out, tail, "```", END])
+        if BEGIN in text and END in text:
+            text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END):]
+        else:
+            text = text.rstrip("\n") + "\n\n" + block + "\n"
+        QUALITY.write_text(text, encoding="utf-8")
     return 1 if misses else 0
 
 
