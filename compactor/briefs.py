@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from compactor import markdown
 from compactor.config import Config
 from compactor.kinds import infer_kind
 from compactor.vocab import Kind, is_kind
@@ -31,9 +32,6 @@ GENERIC_WORDS = frozenset(
 
 _WORD = re.compile(r"[^\W_]+")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
-# The closing '#'s of an ATX heading are stripped in heading_text, not by the regex:
-# '(.+?)\s*#*\s*$' backtracks quadratically on a long line of '#'.
-_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+)$")
 
 
 _NO_FIELDS: Mapping[str, Any] = MappingProxyType({})
@@ -241,25 +239,10 @@ def _plain(value: Any, budget: list[int], depth: int) -> Any:
     return str(value)
 
 
-def heading_text(line: str) -> str | None:
-    """The text of a markdown ATX heading line (closing '#'s dropped), or None."""
-    m = _HEADING.match(line)
-    if m is None:
-        return None
-    text = m.group(1)
-    core = text.rstrip().rstrip("#").rstrip()
-    return (core or text[:1]).strip()
-
-
 def find_title(body: str) -> str:
-    for line in body.split("\n", 200)[:200]:
-        title = heading_text(line)
-        if title is not None:
-            return title
-    for line in body.split("\n", 50)[:50]:
-        if line.strip():
-            return line.strip()[:120]
-    return ""
+    """The first real heading (fenced code is no heading; setext ones are), else the
+    first line of text: see ``markdown.title``."""
+    return markdown.title(body)
 
 
 def find_lane(

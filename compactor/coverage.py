@@ -27,15 +27,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from compactor.briefs import Brief, heading_text, name_words
+from compactor.briefs import Brief, name_words
 from compactor.config import Config
+from compactor.markdown import outline
 
 STANDARD = ("positive path", "negative path", "replay", "audit")
 STANDARD_QUORUM = 2  # standard dimensions a family must prove before the others count as gaps
 
-_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s")  # the text: briefs.heading_text (linear time)
-_FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
-_ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+(?:\[[ xX]\]\s+)?(.*)$")
+_CHECKBOX = re.compile(r"\[[ xX]\]\s+")  # a task list item's box
 _PROOF_HEADING = re.compile(
     r"proof|evidence|receipt|verif|\btests?\b|checks?\b|guard|constraint|\broute\b|\bsession\b"
     r"|\btenant\b|acceptance|coverage",
@@ -147,26 +146,14 @@ def read_proof(index: int, brief: Brief, config: Config) -> LaneProof:
     questions: list[str] = []
     statements: list[str] = []
     stack: list[tuple[int, bool]] = []  # (heading level, is a proof heading)
-    fence: str | None = None
     title_seen = False
     in_proof = False
-    for line in body.split("\n"):
-        stripped = line.strip()
-        if not stripped:
+    for raw, line in zip(body.split("\n"), outline(body), strict=True):
+        role = line.role
+        if role in ("blank", "code", "markup"):
             continue
-        first = stripped[0]
-        if first in "`~":
-            m = _FENCE.match(line)
-            if m:
-                mark = m.group(1)[0] * 3
-                fence = None if fence == mark else (fence or mark)
-                continue
-        if fence:
-            continue
-        h = _HEADING.match(line) if first == "#" else None
-        text = heading_text(line) if h else None
-        if h and text is not None:
-            level = len(h.group(1))
+        if role == "heading":
+            level, text = line.level, " ".join(line.text.split())
             while stack and stack[-1][0] >= level:
                 stack.pop()
             in_proof = any(p for _lvl, p in stack)
@@ -181,9 +168,9 @@ def read_proof(index: int, brief: Brief, config: Config) -> LaneProof:
             stack.append((level, proofish and not is_title))
             in_proof = in_proof or stack[-1][1]
             continue
-        item = _ITEM.match(line) if (first in "-*+" or first.isdigit()) else None
-        if item and ":" in stripped:
-            head = _label_of(item.group(1))
+        stripped = raw.strip()
+        if role == "item" and ":" in stripped:
+            head = _label_of(_CHECKBOX.sub("", line.text, count=1))
             if head is not None:
                 name = _drop_label(head, label, guards)
                 if name:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import string
 
@@ -12,7 +11,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from compactor import shapes
-from compactor.briefs import heading_text, parse_brief
+from compactor.briefs import parse_brief
 from compactor.config import Config
 from compactor.fingerprints import fingerprint_file
 from compactor.git import IndexEntry
@@ -113,17 +112,6 @@ def test_scanning_random_files_in_a_repo_never_crashes(
         assert len(scan.decisions) == len(scan.briefs)
         scan_text(scan)
         json.loads(scan_json(scan))
-
-
-# the heading regex the parser used before it was made linear-time: same titles, always
-OLD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.text(alphabet="# \tab\r\u00a0\u2003x", max_size=14))
-def test_heading_text_matches_the_old_regex(line: str) -> None:
-    m = OLD_HEADING.match(line)
-    assert heading_text(line) == (None if m is None else m.group(1).strip())
 
 
 @settings(max_examples=200, deadline=None)
