@@ -364,6 +364,9 @@ def _burn(report: Report) -> str:
 
 def _episodes_line(report: Report) -> str:
     found = report.episodes_found
+    if not found and report.lanes and report.start == report.end:
+        return ("none: every lane was committed at the same time (an import: its times "
+                "say nothing about a loop)")
     if not found:
         return (f"none: no {MIN_LANES} lanes of one family or run close together in time "
                 "(episodes rule: compactor/episodes.py)")

@@ -111,3 +111,14 @@ def test_a_repo_of_occasional_lanes_has_no_loop(tmp_path: Path) -> None:
     text = run_compactor("report", cwd=root).out
     assert "episodes:      none: no 3 lanes of one family or run close together in time" in text
     assert "burn per hour" not in text
+
+
+def test_lanes_imported_in_one_commit_are_no_episode(tmp_path: Path) -> None:
+    root = tmp_path / "import"
+    docs = [ExampleDoc(f"docs/lanes/S{n:03d}.md", lane_text(n, ACTIONS[n], 100, 10), "F", "brief",
+                       START) for n in range(1, 9)]
+    write_repo(root, docs)
+    text = run_compactor("report", cwd=root).out
+    assert "lanes:         8 (S001 .. S008)\n" in text
+    assert ("episodes:      none: every lane was committed at the same time (an import: its "
+            "times say nothing about a loop)\n") in text
