@@ -160,38 +160,6 @@ def _band_runs(
         yield order, same
 
 
-def candidate_pairs(sigs: npt.NDArray[np.uint32], rows: Sequence[int], bands: int, r: int) -> npt.NDArray[np.int64]:
-    """Pairs (i, j) of rows sharing an LSH bucket: each member with its bucket's first and previous."""
-    idx = np.asarray(rows, dtype=np.int64)
-    if idx.size < 2:
-        return np.zeros((0, 2), dtype=np.int64)
-    pairs = []
-    sub_all = sigs[idx]
-    for order, same in _band_runs(sub_all, bands, r):
-        if not same.any():
-            continue
-        # start index of each run of equal keys
-        starts = np.r_[0, np.flatnonzero(~same) + 1]
-        run_id = np.cumsum(np.r_[False, ~same])
-        first = order[starts[run_id]]
-        prev = order[:-1][same]
-        cur = order[1:][same]
-        firsts = first[1:][same]
-        pairs.append(np.stack([prev, cur], axis=1))
-        pairs.append(np.stack([firsts, cur], axis=1))
-    if not pairs:
-        return np.zeros((0, 2), dtype=np.int64)
-    # np.unique(pairs, axis=0), on one int64 code per pair: row-wise unique sorts
-    # structured rows and was half of a warm 10k scan's grouping time
-    both = np.concatenate(pairs).astype(np.int64, copy=False)
-    code = both[:, 0] * idx.size + both[:, 1]
-    code.sort()
-    code = code[np.r_[True, code[1:] != code[:-1]]]
-    local = np.stack([code // idx.size, code % idx.size], axis=1)
-    local = local[local[:, 0] != local[:, 1]]
-    return idx[local]  # type: ignore[no-any-return]
-
-
 def verified_pairs(
     sigs: npt.NDArray[np.uint32], pairs: npt.NDArray[np.int64], threshold: float
 ) -> npt.NDArray[np.int64]:
@@ -208,7 +176,8 @@ def verified_pairs(
 def _band_edges(
     sub_all: npt.NDArray[np.uint32], bands: int, r: int
 ) -> Iterator[npt.NDArray[np.int64]]:
-    """Band by band, the local pairs of :func:`candidate_pairs` (repeats included): each
+    """Band by band, the local pairs of ``candidate_pairs`` (tests/reference.py; repeats
+    included): each
     member with its previous in its bucket, then each with its bucket's first."""
     for order, same in _band_runs(sub_all, bands, r):
         if not same.any():
@@ -226,7 +195,8 @@ def _band_edges(
 def linked(
     sigs: npt.NDArray[np.uint32], rows: Sequence[int], bands: int, r: int, threshold: float
 ) -> npt.NDArray[np.int64]:
-    """``components(len(sigs), verified_pairs(sigs, candidate_pairs(...), threshold))``.
+    """``components(len(sigs), verified_pairs(sigs, candidate_pairs(...), threshold))``
+    (``candidate_pairs``: the plain reference, tests/reference.py).
 
     The same answer with far fewer similarity checks: the candidate pairs are taken
     band by band (and the chains of each band first), and a pair whose briefs the pairs verified so far already connect

@@ -10,7 +10,7 @@ Fingerprints are MinHash signatures in datasketch's ``affine32`` scheme
 (MurmurHash3 finalizer, then ``a*h + b mod 2**32`` with datasketch's seeded
 permutations), computed for a whole document at once with numpy. They are
 bit-identical to ``datasketch.MinHash(num_perm, seed, hashfunc=shingle_hash)``
-fed the same shingles (see tests/test_shapes.py), serialise as little-endian
+(``shingle_hash`` in tests/reference.py) fed the same shingles (tests/test_shapes.py), serialise as little-endian
 uint32, and the similarity of two signatures estimates the Jaccard similarity
 of the two shingle sets.
 """
@@ -36,9 +36,6 @@ MASK_NUMBER = "#"
 MASK_LABEL = "@"
 _SUFFIXES = ("ing", "ed", "es", "s", "d", "ion", "ions", "er", "ers")
 MIN_SHINGLES = 4  # below this a text is too short to join a family
-
-_vocab: dict[str, int] = {}
-
 
 def tokens(text: str) -> list[str]:
     """Lowercased word tokens; camelCase split, underscores and punctuation separate."""
@@ -142,7 +139,7 @@ def mask(text: str, label_words: Sequence[str], keep: Iterable[str] = ()) -> lis
 # The fingerprint's fast path: the same shape as ``mask`` but as an array of token
 # hashes, computed from UTF-8 bytes (C-level translate and split, numpy for the runs)
 # instead of a str regex and a Python loop over the tokens; tests/test_shapes.py
-# checks it against ``shingle_hashes(mask(...))`` on fuzzed text.
+# checks it against the token-by-token path (tests/reference.py) on fuzzed text.
 _ASCII_WORDS = bytes(
     (c | 0x20 if 65 <= c <= 90 else c) if c >= 128 or chr(c).isalnum() else 32
     for c in range(256)
@@ -234,24 +231,12 @@ def shape_codes(text: str, label_words: Sequence[str], keep: Iterable[str] = ())
     return codes[~drop] if drop.any() else codes
 
 
+@lru_cache(maxsize=1 << 16)  # a bound: a long-lived process meets ever more tokens
 def _token_hash(tok: str) -> int:
-    h = _vocab.get(tok)
-    if h is None:
-        h = _hash_bytes(tok.encode("utf-8", "surrogatepass"))
-        _vocab[tok] = h
-    return h
+    return _hash_bytes(tok.encode("utf-8", "surrogatepass"))
 
 
 _MUL = np.uint64(0x9E3779B97F4A7C15)
-
-
-def shingle_hashes(shape: Sequence[str], k: int) -> npt.NDArray[np.uint32]:
-    """Distinct 32-bit hashes of the k-word shingles of a shape."""
-    if not shape:
-        return np.zeros(0, dtype=np.uint32)
-    for t in set(shape).difference(_vocab):  # hash each new distinct token once
-        _token_hash(t)
-    return _combine(np.fromiter(map(_vocab.__getitem__, shape), dtype=np.uint64, count=len(shape)), k)
 
 
 def _combine(th: npt.NDArray[np.uint64], k: int) -> npt.NDArray[np.uint32]:
@@ -271,23 +256,6 @@ def _combine(th: npt.NDArray[np.uint64], k: int) -> npt.NDArray[np.uint32]:
     first[0] = True
     np.not_equal(folded[1:], folded[:-1], out=first[1:])
     return folded[first]
-
-
-def shingle_strings(shape: Sequence[str], k: int) -> list[str]:
-    """The shingles themselves (for tests and explanations)."""
-    if not shape:
-        return []
-    k = max(1, min(k, len(shape)))
-    return [" ".join(shape[i : i + k]) for i in range(len(shape) - k + 1)]
-
-
-def shingle_hash(shingle: str) -> int:
-    """The 32-bit hash of one shingle string, as ``shingle_hashes`` computes it."""
-    parts = shingle.split(" ")
-    acc = _token_hash(parts[0])
-    for p in parts[1:]:
-        acc = (acc * int(_MUL) + _token_hash(p)) & 0xFFFFFFFFFFFFFFFF
-    return (acc ^ (acc >> 32)) & 0xFFFFFFFF
 
 
 @lru_cache(maxsize=8)

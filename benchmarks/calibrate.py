@@ -1,6 +1,6 @@
 """Measure how well families match a labelled corpus (precision/recall of same-family pairs).
 
-Used by tests/test_calibration.py and by ``python -m compactor.calibrate`` to sweep
+Used by tests/test_calibration.py and by ``python benchmarks/calibrate.py`` to sweep
 thresholds and shingle sizes over generated corpora. No git involved: the labelled
 docs are parsed and fingerprinted in-process exactly as a scan would.
 """
