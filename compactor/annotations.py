@@ -31,7 +31,12 @@ DESCRIPTIONS = {
     "rename": "The lane's title or file name is an earlier lane's with the label swapped.",
     "budget": "The tokens of the trailing hour exceed token_budget_per_hour.",
     "claim": "The lane's new_truth claim is empty or nearly the same as an earlier lane's.",
+    "new-truth": "The lane passes on its new_truth claim: it adds lines its nearest earlier "
+                 "lanes do not have and the claim names them. Review the claim.",
 }
+# A lane that passes on an earned claim and trips no condition still gets one result.
+_CLAIMED = "new-truth"
+_CLAIMED_TITLE = "passes on its new_truth claim"
 HELP = ("A repetitive lane owes consolidation instead: `compactor inventory` (coverage matrix, "
         "missing gaps), `compactor closeout FAMILY`, or a redirect brief. If the lane does buy "
         "new truth, say so in its front matter: new_truth: \"...\".")
@@ -92,18 +97,31 @@ def _rule_name(name: str) -> str:
     return "".join(part.capitalize() for part in TITLES.get(name, name).replace("_", " ").split())
 
 
-def _result(v: Verdict, c: Condition, index: dict[str, int]) -> dict[str, Any]:
-    level = "error" if v.outcome == "block" and c.action == "block" else "warning"
-    text = f"{v.lane} ({v.path}): {TITLES.get(c.name, c.name)}: {c.evidence}"
-    if c.action == "warn":
+def _conditions(v: Verdict) -> tuple[Condition | None, ...]:
+    """The conditions a warned or blocked lane gets a result for (None: its earned claim)."""
+    if v.outcome == "pass":
+        return ()
+    return tuple(v.conditions) or ((None,) if v.new_truth is not None else ())
+
+
+def _result(v: Verdict, c: Condition | None, index: dict[str, int]) -> dict[str, Any]:
+    name = c.name if c is not None else _CLAIMED
+    level = "error" if v.outcome == "block" and c is not None and c.action == "block" else "warning"
+    if c is None:
+        text = f"{v.lane} ({v.path}): {_CLAIMED_TITLE}: {json.dumps(v.new_truth or '')}"
+        if v.earned:
+            text += "; the lines it adds: " + " | ".join(v.earned[:5])
+    else:
+        text = f"{v.lane} ({v.path}): {TITLES.get(c.name, c.name)}: {c.evidence}"
+    if c is not None and c.action == "warn":
         text += " (warning only)"
-    if v.overridden:
+    if c is not None and v.overridden:
         text += f". It passes on its new_truth claim: {json.dumps(v.new_truth or '')}"
     if v.question:
         text += f". {v.question}"
     return {
-        "ruleId": c.name,
-        "ruleIndex": index[c.name],
+        "ruleId": name,
+        "ruleIndex": index[name],
         "level": level,
         "message": {"text": text},
         "locations": [{
@@ -112,9 +130,9 @@ def _result(v: Verdict, c: Condition, index: dict[str, int]) -> dict[str, Any]:
                 "region": {"startLine": 1},
             },
         }],
-        "partialFingerprints": {"compactorLaneCondition/v1": f"{v.path}:{c.name}"},
+        "partialFingerprints": {"compactorLaneCondition/v1": f"{v.path}:{name}"},
         "properties": {"lane": v.lane, "family": v.family, "outcome": v.outcome,
-                       "group": c.group},
+                       "group": c.group if c is not None else "override"},
     }
 
 
@@ -123,17 +141,18 @@ def sarif_log(result: CheckResult) -> dict[str, Any]:
     for a warned or blocked lane, located at the lane's file."""
     names = list(TITLES)
     names += sorted({c.name for v in result.verdicts for c in v.conditions} - set(names))
+    if any(None in _conditions(v) for v in result.verdicts):
+        names.append(_CLAIMED)
     index = {name: i for i, name in enumerate(names)}
     rules = [{
         "id": name,
         "name": _rule_name(name),
-        "shortDescription": {"text": TITLES.get(name, name)},
+        "shortDescription": {"text": _CLAIMED_TITLE if name == _CLAIMED else TITLES.get(name, name)},
         "fullDescription": {"text": DESCRIPTIONS.get(name, TITLES.get(name, name))},
-        "defaultConfiguration": {"level": "error"},
+        "defaultConfiguration": {"level": "warning" if name == _CLAIMED else "error"},
         "help": {"text": HELP},
     } for name in names]
-    results = [_result(v, c, index) for v in result.verdicts if v.outcome != "pass"
-               for c in v.conditions]
+    results = [_result(v, c, index) for v in result.verdicts for c in _conditions(v)]
     return {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",

@@ -189,8 +189,9 @@ def test_sarif_of_a_clean_pass_and_of_a_warning_is_valid(repo: GitRepo) -> None:
     clean = sarif_log(run_check(Repo(repo.root), Config()))
     assert not list(validator.iter_errors(clean)) and clean["runs"][0]["results"] == []
     claim = '"Reopening re-runs the fraud checks the earlier actions skip"'
+    fraud = "\n## Fraud checks\n\n- Reopening re-runs the fraud checks the earlier actions skip.\n"
     repo.stage({"docs/lanes/S005 reopen ticket.md": with_front(small_lane(5, "reopen ticket"),
-                                                               new_truth=claim)})
+                                                               new_truth=claim) + fraud})
     warned = sarif_log(run_check(Repo(repo.root), Config()))
     assert not list(validator.iter_errors(warned))
     results = warned["runs"][0]["results"]
