@@ -68,8 +68,13 @@ class Fold:
     exemplar_lane: str | None
     phase: str | None
     novelty: float | None
-    unique_lines: tuple[str, ...]  # lines of this lane the exemplar does not have
+    unique_lines: tuple[str, ...]  # lines of this lane the exemplar does not have (bounded)
     created: int | None = None  # the lane's creation time, recorded in the manifest
+    more: int = 0  # unique lines beyond UNIQUE_LINES_SHOWN, left out (the blob has them)
+
+    @property
+    def unique_count(self) -> int:
+        return len(self.unique_lines) + self.more
 
 
 @dataclass(frozen=True)
@@ -182,6 +187,9 @@ def fold_entry(fold: Fold, source_commit: str) -> str:
         fence = _fence(fold.unique_lines)
         out += ["- lines the exemplar does not have:", "", f"{fence}text", *fold.unique_lines,
                 fence]
+        if fold.more:
+            out.append(f"- … {fold.more} more line{_s(fold.more)}, see blob `{fold.blob}` "
+                       f"(`git cat-file -p {fold.blob[:12]}`)")
     else:
         out.append("- lines the exemplar does not have: none")
     # everything after the mark comes from the repo: no marker-like text may survive in it
@@ -222,6 +230,9 @@ def find_block(text: str, name: str, where: str | None = None) -> str | None:
 # -- planning ---------------------------------------------------------------------------------
 
 
+# A folded lane's entry lists at most this many unique lines; the rest are counted and
+# left to the blob (a long lane must not turn the inventory into a copy of itself).
+UNIQUE_LINES_SHOWN = 40
 _LINE_BREAK = "qqcompactorlinebreakqq"  # a token no label or number masking touches
 
 
@@ -247,18 +258,38 @@ def line_shapes(text: str, label: str, keep: Sequence[str] = ()) -> list[str]:
     return out
 
 
-def unique_lines(text: str, label: str, exemplar_text: str, exemplar_label: str,
-                 keep: Sequence[str] = (), seen: set[str] | None = None) -> tuple[str, ...]:
-    """Lines of ``text`` whose masked shape (numbers, the lane's label) the exemplar lacks.
+@dataclass(frozen=True)
+class LineShapes:
+    """An exemplar's lines as :func:`unique_lines` compares them: with numbers and its
+    label masked, and with numbers masked only (labels as written)."""
 
-    ``seen`` is the exemplar's :func:`line_shapes` as a set, when already known.
+    masked: frozenset[str]
+    unmasked: frozenset[str]
+
+
+def exemplar_lines(text: str, label: str, keep: Sequence[str] = ()) -> LineShapes:
+    return LineShapes(frozenset(line_shapes(text, label, keep)),
+                      frozenset(line_shapes(text, "", keep)))
+
+
+def unique_lines(text: str, label: str, exemplar_text: str, exemplar_label: str,
+                 keep: Sequence[str] = (), seen: LineShapes | None = None) -> tuple[str, ...]:
+    """Lines of ``text`` the exemplar does not have, in order, each shape once.
+
+    A line is unique only when the exemplar has no line of its shape with numbers and
+    each one's label masked (a renamed line is not new) AND none with numbers masked
+    only: masking a label word must not make a line the exemplar holds word for word
+    look new (a lane labelled 'rotate key' masks 'key' in '… idempotency key required').
+    ``seen`` is :func:`exemplar_lines` of the exemplar, when already known.
     """
     if seen is None:
-        seen = set(line_shapes(exemplar_text, exemplar_label, keep))
+        seen = exemplar_lines(exemplar_text, exemplar_label, keep)
     out: list[str] = []
     taken: set[str] = set()
-    for line, shape in zip(text.splitlines(), line_shapes(text, label, keep), strict=True):
-        if not shape or shape in seen or shape in taken:
+    lines = text.splitlines()
+    masked, unmasked = line_shapes(text, label, keep), line_shapes(text, "", keep)
+    for line, shape, plain in zip(lines, masked, unmasked, strict=True):
+        if not shape or shape in seen.masked or plain in seen.unmasked or shape in taken:
             continue
         taken.add(shape)
         out.append(line.rstrip())
@@ -299,7 +330,7 @@ def build_plan(
     counts: dict[str, int] = {}
     already = 0
 
-    exemplar_shapes: dict[str, set[str]] = {}
+    exemplar_shapes: dict[str, LineShapes] = {}
     lanes_in = lane_families(scan)
     unlaned: dict[str, int] = {}  # family without lane ids -> its compress docs left in place
 
@@ -323,11 +354,12 @@ def build_plan(
             ex = scan.briefs[fam.members[0]]
             keep = config.guardrail_fields
             if ex.path not in exemplar_shapes:
-                exemplar_shapes[ex.path] = set(line_shapes(text_of(ex.blob), ex.label, keep))
+                exemplar_shapes[ex.path] = exemplar_lines(text_of(ex.blob), ex.label, keep)
             lines = unique_lines(text_of(b.blob), b.label, "", ex.label, keep,
                                  exemplar_shapes[ex.path])
             folds.append(Fold(b.path, b.blob, entry.mode, b.lane, b.label, fam.id, ex.path,
-                              ex.lane, d.phase, d.novelty, lines, b.created))
+                              ex.lane, d.phase, d.novelty, lines[:UNIQUE_LINES_SHOWN],
+                              b.created, max(0, len(lines) - UNIQUE_LINES_SHOWN)))
         elif d.retention == "archive":
             target = archive_target(config, b.path)
             there = in_tree.get(target)
@@ -639,7 +671,7 @@ def plan_text(plan: Plan, branch: str, applied: Applied | None = None) -> str:
             if f.family == fam.id:
                 out.append(f"  fold  {f.lane or '-':<10} {f.phase or '-':<11} "
                            f"novelty {_pct(f.novelty):>4}  {path_for_humans(f.path)}  "
-                           f"({len(f.unique_lines)} unique line{_s(len(f.unique_lines))} kept)")
+                           f"({_unique_text(f)})")
     if plan.moves:
         out.append("")
         out.append("archive (content unchanged):")
@@ -661,6 +693,13 @@ def plan_text(plan: Plan, branch: str, applied: Applied | None = None) -> str:
         out.append(f"review it with 'git show --stat {applied.branch}', push it and open a pull "
                    "request")
     return "\n".join(out)
+
+
+def _unique_text(f: Fold) -> str:
+    n = f.unique_count
+    if f.more:
+        return f"{n} unique lines, {len(f.unique_lines)} listed"
+    return f"{n} unique line{_s(n)} kept"
 
 
 def plan_archive_dir(plan: Plan) -> str:

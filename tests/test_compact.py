@@ -170,6 +170,38 @@ def test_unique_lines_keep_what_the_exemplar_lacks_and_ignore_renames() -> None:
     assert got == ("- EU tenants need a second approver before cancel vendor runs.",)
 
 
+def test_a_line_the_exemplar_holds_word_for_word_is_not_unique_once_a_label_word_is_masked(
+) -> None:
+    exemplar = (
+        "# S085 — Approve invoice\n\n- replay: the same idempotency key twice writes one row.\n"
+        "- audit: ops.approve_invoice.committed carries the actor.\n"
+    )
+    lane = (
+        "# S097 — Rotate key\n\n- replay: the same idempotency key twice writes one row.\n"
+        "- audit: ops.rotate_key.committed carries the actor.\n"
+        "- the old key stays valid for 24 hours after rotation.\n"
+    )
+    # masking 'key' (a word of this lane's label) must not make the replay line look new
+    got = compact.unique_lines(lane, "rotate key", exemplar, "approve invoice")
+    assert got == ("- the old key stays valid for 24 hours after rotation.",)
+
+
+def test_a_long_lane_lists_a_bounded_number_of_unique_lines_and_counts_the_rest(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plan = loop_repo(repo)
+    full = {f.path: f.unique_lines for f in plan.folds}
+    monkeypatch.setattr(compact, "UNIQUE_LINES_SHOWN", 3)  # the loop's lanes have more
+    bounded = compact.plan_compaction(Repo(repo.root), Config())
+    long = next(f for f in bounded.folds if len(full[f.path]) > 3)
+    assert long.unique_lines == full[long.path][:3]
+    assert long.more == len(full[long.path]) - 3 == long.unique_count - 3
+    entry = compact.fold_entry(long, bounded.head)
+    assert f"- … {long.more} more line{'s' if long.more > 1 else ''}, see blob `{long.blob}`" in (
+        entry)
+    assert f"({long.unique_count} unique lines, 3 listed)" in compact.plan_text(bounded, "tidy")
+
+
 @settings(max_examples=60, deadline=None)
 @given(text=st.text(max_size=300), label=st.sampled_from(["approve invoice", "cancel", ""]))
 def test_line_shapes_mask_each_line_on_its_own(text: str, label: str) -> None:
