@@ -31,6 +31,7 @@ def test_benchmark_runs_at_a_tiny_size_and_writes_its_results(tmp_path: Path) ->
         "one git log per file",
         "same answers 4/4",
         "compactor check (warm, 1 brief staged, ",
+        "compactor inventory: rendered ",
         "targets:",
         "compactor --help <= 0.25 s",
     ):
