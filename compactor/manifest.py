@@ -336,7 +336,8 @@ def scan_members(repo: Repo, config: Config, entries: Sequence[IndexEntry],
     A path back in ``entries`` (restored) is read from there, not from the manifest. A
     malformed manifest (say, one naming a path outside the work tree) or a blob missing
     from the repository is a warning (the scan goes on without it), never a failure:
-    ``compactor verify`` and ``compactor compact`` refuse them with the reason.
+    ``compactor verify`` and ``compactor compact`` refuse them with the reason. On the
+    hook's warm path this is one cache read of the manifest's columns (by its blob id).
     """
     from compactor.git import IndexEntry
 
@@ -345,40 +346,80 @@ def scan_members(repo: Repo, config: Config, entries: Sequence[IndexEntry],
         return None
     where = manifest_path(config)
     try:
-        manifest = load(repo, found.blob, where, cache)
+        paths, blobs, modes, actions, created = _columns(repo, found.blob, where, cache)
     except InputError as exc:
         return Members((), {}, {}, (Warning(None, f"{exc.message}; its folded lanes are not "
                                                   "scanned"),))
-    if not manifest.entries:
+    if not paths:
         return Members((), {}, {}, ())
     present = {e.path for e in entries}
-    warnings: list[Warning] = []
-    wanted = [e for e in manifest.entries if e.path not in present]
-    missing = _missing(repo, manifest, found.blob, wanted, cache)
-    for e in wanted:
-        if e.blob in missing:
-            warnings.append(Warning(where, f"{e.path}: blob {e.blob} is missing from the "
-                                           "repository; not scanned (run 'compactor verify')"))
-    kept = [e for e in wanted if e.blob not in missing]
+    wanted = [i for i, p in enumerate(paths) if p not in present]
+    missing = _missing(repo, blobs, found.blob, bool(wanted), cache)
+    warnings = [Warning(where, f"{paths[i]}: blob {blobs[i]} is missing from the repository; "
+                               "not scanned (run 'compactor verify')")
+                for i in wanted if blobs[i] in missing]
+    kept = [i for i in wanted if blobs[i] not in missing] if missing else wanted
     return Members(
-        tuple(IndexEntry(e.mode, e.blob, 0, e.path) for e in kept),
-        {e.path: e.action for e in kept},
-        {e.path: e.created for e in kept if e.created is not None},
+        tuple(IndexEntry(modes[i], blobs[i], 0, paths[i]) for i in kept),
+        {paths[i]: actions[i] for i in kept},
+        {paths[i]: created[i] for i in kept if created[i] >= 0},
         tuple(warnings),
     )
 
 
-def _missing(repo: Repo, manifest: Manifest, blob: str, wanted: Sequence[Entry],
+Columns = tuple[list[str], list[str], list[str], list[str], list[int]]
+
+
+def _columns(repo: Repo, blob: str, where: str, cache: Cache | None) -> Columns:
+    """(paths, blobs, modes, actions, created or -1) of the manifest in ``blob``: from the
+    cache (one read) when this code parsed it before, else :func:`load` and cached."""
+    key = _cache_key(blob, "manifest-scan")
+    if cache is not None and cache.enabled:
+        stored = cache.get_blobs([key]).get(key)
+        if stored is not None:
+            found = _columns_from(stored)
+            if found is not None:
+                return found
+    m = load(repo, blob, where, cache)
+    cols: Columns = ([e.path for e in m.entries], [e.blob for e in m.entries],
+                     [e.mode for e in m.entries], [e.action for e in m.entries],
+                     [-1 if e.created is None else e.created for e in m.entries])
+    if cache is not None and cache.enabled:
+        cache.put_blobs({key: marshal.dumps((CACHE_FORMAT, *cols))})
+    return cols
+
+
+def _columns_from(data: bytes) -> Columns | None:
+    """The cached columns, or None when the value is not one this version wrote."""
+    try:
+        value = marshal.loads(data)
+    except (ValueError, TypeError, EOFError):
+        return None
+    if type(value) is not tuple or len(value) != 6 or value[0] != CACHE_FORMAT:
+        return None
+    paths, blobs, modes, actions, created = value[1:]
+    if not all(type(c) is list for c in value[1:]):
+        return None
+    n = len(paths)
+    if not (len(blobs) == len(modes) == len(actions) == len(created) == n
+            and set(map(type, paths)) <= {str} and set(map(type, blobs)) <= {str}
+            and set(modes) <= set(MODES) and set(actions) <= set(ACTIONS)
+            and set(map(type, created)) <= {int}):
+        return None
+    return paths, blobs, modes, actions, created
+
+
+def _missing(repo: Repo, blobs: list[str], blob: str, needed: bool,
              cache: Cache | None) -> set[str]:
-    """The blobs of ``wanted`` the repository lacks. That a manifest's blobs are all there
+    """The manifest's blobs the repository lacks. That a manifest's blobs are all there
     is cached by its blob id (objects a commit reaches do not go away); a missing one is
     looked for again on every scan (a fetch may bring it)."""
-    if not wanted:
+    if not needed:
         return set()
     key = _cache_key(blob, "manifest-blobs")
     if cache is not None and cache.enabled and cache.get_blobs([key]).get(key) == b"all":
         return set()
-    missing = repo.missing_blobs(e.blob for e in manifest.entries)
+    missing = repo.missing_blobs(blobs)
     if not missing and cache is not None and cache.enabled:
         cache.put_blobs({key: b"all"})
     return missing

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import marshal
 
 import pytest
 from conftest import GitRepo
@@ -120,3 +121,36 @@ def test_the_folded_block_splits_into_entries_by_their_marks() -> None:
     assert manifest.split_folded(block) == {"docs/a b.md": a, 'docs/"q".md': b}
     assert manifest.split_folded(None) == {}
     assert manifest.split_folded(manifest.folded_block([])) == {}
+
+
+def test_scan_members_from_cached_columns_never_trust_a_damaged_value(repo: GitRepo) -> None:
+    repo.commit({"docs/a.md": "# a\n"})
+    git = Repo(repo.root)
+    blob = git.tree_entry("HEAD", "docs/a.md")
+    assert blob is not None
+    m = Manifest((
+        Entry("docs/lanes/S002-x.md", blob.blob, "folded", "inventory", lane="S002",
+              created=1_778_304_000),
+        Entry("docs/acks/S003-ack.md", blob.blob, "archived", "docs/archive/docs/acks/S003-ack.md"),
+        Entry("docs/a.md", blob.blob, "folded", "inventory", lane="S001"),  # restored: in the tree
+    ))
+    repo.commit({WHERE: manifest.dump(m).decode()})
+    entries = git.index_entries()
+    expect = (
+        {"docs/lanes/S002-x.md": "folded", "docs/acks/S003-ack.md": "archived"},
+        {"docs/lanes/S002-x.md": 1_778_304_000},
+    )
+    cache = Cache(repo.root / ".git" / "compactor")
+    try:
+        for damage in (None, b"\x00garbage", marshal.dumps((manifest.CACHE_FORMAT, [1], [], [],
+                                                            [], []))):
+            if damage is not None:
+                found = manifest.find(entries, Config())
+                assert found is not None
+                cache.put_blobs({manifest._cache_key(found.blob, "manifest-scan"): damage})
+            got = manifest.scan_members(git, Config(), entries, cache)
+            assert got is not None and (dict(got.states), dict(got.times)) == expect
+            assert sorted(e.path for e in got.entries) == sorted(expect[0])
+            assert got.warnings == ()
+    finally:
+        cache.close()
