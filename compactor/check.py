@@ -1001,14 +1001,14 @@ def verdict_text(v: Verdict) -> str:
     stop = [c for c in v.conditions if c.group == "stop"]
     if stop:
         lines.append("  stop conditions (all three hold):")
-        lines.extend(f"    - {TITLES[c.name]}: {c.evidence}" for c in stop)
+        lines.extend(f"    - {TITLES[c.name]}: {c.evidence}{_graded(c)}" for c in stop)
     others = [c for c in v.conditions if c.group != "stop"]
     if others:
         lines.append("  escalations:" if not stop or any(
             c.group == "escalation" for c in others) else "  also:")
         for c in others:
             mode = " (warning only)" if c.action == "warn" else ""
-            lines.append(f"    - {TITLES[c.name]}: {c.evidence}{mode}")
+            lines.append(f"    - {TITLES[c.name]}: {c.evidence}{_graded(c)}{mode}")
     if v.question:
         lines.append(f"  {v.question}")
     if v.outcome == "block" and any(c.name not in ("budget", "claim") for c in v.conditions):
@@ -1026,6 +1026,11 @@ def verdict_text(v: Verdict) -> str:
                 " (a claim must point to lines the lane adds)"
             )
     return "\n".join(lines)
+
+
+def _graded(c: Condition) -> str:
+    """How much the evidence proves, said when it is less than strong."""
+    return "" if c.strength == "strong" else f" [{c.strength} evidence]"
 
 
 def result_data(result: CheckResult) -> dict[str, Any]:

@@ -304,7 +304,7 @@ def test_proof_naming_the_family_proves_the_envelope(repo: GitRepo) -> None:
     r = run_compactor("check", cwd=repo.root)
     assert r.code == 1
     assert ("    - envelope proven: docs/proofs/envelope-proof.md covers the family "
-            "(names S001)\n") in r.out
+            "(names S001) [medium evidence]\n") in r.out
     assert "    - guardrails unchanged: route/session/tenant unchanged since S001" in r.out
 
 
@@ -437,7 +437,7 @@ def test_docs_without_lane_ids_that_join_a_family_are_judged(repo: GitRepo) -> N
     assert "    - envelope proven: flag-invoice has status: proven\n" in r.out
     assert re.search(r"    - only the label differs: \d+% the same proof shape as flag-invoice ", r.out)
     # a renamed title proves little without a lane id: it only warns
-    assert re.search(r"    - renamed lane: .*\(warning only\)", r.out)
+    assert re.search(r"    - renamed lane: .* \[weak evidence\] \(warning only\)", r.out)
 
     # a novel doc without a lane id joins no family and is not judged
     novel = NEW_TOPIC.format(n=0).replace("lane: S000\nkind: brief\n", "").replace("S000 — ", "")
@@ -765,3 +765,22 @@ def test_reworded_restatements_warn_then_are_refused_past_max_restated(repo: Git
 
     quiet = dataclasses.replace(linked, config=make_config({"unnumbered_mode": "warn"}))
     assert {v.outcome for v in judge(r, quiet, list(docs)).verdicts} == {"pass", "warn"}
+
+
+def test_a_fact_the_next_copies_repeat_is_template_and_the_run_goes_on(repo: GitRepo) -> None:
+    """A lane with a line of its own passes; when the lanes after it repeat that line, it
+    was the new template, and the run of near-copies counts through it."""
+    stage = "\n## Stage\n\nStage scope: ledger reconciliation across regional payout shards.\n"
+    lanes = {f"docs/lanes/S00{k}.md": small_lane(k, a) for k, a in
+             enumerate(["approve invoice", "cancel vendor"], 1)}
+    lanes |= {f"docs/lanes/S00{k}.md": small_lane(k, a) + stage for k, a in
+              enumerate(["flag invoice", "void invoice", "reopen ticket"], 3)}
+    write_config(repo, {"rename_mode": "off"})
+    repo.stage(lanes)
+    data = json.loads(run_compactor("check", "--format", "json", cwd=repo.root).out)
+    verdicts = data["verdicts"]
+    assert [v["link"] for v in verdicts] == ["first", "copy", "distinct", "copy", "copy"]
+    assert [v["outcome"] for v in verdicts] == ["pass", "pass", "pass", "pass", "block"]
+    assert ("4 near-copies of S001 in a row in family S001 with no consolidation output naming "
+            "it (S002, S003, S004, S005) > max_adjacent 3") == verdicts[4]["conditions"][0][
+                "evidence"]
