@@ -18,6 +18,7 @@ from compactor import shapes
 from compactor.briefs import parse_brief
 from compactor.config import Config
 from compactor.demo.example import ExampleDoc, loop_corpus
+from compactor.facts import FACTS_AGREE, copy_veto, masked_fact_sketch
 from compactor.families import group
 from compactor.scan import family_name, order_key
 from compactor.vocab import FAMILY_KINDS
@@ -36,20 +37,22 @@ class Score:
 
 def predict(config: Config, docs: Sequence[ExampleDoc]) -> tuple[list[str | None], list[str]]:
     """Predicted family id and kind of every doc."""
-    briefs, sigs, counts = [], [], []
+    briefs, sigs, counts, sketches = [], [], [], []
     for d in docs:
         b, _ = parse_brief(config, d.path, "0" * 40, d.text)
         b = b._replace(created=d.created)
-        sig, n = shapes.fingerprint(d.text, b.label_words, config.shingle, config.num_perm,
+        sig, n = shapes.fingerprint(d.text, b.mask_words, config.shingle, config.num_perm,
                                     config.seed, keep=config.guardrail_fields)
         briefs.append(b)
         sigs.append(sig)
         counts.append(n)
+        sketches.append(masked_fact_sketch(b.body or "", b.in_run))
     matrix = np.vstack(sigs)
     rows = [i for i, b in enumerate(briefs)
             if b.kind in FAMILY_KINDS and counts[i] >= shapes.MIN_SHINGLES]
     fams = group(matrix, rows, config.threshold, [order_key(b) for b in briefs],
-                 [family_name(b) for b in briefs])
+                 [family_name(b) for b in briefs],
+                 veto=lambda pairs: copy_veto(sketches, pairs, FACTS_AGREE))
     fam_of: list[str | None] = [None] * len(docs)
     for f in fams:
         for i in f.members:

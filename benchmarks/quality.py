@@ -163,10 +163,31 @@ METHODS: dict[str, Callable[[Path], dict[str, str | None]]] = {
 }
 
 
+def group_shares(groups: Mapping[str, str], family: Mapping[str, str | None],
+                 least: int = 3) -> dict[str, float]:
+    """Per labelled group of at least ``least`` docs: the share sharing a family with a groupmate."""
+    members: dict[str, list[str]] = {}
+    for d, g in groups.items():
+        if g != "-":
+            members.setdefault(g, []).append(d)
+    out = {}
+    for g, docs in sorted(members.items()):
+        if len(docs) >= least:
+            fams = [family.get(d) for d in docs]
+            out[g] = sum(1 for f in fams if f is not None and fams.count(f) > 1) / len(docs)
+    return out
+
+
+SHOW_GROUPS = False
+
+
 def measure(root: Path, groups: Mapping[str, str], method: str) -> Figures:
     start = time.perf_counter()
     family = METHODS[method](root)
     seconds = time.perf_counter() - start
+    if SHOW_GROUPS:
+        for g, share in group_shares(groups, family).items():
+            print(f"    {method:<10} group {g}: {share:.2f}")
     every = dict(groups)
     for p in family:
         every.setdefault(p, "-")
@@ -232,8 +253,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where corpus repos are built")
     ap.add_argument("--rebuild", action="store_true", help="rebuild corpus repos that exist")
     ap.add_argument("--methods", default="compactor,naive")
+    ap.add_argument("--groups", action="store_true",
+                    help="also print, per labelled group of 3+ docs, the share in a family with a groupmate")
     ap.add_argument("--write", action="store_true", help="write the table into benchmarks/QUALITY.md")
     args = ap.parse_args(argv)
+    global SHOW_GROUPS
+    SHOW_GROUPS = args.groups
     known = recipes(args.recipe)
     names = args.corpora or sorted(known)
     methods = [m for m in args.methods.split(",") if m]

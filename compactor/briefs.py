@@ -60,6 +60,22 @@ class Brief(NamedTuple):
         return tuple(self.label.split())
 
     @property
+    def mask_words(self) -> tuple[str, ...]:
+        """The label words the proof shape masks: a label is masked only where it varies
+        the way labels vary along a run — in a doc that declares itself a step of one
+        (:attr:`in_run`). A doc without one keeps its name in its shape: templated deliverables (one card per
+        module, one runbook per alert) differ exactly there. Ids, counters and other
+        digit-bearing tokens are masked in every doc."""
+        return self.label_words if self.in_run else ()
+
+    @property
+    def in_run(self) -> bool:
+        """Whether the doc declares itself a step of a run: a lane id, or front matter
+        ``action:`` naming the label that varies from step to step."""
+        action = self.fields.get("action")
+        return self.lane is not None or (isinstance(action, str) and bool(action.strip()))
+
+    @property
     def tokens(self) -> dict[str, int]:
         """Front matter ``tokens``: a plain int counts as source ``total``."""
         return parse_tokens(self.fields.get("tokens"))

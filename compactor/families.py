@@ -16,7 +16,7 @@ then creation time, then path.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -192,8 +192,12 @@ def _band_edges(
         yield np.stack([firsts[apart], cur[apart]], axis=1).astype(np.int64)
 
 
+Veto = Callable[[npt.NDArray[np.int64]], npt.NDArray[np.bool_]]
+
+
 def linked(
-    sigs: npt.NDArray[np.uint32], rows: Sequence[int], bands: int, r: int, threshold: float
+    sigs: npt.NDArray[np.uint32], rows: Sequence[int], bands: int, r: int, threshold: float,
+    veto: Veto | None = None,
 ) -> npt.NDArray[np.int64]:
     """``components(len(sigs), verified_pairs(sigs, candidate_pairs(...), threshold))``
     (``candidate_pairs``: the plain reference, tests/reference.py).
@@ -217,6 +221,8 @@ def linked(
         code = code[np.r_[True, code[1:] != code[:-1]]]
         pairs = verified_pairs(sub, np.stack([code // idx.size, code % idx.size], axis=1),
                                threshold)
+        if pairs.size and veto is not None:
+            pairs = pairs[~veto(idx[pairs])]
         if pairs.size:
             local = components(idx.size, local[pairs])[local]
     return components(n, np.stack([idx[local], idx], axis=1))
@@ -229,17 +235,19 @@ def group(
     order_key: Sequence[tuple[object, ...]],
     names: Sequence[str],
     layout: tuple[int, int] | None = None,
+    veto: Veto | None = None,
 ) -> list[Family]:
     """Families among ``rows`` (indexes of eligible briefs), in order of their first member.
 
-    ``order_key[i]`` sorts brief i within its family; ``names[i]`` names a family
+    ``veto`` (given the verified pairs as brief indexes) says which of them are no link
+    after all (see ``facts.copy_veto``). ``order_key[i]`` sorts brief i within its family; ``names[i]`` names a family
     whose first member is i. ``layout`` is ``band_layout(threshold, width)`` when the
     caller has it at hand (it takes a while to compute).
     """
     if len(rows) < 2:
         return []
     bands, r = layout or band_layout(threshold, sigs.shape[1])
-    root = linked(sigs, rows, bands, r, threshold).tolist()
+    root = linked(sigs, rows, bands, r, threshold, veto).tolist()
     comps: dict[int, list[int]] = {}
     for i in rows:
         comps.setdefault(root[i], []).append(i)

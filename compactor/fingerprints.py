@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from compactor.facts import masked_fact_sketch
 from compactor import shapes
 from compactor.briefs import decode, looks_binary, parse_brief
 from compactor.config import Config
@@ -106,11 +107,12 @@ def fingerprint_file(
     if problem:
         warnings.insert(0, problem)
     sig, count = shapes.fingerprint(
-        text, brief.label_words, config.shingle, config.num_perm, config.seed,
+        text, brief.mask_words, config.shingle, config.num_perm, config.seed,
         keep=config.guardrail_fields,
     )
     meta = brief.to_meta()
     meta["shingles"] = count
+    meta["facts"] = masked_fact_sketch(brief.body or "", brief.in_run)
     if warnings:
         meta["warnings"] = warnings
     return meta, sig

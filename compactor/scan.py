@@ -20,6 +20,7 @@ from compactor.briefs import Brief, brief_from_meta, decode
 from compactor.config import Config
 from compactor.decisions import Decision, decide
 from compactor.errors import Warning
+from compactor.facts import FACTS_AGREE, copy_veto
 from compactor.families import Family, band_layout, group
 from compactor.files import select
 from compactor.fingerprints import Row, cpus, fingerprint_parts
@@ -68,8 +69,9 @@ def read_briefs(
     progress: Progress | None = None,
     created: Callable[[], Mapping[str, int]] | None = None,
     stamp: int = 0,
-) -> tuple[list[Brief], npt.NDArray[np.uint32], list[int], list[Warning]]:
-    """Briefs, their signatures (one row each), shingle counts and warnings for the entries.
+) -> tuple[list[Brief], npt.NDArray[np.uint32], list[int], list[Warning], list[list[int]]]:
+    """Briefs, their signatures (one row each), shingle counts, warnings and masked fact
+    sketches (see ``facts.py``) for the entries.
 
     A brief's ``created`` is its path's time in ``created()`` (asked once the files
     are fingerprinted: it may still be coming from git), else ``stamp`` (and it is
@@ -93,6 +95,7 @@ def read_briefs(
     times = created() if created is not None else {}
     briefs: list[Brief] = []
     counts: list[int] = []
+    sketches: list[list[int]] = []  # masked fact sketches, one per brief
     warnings: list[Warning] = []
     source: list[int] = []  # per brief: its snapshot row, or -1: its signature is in ``raws``
     raws: list[bytes] = []
@@ -113,6 +116,7 @@ def read_briefs(
                 snap.kind[k], snap.words[k], MappingProxyType(snap.fields[k]), when, staged,
             ))
             counts.append(snap.shingles[k])
+            sketches.append(snap.facts[k])
         else:
             meta, raw = next(rows)
             fresh.append((e, meta))
@@ -121,12 +125,13 @@ def read_briefs(
                 continue
             briefs.append(brief_from_meta(path, e.blob, meta, when, staged))
             counts.append(int(meta.get("shingles", 0)))
+            sketches.append(list(meta.get("facts", ())))
             raws.append(raw)
         source.append(k)
     matrix = _signatures(width, source, snap, raws)
     if rewrite:
         cache.put_blobs({skey: store.Snapshot.dump(entries, at, snap, fresh, matrix, width)})
-    return briefs, matrix, counts, warnings
+    return briefs, matrix, counts, warnings, sketches
 
 
 def _signatures(
@@ -257,7 +262,7 @@ def run_scan(
         stamp = now if now is not None else repo.commit_time()
         created = CreationTimes(repo, cache, head)  # git log runs while files are fingerprinted
         try:
-            briefs, matrix, counts, warnings = read_briefs(
+            briefs, matrix, counts, warnings, sketches = read_briefs(
                 repo, config, selection.entries, cache, progress, created.result, stamp
             )
         finally:
@@ -278,6 +283,7 @@ def run_scan(
             [order_key(b) for b in briefs],
             [family_name(b) for b in briefs],
             layout=store.cached_band_layout(cache, config, band_layout),
+            veto=lambda pairs: copy_veto(sketches, pairs, FACTS_AGREE),
         )
         known = cache.get_blobs(
             store.family_key(config, matrix[f.members[0]]) for f in fams

@@ -283,6 +283,7 @@ def brief_settings(config: Config) -> str:
 
 
 _META_TYPES: dict[str, tuple[type, ...]] = {
+    "facts": (list,),
     "lane": (str, type(None)), "number": (int, type(None)), "title": (str,), "label": (str,),
     "kind": (str,), "words": (int,), "fields": (dict,), "shingles": (int,),
 }
@@ -338,7 +339,8 @@ def write_rows(cache: Cache, settings: str, entries: Sequence[IndexEntry],
 SNAPSHOT_SLACK = 64
 SNAPSHOT_SHARE = 64
 SNAPSHOT_MAX = 250_000
-_SNAPSHOT_COLUMNS = ("lane", "number", "title", "label", "kind", "words", "fields", "shingles")
+_SNAPSHOT_COLUMNS = ("lane", "number", "title", "label", "kind", "words", "fields", "shingles",
+                     "facts")
 
 
 def snapshot_key(settings: str) -> bytes:
@@ -354,7 +356,8 @@ class Snapshot:
 
     def __init__(self, columns: tuple[Any, ...]) -> None:
         (self.paths, self.blobs, self.skip, self.warnings, self.lane, self.number, self.title,
-         self.label, self.kind, self.words, self.fields, self.shingles, self.matrix) = columns
+         self.label, self.kind, self.words, self.fields, self.shingles, self.facts,
+         self.matrix) = columns
 
     @classmethod
     def load(cls, data: bytes, width: int) -> Snapshot | None:
@@ -364,11 +367,11 @@ class Snapshot:
             value = marshal.loads(memoryview(data)[8 : 8 + head])
         except (ValueError, TypeError, EOFError):
             return None
-        if not (type(value) is tuple and len(value) == 13 and value[0] == width):
+        if not (type(value) is tuple and len(value) == 14 and value[0] == width):
             return None
-        paths, blobs, skip, warns, lane, number, title, label, kind, words, fields, shingles = \
-            value[1:]
-        lists = (paths, blobs, lane, number, title, label, kind, words, fields, shingles)
+        (paths, blobs, skip, warns, lane, number, title, label, kind, words, fields, shingles,
+         facts) = value[1:]
+        lists = (paths, blobs, lane, number, title, label, kind, words, fields, shingles, facts)
         n = len(paths) if type(paths) is list else -1
         if not (all(type(c) is list and len(c) == n for c in lists)
                 and type(skip) is bytes and len(skip) == n
@@ -380,7 +383,8 @@ class Snapshot:
                 and _all_type(lane, str, type(None)) and _all_type(number, int, type(None))
                 and _all_type(title, str) and _all_type(label, str)
                 and set(kind) <= set(KINDS) and _all_type(words, int)
-                and _all_type(fields, dict) and _all_type(shingles, int)):
+                and _all_type(fields, dict) and _all_type(shingles, int)
+                and _all_type(facts, list)):
             return None
         import numpy as np
 
@@ -458,7 +462,7 @@ def _shared(value: Any, memo: dict[Any, Any]) -> Any:
 
 _SKIPPED: dict[str, Any] = {
     "lane": None, "number": None, "title": "", "label": "", "kind": "brief", "words": 0,
-    "fields": {}, "shingles": 0,
+    "fields": {}, "shingles": 0, "facts": [],
 }
 
 

@@ -1,0 +1,101 @@
+"""Facts: what distinguishes one piece of work from another that shares its template.
+
+A fact is a code span (`` `core.manager` ``), a quoted span, a number with its unit
+(``97.1%``, ``12 h``, ``34 items``) or a name (``NodeFilesystemAlmostOutOfSpace``,
+``TELEGRAM``). Two task cards of one template that order different deliverables differ in
+their facts even when their words agree; two lanes of a loop restate the same facts.
+
+The shape leg compares *masked* facts (:func:`masked_fact_sketch`): a fact's ids,
+counters and digits become ``#`` and, in a doc of a numbered run, its own label words
+``@`` — the same masking as its proof shape, so a label swap is no difference, while the
+backticked name of another deliverable is. Numbers with units keep their unit. A sketch
+is the bottom-``FACTS_KEPT`` 32-bit hashes of the distinct facts: the Jaccard similarity
+of two such sketches estimates that of the full fact sets (a bottom-k MinHash).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+FACTS_KEPT = 32  # hashes kept per doc (a bottom-k sketch)
+MIN_FACTS = 3  # below this many facts on either side, facts say nothing about a pair
+# Two docs whose proof shapes match are still distinct work when their masked facts agree
+# below this: the same template ordering different deliverables.
+FACTS_AGREE = 0.7
+
+_CODE = re.compile(r"`([^`\n]{1,80})`")
+_QUOTE = re.compile(r"[\"\u201c]([^\"\u201d\n]{3,60})[\"\u201d]")
+_UNIT = re.compile(
+    r"(?<![\w.])(\d+(?:[.,]\d+)?)\s?(%|ms|s|secs?|seconds?|min|mins|minutes?|h|hrs?|hours?|"
+    r"days?|weeks?|[kmgt]b|k|x|tokens?|items?|files?|tests?|docs?|lines?|errors?|failures?|"
+    r"passed|failed|commits?|lanes?|cycles?|agents?|points?|usd)(?!\w)",
+    re.IGNORECASE,
+)
+_NAME = re.compile(
+    r"(?<![\w`])([A-Z][a-z]+(?:[A-Z][a-z0-9]+)+|[A-Z]{2,}[A-Z0-9_]*[A-Z0-9])(?![\w`])"
+)
+
+
+def facts(body: str) -> list[str]:
+    """The distinct facts of a text, each prefixed by what it is (c code, q quote,
+    n number with unit, p name), in order of first appearance."""
+    out: dict[str, None] = {}
+    for m in _CODE.finditer(body):
+        out[f"c {m.group(1).strip()}"] = None
+    for m in _QUOTE.finditer(body):
+        out[f"q {m.group(1).strip()}"] = None
+    for m in _UNIT.finditer(body):
+        out[f"n {m.group(1).replace(',', '.')} {m.group(2).lower()}"] = None
+    for m in _NAME.finditer(body):
+        out[f"p {m.group(1)}"] = None
+    return list(out)
+
+
+def _hash32(texts: Iterable[str]) -> list[int]:
+    import hashlib
+
+    return sorted({int.from_bytes(hashlib.blake2b(t.encode("utf-8", "surrogatepass"),
+                                                  digest_size=4).digest(), "little")
+                   for t in texts})
+
+
+def masked_fact_sketch(body: str, in_run: bool) -> list[int]:
+    """The bottom-k sketch of a text's facts as the shape leg sees them (ids, counters
+    and digits masked). Empty for a doc that declares itself a step of a run (a lane id
+    or front matter ``action:``): there the label varies the way labels vary along a
+    run, and a renamed step differs in facts only by its label's spellings, so facts do
+    not judge it."""
+    if in_run:
+        return []
+    from compactor.shapes import mask
+
+    masked = [f[:2] + " ".join(mask(f[2:], ())) for f in facts(body)]
+    return _hash32(masked)[:FACTS_KEPT]
+
+
+def sketch_jaccard(a: Sequence[int], b: Sequence[int]) -> float:
+    """Jaccard similarity estimated from two bottom-k sketches (sorted hash lists)."""
+    if not a and not b:
+        return 1.0
+    k = min(FACTS_KEPT, len(set(a) | set(b)))
+    union = sorted(set(a) | set(b))[:k]
+    sa, sb = set(a), set(b)
+    return sum(1 for h in union if h in sa and h in sb) / len(union)
+
+
+def copy_veto(
+    sketches: Sequence[Sequence[int]], pairs: npt.NDArray[np.int64], agree: float
+) -> npt.NDArray[np.bool_]:
+    """For each verified shape-leg pair, True when its facts say the two docs are distinct
+    deliverables of one template: both have at least ``MIN_FACTS`` facts and their masked
+    fact sketches agree below ``agree``."""
+    out = np.zeros(len(pairs), dtype=bool)
+    for k, (i, j) in enumerate(pairs.tolist()):
+        a, b = sketches[i], sketches[j]
+        if len(a) >= MIN_FACTS and len(b) >= MIN_FACTS and sketch_jaccard(a, b) < agree:
+            out[k] = True
+    return out
