@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from compactor.facts import masked_fact_sketch
 from compactor import shapes
 from compactor.briefs import decode, looks_binary, parse_brief
 from compactor.config import Config
+from compactor.facts import masked_fact_sketch
 from compactor.git import IndexEntry, Repo
 
 Row = tuple[dict[str, Any], bytes]  # a brief's fields (and warnings) and its signature bytes
