@@ -46,7 +46,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from compactor import shapes
+from compactor import SCHEMA_VERSION, shapes
 from compactor.briefs import Brief
 from compactor.config import Config
 from compactor.errors import EXIT_BLOCKED, EXIT_OK, InputError, Warning
@@ -1067,4 +1067,5 @@ def result_data(result: CheckResult) -> dict[str, Any]:
 
 
 def render_json(result: CheckResult) -> str:
-    return json.dumps(result_data(result), indent=2, ensure_ascii=False)
+    data = {"schema_version": SCHEMA_VERSION, **result_data(result)}
+    return json.dumps(data, indent=2, ensure_ascii=False)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from compactor.errors import EXIT_INTERNAL, EXIT_USAGE, CompactorError
+from compactor.words import plural
 
 if TYPE_CHECKING:
     from compactor.config import Config
@@ -50,11 +51,46 @@ class Context:
         return self._config
 
 
-pass_ctx = click.make_pass_decorator(Context)
+_pass_context = click.make_pass_decorator(Context)
+REPO_HELP = "Run as if started in PATH (like git -C). Default: the current directory's repo."
+
+
+def _repo_after_command(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.ensure_object(Context).repo_path = value
+
+
+def pass_ctx(f: F) -> F:
+    """Pass the Context, and accept -C/--repo after the command name too (`compactor scan -C X`)."""
+    option = click.option("-C", "--repo", metavar="PATH", default=None, expose_value=False,
+                          callback=_repo_after_command, help=REPO_HELP)
+    return option(_pass_context(f))  # type: ignore[return-value]
+
+
+def color_choice() -> bool | None:
+    """Colour on a terminal: NO_COLOR (any value) turns it off, FORCE_COLOR turns it on even
+    when the output is not a terminal; otherwise None (click decides: a TTY gets colour)."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return None
+
+
+def paint_verdicts(text: str) -> str:
+    """The gate's text with its BLOCKED / WARNING heads coloured (removed off a TTY)."""
+    out = []
+    for line in text.split("\n"):
+        if line.startswith("BLOCKED "):
+            line = click.style("BLOCKED", fg="red", bold=True) + line[7:]
+        elif line.startswith("WARNING "):
+            line = click.style("WARNING", fg="yellow", bold=True) + line[7:]
+        out.append(line)
+    return "\n".join(out)
 
 
 def warn(message: str) -> None:
-    click.echo(f"compactor: warning: {message}", err=True)
+    click.echo(click.style("compactor: warning:", fg="yellow") + f" {message}", err=True)
 
 
 def show_warnings(warnings: Iterable[object]) -> None:
@@ -84,7 +120,7 @@ def progress_printer() -> Progress | None:
     "repo_path",
     metavar="PATH",
     default=None,
-    help="Run as if started in PATH (like git -C). Default: the current directory's repo.",
+    help=REPO_HELP + " Also accepted after the command.",
 )
 @click.version_option(package_name="lane-compactor", prog_name="compactor")
 @click.pass_context
@@ -93,8 +129,10 @@ def cli(ctx: click.Context, repo_path: str | None) -> None:
     and fold late lanes into one authoritative inventory.
 
     Exit codes: 0 ok, 1 blocked or stale, 2 usage or input error, 3 internal error.
+    Colour on a terminal; NO_COLOR turns it off, FORCE_COLOR on.
     """
     ctx.obj = Context(repo_path)
+    ctx.color = color_choice()
 
 
 FORMAT = click.Choice(["text", "json"])
@@ -284,10 +322,10 @@ def verify(ctx: Context, rev: str) -> int:
         click.echo(problem)
     if result.problems:
         click.echo(f"manifest: {len(result.problems)} problem"
-                   f"{'' if len(result.problems) == 1 else 's'} in {result.entries} entries; "
+                   f"{'' if len(result.problems) == 1 else 's'} in {plural(result.entries, 'entry')}; "
                    "fetch the missing objects or restore the files, then verify again")
         return 1
-    click.echo(f"manifest ok ({result.entries} entries)")
+    click.echo(f"manifest ok ({plural(result.entries, 'entry')})")
     return 0
 
 
@@ -334,20 +372,22 @@ def check(ctx: Context, fmt: str, rev_range: str | None, now: str | None,
     else:
         text = render_text(result)
         if text:
-            click.echo(text)
+            click.echo(paint_verdicts(text))
     return result.exit_code
 
 
 @cli.command()
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]),
               default="text", show_default=True, help="Output format.")
+@click.option("--rev", default=None, metavar="REV",
+              help="Report on the tree of a commit instead of the index.")
 @click.option("--no-cache", is_flag=True, help="Recompute every signature.")
 @click.option("--episode", "number", type=click.IntRange(min=1), default=None, metavar="N",
               help="Only episode N (numbers from `compactor report`).")
 @click.option("--family", default=None, metavar="ID",
               help="Only the episodes of family ID (case-insensitive).")
 @pass_ctx
-def report(ctx: Context, fmt: str, no_cache: bool, number: int | None,
+def report(ctx: Context, fmt: str, rev: str | None, no_cache: bool, number: int | None,
            family: str | None) -> int:
     """The loop postmortem: the history, then each loop episode's window, lanes,
     tokens, burn per hour and phases.
@@ -360,7 +400,8 @@ def report(ctx: Context, fmt: str, no_cache: bool, number: int | None,
     from compactor.scan import run_scan
 
     config = ctx.config
-    result = run_scan(ctx.repo, config, progress=progress_printer(), use_cache=not no_cache)
+    result = run_scan(ctx.repo, config, rev=rev, progress=progress_printer(),
+                      use_cache=not no_cache)
     show_warnings(result.warnings)
     data = build_report(result, skip=frozenset({config.inventory}))
     if number is not None or family is not None:
@@ -375,8 +416,13 @@ def report(ctx: Context, fmt: str, no_cache: bool, number: int | None,
               help="Write nothing; exit 1 when the inventory is stale or missing (CI).")
 @click.option("--exit-non-zero-on-fix", "fail_on_fix", is_flag=True,
               help="Exit 1 when the file was rewritten (the pre-commit fixer hook).")
+@click.option("--rev", default=None, metavar="REV",
+              help="Render from the briefs of a commit instead of the index; with --check, "
+                   "check the inventory file of that commit.")
+@click.option("--no-cache", is_flag=True, help="Recompute every signature.")
 @pass_ctx
-def inventory(ctx: Context, check_only: bool, fail_on_fix: bool) -> int:
+def inventory(ctx: Context, check_only: bool, fail_on_fix: bool, rev: str | None,
+              no_cache: bool) -> int:
     """Write the authoritative inventory (config `inventory`, docs/INVENTORY.md).
 
     Only the generated block between its `compactor:inventory` markers is
@@ -394,10 +440,11 @@ def inventory(ctx: Context, check_only: bool, fail_on_fix: bool) -> int:
     from compactor.inventory import apply_plan, inventory_scan, plan_inventory
 
     repo, config = ctx.repo, ctx.config
-    result = inventory_scan(repo, config, progress=progress_printer())
+    result = inventory_scan(repo, config, progress=progress_printer(), rev=rev,
+                            use_cache=not no_cache)
     show_warnings(result.warnings)
-    plan = plan_inventory(repo, config, result)
-    shown = path_for_humans(plan.path)
+    plan = plan_inventory(repo, config, result, old_from=rev if check_only else None)
+    shown = path_for_humans(plan.path) + (f" in {rev}" if rev and check_only else "")
     if check_only:
         if plan.old is None:
             click.echo(f"{shown} is missing; run `compactor inventory` and commit it", err=True)
@@ -421,11 +468,15 @@ def inventory(ctx: Context, check_only: bool, fail_on_fix: bool) -> int:
 @cli.command()
 @click.argument("family")
 @click.option("-o", "--output", default=None, metavar="PATH",
-              help="Where to write it, relative to the repo root.  "
+              help="Where to write it, relative to the repo root ('-': stdout).  "
                    "[default: docs/closeouts/FAMILY-closeout.md]")
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@click.option("--rev", default=None, metavar="REV",
+              help="Read the family from the tree of a commit instead of the index.")
+@click.option("--no-cache", is_flag=True, help="Recompute every signature.")
 @pass_ctx
-def closeout(ctx: Context, family: str, output: str | None, force: bool) -> int:
+def closeout(ctx: Context, family: str, output: str | None, force: bool, rev: str | None,
+             no_cache: bool) -> int:
     """Write a close-out document for one FAMILY (an id from `compactor scan`).
 
     It holds the family's coverage matrix, its missing gaps and a redirect
@@ -435,7 +486,12 @@ def closeout(ctx: Context, family: str, output: str | None, force: bool) -> int:
     from compactor.closeout import plan_closeout, write_closeout
     from compactor.files import path_for_humans
 
-    plan = plan_closeout(ctx.repo, ctx.config, family, output)
+    to_stdout = output == "-"
+    plan = plan_closeout(ctx.repo, ctx.config, family, None if to_stdout else output, rev=rev,
+                         use_cache=not no_cache)
+    if to_stdout:
+        click.echo(plan.text, nl=False)
+        return 0
     write_closeout(ctx.repo.root, plan, force=force)
     click.echo(f"wrote {path_for_humans(plan.path)}", err=True)
     click.echo("fill in its Redirect section, then commit it", err=True)
@@ -447,7 +503,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         code = cli.main(args=argv, prog_name="compactor", standalone_mode=False)
     except CompactorError as exc:
-        click.echo(f"compactor: error: {exc.message}", err=True)
+        click.echo(click.style("compactor: error:", fg="red", bold=True) + f" {exc.message}",
+                   err=True, color=color_choice())
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("compactor: aborted", err=True)

@@ -71,8 +71,9 @@ def find_family(scan: Scan, name: str) -> str:
     raise InputError(f"{name}: no such family; known families: {', '.join(ids)}")
 
 
-def plan_closeout(repo: Repo, config: Config, name: str, output: str | None = None) -> Closeout:
-    scan = inventory_scan(repo, config)
+def plan_closeout(repo: Repo, config: Config, name: str, output: str | None = None, *,
+                  rev: str | None = None, use_cache: bool = True) -> Closeout:
+    scan = inventory_scan(repo, config, rev=rev, use_cache=use_cache)
     fid = find_family(scan, name)
     family = scan.family(fid)
     assert family is not None

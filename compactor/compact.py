@@ -50,6 +50,7 @@ from compactor.manifest import (
     split_folded,
 )
 from compactor.scan import Scan
+from compactor.words import plural
 
 # -- records ---------------------------------------------------------------------------------
 
@@ -599,7 +600,7 @@ def commit_message(plan: Plan) -> str:
     body = [f"Compacted from {plan.head}."]
     if plan.families:
         body.append("Families folded: " + ", ".join(
-            f"{f.id} ({len(f.folded)} of {f.lanes} lanes)" for f in plan.families) + ".")
+            f"{f.id} ({len(f.folded)} of {plural(f.lanes, 'lane')})" for f in plan.families) + ".")
     body.append(f"Manifest: {plan.manifest}. Restore any file byte-exact with "
                 "'compactor restore PATH|LANE|--all'.")
     return subject + "\n\n" + "\n".join(body) + "\n"

@@ -177,7 +177,9 @@ def _compile(pattern: str) -> re.Pattern[str]:
 
 
 def _fail(source: str, key: str, what: str) -> ConfigError:
-    return ConfigError(f"{source}: option '{key}' {what}")
+    err = ConfigError(f"{source}: option '{key}' {what}")
+    err.key = key
+    return err
 
 
 def _as_list(source: str, key: str, value: Any) -> tuple[str, ...]:
@@ -241,7 +243,9 @@ def make_config(raw: Mapping[str, Any], source: str = "config") -> Config:
 
             close = difflib.get_close_matches(str(key), sorted(_FIELDS), n=1)
             hint = f"; did you mean '{close[0]}'?" if close else f"; known options: {', '.join(sorted(_FIELDS))}"
-            raise ConfigError(f"{source}: unknown option '{key}'{hint}")
+            err = ConfigError(f"{source}: unknown option '{key}'{hint}")
+            err.key = str(key)
+            raise err
         values[key] = _validate(source, key, value)
     return Config(**values)
 
@@ -312,7 +316,15 @@ def load_config(root: Path) -> tuple[Config, str | None]:
     if os.path.lexists(yaml_path):
         text = _config_text(root, ".compactor.yaml")
         if text is not None:
-            return make_config(_read_yaml(yaml_path, text), ".compactor.yaml"), ".compactor.yaml"
+            raw = _read_yaml(yaml_path, text)
+            try:
+                return make_config(raw, ".compactor.yaml"), ".compactor.yaml"
+            except ConfigError as exc:
+                line = _yaml_key_line(text, exc.key)
+                if line is None:
+                    raise
+                raise ConfigError(exc.message.replace(".compactor.yaml:", f".compactor.yaml:{line}:",
+                                                      1)) from None
     toml_path = root / "pyproject.toml"
     if os.path.lexists(toml_path):
         import tomllib  # only for a repo with a pyproject.toml (the hook's import budget)
@@ -349,6 +361,27 @@ def _config_text(root: Path, name: str) -> str | None:
         raise ConfigError(f"{name}: is not UTF-8 text; save it as UTF-8") from None
 
 
+def _yaml_key_line(text: str, key: str | None) -> int | None:
+    """The line (1-based) of top-level ``key`` (its first part: ``kind_rules.proof`` ->
+    ``kind_rules``) in a YAML text that parsed, from the node tree (no objects built)."""
+    if not key:
+        return None
+    from ruamel.yaml import YAML
+    from ruamel.yaml.nodes import MappingNode
+
+    top = key.split(".", 1)[0]
+    try:
+        node = YAML(typ="safe", pure=True).compose(text)
+    except Exception:  # noqa: BLE001 - it parsed once; a line number is only a nicety
+        return None
+    if not isinstance(node, MappingNode):
+        return None
+    for k, _ in node.value:
+        if getattr(k, "value", None) == top:
+            return int(k.start_mark.line) + 1
+    return None
+
+
 def _read_yaml(path: Path, text: str) -> Mapping[str, Any]:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
@@ -359,7 +392,12 @@ def _read_yaml(path: Path, text: str) -> Mapping[str, Any]:
         raise ConfigError(f"{path.name}: cannot parse (nested too deeply); fix the YAML") from None
     except (YAMLError, UnicodeDecodeError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ConfigError(f"{path.name}: cannot parse ({reason}); fix the YAML syntax") from None
+        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
+        where = f"{path.name}:{mark.line + 1}:{mark.column + 1}" if mark is not None else path.name
+        problem = getattr(exc, "problem", None)
+        if problem:
+            reason = f"{reason}: {problem}" if reason != problem else reason
+        raise ConfigError(f"{where}: cannot parse ({reason}); fix the YAML syntax") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -30,7 +30,9 @@ class NotARepoError(CompactorError):
 
 
 class ConfigError(CompactorError):
-    """The configuration is invalid."""
+    """The configuration is invalid; ``key`` names the option at fault, when one is."""
+
+    key: str | None = None
 
 
 class InputError(CompactorError):

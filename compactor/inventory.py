@@ -85,10 +85,14 @@ briefs in git. Write anything you like outside the generated blocks; the text be
 # -- the data -----------------------------------------------------------------------------------
 
 
-def inventory_scan(repo: Repo, config: Config, progress: Progress | None = None) -> Scan:
-    """Scan the index without the inventory file itself (its content must not feed back)."""
-    entries = [e for e in repo.index_entries() if e.path != config.inventory]
-    return run_scan(repo, config, entries=entries, progress=progress)
+def inventory_scan(repo: Repo, config: Config, progress: Progress | None = None, *,
+                   rev: str | None = None, use_cache: bool = True) -> Scan:
+    """Scan the index (or the tree of ``rev``) without the inventory file itself (its content
+    must not feed back)."""
+    listed = repo.tree_entries(repo.resolve(rev)) if rev else repo.index_entries()
+    entries = [e for e in listed if e.path != config.inventory]
+    return run_scan(repo, config, rev=rev, entries=entries, progress=progress,
+                    use_cache=use_cache)
 
 
 def load_bodies(repo: Repo, scan: Scan, members: Sequence[int]) -> list[Brief]:
@@ -416,15 +420,26 @@ def read_text(root: Path, rel: str, asked_by: str = "option 'inventory'") -> str
         raise InputError(f"{rel}: is not valid UTF-8; fix or delete it and run again") from None
 
 
-def plan_inventory(repo: Repo, config: Config, scan: Scan | None = None) -> InventoryPlan:
-    """What the inventory file should hold now (nothing is written)."""
+def plan_inventory(repo: Repo, config: Config, scan: Scan | None = None,
+                   old_from: str | None = None) -> InventoryPlan:
+    """What the inventory file should hold now (nothing is written). The file as it is comes
+    from the work tree, or from the tree of commit ``old_from``."""
     scan = scan if scan is not None else inventory_scan(repo, config)
     skip = frozenset({config.inventory})
     content = _cached_content(repo, scan, skip)
-    old = read_text(repo.root, config.inventory)
+    old = read_text(repo.root, config.inventory) if old_from is None else _committed_text(
+        repo, old_from, config.inventory)
     base = old if old is not None else HEADER
     new = replace_block(base, INVENTORY_BLOCK, content, where=config.inventory)
     return InventoryPlan(config.inventory, old, new)
+
+
+def _committed_text(repo: Repo, rev: str, path: str) -> str | None:
+    entry = repo.tree_entry(repo.resolve(rev), path)
+    if entry is None:
+        return None
+    data = repo.read_blobs([entry.blob]).get(entry.blob)
+    return data.decode("utf-8", "replace") if isinstance(data, bytes) else None
 
 
 def _content_key(scan: Scan, template: bytes) -> bytes:

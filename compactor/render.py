@@ -6,10 +6,12 @@ import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from compactor import SCHEMA_VERSION
 from compactor.families import COPY, Link
 from compactor.files import path_for_humans
 from compactor.scan import Scan
 from compactor.vocab import RETENTIONS
+from compactor.words import plural
 
 if TYPE_CHECKING:
     from compactor.git import Repo
@@ -96,7 +98,7 @@ def scan_data(scan: Scan) -> dict[str, Any]:
 def scan_json(scan: Scan) -> str:
     """One JSON object; each brief and family on a line of its own (readable, and
     encoded by json's C encoder, which ``indent`` would turn off)."""
-    data = scan_data(scan)
+    data = {"schema_version": SCHEMA_VERSION, **scan_data(scan)}
     parts = []
     for key, value in data.items():
         if isinstance(value, list) and value:
@@ -124,7 +126,7 @@ def scan_text(scan: Scan) -> str:
     summary = ", ".join(f"{k} {counts[k]}" for k in RETENTIONS
                         if k in counts)
     lines.append(
-        f"{len(scan.briefs)} briefs, {len(scan.families)} families"
+        f"{plural(len(scan.briefs), 'brief')}, {plural(len(scan.families), 'family')}"
         + (f"; {summary}" if summary else "")
     )
     for f in scan.families:
@@ -132,7 +134,7 @@ def scan_text(scan: Scan) -> str:
         first, last = members[0], members[-1]
         span = f"{first.lane or first.path} .. {last.lane or last.path}"
         lines.append("")
-        lines.append(f"family {f.id}: {len(members)} lanes ({span})")
+        lines.append(f"family {f.id}: {plural(len(members), 'lane')} ({span})")
         lines.append(f"  {'lane':<10} {'phase':<13} {'novelty':>7}  {'retention':<11} "
                      f"{'link':<11} path")
         for i, link in f.member_links():
@@ -179,7 +181,7 @@ def explain_data(repo: Repo, scan: Scan, path: str) -> dict[str, Any]:
         why = explain_kind(scan.config, b.path, b.title, b.body or "", b.words, b.lane)[1]
     d = scan.decisions[i]
     out: dict[str, Any] = {
-        "path": b.path, "kind": b.kind, "kind_why": why, "lane": b.lane,
+        "schema_version": SCHEMA_VERSION, "path": b.path, "kind": b.kind, "kind_why": why, "lane": b.lane,
         "lane_why": explain_lane(scan.config, b.path, b.title, b.fields),
         "family": d.family, "retention": d.retention,
     }

@@ -23,12 +23,14 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
+from compactor import SCHEMA_VERSION
 from compactor.briefs import Brief
 from compactor.decisions import Decision
 from compactor.episodes import MIN_LANES, Burst, find_bursts
 from compactor.errors import InputError
 from compactor.scan import Scan
 from compactor.vocab import AFTER_THE_FACT_KINDS, KIND_INFO, PHASES
+from compactor.words import plural
 
 NO_FAMILY = "no family"
 DETAILED = 10  # episodes shown in full; the rest are one table row each
@@ -317,7 +319,8 @@ def report_data(report: Report) -> dict[str, Any]:
 
 
 def report_json(report: Report) -> str:
-    return json.dumps(report_data(report), indent=2, ensure_ascii=False)
+    data = {"schema_version": SCHEMA_VERSION, **report_data(report)}
+    return json.dumps(data, indent=2, ensure_ascii=False)
 
 
 def _span(report: Report) -> str:
@@ -395,7 +398,7 @@ def summary_rows(report: Report) -> list[tuple[str, str]]:
     else:
         rows = [("history", _window(report)), ("lanes", _lanes(report)),
                 ("tokens", _tokens(report))]
-    rows.append(("briefs", f"{report.briefs} in {report.families} families"))
+    rows.append(("briefs", f"{report.briefs} in {plural(report.families, 'family')}"))
     rows.append(("episodes", _episodes_line(report)))
     return rows
 

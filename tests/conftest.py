@@ -37,7 +37,8 @@ def _git_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathF
     }.items():
         monkeypatch.setenv(key, value)
     for key in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMITTER_DATE",
-                "GIT_AUTHOR_DATE", "SOURCE_DATE_EPOCH", "COMPACTOR_DEBUG"):
+                "GIT_AUTHOR_DATE", "SOURCE_DATE_EPOCH", "COMPACTOR_DEBUG", "NO_COLOR",
+                "FORCE_COLOR"):
         monkeypatch.delenv(key, raising=False)
 
 

@@ -208,7 +208,7 @@ def test_detached_head(repo: GitRepo) -> None:
     assert detached.out == on_branch.out
     older = run_compactor("scan", "--rev", "HEAD~1", cwd=repo.root)
     assert assert_clean(older, EXIT_OK) == []
-    assert older.out.splitlines()[0] == "3 briefs, 1 families; mostly-keep 1, compress 2"
+    assert older.out.splitlines()[0] == "3 briefs, 1 family; mostly-keep 1, compress 2"
     repo.stage({"docs/lanes/S005-deploy-widget.md": lane(5)})
     before = repo.state()
     check = run_compactor("check", cwd=repo.root)
@@ -307,13 +307,13 @@ def test_worktree_scans_and_caches_in_the_common_dir(repo: GitRepo, tmp_path: Pa
     git(wt, "add", "docs/lanes/S004-deploy-widget.md")
     result = run_compactor("scan", cwd=wt)
     assert assert_clean(result, EXIT_OK) == []
-    assert result.out.splitlines()[0] == "4 briefs, 1 families; mostly-keep 1, compress 3"
+    assert result.out.splitlines()[0] == "4 briefs, 1 family; mostly-keep 1, compress 3"
     assert (repo.root / ".git" / "compactor" / "cache-v1.sqlite").is_file()
     assert not (repo.root / ".git" / "worktrees" / "wt" / "compactor").exists()
     assert not (wt / ".git").is_dir()  # a worktree's .git is a file pointing to the common dir
     # the main work tree does not see the worktree's staged lane
     main = run_compactor("scan", cwd=repo.root)
-    assert main.out.splitlines()[0] == "3 briefs, 1 families; mostly-keep 1, compress 2"
+    assert main.out.splitlines()[0] == "3 briefs, 1 family; mostly-keep 1, compress 2"
     # the hook judges the worktree's index; compaction lands on a branch the main repo sees
     check = run_compactor("check", cwd=wt)
     assert_clean(check, EXIT_BLOCKED)
@@ -460,7 +460,7 @@ def test_huge_markdown_file_is_skipped(big_repo: GitRepo) -> None:
         "compactor: warning: docs/huge.md: is 52,428,800 bytes, over max_file_bytes "
         "(2,000,000); skipped"
     ]
-    assert result.out.splitlines()[0] == "2 briefs, 1 families; mostly-keep 1, compress 1"
+    assert result.out.splitlines()[0] == "2 briefs, 1 family; mostly-keep 1, compress 1"
     check = run_compactor("check", cwd=big_repo.root)
     assert assert_clean(check, EXIT_OK) == result.err.splitlines()
     assert check.out == ""
@@ -562,7 +562,7 @@ def test_odd_file_names(repo: GitRepo) -> None:
     text = run_compactor("scan", cwd=repo.root)
     assert assert_clean(text, EXIT_OK) == []
     out = text.out.splitlines()
-    assert out[0] == "3 briefs, 1 families; mostly-keep 1, compress 2"
+    assert out[0] == "3 briefs, 1 family; mostly-keep 1, compress 2"
     shown = [line.rsplit(" ", 1)[-1] for line in out if "docs/" in line]
     assert any(line.endswith(" docs/S010 with spaces.md") for line in out)
     assert "docs/S011-ünïcødé-文档.md" in shown
@@ -594,26 +594,30 @@ def test_odd_file_names(repo: GitRepo) -> None:
 # 14 ------------------------------------------------------------------------
 @pytest.mark.parametrize(("config", "message"), [
     ("treshold: 0.5\n",
-     ".compactor.yaml: unknown option 'treshold'; did you mean 'threshold'?"),
+     ".compactor.yaml:1: unknown option 'treshold'; did you mean 'threshold'?"),
     ("threshold: high\n",
-     ".compactor.yaml: option 'threshold' must be a number, got str 'high'"),
-    ("seed: 4294967296\n",
-     ".compactor.yaml: option 'seed' must be between 0 and 4294967295, got 4294967296"),
+     ".compactor.yaml:1: option 'threshold' must be a number, got str 'high'"),
+    ("# the loop's settings\nthreshold: 0.6\nseed: 4294967296\n",
+     ".compactor.yaml:3: option 'seed' must be between 0 and 4294967295, got 4294967296"),
     ("lane_pattern: 'S(\\d+'\n",
-     ".compactor.yaml: option 'lane_pattern' is not a valid regular expression "
+     ".compactor.yaml:1: option 'lane_pattern' is not a valid regular expression "
      "(missing ), unterminated subpattern at position 1)"),
     ("lane_pattern: 'S\\d+'\n",
-     ".compactor.yaml: option 'lane_pattern' needs a capturing group for the lane number"),
+     ".compactor.yaml:1: option 'lane_pattern' needs a capturing group for the lane number"),
     ("kind_rules: {proof: ['((']}\n",
-     ".compactor.yaml: option 'kind_rules.proof' has a bad regex '((' "
+     ".compactor.yaml:1: option 'kind_rules.proof' has a bad regex '((' "
      "(missing ), unterminated subpattern at position 1)"),
     ("exclude: ['**/[z-a].md']\n",
-     ".compactor.yaml: option 'exclude' has a bad glob '**/[z-a].md' "
+     ".compactor.yaml:1: option 'exclude' has a bad glob '**/[z-a].md' "
      "(bad character range z-a at position 9)"),
     ("- just\n- a list\n",
      ".compactor.yaml: must be a mapping of option: value"),
     ("threshold: [0.5\n",
-     ".compactor.yaml: cannot parse (while parsing a flow sequence); fix the YAML syntax"),
+     ".compactor.yaml:1:12: cannot parse (while parsing a flow sequence: expected ',' or ']', "
+     "but got '<stream end>'); fix the YAML syntax"),
+    ("include: ['**/*.md']\nfoo: bar: baz\n",
+     ".compactor.yaml:2:9: cannot parse (mapping values are not allowed here); fix the YAML "
+     "syntax"),
 ])
 def test_bad_yaml_config(repo: GitRepo, config: str, message: str) -> None:
     repo.commit({**lanes(1), ".compactor.yaml": config}, when=T0)
@@ -654,7 +658,7 @@ def test_paths_outside_the_repo_are_refused(repo: GitRepo, key: str, value: str)
     before = repo.state()
     result = run_compactor("scan", cwd=repo.root)
     assert assert_clean(result, EXIT_USAGE) == [
-        f"compactor: error: .compactor.yaml: option '{key}' must be a path inside the "
+        f"compactor: error: .compactor.yaml:1: option '{key}' must be a path inside the "
         f"repository, got '{value}'"
     ]
     assert repo.state() == before
@@ -667,7 +671,7 @@ def test_bad_config_stops_every_command(repo: GitRepo) -> None:
     for command in [c for c in COMMANDS[1:] if c not in (("compact",), ("inventory", "--check"))]:
         result = run_compactor(*command, cwd=repo.root)
         assert assert_clean(result, EXIT_USAGE) == [
-            "compactor: error: .compactor.yaml: option 'archive_dir' must be a path inside the "
+            "compactor: error: .compactor.yaml:1: option 'archive_dir' must be a path inside the "
             "repository, got '../x'"
         ]
     assert compact_branches(repo) == []

@@ -247,7 +247,7 @@ def test_config_paths_into_dotgit_are_refused(repo: GitRepo, canary: Path, optio
         code, _out, err = run(repo.root, *args, capsys=capsys)
         assert code == 2
         assert error_line(err) == (
-            f"compactor: error: .compactor.yaml: option '{option}' must be a path inside the "
+            f"compactor: error: .compactor.yaml:1: option '{option}' must be a path inside the "
             f"repository, got {value!r} (it reaches into .git)")
     watch.unchanged()
     assert (repo.root / ".git/config").read_text().startswith("[core]")

@@ -21,12 +21,9 @@ from compactor.demo.example import label_spellings, loop_corpus, write_repo
 from compactor.errors import InputError
 from compactor.git import Repo
 from compactor.scan import Scan, run_scan
+from compactor.words import plural
 
 NEXT_ACTION = ("unfreeze", "payout")
-
-
-def plural(n: int, one: str, many: str | None = None) -> str:
-    return f"{n} {one if n == 1 else many or one + 's'}"
 
 
 def build_demo_repo(directory: Path | None, seed: int = 0) -> Path:
