@@ -201,7 +201,7 @@ def run_check(
     if not any(_is_candidate(config, p) for p in added):
         return CheckResult(source, tuple(added), (), ())
     if base is not None:  # a file restored from the compaction manifest opens no lane
-        restored = restores(repo, config, base, added, tip)
+        restored = restores(repo, config, base, added, tip, use_cache)
         if restored:
             added = [p for p in added if p not in restored]
             if not any(_is_candidate(config, p) for p in added):
@@ -211,20 +211,17 @@ def run_check(
 
 
 def restores(repo: Repo, config: Config, base: str, added: Sequence[str],
-             tip: str | None = None) -> set[str]:
+             tip: str | None = None, use_cache: bool = True) -> set[str]:
     """The paths among ``added`` that bring back, byte for byte, a file the compaction
     manifest of ``base`` lists (``compactor restore``): an undo, not a new lane."""
-    from compactor.manifest import read
+    from compactor.manifest import listed_blobs
 
-    manifest = read(repo, config, base)
-    if manifest is None:
-        return set()
-    listed = manifest.by_path()
+    listed = listed_blobs(repo, config, base, use_cache)
     wanted = [p for p in added if p in listed]
     if not wanted:
         return set()
     blobs = repo.blobs_of(wanted, rev=tip)
-    return {p for p in wanted if blobs.get(p) == listed[p].blob}
+    return {p for p in wanted if blobs.get(p) == listed[p]}
 
 
 def _is_candidate(config: Config, path: str) -> bool:

@@ -249,6 +249,23 @@ def read(repo: Repo, config: Config, rev: str) -> Manifest | None:
     return load(repo, entry.blob, where)
 
 
+def listed_blobs(repo: Repo, config: Config, rev: str, use_cache: bool = True) -> dict[str, str]:
+    """Original path -> blob id of every file the manifest committed in ``rev`` lists
+    (empty without one): the gate's question, answered from the cached columns."""
+    from compactor.store import open_cache
+
+    where = manifest_path(config)
+    entry = repo.tree_entry(rev, where)
+    if entry is None:
+        return {}
+    cache = open_cache(repo, use_cache)
+    try:
+        paths, blobs, _modes, _actions, _created = _columns(repo, entry.blob, where, cache)
+    finally:
+        cache.close()
+    return dict(zip(paths, blobs, strict=True))
+
+
 def load(repo: Repo, blob: str, where: str, cache: Cache | None = None) -> Manifest:
     """The manifest stored in ``blob``: from the cache when this blob was parsed before,
     else read, validated (a malformed one is exit 2) and cached."""

@@ -2,7 +2,7 @@
 
 On a generated loop repo and on the demo repo, the compacted branch and its parent give
 the same report, scan (families, decisions; only each brief's ``state`` differs), inventory
-block and gate verdicts; restoring a lane and committing it is not adding a lane.
+block, close-out (coverage matrix, gaps) and gate verdicts; restoring a lane and committing it is not adding a lane.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from conftest import GitRepo, git
 
 from compactor import compact
 from compactor.check import render_json, run_check
+from compactor.closeout import plan_closeout
 from compactor.config import Config
 from compactor.demo import build_demo_repo, stage_renamed_lane
 from compactor.demo.example import loop_corpus, write_repo
@@ -46,6 +47,8 @@ def outputs(root: Path) -> dict[str, object]:
     data = scan_data(scan)
     states = {b["path"]: b.pop("state") for b in data["briefs"]}
     inventory = plan_inventory(repo, config)
+    biggest = max(scan.families, key=lambda f: len(f.members))
+    closeout = plan_closeout(repo, config, biggest.id).text
     staged = stage_renamed_lane(repo, scan)
     check = json.loads(render_json(run_check(repo, config)))
     git(root, "reset", "-q", "--hard")
@@ -56,6 +59,7 @@ def outputs(root: Path) -> dict[str, object]:
         "inventory": read_block(inventory.new, INVENTORY_BLOCK),
         "inventory_fresh": not inventory.stale,
         "folded_block": read_block(inventory.new, FOLDED_BLOCK),
+        "closeout": closeout,
         "staged": staged,
         "check": check,
     }
@@ -87,7 +91,7 @@ def test_a_compacted_branch_gives_the_same_answers_as_its_parent(
     tmp_path: Path, build: Callable[[Path], None]
 ) -> None:
     repo, plan, before, after = compacted(tmp_path / "loop", build)
-    for key in ("report", "scan", "inventory", "staged", "check"):
+    for key in ("report", "scan", "inventory", "closeout", "staged", "check"):
         assert after[key] == before[key], key
     assert before["inventory_fresh"] and after["inventory_fresh"]
     # the gate refuses the renamed next lane on both, naming the same nearest lanes
