@@ -210,6 +210,8 @@ def fast_front_matter(source: str) -> dict[str, Any] | None:
 
 def load_front_matter(source: str) -> dict[str, Any]:
     """Parse YAML front matter into plain Python values; raise FrontMatterError if unusable."""
+    if len(source) > MAX_FRONT_MATTER_CHARS:
+        raise FrontMatterError(f"front matter is over {MAX_FRONT_MATTER_CHARS:,} characters")
     fast = fast_front_matter(source)
     if fast is not None:
         return fast
@@ -229,7 +231,7 @@ def load_front_matter(source: str) -> dict[str, Any]:
         raise FrontMatterError(
             f"front matter is a {type(data).__name__}, not a mapping of field: value"
         )
-    budget = [MAX_FRONT_MATTER_VALUES]
+    budget = [MAX_FRONT_MATTER_VALUES, MAX_FRONT_MATTER_EXPANDED]
     return {str(k): _plain(v, budget, 0) for k, v in data.items()}
 
 
@@ -237,14 +239,23 @@ def load_front_matter(source: str) -> dict[str, Any]:
 # a list that contains itself: past these limits front matter is refused, not expanded.
 MAX_FRONT_MATTER_VALUES = 10_000
 MAX_FRONT_MATTER_DEPTH = 50
+MAX_FRONT_MATTER_CHARS = 64_000  # the YAML source (pure-Python parsing is ~1 s per MB)
+MAX_FRONT_MATTER_EXPANDED = 1_000_000  # characters of text, aliases expanded
 
 
 def _plain(value: Any, budget: list[int], depth: int) -> Any:
     budget[0] -= 1
+    if isinstance(value, str):
+        budget[1] -= len(value)
     if budget[0] < 0 or depth > MAX_FRONT_MATTER_DEPTH:
         raise FrontMatterError(
             f"front matter is too big (over {MAX_FRONT_MATTER_VALUES:,} values or "
             f"{MAX_FRONT_MATTER_DEPTH} levels, YAML aliases expanded)"
+        )
+    if budget[1] < 0:
+        raise FrontMatterError(
+            f"front matter is too big (over {MAX_FRONT_MATTER_EXPANDED:,} characters, YAML "
+            "aliases expanded)"
         )
     if isinstance(value, dict):
         return {str(k): _plain(v, budget, depth + 1) for k, v in value.items()}
@@ -329,13 +340,17 @@ def name_words(text: str) -> tuple[str, ...]:
     return tuple(w.lower() for w in _WORD.findall(_CAMEL.sub(" ", text)))
 
 
+MAX_LABEL_WORDS = 12  # a label names an action; a longer `action:` is cut (linear label code)
+MAX_ACTION_CHARS = 1000
+
+
 def find_label(
     config: Config, path: str, title: str, fields: Mapping[str, Any], lane: str | None
 ) -> str:
     """The words naming the action: front matter ``action``, else the name, else the title."""
     action = fields.get("action")
     if isinstance(action, str) and action.strip():
-        return " ".join(name_words(action))
+        return " ".join(name_words(action[:MAX_ACTION_CHARS])[:MAX_LABEL_WORDS])
     stem = path.rsplit("/", 1)[-1]
     stem = stem.rsplit(".", 1)[0] if "." in stem else stem
     for source in (stem, title):

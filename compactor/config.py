@@ -11,6 +11,7 @@ import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -172,8 +173,12 @@ _FIELDS = {f.name for f in dataclasses.fields(Config)}
 assert set(OPTIONS) == _FIELDS, "every Config field is documented"
 
 
+@lru_cache(maxsize=32)
 def _compile(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
+    """The lane pattern: on ``re`` when it is the default, else time-bounded (patterns.py)."""
+    from compactor.patterns import compile_user
+
+    return compile_user(pattern, 0, "lane_pattern", trusted=pattern == DEFAULT_LANE_PATTERN)
 
 
 def _fail(source: str, key: str, what: str) -> ConfigError:
@@ -252,11 +257,13 @@ def make_config(raw: Mapping[str, Any], source: str = "config") -> Config:
 
 def _validate(source: str, key: str, value: Any) -> Any:
     if key in ("include", "exclude"):
+        from compactor.patterns import pattern_errors
+
         globs = _as_list(source, key, value)
         for glob in globs:
             try:
                 re.compile(glob_regex(glob))
-            except re.error as exc:
+            except pattern_errors() as exc:
                 raise _fail(source, key, f"has a bad glob {glob!r} ({exc})") from None
         return globs
     if key == "guardrail_fields":
@@ -281,9 +288,12 @@ def _validate(source: str, key: str, value: Any) -> Any:
     if key == "lane_pattern":
         if not isinstance(value, str):
             raise _fail(source, key, "must be a regular expression string")
+        from compactor.patterns import pattern_errors
+
         try:
+            re.compile(value)  # re's wording of a syntax error
             compiled = _compile(value)
-        except re.error as exc:
+        except pattern_errors() as exc:
             raise _fail(source, key, f"is not a valid regular expression ({exc})") from None
         if compiled.groups < 1:
             raise _fail(source, key, "needs a capturing group for the lane number")
@@ -300,10 +310,13 @@ def _validate(source: str, key: str, value: Any) -> Any:
             if kind not in KINDS:
                 raise _fail(source, key, f"names unknown kind {kind!r} (kinds: {', '.join(KINDS)})")
             pats = _as_list(source, f"{key}.{kind}", patterns)
+            from compactor.patterns import compile_user, pattern_errors
+
             for pat in pats:
                 try:
-                    re.compile(pat)
-                except re.error as exc:
+                    re.compile(pat)  # re's wording of a syntax error
+                    compile_user(pat, re.IGNORECASE, f"{key}.{kind}", trusted=False)
+                except pattern_errors() as exc:
                     raise _fail(source, f"{key}.{kind}", f"has a bad regex {pat!r} ({exc})") from None
             rules[str(kind)] = pats
         return KindRules(rules)

@@ -64,9 +64,15 @@ def glob_regex(pattern: str) -> str:
 
 @lru_cache(maxsize=32)
 def _matcher(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
+    """The globs as one regex: on ``re`` when every glob is tame, else time-bounded
+    (patterns.py: a glob cannot hang the hook)."""
+    from compactor.patterns import compile_user, glob_is_tame, tidy_glob
+
     if not patterns:
         return None
-    return re.compile("|".join(f"(?:{glob_regex(p)})" for p in patterns) + r"\Z", re.DOTALL)
+    tidy = [tidy_glob(p) for p in patterns]
+    return compile_user("|".join(f"(?:{glob_regex(p)})" for p in tidy) + r"\Z", re.DOTALL,
+                        "include/exclude", trusted=all(glob_is_tame(p) for p in tidy))
 
 
 def matches(patterns: Sequence[str], path: str) -> bool:

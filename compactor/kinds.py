@@ -26,7 +26,14 @@ _LATE: tuple[Kind, ...] = ("hardening", "proof")
 
 @lru_cache(maxsize=32)
 def _rules(items: tuple[tuple[str, tuple[str, ...]], ...]) -> dict[str, re.Pattern[str]]:
-    return {kind: re.compile("|".join(f"(?:{p})" for p in pats), re.IGNORECASE)
+    """Each kind's rules as one pattern: on ``re`` when they are compactor's defaults, else
+    time-bounded (a repository's own regexes, see patterns.py)."""
+    from compactor.config import DEFAULT_KIND_RULES
+    from compactor.patterns import compile_user
+
+    return {kind: compile_user("|".join(f"(?:{p})" for p in pats), re.IGNORECASE,
+                               f"kind_rules.{kind}",
+                               trusted=tuple(DEFAULT_KIND_RULES.get(kind, ())) == pats)
             for kind, pats in items if pats}
 
 

@@ -93,10 +93,13 @@ def label_masks(label_words: Sequence[str], keep: Iterable[str] = ()) -> frozens
     for w in words:
         if len(w) >= 3 and w not in kept:
             masks.add(w)
-    for i in range(len(words)):
-        for j in range(i + 2, len(words) + 1):
+    for i in range(len(words)):  # joined spellings of up to MAX_JOINED words: linear, not
+        for j in range(i + 2, min(len(words), i + MAX_JOINED) + 1):  # cubic, in a long label
             masks.add("".join(words[i:j]))
     return frozenset(masks)
+
+
+MAX_JOINED = 8  # "approveinvoicebatch": nobody joins more words than this into one token
 
 
 def mask(text: str, label_words: Sequence[str], keep: Iterable[str] = ()) -> list[str]:

@@ -461,3 +461,85 @@ def test_a_template_that_never_ends_is_stopped(repo: GitRepo, canary: Path,
     assert code == 2 and error_line(err) == (
         "compactor: error: docs/inventory.j2: template did not finish within 0.5 s; simplify it")
     watch.unchanged()
+
+
+# -- bounded patterns, linear labels, capped front matter ------------------------------------
+
+
+@pytest.fixture
+def fresh_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    from compactor import patterns
+
+    monkeypatch.setattr(patterns, "_spent", [0.0, 0])  # one command per process in real use
+
+
+@pytest.mark.parametrize("config", [
+    "lane_pattern: '(a|aa)+$'\n",
+    "kind_rules:\n  proof: ['(a|aa)+$']\n",
+    "lane_pattern: '(\\w|\\w\\w)+$'\n",
+])
+def test_a_catastrophic_pattern_cannot_hang_the_hook(
+        repo: GitRepo, canary: Path, config: str, fresh_budget: None,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import time
+
+    loop(repo, 1, 2)
+    repo.commit({".compactor.yaml": config, f"docs/{'a' * 48}b-note.md": "# note\n\nhello\n"})
+    repo.stage({"docs/lanes/S003-deploy-widget.md": lane(3)})
+    watch = Watch(repo, canary)
+    for args in [("check", "--no-cache")]:  # the hook; scan and the rest share the code
+        start = time.monotonic()
+        code, _out, err = run(repo.root, *args, capsys=capsys)
+        took = time.monotonic() - start
+        assert took < 6, took  # ~1 s of pattern time, then the error
+        assert code == 2
+        line = error_line(err)
+        assert line.startswith("compactor: error: option '")
+        assert "took too long" in line and "simplify it" in line
+    watch.unchanged()
+
+
+def test_globs_match_without_backtracking_blow_up(repo: GitRepo, fresh_budget: None,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    import time
+
+    loop(repo, 1, 2)
+    star = "*a" * 16 + "*c"
+    repo.commit({".compactor.yaml": f"exclude: ['{star}', '{'**/' * 20}zz/**']\n",
+                 "docs/" + "a" * 200 + ".md": "# long\n\nname\n"})
+    start = time.monotonic()
+    code, out, _err = run(repo.root, "scan", "--no-cache", capsys=capsys)
+    assert code == 0 and time.monotonic() - start < 6
+    assert "3 briefs" in out
+
+
+def test_a_thousand_word_action_is_linear(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    import time
+
+    loop(repo, 1, 2, 3)
+    words = " ".join(f"step{chr(97 + i % 26)}{chr(97 + i // 26 % 26)}" for i in range(1000))
+    repo.stage({"docs/lanes/S004-deploy-widget.md": lane(4, action=words)})
+    start = time.monotonic()
+    code, out, _err = run(repo.root, "scan", "--format", "json", "--no-cache", capsys=capsys)
+    assert code == 0 and time.monotonic() - start < 10
+    brief = next(b for b in json.loads(out)["briefs"] if b["lane"] == "S004")
+    assert brief["label"].split() == words.split()[:12]
+    code, _out, _err = run(repo.root, "check", "--no-cache", capsys=capsys)
+    assert code in (0, 1)
+
+
+def test_front_matter_amplification_under_the_value_cap_is_a_warning(
+        repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    loop(repo, 1)
+    big = "x" * 20_000
+    refs = ", ".join(["*s"] * 2_000)  # 2,000 values, 40 MB of text once expanded
+    repo.stage({"docs/S050-amp.md": f"---\ns: &s {big}\nl: [{refs}]\n---\n# S050 amp\n\nbody\n",
+                "docs/S051-huge.md": "---\nk: " + "v" * 70_000 + "\n---\n# S051 huge\n"})
+    code, out, err = run(repo.root, "scan", "--format", "json", capsys=capsys)
+    assert code == 0
+    assert ("compactor: warning: docs/S050-amp.md: front matter is too big (over 1,000,000 "
+            "characters, YAML aliases expanded); front matter ignored, body read as text") in err
+    assert ("compactor: warning: docs/S051-huge.md: front matter is over 64,000 characters; "
+            "front matter ignored, body read as text") in err
+    assert {b["path"] for b in json.loads(out)["briefs"]} >= {"docs/S050-amp.md",
+                                                              "docs/S051-huge.md"}
