@@ -74,6 +74,7 @@ def scan_data(scan: Scan) -> dict[str, Any]:
                 "kind": b.kind,
                 "family": d.family,
                 "link": link.leg if link is not None else None,
+                "run": run.lane if (run := scan.runs.get(i)) is not None else None,
                 "phase": d.phase,
                 "retention": d.retention,
                 "novelty": d.novelty,

@@ -7,7 +7,7 @@ it prints nothing and never writes outside the cache in the git dir.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -25,6 +25,7 @@ from compactor.families import Family, band_layout, group
 from compactor.files import select
 from compactor.fingerprints import Row, cpus, fingerprint_parts
 from compactor.git import Background, IndexEntry, Repo, parse_creation_log
+from compactor.runs import RunId, infer_runs
 from compactor.store import Cache, open_cache
 from compactor.vocab import FAMILY_KINDS
 
@@ -44,6 +45,10 @@ class Scan:
     families: tuple[Family, ...]
     decisions: tuple[Decision, ...]
     warnings: tuple[Warning, ...]
+    # brief index -> run id inferred from its family, for family members without a lane id
+    # whose file names carry a token that rises along the run (``runs.py``). The gate can
+    # judge such a doc as a lane: ``scan.runs.get(i)`` gives ``RunId(lane, number)``.
+    runs: Mapping[int, RunId] = field(default_factory=dict)
 
     def index(self, path: str) -> int:
         for i, b in enumerate(self.briefs):
@@ -306,6 +311,7 @@ def run_scan(
         families=tuple(fams),
         decisions=tuple(decided),
         warnings=tuple(warnings),
+        runs=MappingProxyType(dict(infer_runs(briefs, fams))),
     )
 
 
