@@ -8,12 +8,14 @@ read from the working tree that the index does not hold.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import subprocess
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from compactor.errors import CompactorError, InputError, NotARepoError, RefusedError
 
@@ -510,22 +512,26 @@ class Repo:
         import shutil
         import tempfile
 
-        tmp = Path(tempfile.mkdtemp(prefix="compactor-index-", dir=self.git_dir()))
-        try:
-            env = {"GIT_INDEX_FILE": str(tmp / "index")}
-            self.run("read-tree", base, env=env)
-            records = []
-            for path, mode, blob in changes:
-                raw = path.encode("utf-8", "surrogateescape")
-                if blob is None:
-                    records.append(b"0 " + b"0" * 40 + b"\t" + raw + b"\0")
-                else:
-                    records.append(f"{mode} {blob}".encode() + b"\t" + raw + b"\0")
-            if records:
-                self.run("update-index", "-z", "--index-info", input=b"".join(records), env=env)
-            return self.run("write-tree", env=env).decode().strip()
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+        git_dir = self.git_dir()
+        sweep_temporary_indexes(git_dir)
+        with _stopped_by_signals():  # SIGTERM / SIGHUP: the finally below still runs
+            tmp = Path(tempfile.mkdtemp(prefix=TEMP_INDEX_PREFIX, dir=git_dir))
+            try:
+                env = {"GIT_INDEX_FILE": str(tmp / "index")}
+                self.run("read-tree", base, env=env)
+                records = []
+                for path, mode, blob in changes:
+                    raw = path.encode("utf-8", "surrogateescape")
+                    if blob is None:
+                        records.append(b"0 " + b"0" * 40 + b"\t" + raw + b"\0")
+                    else:
+                        records.append(f"{mode} {blob}".encode() + b"\t" + raw + b"\0")
+                if records:
+                    self.run("update-index", "-z", "--index-info", input=b"".join(records),
+                             env=env)
+                return self.run("write-tree", env=env).decode().strip()
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
 
     def commit_tree(self, tree: str, parent: str, message: str) -> str:
         """A new commit object (author and committer from git's usual config); no ref moves."""
@@ -571,6 +577,77 @@ class Repo:
             _decode_path(fields[i + 2]): _decode_path(fields[i + 1])
             for i in range(0, len(fields) - 2, 3)
         }
+
+
+TEMP_INDEX_PREFIX = "compactor-index-"
+TEMP_INDEX_MAX_AGE = 3600.0  # seconds: older ones were left by a killed run
+_TEMP_INDEX_NAME = re.compile(r"compactor-index-[A-Za-z0-9_]{8}")  # tempfile.mkdtemp's names
+
+
+def sweep_temporary_indexes(git_dir: Path, now: float | None = None) -> list[str]:
+    """Remove compactor's own temporary index directories older than an hour (a run
+    killed with SIGKILL leaves one): only directories named like mkdtemp's, never a
+    symlink, never anything else. Returns the names removed."""
+    import shutil
+
+    now = time.time() if now is None else now
+    removed: list[str] = []
+    try:
+        names = os.listdir(git_dir)
+    except OSError:
+        return removed
+    for name in names:
+        if not _TEMP_INDEX_NAME.fullmatch(name):
+            continue
+        path = git_dir / name
+        try:
+            st = os.lstat(path)
+        except OSError:
+            continue
+        import stat
+
+        if not stat.S_ISDIR(st.st_mode) or now - st.st_mtime < TEMP_INDEX_MAX_AGE:
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(name)
+    return removed
+
+
+class _Stopped(BaseException):
+    """SIGTERM or SIGHUP arrived while compactor held a temporary index."""
+
+
+@contextlib.contextmanager
+def _stopped_by_signals() -> Iterator[None]:
+    """Turn SIGTERM / SIGHUP into an exception while the block runs, so ``finally``
+    clauses remove temporary files; the signal is re-raised with its default action
+    afterwards (the process still ends as the sender asked)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    got: list[int] = []
+
+    def stop(signum: int, _frame: Any) -> None:
+        got.append(signum)
+        raise _Stopped
+
+    wanted = [s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None))
+              if s is not None]
+    old = {s: signal.signal(s, stop) for s in wanted}
+    try:
+        yield
+    except _Stopped:
+        pass
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler)
+    if got:  # after the caller's cleanup: end the way the signal asked
+        signal.signal(got[0], signal.SIG_DFL)
+        os.kill(os.getpid(), got[0])
+        raise CompactorError("stopped by a signal")  # pragma: no cover - the kill ends us
 
 
 def parse_creation_log(out: bytes, known: dict[str, int] | None = None) -> dict[str, int]:

@@ -543,3 +543,64 @@ def test_front_matter_amplification_under_the_value_cap_is_a_warning(
             "front matter ignored, body read as text") in err
     assert {b["path"] for b in json.loads(out)["briefs"]} >= {"docs/S050-amp.md",
                                                               "docs/S051-huge.md"}
+
+
+# -- temporary indexes: removed on SIGTERM / SIGHUP, stale ones swept ------------------------
+
+
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP"])
+def test_a_signal_during_compact_apply_leaves_no_temporary_index(
+        repo: GitRepo, tmp_path: Path, signame: str) -> None:
+    import shutil
+    import signal
+    import sys
+    import time
+
+    loop(repo)
+    real_git = shutil.which("git")
+    assert real_git
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "git").write_text(  # a git that is slow to fill the temporary index
+        f'#!/bin/sh\ncase "$*" in *update-index*) sleep 30;; esac\nexec {real_git} "$@"\n')
+    (bin_dir / "git").chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    proc = subprocess.Popen([sys.executable, "-m", "compactor", "compact", "--apply",
+                             "--branch", "tidy"], cwd=repo.root, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    git_dir = repo.root / ".git"
+    deadline = time.monotonic() + 30
+    while not list(git_dir.glob("compactor-index-*")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert list(git_dir.glob("compactor-index-*")), "compact never built its index"
+    proc.send_signal(getattr(signal, signame))
+    proc.communicate(timeout=30)
+    assert proc.returncode == -getattr(signal, signame)  # it still ends as asked
+    assert list(git_dir.glob("compactor-index-*")) == []
+    assert repo.git("branch", "--list", "tidy") == ""
+
+
+def test_stale_temporary_indexes_are_swept_only_compactors_own(
+        repo: GitRepo, canary: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import time
+
+    loop(repo)
+    git_dir = repo.root / ".git"
+    old = time.time() - 7200
+    stale = git_dir / "compactor-index-a1b2c3d4"
+    stale.mkdir()
+    (stale / "index").write_bytes(b"left by a killed run")
+    fresh = git_dir / "compactor-index-e5f6g7h8"  # another run, right now
+    fresh.mkdir()
+    other = git_dir / "compactor-index-notours"  # not a name mkdtemp makes
+    other.mkdir()
+    link = git_dir / "compactor-index-zzzzzzzz"
+    link.symlink_to(canary)
+    for p in (stale, stale / "index", other):
+        os.utime(p, (old, old))
+    os.utime(link, (old, old), follow_symlinks=False)
+    code, _out, _err = run(repo.root, "compact", "--apply", "--branch", "tidy", capsys=capsys)
+    assert code == 0
+    assert not stale.exists()
+    assert fresh.is_dir() and other.is_dir() and link.is_symlink()
+    assert (canary / "secret.md").exists()
