@@ -490,13 +490,34 @@ class Repo:
         wanted = list(dict.fromkeys(blobs))
         if not wanted:
             return set()
-        out = self.run("cat-file", "--batch-check", input=("\n".join(wanted) + "\n").encode())
+        proc = _run(self.root, ["cat-file", "--batch-check"], check=False,
+                    input=("\n".join(wanted) + "\n").encode())
+        if proc.returncode != 0:
+            if not self.is_partial_clone():
+                err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+                raise GitError(f"git cat-file failed: {err[-1] if err else proc.returncode}")
+            # a partial clone whose promisor remote cannot send a blob (offline, gone):
+            # git dies on the first one, so list what is here instead (no fetching)
+            out = self.run("cat-file", "--batch-all-objects", "--batch-check=%(objectname) "
+                           "%(objecttype)", env={"GIT_NO_LAZY_FETCH": "1"})
+            here = {line.split(" ")[0] for line in out.decode("ascii", "replace").splitlines()
+                    if line.endswith(" blob")}
+            return {b for b in wanted if b not in here}
         found = set()
-        for line in out.decode("utf-8", "replace").splitlines():
+        for line in proc.stdout.decode("utf-8", "replace").splitlines():
             parts = line.split(" ")
             if len(parts) == 3 and parts[1] == "blob":
                 found.add(parts[0])
         return {b for b in wanted if b not in found}
+
+    def is_partial_clone(self) -> bool:
+        """Whether objects may be missing on purpose (``git clone --filter``)."""
+        proc = _run(self.root, ["config", "--get", "extensions.partialClone"], check=False)
+        if proc.returncode == 0 and proc.stdout.strip():
+            return True
+        proc = _run(self.root, ["config", "--get-regexp", r"^remote\..*\.promisor$"], check=False)
+        return any(line.rstrip().endswith(" true")
+                   for line in proc.stdout.decode("utf-8", "replace").splitlines())
 
     def write_blob(self, data: bytes) -> str:
         """Store ``data`` as a blob in the object database; returns its id."""

@@ -604,3 +604,43 @@ def test_stale_temporary_indexes_are_swept_only_compactors_own(
     assert not stale.exists()
     assert fresh.is_dir() and other.is_dir() and link.is_symlink()
     assert (canary / "secret.md").exists()
+
+
+# -- partial clones, NUL bytes --------------------------------------------------------------
+
+
+def test_verify_on_a_blobless_partial_clone_lists_the_missing_blobs(
+        repo: GitRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import shutil
+
+    loop(repo)
+    assert run(repo.root, "compact", "--apply", "--branch", "tidy", capsys=capsys)[0] == 0
+    repo.git("config", "uploadpack.allowFilter", "true")
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", "--filter=blob:none", "--branch", "tidy",
+                    f"file://{repo.root}", str(clone)], check=True, capture_output=True)
+    shutil.rmtree(repo.root)  # the promisor remote is gone: the folded blobs cannot come
+    code, out, err = run(clone, "verify", capsys=capsys)
+    assert code == 1 and "Traceback" not in err
+    lines = out.splitlines()
+    assert [line.split(":")[0] for line in lines[:-1]] == [
+        f"docs/lanes/S{n:03d}-deploy-widget.md" for n in (2, 3, 4, 5)]
+    assert all(" is missing from the repository" in line for line in lines[:-1])
+    assert lines[-1].startswith("manifest: 4 problems in 4 entries; fetch the missing objects")
+
+
+def test_a_manifest_key_with_a_nul_byte_is_an_input_error(
+        repo: GitRepo, canary: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    loop(repo)
+    evil = blob(repo, b"x\n")
+    repo.commit({MANIFEST: manifest({"docs/a\u0000b.md": {"action": "archived", "blob": evil,
+                                                         "location": "docs/archive/a.md"}})})
+    watch = Watch(repo, canary)
+    for args in (("verify",), ("restore", "--all"), ("compact", "--apply")):
+        code, _out, err = run(repo.root, *args, capsys=capsys)
+        assert code == 2
+        assert error_line(err) == (
+            f"compactor: error: {MANIFEST}: entry \"docs/a\\u0000b.md\" holds a NUL byte; "
+            "refusing to use this manifest (restore it from git history (git log -- PATH) or "
+            "remove it)")
+    watch.unchanged()
