@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 FACTS_KEPT = 32  # hashes kept per doc (a bottom-k sketch)
-MIN_FACTS = 3  # below this many facts on either side, facts say nothing about a pair
+MIN_FACTS = 1  # facts judge a pair only when both sides state at least this many
 # Two docs whose proof shapes match are still distinct work when their masked facts agree
 # below this: the same template ordering different deliverables.
 FACTS_AGREE = 0.7

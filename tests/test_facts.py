@@ -81,3 +81,34 @@ def test_a_lane_keeps_no_fact_sketch_and_a_card_keeps_its_masked_facts() -> None
     assert masked_fact_sketch(a, True) == []
     # a counter that differs is masked (34 items -> # items): the same facts
     assert sketch_jaccard(masked_fact_sketch(a, False), masked_fact_sketch(b, False)) == 1.0
+
+
+RUNBOOK = """# {alert}
+
+## Meaning
+
+This alert fires when the condition described by the alert name holds on a node for
+longer than the configured pending period of the alerting rule.
+
+## Impact
+
+Workloads scheduled on the node may fail to start or may be evicted, and the services
+they back can degrade until the node recovers or the workloads are moved elsewhere.
+
+## Diagnosis
+
+Check the node's conditions and recent events, then the kubelet and system logs for
+the time window of the alert; compare with the node's resource usage dashboards.
+
+## Mitigation
+
+Cordon and drain the node if the condition persists, then investigate the root cause
+before returning the node to service.
+"""
+
+
+def test_runbooks_of_one_template_for_different_alerts_form_no_family(repo: GitRepo) -> None:
+    alerts = ["NodeFilesystemAlmostOutOfFiles", "NodeFilesystemAlmostOutOfSpace",
+              "NodeNetworkReceiveErrs", "NodeNetworkTransmitErrs", "NodeClockNotSynchronising"]
+    repo.commit({f"docs/runbooks/{a}.md": RUNBOOK.format(alert=a) for a in alerts})
+    assert repo.scan().families == ()
