@@ -72,18 +72,21 @@ def _body(v: Verdict) -> str:
     return "\n".join(line[2:] if line.startswith("  ") else line for line in lines)
 
 
-def github_commands(result: CheckResult) -> str:
+def github_commands(result: CheckResult, prefix: str = "") -> str:
     """Workflow commands for every warned or blocked lane and every scan warning, then the
-    summary line ('' when the change adds no lane that needs a word)."""
+    summary line ('' when the change adds no lane that needs a word). ``prefix`` is the
+    repository's folder in the workflow's workspace (GitHub resolves ``file=`` from there)."""
     out = [workflow_command("warning", str(w), title="compactor: scan warning")
            if w.path is None else
-           workflow_command("warning", w.text, file=w.path, title="compactor: scan warning")
+           workflow_command("warning", w.text, file=prefix + w.path,
+                            title="compactor: scan warning")
            for w in result.warnings]
     for v in result.verdicts:
         if v.outcome == "pass":
             continue
         level = "error" if v.outcome == "block" else "warning"
-        out.append(workflow_command(level, _body(v), file=v.path, line="1", title=_title(v)))
+        out.append(workflow_command(level, _body(v), file=prefix + v.path, line="1",
+                                    title=_title(v)))
     text = render_text(result)
     if text:
         out.append(text.rsplit("\n\n", 1)[-1])

@@ -178,6 +178,19 @@ def demo(directory: Path | None, seed: int) -> None:
         click.echo(line)
 
 
+def workspace_prefix(root: Path) -> str:
+    """The repo's folder inside $GITHUB_WORKSPACE ('' at its top or outside a workflow):
+    GitHub resolves an annotation's file from the workspace."""
+    workspace = os.environ.get("GITHUB_WORKSPACE")
+    if not workspace:
+        return ""
+    try:
+        rel = root.resolve().relative_to(Path(workspace).resolve()).as_posix()
+    except ValueError:
+        return ""
+    return "" if rel == "." else rel + "/"
+
+
 def own_command() -> str:
     """How to run this compactor again from any directory: the absolute path of the running
     executable, or ``python -m compactor`` with this interpreter."""
@@ -358,7 +371,7 @@ def check(ctx: Context, fmt: str, rev_range: str | None, now: str | None,
     if fmt == "github":
         from compactor.annotations import github_commands
 
-        text = github_commands(result)  # scan warnings are annotations too
+        text = github_commands(result, workspace_prefix(ctx.repo.root))  # warnings too
         if text:
             click.echo(text)
         return result.exit_code

@@ -220,6 +220,7 @@ def run_steps(steps: list[dict[str, Any]], context: dict[str, str], cwd: Path,
     """Each `run:` step as the runner runs it (bash -eo pipefail), compactor from this venv."""
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
            "RUNNER_TEMP": str(tmp), "GITHUB_PATH": str(tmp / "github_path"),
+           "GITHUB_WORKSPACE": str(cwd),  # steps run in the workspace
            "GITHUB_ACTION_PATH": str(PROJECT)}
     done = []
     for step in steps:
@@ -266,12 +267,13 @@ def test_action_yml_commands_against_a_pull_request(repo: GitRepo, tmp_path: Pat
     assert any(r.endswith(" inventory --check") for r in runs)
 
     base, head = pull_request(repo)
-    context = {"inputs.path": str(repo.root), "inputs.range": "",
+    assert repo.root == tmp_path / "repo"  # the docs repo checked out into a workspace folder
+    context = {"inputs.path": "repo", "inputs.range": "",
                "github.event.pull_request.base.sha": base,
                "github.event.pull_request.head.sha": head}
     check, verify, inventory = run_steps(steps, context, tmp_path, tmp_path)
     assert check.returncode == 1
-    assert check.stdout.startswith("::error file=docs/lanes/S004.md,line=1,title=compactor%3A "
+    assert check.stdout.startswith("::error file=repo/docs/lanes/S004.md,line=1,title=compactor%3A "
                                    "S004 blocked")
     assert check.stdout.rstrip().endswith(f"the range {base}...{head} adds 1 lane; 1 blocked")
     assert verify.returncode == 0 and "no compaction manifest" in verify.stdout
@@ -280,7 +282,7 @@ def test_action_yml_commands_against_a_pull_request(repo: GitRepo, tmp_path: Pat
     # an explicit range input wins; outside a pull request, no range is a clear error
     context.update({"inputs.range": "main...pr"})
     assert run_steps(steps[:1], context, tmp_path, tmp_path)[0].returncode == 1
-    context = {"inputs.path": str(repo.root), "inputs.range": ""}
+    context = {"inputs.path": "repo", "inputs.range": ""}
     (none,) = run_steps(steps[:1], context, tmp_path, tmp_path)
     assert none.returncode == 2 and none.stdout.startswith("::error title=compactor::no range")
 
