@@ -22,6 +22,9 @@ from tests.conftest import GitRepo, git, run_compactor
 from tests.test_check import NEW_TOPIC, small_lane, with_front
 
 PROJECT = Path(__file__).resolve().parent.parent
+# The published OASIS SARIF 2.1.0 schema (Errata 01, "$id" .../v2.1.0/errata01/os/schemas/...),
+# byte for byte as the OASIS TC's repository (oasis-tcs/sarif-spec) ships it; a standard's
+# schema, vendored so the test needs no network.
 SCHEMA = Path(__file__).resolve().parent / "sarif-schema-2.1.0.json"
 T0 = 1_778_400_000
 ACTIONS = ["approve invoice", "cancel vendor", "flag invoice"]
