@@ -28,6 +28,7 @@ from compactor.briefs import Brief
 from compactor.decisions import Decision
 from compactor.episodes import MIN_LANES, Burst, find_bursts
 from compactor.errors import InputError
+from compactor.runs import RunId
 from compactor.scan import Scan
 from compactor.vocab import AFTER_THE_FACT_KINDS, KIND_INFO, PHASES
 from compactor.words import plural
@@ -118,14 +119,19 @@ def lane_artifacts(briefs: Sequence[Brief], skip: frozenset[str] = frozenset()) 
     ]
 
 
-def _lane_span(briefs: Sequence[Brief], idxs: Sequence[int]) -> tuple[int, str | None, str | None]:
-    """(distinct lanes, first, last): by lane number, else by time."""
+def _lane_span(
+    briefs: Sequence[Brief], idxs: Sequence[int], runs: Mapping[int, RunId] | None = None
+) -> tuple[int, str | None, str | None]:
+    """(distinct lanes, first, last): by lane number (or the run id a family member without
+    a lane id takes from its file name, ``runs``), else by time."""
     numbered: dict[int, str] = {}
     by_time = sorted(idxs, key=lambda i: (briefs[i].created, briefs[i].path))
     for i in by_time:
         b = briefs[i]
         if b.number is not None:
             numbered.setdefault(b.number, b.lane or str(b.number))
+        elif runs and i in runs:
+            numbered.setdefault(runs[i].number, runs[i].lane)
     if numbered:
         return len(numbered), numbered[min(numbered)], numbered[max(numbered)]
     if not by_time:
@@ -161,7 +167,8 @@ def build_report(scan: Scan, skip: frozenset[str] = frozenset()) -> Report:
         retention[r] = retention.get(r, 0) + 1
     bursts = find_bursts(briefs, decisions, skip)
     episodes = tuple(
-        episode(n, burst, briefs, decisions) for n, burst in enumerate(bursts, start=1)
+        episode(n, burst, briefs, decisions, scan.runs)
+        for n, burst in enumerate(bursts, start=1)
     )
     # the history holds its episodes (a family of docs without lane ids may start earlier)
     for e in episodes:
@@ -184,11 +191,11 @@ def build_report(scan: Scan, skip: frozenset[str] = frozenset()) -> Report:
 
 
 def episode(number: int, burst: Burst, briefs: Sequence[Brief],
-            decisions: Sequence[Decision]) -> Episode:
+            decisions: Sequence[Decision], runs: Mapping[int, RunId] | None = None) -> Episode:
     """The record of one burst: the seed's table for its artifacts alone."""
     every = sorted((*burst.members, *burst.chatter),
                    key=lambda i: (briefs[i].created, briefs[i].path))
-    count, first, last = _lane_span(briefs, burst.members)
+    count, first, last = _lane_span(briefs, burst.members, runs)
     record = Report(
         start=briefs[every[0]].created,
         end=briefs[every[-1]].created,

@@ -122,3 +122,33 @@ def test_lanes_imported_in_one_commit_are_no_episode(tmp_path: Path) -> None:
     assert "lanes:         8 (S001 .. S008)\n" in text
     assert ("episodes:      none: every lane was committed at the same time (an import: its "
             "times say nothing about a loop)\n") in text
+
+
+MERGE_LOG = """# PR {n} merge log
+
+## Summary
+
+Merged the docs gate change after review; the operator quickstart and the runbook index
+were regenerated, the changed-files list was attached and the evidence bundle was linked.
+
+## Verification
+
+- CI: green on the merge commit, all required checks passed after the rebase.
+- Docs gates: reference targets and token policy passed on the final head.
+- Lint: clean, no new warnings in the touched modules or their tests.
+
+## Follow-up
+
+Nothing open; the next pull request continues the same operator pack work.
+"""
+
+
+def test_a_burst_of_docs_without_lane_ids_is_named_by_their_run(tmp_path: Path) -> None:
+    root = tmp_path / "merges"
+    docs = [ExampleDoc(f"docs/merges/PR_{n}_MERGE_LOG.md", MERGE_LOG.format(n=n), "F", "other",
+                       START + k * 900) for k, n in enumerate(range(701, 707))]
+    write_repo(root, docs)
+    data = json.loads(run_compactor("report", "--format", "json", cwd=root).out)
+    [e] = data["episodes"]
+    assert e["family"] == "PR_701_MERGE_LOG" and e["duration_seconds"] == 5 * 900
+    assert e["lanes"] == {"count": 6, "first": "PR-701", "last": "PR-706"}
