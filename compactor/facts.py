@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from hashlib import blake2b
 
 import numpy as np
 import numpy.typing as npt
@@ -35,9 +36,13 @@ _UNIT = re.compile(
     r"passed|failed|commits?|lanes?|cycles?|agents?|points?|usd)(?!\w)",
     re.IGNORECASE,
 )
-_NAME = re.compile(
-    r"(?<![\w`])([A-Z][a-z]+(?:[A-Z][a-z0-9]+)+|[A-Z]{2,}[A-Z0-9_]*[A-Z0-9])(?![\w`])"
-)
+# a token holding a digit (an id, a counter, a date) is masked as one '#'
+_DIGITS = re.compile(r"[^\W_]*\d[^\W_]*")  # facts are at most ~80 chars: no long backtracking
+# names: CamelCase or ALL-CAPS words, not inside a code span; candidates are found with a
+# cheap scan and confirmed with the exact pattern (a lookbehind at every position was slow)
+_NAME_CANDIDATE = re.compile(r"[A-Z][A-Za-z0-9_]+")  # a whole word per match: linear
+_NAME_LONGEST = 80
+_NAME = re.compile(r"[A-Z][a-z]+(?:[A-Z][a-z0-9]+)+|[A-Z]{2,}[A-Z0-9_]*[A-Z0-9]")
 
 
 def facts(body: str) -> list[str]:
@@ -50,17 +55,20 @@ def facts(body: str) -> list[str]:
         out[f"q {m.group(1).strip()}"] = None
     for m in _UNIT.finditer(body):
         out[f"n {m.group(1).replace(',', '.')} {m.group(2).lower()}"] = None
-    for m in _NAME.finditer(body):
-        out[f"p {m.group(1)}"] = None
+    for m in _NAME_CANDIDATE.finditer(body):
+        start, end = m.span()
+        if start and (body[start - 1].isalnum() or body[start - 1] in "_`"):
+            continue
+        if (end < len(body) and body[end] == "`") or end - start > _NAME_LONGEST:
+            continue
+        if _NAME.fullmatch(m.group(0)):
+            out[f"p {m.group(0)}"] = None
     return list(out)
 
 
 def _hash32(texts: Iterable[str]) -> list[int]:
-    import hashlib
-
-    return sorted({int.from_bytes(hashlib.blake2b(t.encode("utf-8", "surrogatepass"),
-                                                  digest_size=4).digest(), "little")
-                   for t in texts})
+    return sorted({int.from_bytes(blake2b(t.encode("utf-8", "surrogatepass"),
+                                          digest_size=4).digest(), "little") for t in texts})
 
 
 def masked_fact_sketch(body: str, in_run: bool) -> list[int]:
@@ -71,10 +79,7 @@ def masked_fact_sketch(body: str, in_run: bool) -> list[int]:
     not judge it."""
     if in_run:
         return []
-    from compactor.shapes import mask
-
-    masked = [f[:2] + " ".join(mask(f[2:], ())) for f in facts(body)]
-    return _hash32(masked)[:FACTS_KEPT]
+    return _hash32(_DIGITS.sub("#", f.lower()) for f in facts(body))[:FACTS_KEPT]
 
 
 def sketch_jaccard(a: Sequence[int], b: Sequence[int]) -> float:
