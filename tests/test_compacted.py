@@ -135,6 +135,8 @@ def test_restore_then_commit_is_an_undo_the_gate_passes_and_verify_keeps_green(
     assert check.outcome == "pass" and check.verdicts == ()
     assert not {lanes[0].path, lanes[1].path, ack.path} & set(check.added)
     repo.git("commit", "-q", "--no-verify", "-m", "restore two lanes and an ACK")
+    ci = run_check(r, config, rev_range="HEAD~1..HEAD")  # CI sees the same undo
+    assert ci.outcome == "pass" and ci.verdicts == ()
     result = verify(r, config)
     assert result.problems == () and result.entries == len(plan.folds) + len(plan.moves) - 3
     # the repo still tells the same story; the restored files are simply present again
@@ -189,3 +191,18 @@ def test_verify_says_when_the_folded_block_and_the_manifest_disagree_or_a_lane_i
         f"{fake}: has an entry in the folded block of {INVENTORY} but is not folded in the "
         "manifest",
     )
+
+
+def test_a_damaged_manifest_is_a_scan_warning_and_a_compact_error(tmp_path: Path) -> None:
+    from compactor.errors import InputError
+
+    repo, plan, _, after = compacted(tmp_path / "loop", generated)
+    manifest = repo.root / "docs/archive/compactor-manifest.json"
+    repo.commit({"docs/archive/compactor-manifest.json": manifest.read_text()[:-40]},
+                message="truncated")
+    scan = run_scan(Repo(repo.root), Config())
+    assert any("compactor-manifest.json: is not valid JSON" in str(w)
+               and "its folded lanes are not scanned" in str(w) for w in scan.warnings)
+    assert not any(b.path == plan.folds[0].path for b in scan.briefs)
+    with pytest.raises(InputError, match="compactor-manifest.json: is not valid JSON"):
+        compact.plan_compaction(Repo(repo.root), Config())
