@@ -44,3 +44,41 @@ def test_benchmark_runs_at_a_tiny_size_and_writes_its_results(tmp_path: Path) ->
     status = subprocess.run(["git", "status", "--porcelain"], cwd=repo, capture_output=True,
                             text=True, check=True).stdout
     assert status == ""
+
+
+def test_gate_replay_replays_a_history_commit_by_commit_and_scores_its_labels(
+    tmp_path: Path,
+) -> None:
+    """benchmarks/gate_replay.py on a tiny labelled history: six launch prompts that differ
+    by their packet id, one commit each, and one distinct doc."""
+    sys.path.insert(0, str(SCRIPT.parent))
+    import gate_replay
+
+    from tests.conftest import git
+
+    src = tmp_path / "launch"
+    src.mkdir()
+    git(src, "init", "-q", "-b", "main")
+    git(src, "config", "commit.gpgsign", "false")
+    prompt = ("# Launch prompt - packet P07-A{n}\n\nRead the resume prompt "
+              "`prompts/RESUME_POST_A{m}.md` first, then the boundary file.\n\n"
+              "Execute only packet `P07-A{n}` per those instructions; report to "
+              "`artifacts/P07/A{n}_REPORT.md` and ask for further direction.\n")
+    labels = {}
+    for n in range(1, 7):
+        path = f"docs/LAUNCH_P07_A{n}.md"
+        (src / "docs").mkdir(exist_ok=True)
+        (src / path).write_text(prompt.format(n=n, m=n - 1), encoding="utf-8")
+        labels[path] = "launch-prompt"
+        git(src, "add", path)
+        git(src, "commit", "-q", "-m", path, env={"GIT_COMMITTER_DATE": f"{1_778_400_000 + n * 60} +0000",
+                                                   "GIT_AUTHOR_DATE": f"{1_778_400_000 + n * 60} +0000"})
+    r = gate_replay.replay(src, tmp_path / "work")
+    assert r.docs == list(labels)
+    assert [r.outcome.get(p, "pass") for p in labels] == ["pass", "warn", "warn", "warn", "block",
+                                                         "block"]
+    lines = gate_replay.report(r, labels)
+    assert lines[0].startswith("launch: 6 docs, 2 blocked, 3 warned, 5 judged (")
+    assert ("  run launch-prompt: 6 docs, first refused at 5, after the 5th 1/1 (100%) refused, "
+            "all 2/6 (33%), 3 warned") in lines
+    assert not [line for line in lines if line.startswith("MISS")]
