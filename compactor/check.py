@@ -25,8 +25,10 @@ with facts of its own: nothing fires), or *first*/*apart*. Only a copy can meet:
   file name is an earlier lane's with the label swapped; only a warning without
   a lane id).
 
-A restatement warns, and is refused past ``max_restated`` in a row. Docs without
-a lane id get the same escalations, as strong as ``unnumbered_mode`` allows. The
+A restatement warns, and is refused past ``max_restated`` in a row. A doc with a
+run id inferred by the scan (``scan.runs``) is judged like a lane with a lane id;
+other docs without one get the same escalations, as strong as ``unnumbered_mode``
+allows. The
 ``budget`` escalation (tokens of the trailing hour) applies to every lane. A
 ``new_truth:`` claim turns a repetition block into a warning only when the lane
 holds lines its nearest earlier lanes lack that the claim points to; an empty or
@@ -433,7 +435,8 @@ def _judge_lane(ctx: _Context, i: int) -> Verdict:
     lane = briefs[i]
     decision = scan.decisions[i]
     fam = scan.family(decision.family) if decision.family else None
-    numbered = lane.kind == "brief"
+    # a lane id, configured or inferred from the run (``scan.runs``: LAUNCH_P07_A3, PR_805)
+    numbered = lane.kind == "brief" or i in scan.runs
     prior = ctx.prior(i)  # a doc without a lane id is judged against any step, numbered or not
     sims = {m: scan.similarity(i, m) for m in prior}
     recency = {m: k for k, m in enumerate(prior)}

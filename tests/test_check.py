@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from compactor.check import claim_similarity, human, parse_now, run_check
-from compactor.config import Config, make_config
+from compactor.config import Config, load_config, make_config
 from compactor.demo.example import ExampleDoc, label_spellings, loop_corpus, write_repo
 from compactor.git import Repo
 from tests.conftest import GitRepo, git, run_compactor
@@ -784,3 +784,25 @@ def test_a_fact_the_next_copies_repeat_is_template_and_the_run_goes_on(repo: Git
     assert ("4 near-copies of S001 in a row in family S001 with no consolidation output naming "
             "it (S002, S003, S004, S005) > max_adjacent 3") == verdicts[4]["conditions"][0][
                 "evidence"]
+
+
+def test_a_run_numbered_in_its_file_names_gets_the_full_gate(repo: GitRepo) -> None:
+    """No lane_pattern matches LAUNCH_P07_A3..., but the run's rising packet id is its lane
+    id (scan.runs): a renamed copy is refused at once, as a numbered lane would be."""
+    prompt = ("# Launch prompt - packet P07-A{n}\n\nRead the resume prompt "
+              "`prompts/RESUME_POST_A{m}.md` first, then the boundary file.\n\n"
+              "Execute only packet `P07-A{n}` per those instructions; report to "
+              "`artifacts/P07/A{n}_REPORT.md` and ask for further direction.\n")
+    for n in range(1, 4):
+        repo.commit({f"docs/prompts/LAUNCH_P07_A{n}.md": prompt.format(n=n, m=n - 1)},
+                    when=T0 + 60 * n)
+    repo.stage({"docs/prompts/LAUNCH_P07_A4.md": prompt.format(n=4, m=3)})
+    result = run_check(Repo(repo.root), Config(), now=T0 + 300)
+    [v] = result.verdicts
+    assert (v.outcome, v.link) == ("block", "copy")
+    assert [(c.name, c.action, c.strength) for c in v.conditions] == [
+        ("rename", "block", "strong")]
+
+    write_config(repo, {"rename_mode": "warn"})  # the modes of numbered lanes apply to it
+    result = run_check(Repo(repo.root), load_config(repo.root)[0], now=T0 + 300)
+    assert result.outcome == "warn"
