@@ -79,7 +79,10 @@ def scan_summary(scan: Scan) -> list[str]:
         for i in f.members:
             phase = scan.decisions[i].phase or "-"
             phases[phase] = phases.get(phase, 0) + 1
-        span = f"{members[0].lane or members[0].path} .. {members[-1].lane or members[-1].path}"
+        # a member without a lane id is named by its run id (PKT-0349), as `report` names it
+        names = [scan.briefs[i].lane or (scan.runs[i].lane if i in scan.runs else scan.briefs[i].path)
+                 for i in f.members]
+        span = f"{names[0]} .. {names[-1]}"
         lines.append(f"  family {f.id}: {plural(len(members), 'lane')} ({span}); "
                      + ", ".join(f"{k} {v}" for k, v in phases.items()))
     return lines
@@ -118,7 +121,7 @@ def run_demo(directory: Path | None, seed: int = 0, command: str = "compactor") 
     staged = stage_renamed_lane(repo, scan)
     if staged is not None:
         yield f"The supervisor opens one more lane, {staged}:"
-        yield "the last lane with a new label. The pre-commit hook runs the gate:"
+        yield "a copy of the last lane under a new label. The pre-commit hook runs the gate:"
         yield "$ compactor check"
         result = run_check(repo, config)
         yield render_text(result) or "passed"
