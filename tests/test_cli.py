@@ -23,7 +23,7 @@ def test_every_command_has_help(command: str, tmp_path: Path) -> None:
 
 
 def test_not_a_repository_is_one_line_and_exit_2(tmp_path: Path) -> None:
-    result = run_compactor("scan", cwd=tmp_path)
+    result = run_compactor("scan", cwd=tmp_path, fresh=True)  # `python -m compactor` itself
     assert result.code == 2
     assert result.err.strip().count("\n") == 0
     assert "not inside a git repository" in result.err and "-C/--repo" in result.err
