@@ -126,3 +126,12 @@ def test_the_token_cache_forgets_past_its_bound_and_answers_the_same(
     after = shapes.shape_codes(text, ["merge", "ledger"])
     assert len(shapes._codes) <= 8
     assert np.array_equal(before, after)
+
+
+def test_shingle_hashes_are_the_sorted_distinct_hashes() -> None:
+    shape = shapes.mask("the same words and the same words again S101 2026-05-09 end " * 7, [])
+    hashes = reference.shingle_hashes(shape, 3)
+    expected = np.unique(np.array([reference.shingle_hash(s)
+                                   for s in reference.shingle_strings(shape, 3)], dtype=np.uint32))
+    assert np.array_equal(hashes, expected) and hashes.dtype == np.uint32
+    assert reference.shingle_hashes(["one"], 3).tolist() == [reference.shingle_hash("one")]
