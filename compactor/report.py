@@ -156,10 +156,13 @@ def _token_sums(briefs: Sequence[Brief], idxs: Sequence[int]) -> Mapping[str, in
 def build_report(scan: Scan, skip: frozenset[str] = frozenset()) -> Report:
     """The report for a scan; paths in ``skip`` (e.g. the inventory itself) are left out."""
     briefs, decisions = scan.briefs, scan.decisions
-    laned = lane_artifacts(briefs, skip)
+    # family members without a lane id that carry a run id count as lanes, as in the episodes
+    laned = sorted({*lane_artifacts(briefs, skip),
+                    *(i for i in scan.runs if briefs[i].path not in skip
+                      and briefs[i].kind not in AFTER_THE_FACT_KINDS)})
     start = min((briefs[i].created for i in laned), default=None)
     end = max((briefs[i].created for i in laned), default=None)
-    count, first, last = _lane_span(briefs, laned)
+    count, first, last = _lane_span(briefs, laned, scan.runs)
     counted = [i for i, b in enumerate(briefs) if b.path not in skip]
     retention: dict[str, int] = {}
     for i in counted:

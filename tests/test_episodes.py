@@ -152,3 +152,6 @@ def test_a_burst_of_docs_without_lane_ids_is_named_by_their_run(tmp_path: Path) 
     [e] = data["episodes"]
     assert e["family"] == "PR_701_MERGE_LOG" and e["duration_seconds"] == 5 * 900
     assert e["lanes"] == {"count": 6, "first": "PR-701", "last": "PR-706"}
+    # the history above the episodes counts the same lanes (it said "lanes: 0" beside them)
+    assert data["lanes"] == e["lanes"]
+    assert data["window"] == e["window"]
