@@ -390,7 +390,12 @@ def _episodes_line(report: Report) -> str:
     tokens = sum(e.report.tokens_total for e in report.episodes)
     shown = len(report.episodes)
     text = f"{found}" if shown == found else f"{shown} of {found} shown"
-    text += f" ({hours:.1f} h in all, {lanes} lanes"
+    windows = sorted((e.report.start, e.report.end) for e in report.episodes
+                     if e.report.start is not None and e.report.end is not None)
+    overlap = any(b[0] < a[1] for a, b in zip(windows, windows[1:], strict=False))
+    # episodes of different families can run at the same time: then their hours add up to
+    # more than the history's window, and the line says why
+    text += f" ({hours:.1f} h in all{', some at the same time' if overlap else ''}, {lanes} lanes"
     if report.tokens_total:
         text += f", {tokens / report.tokens_total * 100:.1f}% of the tokens"
     return text + ")"

@@ -34,6 +34,12 @@ def test_demo_tells_the_story_and_its_hint_works_when_pasted(tmp_path: Path) -> 
     assert "What new truth does this lane buy" in out
     # the report's table and the compaction's counts; each said once
     assert "phase           lanes          tokens   share" in out
+    # the history and its episodes agree: the same lanes, and hours that add up past the
+    # history's window are said to overlap
+    history = re.search(r"^lanes: +(\d+) ", out, re.M)
+    episodes = re.search(r"^episodes: +\d+ \([\d.]+ h in all, some at the same time, (\d+) lanes",
+                         out, re.M)
+    assert history and episodes and history[1] == episodes[1], (history, episodes)
     assert out.count("docs/acks/") == 0, "no file lists: the demo shows counts"
     assert re.search(r"; fold \d+ lanes into docs/INVENTORY\.md \(their unique lines kept\); "
                      r"archive \d+ ACK files under docs/archive/", out)
