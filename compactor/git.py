@@ -347,6 +347,45 @@ class Repo:
             entries.append(IndexEntry(mode, blob, int(stage), _decode_path(path)))
         return entries
 
+    def index_blob(self, path: str) -> str | None:
+        """The blob id the index holds for ``path`` as a regular file (stage 0), or None."""
+        out = self.run("ls-files", "-s", "-z", "--", f":(literal){path}")
+        for rec in out.split(b"\0"):
+            meta, _, name = rec.partition(b"\t")
+            parts = meta.split(b" ")
+            if name == path.encode("utf-8", "surrogateescape") and len(parts) == 3 and \
+                    parts[0] in (b"100644", b"100755") and parts[2] == b"0":
+                return parts[1].decode()
+        return None
+
+    def stored_blob(self, path: str, data: bytes) -> str:
+        """The blob id git would store for ``data`` at ``path`` (core.autocrlf and
+        .gitattributes applied; nothing written)."""
+        return self.run("hash-object", f"--path={path}", "--stdin", input=data).decode().strip()
+
+    def converted_on_checkout(self, paths: Sequence[str]) -> list[str]:
+        """The ``paths`` whose bytes ``git checkout`` would convert (core.autocrlf=true,
+        core.eol=crlf, or a text / eol / filter attribute): one ``check-attr`` call."""
+        if not paths:
+            return []
+        crlf = any(_run(self.root, ["config", "--get", key], check=False).stdout.strip().lower()
+                   in want for key, want in (("core.autocrlf", (b"true",)),
+                                             ("core.eol", (b"crlf",))))
+        if crlf:
+            return list(paths)
+        data = "".join(f"{p}\0" for p in paths).encode("utf-8", "surrogateescape")
+        out = self.run("check-attr", "-z", "--stdin", "text", "eol", "filter", "working-tree-encoding",
+                       input=data).split(b"\0")
+        hits: set[str] = set()
+        for i in range(0, len(out) - 2, 3):
+            if out[i + 2] not in (b"unspecified", b"unset"):
+                hits.add(_decode_path(out[i]))
+        return [p for p in paths if p in hits]
+
+    def checkout_bytes(self, path: str, blob: str) -> bytes:
+        """What ``git checkout`` writes for ``blob`` at ``path`` (eol conversion, smudge)."""
+        return self.run("cat-file", "--filters", f"--path={path}", blob)
+
     def is_tracked(self, path: str) -> bool:
         """Whether the index holds ``path`` as a regular file (one git call)."""
         out = self.run("ls-files", "-s", "-z", "--", f":(literal){path}")

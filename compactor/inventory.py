@@ -26,6 +26,7 @@ from typing import Any
 
 from compactor.blocks import (  # noqa: F401 - MarkerError, markers, read_block: re-exported
     MarkerError,
+    find_span,
     markers,
     neutralise,
     read_block,
@@ -400,9 +401,11 @@ class InventoryPlan:
     old: str | None  # current file text, None when missing
     new: str  # the file text after regeneration
 
+    same_in_git: bool = False  # old and new differ only in what git normalises (line endings)
+
     @property
     def stale(self) -> bool:
-        return self.old != self.new
+        return self.old != self.new and not self.same_in_git
 
 
 def read_text(root: Path, rel: str, asked_by: str = "option 'inventory'") -> str | None:
@@ -427,11 +430,40 @@ def plan_inventory(repo: Repo, config: Config, scan: Scan | None = None,
     scan = scan if scan is not None else inventory_scan(repo, config)
     skip = frozenset({config.inventory})
     content = _cached_content(repo, scan, skip)
-    old = read_text(repo.root, config.inventory) if old_from is None else _committed_text(
-        repo, old_from, config.inventory)
+    if old_from is None:
+        old = read_text(repo.root, config.inventory)
+        if old is None:  # a sparse checkout (or a deleted file): the index still holds it
+            old = _indexed_text(repo, config.inventory)
+    else:
+        old = _committed_text(repo, old_from, config.inventory)
     base = old if old is not None else HEADER
-    new = replace_block(base, INVENTORY_BLOCK, content, where=config.inventory)
-    return InventoryPlan(config.inventory, old, new)
+    new = with_line_endings(replace_block(base, INVENTORY_BLOCK, content, where=config.inventory),
+                            base)
+    same = False
+    if old is not None and old != new:  # what git would store may still be the same
+        same = repo.stored_blob(config.inventory, old.encode("utf-8")) == \
+            repo.stored_blob(config.inventory, new.encode("utf-8"))
+    return InventoryPlan(config.inventory, old, new, same)
+
+
+def with_line_endings(text: str, base: str) -> str:
+    """``text`` with its inventory block in ``base``'s line ending: a file checked out with
+    CRLF (core.autocrlf, .gitattributes eol=crlf) keeps CRLF, not a mix."""
+    if base.count("\r\n") * 2 <= base.count("\n"):
+        return text
+    span = find_span(text, INVENTORY_BLOCK)
+    if span is None:
+        return text
+    block = text[span[0] : span[3]].replace("\r\n", "\n").replace("\n", "\r\n")
+    return text[: span[0]] + block + text[span[3] :]
+
+
+def _indexed_text(repo: Repo, path: str) -> str | None:
+    blob = repo.index_blob(path)
+    if blob is None:
+        return None
+    data = repo.read_blobs([blob]).get(blob)
+    return data.decode("utf-8", "replace") if isinstance(data, bytes) else None
 
 
 def _committed_text(repo: Repo, rev: str, path: str) -> str | None:

@@ -143,6 +143,7 @@ def restore(
             "(git fetch --unshallow) and retry"
         )
     data = repo.read_blobs(entries[p].blob for p in paths)
+    converted = set(repo.converted_on_checkout(paths))  # CRLF, smudge: what checkout writes
     plan: list[tuple[str, Path, bytes, bool]] = []
     clashes: list[str] = []
     where = manifest_path(config)
@@ -150,6 +151,8 @@ def restore(
         dest = _safe_target(repo.root, p, where)
         raw = data[entries[p].blob]
         content = raw if isinstance(raw, bytes) else b""
+        if p in converted:
+            content = repo.checkout_bytes(p, entries[p].blob)
         same = False
         if dest.is_symlink() or dest.is_dir():
             raise RefusedError(

@@ -644,3 +644,67 @@ def test_a_manifest_key_with_a_nul_byte_is_an_input_error(
             "refusing to use this manifest (restore it from git history (git log -- PATH) or "
             "remove it)")
     watch.unchanged()
+
+
+# -- line endings and sparse checkouts (reachable by accident) --------------------------------
+
+
+def test_autocrlf_clone_keeps_the_inventory_fresh_and_crlf(
+        repo: GitRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    loop(repo)
+    assert run(repo.root, "inventory", capsys=capsys)[0] == 0
+    inv = "docs/INVENTORY.md"
+    repo.commit({inv: (repo.root / inv).read_text() + "\nHand-written notes.\n"})
+    clone = tmp_path / "crlf"
+    subprocess.run(["git", "clone", "-q", "-c", "core.autocrlf=true", str(repo.root), str(clone)],
+                   check=True, capture_output=True)
+    cloned = GitRepo(clone)
+    cloned.git("config", "commit.gpgsign", "false")
+    checked_out = (clone / inv).read_bytes()
+    assert b"\r\n" in checked_out
+    code, _out, err = run(clone, "inventory", "--check", capsys=capsys)
+    assert code == 0, err
+    cloned.stage({"docs/lanes/S006-deploy-widget.md": lane(6)})
+    assert run(clone, "inventory", "--check", capsys=capsys)[0] == 1  # really stale now
+    assert run(clone, "inventory", capsys=capsys)[0] == 0
+    data = (clone / inv).read_bytes()
+    assert data.count(b"\n") == data.count(b"\r\n")  # one line ending, the file's own
+    assert b"Hand-written notes.\r\n" in data
+    assert run(clone, "inventory", "--check", capsys=capsys)[0] == 0
+    # restore writes what git checkout would: CRLF here
+    lane2 = clone / "docs/lanes/S002-deploy-widget.md"
+    before = lane2.read_bytes()
+    assert b"\r\n" in before
+    cloned.git("add", "-A")
+    cloned.git("commit", "-q", "--no-verify", "-m", "S006")
+    assert run(clone, "compact", "--apply", "--branch", "tidy", capsys=capsys)[0] == 0
+    cloned.git("checkout", "-q", "tidy")
+    assert not lane2.exists()
+    code, _out, err = run(clone, "restore", "S002", capsys=capsys)
+    assert code == 0, err
+    assert lane2.read_bytes() == before
+    assert cloned.git("status", "--porcelain", "--", str(lane2)) == "?? docs/lanes/S002-deploy-widget.md\n"
+
+
+def test_sparse_checkout_reads_the_inventory_from_the_index(
+        repo: GitRepo, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    loop(repo)
+    assert run(repo.root, "inventory", capsys=capsys)[0] == 0
+    inv = "docs/INVENTORY.md"
+    repo.commit({inv: "# Our inventory\n\nHand-written, committed.\n\n"
+                 + (repo.root / inv).read_text()})
+    clone = tmp_path / "sparse"
+    subprocess.run(["git", "clone", "-q", "--no-checkout", str(repo.root), str(clone)],
+                   check=True, capture_output=True)
+    cloned = GitRepo(clone)
+    cloned.git("sparse-checkout", "set", "--no-cone", "/docs/lanes/")
+    cloned.git("checkout", "-q", "main")
+    assert not (clone / inv).exists()
+    code, _out, err = run(clone, "inventory", "--check", capsys=capsys)
+    assert code == 0, err
+    cloned.stage({"docs/lanes/S006-deploy-widget.md": lane(6)})
+    assert run(clone, "inventory", "--check", capsys=capsys)[0] == 1
+    assert run(clone, "inventory", capsys=capsys)[0] == 0
+    text = (clone / inv).read_text()
+    assert text.startswith("# Our inventory\n\nHand-written, committed.\n")  # nothing dropped
+    assert "S006" in text
