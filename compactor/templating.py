@@ -204,12 +204,45 @@ def _bounded(work: Callable[[], str], limit: bool, where: str) -> str:
 
     old = signal.signal(signal.SIGALRM, expire)
     signal.setitimer(signal.ITIMER_REAL, TEMPLATE_SECONDS)
+    limits = _cap_memory()
     try:
         return work()
     except _OutOfTime:
         raise InputError(
             f"{where}: template did not finish within {TEMPLATE_SECONDS:g} s; simplify it"
         ) from None
+    except MemoryError:
+        raise InputError(
+            f"{where}: template needed over {TEMPLATE_BYTES >> 20} MB; simplify it"
+        ) from None
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
+        if limits is not None:
+            import resource
+
+            resource.setrlimit(resource.RLIMIT_AS, limits)
+
+
+TEMPLATE_BYTES = 1 << 30  # a repository template may grow the process by this much
+
+
+def _cap_memory() -> tuple[int, int] | None:
+    """Lower the address-space limit to what the process uses now plus TEMPLATE_BYTES
+    (Linux): a template doubling a string in a loop gets a MemoryError, not the machine's
+    memory. Returns the limits to put back (None: not capped)."""
+    try:
+        import resource
+
+        with open("/proc/self/statm") as fh:
+            used = int(fh.read().split()[0]) * resource.getpagesize()
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        cap = used + TEMPLATE_BYTES
+        if soft != resource.RLIM_INFINITY and soft <= cap:
+            return None
+        if hard != resource.RLIM_INFINITY and cap > hard:
+            return None
+        resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+        return soft, hard
+    except (OSError, ValueError, ImportError):
+        return None

@@ -383,12 +383,18 @@ ESCAPES = [
     "{% set x = families.append(1) %}{{ x }}",
     "{{ 'a' * 1000000000 }}",
     "{{ 10 ** 1000000000 }}",
+    "{% set ns = namespace(x='a') %}{% for i in range(60) %}{% set ns.x = ns.x ~ ns.x %}"
+    "{% endfor %}{{ ns.x|length }}",
 ]
 
 
 @pytest.mark.parametrize("source", ESCAPES)
 def test_a_repo_template_cannot_run_code(repo: GitRepo, canary: Path, source: str,
+                                         monkeypatch: pytest.MonkeyPatch,
                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from compactor import templating
+
+    monkeypatch.setattr(templating, "TEMPLATE_BYTES", 256 << 20)  # the test's memory, not 1 GB
     loop(repo)
     repo.commit({".compactor.yaml": "template: docs/inventory.j2\n",
                  "docs/inventory.j2": source.replace("CANARY", str(canary))})
