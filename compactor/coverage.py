@@ -29,7 +29,7 @@ from types import MappingProxyType
 
 from compactor.briefs import Brief, name_words
 from compactor.config import Config
-from compactor.markdown import outline
+from compactor.markdown import newlines, outline
 
 STANDARD = ("positive path", "negative path", "replay", "audit")
 STANDARD_QUORUM = 2  # standard dimensions a family must prove before the others count as gaps
@@ -132,7 +132,7 @@ def content_words(text: str, label: Sequence[str] = ()) -> frozenset[str]:
 
 def read_proof(index: int, brief: Brief, config: Config) -> LaneProof:
     """Parse one lane's body (must be loaded) into a :class:`LaneProof`."""
-    body = brief.body or ""
+    body = newlines(brief.body or "")
     label = brief.label_words
     fields = {k.lower(): v for k, v in brief.fields.items()}
     guards = tuple(g.lower() for g in config.guardrail_fields)

@@ -49,6 +49,7 @@ def title(text: str) -> str:
     """The text of the first heading with any text (a multi-line setext heading on one
     line), else the first line of text or a list item (stripped, up to 120
     characters), else ''. Reads no further than it must."""
+    text = newlines(text)
     lines = _fast_lines(text, until_title=True)
     if lines is None:  # the fast reader declined: markdown-it-py reads the document
         return title_of(markdown_it_outline(text), text)
@@ -80,8 +81,15 @@ def _parser() -> Any:
     return MarkdownIt("commonmark")
 
 
+def newlines(text: str) -> str:
+    """Line breaks as markdown-it-py splits lines (CR LF and a lone CR end a line too), so
+    its token line numbers index ``text.split("\\n")``."""
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
 def markdown_it_outline(text: str) -> tuple[Line, ...]:
     """``outline`` as markdown-it-py's block tokens give it (the reference)."""
+    text = newlines(text)
     raw = text.split("\n")
     out = [_plain(line) for line in raw]
     tokens = _parser().parse(text)

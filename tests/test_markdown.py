@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from compactor.markdown import fast_outline, markdown_it_outline, outline, title, title_of
+from compactor.markdown import fast_outline, markdown_it_outline, newlines, outline, title, title_of
 
 EXAMPLES = int(os.environ.get("MARKDOWN_EXAMPLES", "400"))
 PIECES = [
@@ -75,3 +76,11 @@ def test_most_briefs_take_the_fast_path() -> None:
     doc = ("# S085 guarded export\n\n## Scope\n\n- route: /v2/export\n- tenant: alpha\n\n"
            "Proof of the envelope.\n\n```sh\n# run it\nmake proof\n```\n\n1. replay\n2. compare\n")
     assert fast_outline(doc) is not None
+
+
+@pytest.mark.parametrize("text", ["\r---", "a\r---\rbody", "Title\r===\r\r- item\r"])
+def test_a_lone_carriage_return_ends_a_line_as_markdown_it_reads_it(text: str) -> None:
+    lines = outline(text)
+    assert lines == markdown_it_outline(text)
+    assert len(lines) == len(newlines(text).split("\n"))
+    assert "\r" not in title(text)
