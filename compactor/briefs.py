@@ -215,11 +215,12 @@ def load_front_matter(source: str) -> dict[str, Any]:
     fast = fast_front_matter(source)
     if fast is not None:
         return fast
-    from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
+    from compactor.config import yaml_loader
+
     try:
-        data = YAML(typ="safe", pure=True).load(source)
+        data = yaml_loader().load(source)
     except RecursionError:
         raise FrontMatterError("broken YAML front matter (nested too deeply)") from None
     except (YAMLError, ValueError, TypeError) as exc:

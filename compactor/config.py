@@ -181,6 +181,17 @@ def _compile(pattern: str) -> re.Pattern[str]:
     return compile_user(pattern, 0, "lane_pattern", trusted=pattern == DEFAULT_LANE_PATTERN)
 
 
+def _value(value: Any) -> str:
+    """A value for an error message: repr, but bounded (a YAML alias chain can make a few
+    lines stand for a billion nested items) and on one line."""
+    import reprlib
+
+    shown = reprlib.Repr()
+    shown.maxlevel, shown.maxlist, shown.maxdict, shown.maxtuple = 2, 4, 4, 4
+    shown.maxstring = shown.maxother = 80
+    return shown.repr(value)
+
+
 def _fail(source: str, key: str, what: str) -> ConfigError:
     err = ConfigError(f"{source}: option '{key}' {what}")
     err.key = key
@@ -197,11 +208,11 @@ def _as_list(source: str, key: str, value: Any) -> tuple[str, ...]:
 
 def _as_number(source: str, key: str, value: Any, kind: type, lo: float, hi: float) -> Any:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _fail(source, key, f"must be a number, got {type(value).__name__} {value!r}")
+        raise _fail(source, key, f"must be a number, got {type(value).__name__} {_value(value)}")
     if kind is int and not isinstance(value, int):
-        raise _fail(source, key, f"must be a whole number, got {value!r}")
+        raise _fail(source, key, f"must be a whole number, got {_value(value)}")
     if not lo <= value <= hi:
-        raise _fail(source, key, f"must be between {_show(lo)} and {_show(hi)}, got {value!r}")
+        raise _fail(source, key, f"must be between {_show(lo)} and {_show(hi)}, got {_value(value)}")
     return kind(value)
 
 
@@ -235,7 +246,7 @@ def _inside_repo(source: str, key: str, value: Any) -> str:
     clean, problem = lexical(value)
     if clean is None:
         why = f" (it {problem})" if problem in ("reaches into .git", "holds a NUL byte") else ""
-        raise _fail(source, key, f"must be a path inside the repository, got {value!r}{why}")
+        raise _fail(source, key, f"must be a path inside the repository, got {_value(value)}{why}")
     return clean
 
 
@@ -248,7 +259,7 @@ def make_config(raw: Mapping[str, Any], source: str = "config") -> Config:
 
             close = difflib.get_close_matches(str(key), sorted(_FIELDS), n=1)
             hint = f"; did you mean '{close[0]}'?" if close else f"; known options: {', '.join(sorted(_FIELDS))}"
-            err = ConfigError(f"{source}: unknown option '{key}'{hint}")
+            err = ConfigError(f"{source}: unknown option {_value(key)}{hint}")
             err.key = str(key)
             raise err
         values[key] = _validate(source, key, value)
@@ -300,7 +311,7 @@ def _validate(source: str, key: str, value: Any) -> Any:
         return value
     if key in ("adjacent_mode", "rename_mode", "budget_mode", "unnumbered_mode"):
         if value not in MODES:
-            raise _fail(source, key, f"must be one of {', '.join(MODES)}, got {value!r}")
+            raise _fail(source, key, f"must be one of {', '.join(MODES)}, got {_value(value)}")
         return value
     if key == "kind_rules":
         if not isinstance(value, Mapping):
@@ -308,7 +319,7 @@ def _validate(source: str, key: str, value: Any) -> Any:
         rules: dict[str, Sequence[str]] = dict(DEFAULT_KIND_RULES)
         for kind, patterns in value.items():
             if kind not in KINDS:
-                raise _fail(source, key, f"names unknown kind {kind!r} (kinds: {', '.join(KINDS)})")
+                raise _fail(source, key, f"names unknown kind {_value(kind)} (kinds: {', '.join(KINDS)})")
             pats = _as_list(source, f"{key}.{kind}", patterns)
             from compactor.patterns import compile_user, pattern_errors
 
@@ -347,7 +358,12 @@ def load_config(root: Path) -> tuple[Config, str | None]:
             data = tomllib.loads(text) if text is not None else {}
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"pyproject.toml: cannot parse ({exc}); fix the TOML syntax") from None
-        section = data.get("tool", {}).get("compactor")
+        except (ValueError, RecursionError) as exc:  # a 5,000-digit number; [[[[…]]]]
+            first = "nested too deeply" if isinstance(exc, RecursionError) else \
+                str(exc).split(";")[0]
+            raise ConfigError(f"pyproject.toml: cannot read it ({first}); fix the TOML") from None
+        tool = data.get("tool", {})
+        section = tool.get("compactor") if isinstance(tool, dict) else None
         if section is not None:
             if not isinstance(section, dict):
                 raise ConfigError("pyproject.toml: [tool.compactor] must be a table")
@@ -395,12 +411,47 @@ def _yaml_key_line(text: str, key: str | None) -> int | None:
     return None
 
 
-def _read_yaml(path: Path, text: str) -> Mapping[str, Any]:
+MAX_YAML_DEPTH = 50  # nesting levels of a repository's YAML (config, front matter)
+
+
+def yaml_loader() -> Any:
+    """A safe, pure-Python YAML loader for a repository's YAML that refuses, while
+    scanning, collections nested over ``MAX_YAML_DEPTH`` levels: ruamel's scanner spends
+    time quadratic in the nesting depth (800 ``[`` took seconds, then a RecursionError),
+    so a few bytes of ``[[[[…`` could hold up the hook."""
     from ruamel.yaml import YAML
+
+    loader = YAML(typ="safe", pure=True)
+    loader.Scanner = _bounded_scanner()
+    return loader
+
+
+def _bounded_scanner() -> Any:
+    from ruamel.yaml.scanner import Scanner, ScannerError
+
+    class BoundedScanner(Scanner):
+        def _deep(self) -> None:
+            if len(self.flow_context) + len(self.indents) >= MAX_YAML_DEPTH:
+                raise ScannerError(None, None, f"nested over {MAX_YAML_DEPTH} levels",
+                                   self.reader.get_mark())
+
+        def fetch_flow_collection_start(self, token_class: Any, to_push: Any) -> None:
+            self._deep()
+            super().fetch_flow_collection_start(token_class, to_push)
+
+        def add_indent(self, column: int) -> bool:
+            if self.indent < column:
+                self._deep()
+            return bool(super().add_indent(column))
+
+    return BoundedScanner
+
+
+def _read_yaml(path: Path, text: str) -> Mapping[str, Any]:
     from ruamel.yaml.error import YAMLError
 
     try:
-        data = YAML(typ="safe", pure=True).load(text)
+        data = yaml_loader().load(text)
     except RecursionError:
         raise ConfigError(f"{path.name}: cannot parse (nested too deeply); fix the YAML") from None
     except (YAMLError, UnicodeDecodeError) as exc:
@@ -411,6 +462,9 @@ def _read_yaml(path: Path, text: str) -> Mapping[str, Any]:
         if problem:
             reason = f"{reason}: {problem}" if reason != problem else reason
         raise ConfigError(f"{where}: cannot parse ({reason}); fix the YAML syntax") from None
+    except (ValueError, TypeError) as exc:  # a 5,000-digit number; a list as a mapping key
+        first = (str(exc).splitlines() or [type(exc).__name__])[0].split(";")[0]
+        raise ConfigError(f"{path.name}: cannot read a value ({first}); fix the YAML") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

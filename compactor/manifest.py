@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from compactor.errors import InputError, Warning
+from compactor.errors import InputError, Warning, path_for_humans
 from compactor.paths import lexical
 from compactor.store import code_digest
 
@@ -186,6 +186,10 @@ def parse(data: bytes | None, where: str) -> Manifest:
         raw = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"{where}: is not valid JSON ({exc}); {_FIX}") from None
+    except (ValueError, RecursionError) as exc:  # a 5,000-digit number; [[[[…]]]]
+        what = "nested too deeply" if isinstance(exc, RecursionError) else \
+            "holds a number too long to read"
+        raise InputError(f"{where}: is not a compactor manifest ({what}); {_FIX}") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("entries"), dict):
         raise InputError(f"{where}: is not a compactor manifest (no 'entries' mapping); {_FIX}")
     version = raw.get("version")
@@ -372,7 +376,8 @@ def scan_members(repo: Repo, config: Config, entries: Sequence[IndexEntry],
     present = {e.path for e in entries}
     wanted = [i for i, p in enumerate(paths) if p not in present]
     missing = _missing(repo, blobs, found.blob, bool(wanted), cache)
-    warnings = [Warning(where, f"{paths[i]}: blob {blobs[i]} is missing from the repository; "
+    warnings = [Warning(where, f"{path_for_humans(paths[i])}: blob {blobs[i]} is missing from "
+                               "the repository; "
                                "not scanned (run 'compactor verify')")
                 for i in wanted if blobs[i] in missing]
     kept = [i for i in wanted if blobs[i] not in missing] if missing else wanted

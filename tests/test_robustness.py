@@ -404,7 +404,7 @@ def test_hostile_front_matter_is_refused_not_expanded(repo: GitRepo) -> None:
     assert assert_clean(result, EXIT_OK) == [
         f"compactor: warning: docs/S101-laughs.md: {too_big}",
         f"compactor: warning: docs/S102-self.md: {too_big}",
-        "compactor: warning: docs/S103-deep.md: broken YAML front matter (nested too deeply); "
+        "compactor: warning: docs/S103-deep.md: broken YAML front matter (nested over 50 levels); "
         "front matter ignored, body read as text",
     ]
     briefs = {b["path"]: b for b in scan_json(result)["briefs"]}  # type: ignore[attr-defined]

@@ -714,3 +714,134 @@ def test_sparse_checkout_reads_the_inventory_from_the_index(
     text = (clone / inv).read_text()
     assert text.startswith("# Our inventory\n\nHand-written, committed.\n")  # nothing dropped
     assert "S006" in text
+
+
+# -- attack review: hostile manifests, configs and YAML shapes --------------------------------
+
+
+@pytest.mark.parametrize("data, problem", [
+    (b'{"entries": {}, "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested too deeply"),
+    (b'{"version": 1, "entries": {}, "x": ' + b"1" * 5_000 + b"}",
+     "holds a number too long to read"),
+])
+def test_a_manifest_json_reads_cannot_crash_any_command(
+        repo: GitRepo, canary: Path, data: bytes, problem: str,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    loop(repo)
+    repo.commit({MANIFEST: data})
+    repo.stage({"docs/lanes/S006-deploy-widget.md": lane(6)})
+    watch = Watch(repo, canary)
+    said = (f"{MANIFEST}: is not a compactor manifest ({problem}); restore it from git history "
+            "(git log -- PATH) or remove it")
+    for args in (("scan",), ("inventory", "--check"), ("report",)):
+        code, _out, err = run(repo.root, *args, capsys=capsys)
+        assert code in (0, 1) and "Traceback" not in err and "internal error" not in err
+        assert f"compactor: warning: {said}; its folded lanes are not scanned" in err
+    for args in (("check",), ("verify",), ("restore", "--all"), ("compact",)):
+        code, _out, err = run(repo.root, *args, capsys=capsys)
+        assert code == 2 and error_line(err) == f"compactor: error: {said}"
+    watch.unchanged()
+
+
+def test_a_manifest_path_cannot_put_a_line_of_its_own_in_the_output(
+        repo: GitRepo, canary: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    loop(repo)
+    evil = "docs/x\n::error file=README.md,line=1::injected\n.md"
+    repo.commit({MANIFEST: manifest({evil: {"action": "folded", "blob": "1" * 40,
+                                            "location": "inventory"}})})
+    watch = Watch(repo, canary)
+    for args in (("scan",), ("inventory", "--check"), ("report",), ("verify",), ("compact",)):
+        _code, out, err = run(repo.root, *args, capsys=capsys)
+        lines = (out + err).splitlines()
+        assert not [line for line in lines if line.lstrip().startswith("::")]
+        assert any("docs/x\\n::error file=README.md,line=1::injected\\n.md" in line
+                   for line in lines)
+    watch.unchanged()
+
+
+NESTED = [("flow", "[" * 5_000 + "]" * 5_000), ("mapping", "{a: " * 3_000 + "1" + "}" * 3_000)]
+
+
+@pytest.mark.parametrize("shape, value", NESTED)
+def test_deeply_nested_front_matter_is_refused_while_scanning(
+        repo: GitRepo, canary: Path, shape: str, value: str,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import time
+
+    loop(repo, 1, 2, 3)
+    # ruamel's scanner is quadratic in nesting depth: 10 such lanes took ~30 s before
+    repo.stage({f"docs/lanes/S{n:03d}-deploy-widget.md": lane(n, action=f"deploy widget\nroute: "
+                                                              f"{value}")
+                for n in range(4, 14)})
+    watch = Watch(repo, canary)
+    start = time.monotonic()
+    code, _out, err = run(repo.root, "check", "--no-cache", capsys=capsys)
+    assert time.monotonic() - start < 8
+    assert code == 1
+    assert ("compactor: warning: docs/lanes/S004-deploy-widget.md: broken YAML front matter "
+            "(nested over 50 levels); front matter ignored, body read as text") in err
+    watch.unchanged()
+
+
+def test_nesting_within_the_limit_still_reads(repo: GitRepo) -> None:
+    from compactor.briefs import load_front_matter
+
+    assert load_front_matter("a: " + "[" * 40 + "1" + "]" * 40)["a"] is not None
+    deep = "".join("  " * i + f"k{i}:\n" for i in range(45)) + "  " * 45 + "v\n"
+    assert "k0" in load_front_matter(deep)
+
+
+LEVELS = ", ".join(["&l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+                   + [f"&l{i} [" + ", ".join([f"*l{i - 1}"] * 10) + "]" for i in range(1, 9)])
+
+
+@pytest.mark.parametrize("name, text, message", [
+    (".compactor.yaml", "threshold: " + "[" * 5_000 + "]" * 5_000 + "\n",
+     ".compactor.yaml:1:61: cannot parse (nested over 50 levels); fix the YAML syntax"),
+    (".compactor.yaml", f"threshold: [{LEVELS}]\n",
+     ".compactor.yaml:1: option 'threshold' must be a number, got list [['lol', 'lol', 'lol', "
+     "'lol', ...], [[...], [...], [...], [...], ...], [[...], [...], [...], [...], ...], "
+     "[[...], [...], [...], [...], ...], ...]"),
+    (".compactor.yaml", f"adjacent_mode: [{LEVELS}]\n",
+     ".compactor.yaml:1: option 'adjacent_mode' must be one of block, warn, off, got "
+     "[['lol', 'lol', 'lol', 'lol', ...], [[...], [...], [...], [...], ...], [[...], [...], "
+     "[...], [...], ...], [[...], [...], [...], [...], ...], ...]"),
+    (".compactor.yaml", "kind_rules: {? [[a], b] : [x]}\n",
+     ".compactor.yaml: cannot read a value (unhashable type: 'list'); fix the YAML"),
+    (".compactor.yaml", "seed: " + "9" * 5_000 + "\n",
+     ".compactor.yaml: cannot read a value (Exceeds the limit (4300 digits) for integer string "
+     "conversion: value has 5000 digits); fix the YAML"),
+    (".compactor.yaml", '"a\\n::error::x": 1\n',
+     ".compactor.yaml:1: unknown option 'a\\n::error::x'; known options: ack_max_words, …"),
+    ("pyproject.toml", "[tool.compactor]\nthreshold = " + "[" * 5_000 + "]" * 5_000 + "\n",
+     "pyproject.toml: cannot read it (nested too deeply); fix the TOML"),
+    ("pyproject.toml", "[tool.compactor]\nseed = " + "9" * 5_000 + "\n",
+     "pyproject.toml: cannot read it (Exceeds the limit (4300 digits) for integer string "
+     "conversion: value has 5000 digits); fix the TOML"),
+])
+def test_a_hostile_config_is_one_line_fast(repo: GitRepo, canary: Path, name: str, text: str,
+                                           message: str,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    import time
+
+    loop(repo, 1, 2)
+    repo.commit({name: text})
+    repo.stage({"docs/lanes/S003-deploy-widget.md": lane(3)})
+    watch = Watch(repo, canary)
+    start = time.monotonic()
+    code, _out, err = run(repo.root, "check", capsys=capsys)
+    assert time.monotonic() - start < 6  # an alias chain printed whole never ends
+    assert code == 2
+    if message.endswith("…"):
+        assert error_line(err).startswith(f"compactor: error: {message[:-1]}")
+    else:
+        assert error_line(err) == f"compactor: error: {message}"
+    watch.unchanged()
+
+
+def test_a_pyproject_whose_tool_is_not_a_table_has_no_config(
+        repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    loop(repo, 1, 2)
+    repo.commit({"pyproject.toml": "tool = 3\n"})
+    code, _out, err = run(repo.root, "scan", capsys=capsys)
+    assert code == 0 and err == ""
