@@ -235,7 +235,7 @@ def compact(ctx: Context, do_apply: bool, branch: str | None, force: bool,
     out = click.echo if pr_body_to != "-" else (lambda s: click.echo(s, err=True))
     applied = None
     if do_apply and not plan.empty:
-        applied = core.apply_plan(repo, plan, name, force=force)
+        applied = core.apply_compaction(repo, plan, name, force=force)
     elif not plan.empty:
         op = repo.operation_in_progress()
         if op is not None:
@@ -450,7 +450,7 @@ def inventory(ctx: Context, check_only: bool, fail_on_fix: bool, rev: str | None
         raise InputError("inventory: --check writes nothing, --exit-non-zero-on-fix writes; "
                          "pass one of them")
     from compactor.files import path_for_humans
-    from compactor.inventory import apply_plan, inventory_scan, plan_inventory
+    from compactor.inventory import apply_inventory, inventory_scan, plan_inventory
 
     repo, config = ctx.repo, ctx.config
     result = inventory_scan(repo, config, progress=progress_printer(), rev=rev,
@@ -467,7 +467,7 @@ def inventory(ctx: Context, check_only: bool, fail_on_fix: bool, rev: str | None
             return 1
         click.echo(f"{shown} is up to date", err=True)
         return 0
-    if apply_plan(repo.root, plan):
+    if apply_inventory(repo.root, plan):
         if fail_on_fix:
             click.echo(f"fixed {shown}: it was {'missing' if plan.old is None else 'stale'}; "
                        f"`git add {shown}` and commit again", err=True)

@@ -17,7 +17,7 @@ Lanes folded by an earlier compaction take part in the scan again (read from
 their blob ids in the manifest), so the lanes that remain are judged against
 the same history as before and a second compaction has nothing to do.
 
-:func:`apply_plan` builds the commit with plumbing only — a temporary index,
+:func:`apply_compaction` builds the commit with plumbing only — a temporary index,
 ``write-tree``, ``commit-tree`` — and moves one ref at the very end, so the
 work tree, the real index, HEAD and the current branch never change, and an
 interrupted run leaves nothing behind but unreachable objects.
@@ -206,7 +206,7 @@ def render_folded_block(old_block: str | None, folds: Sequence[Fold], source_com
     return folded_block(entries.values())
 
 
-def render_inventory(old: bytes | None, folds: Sequence[Fold], source_commit: str,
+def fold_into_inventory(old: bytes | None, folds: Sequence[Fold], source_commit: str,
                      inventory_block: str | None = None, where: str = "inventory") -> bytes:
     """The inventory with the folded block (and the inventory block, when given) updated.
 
@@ -396,7 +396,7 @@ def build_plan(
         inv_entry, man_entry = in_tree.get(inventory), in_tree.get(manifest_file)
         writes.append(Write(
             inventory,
-            render_inventory(inventory_before, folds, head, None, inventory),
+            fold_into_inventory(inventory_before, folds, head, None, inventory),
             inv_entry.mode if inv_entry else "100644", inv_entry is not None,
         ))
         writes.append(Write(
@@ -526,7 +526,7 @@ def with_inventory_block(plan: Plan, inventory_before: bytes | None, block: str)
     from dataclasses import replace
 
     writes = tuple(
-        replace(w, data=render_inventory(inventory_before, plan.folds, plan.head, block, w.path))
+        replace(w, data=fold_into_inventory(inventory_before, plan.folds, plan.head, block, w.path))
         if w.path == plan.inventory else w
         for w in plan.writes
     )
@@ -606,7 +606,7 @@ def commit_message(plan: Plan) -> str:
     return subject + "\n\n" + "\n".join(body) + "\n"
 
 
-def apply_plan(repo: Repo, plan: Plan, branch: str, *, force: bool = False) -> Applied:
+def apply_compaction(repo: Repo, plan: Plan, branch: str, *, force: bool = False) -> Applied:
     """Build the plan's ONE commit on top of its HEAD and point ``branch`` at it, last."""
     old = check_apply(repo, branch, force)
     if not repo.has_identity():

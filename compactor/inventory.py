@@ -104,7 +104,7 @@ def load_bodies(repo: Repo, scan: Scan, members: Sequence[int]) -> list[Brief]:
     return briefs
 
 
-def exemplar(scan: Scan, members: Sequence[int]) -> int:
+def typical(scan: Scan, members: Sequence[int]) -> int:
     """The member most similar to the others (the first on ties)."""
     if len(members) <= 2:
         return members[0]
@@ -162,12 +162,12 @@ def family_data(
         tokens += sum(briefs[i].tokens.values())
     novelty = [decisions[i].novelty or 0.0 for i in members]
     later = novelty[1:][-5:]
-    ex = exemplar(scan, members)
+    ex = typical(scan, members)
     return {
         "id": fid,
-        "exemplar": lane_name(briefs[ex]),
-        "exemplar_path": briefs[ex].path,
-        "exemplar_label": briefs[ex].label,
+        "typical": lane_name(briefs[ex]),
+        "typical_path": briefs[ex].path,
+        "typical_label": briefs[ex].label,
         "lanes": lane_ranges(briefs, members),
         "lanes_short": lane_ranges(briefs, members, limit=6),
         "count": len(members),
@@ -290,7 +290,7 @@ def episode_rows(report: Report) -> list[dict[str, Any]]:
     return rows
 
 
-def summary_rows(report: Report) -> list[tuple[str, str]]:
+def summary_table(report: Report) -> list[tuple[str, str]]:
     """The report's summary without times (see the module docstring)."""
     lanes = str(report.lanes)
     if report.lanes and report.first_lane != report.last_lane:
@@ -348,7 +348,7 @@ def inventory_data(repo: Repo, scan: Scan, skip: frozenset[str] = frozenset()) -
             row[r] += 1
     folder_rows = sorted(folders.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))
     return {
-        "summary": summary_rows(report),
+        "summary": summary_table(report),
         "phases": phases,
         "show_pie": sum(1 for a in amounts if a > 0) >= 2,
         "tokens_recorded": bool(report.tokens),
@@ -519,7 +519,7 @@ def write_text(root: Path, rel: str, text: str, asked_by: str = "option 'invento
         ) from None
 
 
-def apply_plan(root: Path, plan: InventoryPlan) -> bool:
+def apply_inventory(root: Path, plan: InventoryPlan) -> bool:
     """Write the plan when it changes the file; True when written."""
     if not plan.stale:
         return False

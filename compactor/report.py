@@ -401,7 +401,7 @@ def _episodes_line(report: Report) -> str:
     return text + ")"
 
 
-def summary_rows(report: Report) -> list[tuple[str, str]]:
+def history_rows(report: Report) -> list[tuple[str, str]]:
     """(what, value) rows shared by the text and markdown renderings.
 
     A history that is one loop reads like the seed's table (window, burn per
@@ -467,7 +467,7 @@ def _text_phases(phases: Sequence[PhaseRow]) -> list[str]:
 
 
 def report_text(report: Report) -> str:
-    lines = [f"{k + ':':<15}{v}" for k, v in summary_rows(report)]
+    lines = [f"{k + ':':<15}{v}" for k, v in history_rows(report)]
     if report.phases and not (report.episodes and len(report.episodes) < report.episodes_found):
         lines += ["", *_text_phases(report.phases)]
     if report.one_loop or not report.episodes:
@@ -497,7 +497,7 @@ def _md_phases(phases: Sequence[PhaseRow]) -> list[str]:
 
 def report_markdown(report: Report, heading: str = "## Loop report") -> str:
     lines = [heading, "", "| | |", "|---|---|"]
-    lines += [f"| {k} | {md_cell(v)} |" for k, v in summary_rows(report)]
+    lines += [f"| {k} | {md_cell(v)} |" for k, v in history_rows(report)]
     if report.phases and not (report.episodes and len(report.episodes) < report.episodes_found):
         lines += ["", *_md_phases(report.phases)]
     if report.one_loop or not report.episodes:

@@ -67,7 +67,7 @@ def _manifest_in(repo: Repo, config: Config, rev: str) -> tuple[Manifest, list[I
     return Manifest(), tree, False
 
 
-def select(entries: Mapping[str, Entry], targets: Sequence[str],
+def select_entries(entries: Mapping[str, Entry], targets: Sequence[str],
            prefix: str = "") -> list[str]:
     """Manifest paths named by ``targets`` (original paths, archive locations or lane ids).
 
@@ -134,7 +134,7 @@ def restore(
             f"{manifest_path(config)}: no compaction manifest in {rev}; nothing was compacted "
             "there (check out the compacted branch, or pass --rev)"
         )
-    paths = sorted(entries) if everything else select(entries, targets, prefix)
+    paths = sorted(entries) if everything else select_entries(entries, targets, prefix)
     missing = repo.missing_blobs(entries[p].blob for p in paths)
     if missing:
         names = [path_for_humans(p) for p in paths if entries[p].blob in missing]

@@ -436,7 +436,7 @@ def test_a_failure_before_the_ref_update_leaves_nothing_behind(
 
         monkeypatch.setattr(Repo, "run", run)
     with pytest.raises(RuntimeError, match="killed"):
-        compact.apply_plan(r, plan, "compactor/compact-x")
+        compact.apply_compaction(r, plan, "compactor/compact-x")
     assert repo.state() == before
     assert list((repo.root / ".git").glob("compactor-index*")) == []
     assert repo.git("branch", "--list", "compactor/*") == ""

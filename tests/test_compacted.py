@@ -80,7 +80,7 @@ def compacted(root: Path, build: Callable[[Path], None]) -> tuple[GitRepo, compa
     repo.commit({INVENTORY: inventory.new}, message="inventory")
     plan = compact.plan_compaction(r, Config())
     assert plan.folds and plan.moves
-    compact.apply_plan(r, plan, "tidy")
+    compact.apply_compaction(r, plan, "tidy")
     before = outputs(repo.root)
     repo.git("checkout", "-q", "tidy")
     return repo, plan, before, outputs(repo.root)

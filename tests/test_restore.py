@@ -278,7 +278,7 @@ def test_compact_then_restore_gives_back_identical_bytes(
         event(f"folds={len(plan.folds) > 0} moves={len(plan.moves) > 0}")
         if plan.empty:
             return
-        compact.apply_plan(r, plan, "tidy")
+        compact.apply_compaction(r, plan, "tidy")
         git(root, "checkout", "-q", "tidy")
         removed = {f.path for f in plan.folds} | {m.path for m in plan.moves}
         assert not any((root / p).exists() for p in removed)
