@@ -157,6 +157,9 @@ def render(name: str, data: Mapping[str, Any], root: Path | None = None,
         env = environment(repo_template)
         template = env.get_template(name)
         text: str = _bounded(lambda: template.render(**data), repo_template is not None, where)
+        if repo_template is not None and len(text) > TEMPLATE_OUTPUT_CHARS:
+            raise InputError(f"{where}: template wrote over {TEMPLATE_OUTPUT_CHARS:,} "
+                             "characters; simplify it")
     except jinja2.TemplateNotFound as exc:
         if exc.name not in (name, None):
             raise InputError(
@@ -225,6 +228,7 @@ def _bounded(work: Callable[[], str], limit: bool, where: str) -> str:
 
 
 TEMPLATE_BYTES = 1 << 30  # a repository template may grow the process by this much
+TEMPLATE_OUTPUT_CHARS = 64 << 20  # longest inventory a repository template may write
 
 
 def _cap_memory() -> tuple[int, int] | None:

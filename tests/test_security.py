@@ -845,3 +845,17 @@ def test_a_pyproject_whose_tool_is_not_a_table_has_no_config(
     repo.commit({"pyproject.toml": "tool = 3\n"})
     code, _out, err = run(repo.root, "scan", capsys=capsys)
     assert code == 0 and err == ""
+
+
+def test_a_template_cannot_write_a_giant_inventory(repo: GitRepo, canary: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    loop(repo, 1, 2)
+    repo.commit({".compactor.yaml": "template: docs/inv.j2\n",
+                 "docs/inv.j2": "{{ 'x'|center(70000000) }}\n"})  # 999999999: a 1 GB file
+    watch = Watch(repo, canary)
+    for args in (("inventory",), ("inventory", "--check")):
+        code, _out, err = run(repo.root, *args, capsys=capsys)
+        assert code == 2 and error_line(err) == (
+            "compactor: error: docs/inv.j2: template wrote over 67,108,864 characters; "
+            "simplify it")
+    watch.unchanged()
