@@ -31,6 +31,42 @@ REPO_PREFIX = "repo:"
 TEMPLATE_SECONDS = 30.0  # a repository template's rendering budget
 _PACKAGED_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\.j2")
 _MAX_REPEAT = 1_000_000  # longest string or list a template may build with '*'
+_MAX_WIDTH = 10_000  # widest field a template may pad to ('%9d', '{:>9}', center, ljust, indent)
+_PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
+_PADDERS = frozenset({"center", "ljust", "rjust", "zfill", "expandtabs"})
+
+
+def _check_percent(fmt: str) -> None:
+    """Refuse a %-format whose widths or precisions could build a huge string."""
+    from jinja2.exceptions import SecurityError
+
+    for width, precision in _PERCENT_SPEC.findall(fmt):
+        for n in (width, precision):
+            if n == "*" or (n and int(n) > _MAX_WIDTH):
+                raise SecurityError(f"format width over {_MAX_WIDTH:,} in a template")
+
+
+def _check_format(fmt: str) -> None:
+    """Refuse a str.format pattern whose field widths could build a huge string."""
+    import string
+
+    from jinja2.exceptions import SecurityError
+
+    try:
+        fields = list(string.Formatter().parse(fmt))
+    except ValueError:
+        return  # str.format raises the same error itself
+    for _, _, spec, _ in fields:
+        if spec and ("{" in spec or any(int(n) > _MAX_WIDTH for n in re.findall(r"\d+", spec))):
+            raise SecurityError(f"format width over {_MAX_WIDTH:,} in a template")
+
+
+def _check_width(*values: Any) -> None:
+    from jinja2.exceptions import SecurityError
+
+    for v in values:
+        if isinstance(v, int) and not isinstance(v, bool) and v > _MAX_WIDTH:
+            raise SecurityError(f"width over {_MAX_WIDTH:,} in a template")
 
 
 def packaged_template_bytes(name: str) -> bytes | None:
@@ -74,9 +110,24 @@ def _sandbox() -> Any:
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
     class Sandbox(ImmutableSandboxedEnvironment):
-        intercepted_binops = frozenset(["*", "**"])
+        intercepted_binops = frozenset(["*", "**", "%"])
+
+        def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+            target = getattr(__obj, "__wrapped__", __obj)  # the sandbox wraps str.format
+            owner = getattr(target, "__self__", None)
+            if isinstance(owner, str):
+                name = getattr(target, "__name__", "")
+                if name in _PADDERS:
+                    _check_width(*args, *kwargs.values())
+                elif name in ("format", "format_map"):
+                    _check_format(owner)
+            return super().call(__context, __obj, *args, **kwargs)
 
         def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+            if operator == "%":
+                if isinstance(left, str):
+                    _check_percent(left)
+                return left % right
             if operator == "**":
                 if isinstance(right, int | float) and abs(right) > 64:
                     raise SecurityError("exponent too large for a template")
@@ -121,6 +172,23 @@ def environment(repo_template: tuple[str, str] | None = None) -> Any:
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
     )
+    center, indent, fmt = env.filters["center"], env.filters["indent"], env.filters["format"]
+
+    def bounded_center(value: str, width: int = 80) -> str:
+        _check_width(width)
+        return str(center(value, width))
+
+    def bounded_indent(value: str, width: int | str = 4, *args: Any, **kwargs: Any) -> str:
+        _check_width(width)
+        return str(indent(value, width, *args, **kwargs))
+
+    def bounded_format(value: str, *args: Any, **kwargs: Any) -> str:
+        _check_percent(str(value))
+        return str(fmt(value, *args, **kwargs))
+
+    env.filters["center"] = bounded_center
+    env.filters["indent"] = bounded_indent
+    env.filters["format"] = bounded_format
     env.filters["cell"] = lambda v: md_cell(str(v))
     env.filters["num"] = _num
     env.filters["mermaid"] = _mermaid

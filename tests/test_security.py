@@ -847,11 +847,34 @@ def test_a_pyproject_whose_tool_is_not_a_table_has_no_config(
     assert code == 0 and err == ""
 
 
+@pytest.mark.parametrize("template", [
+    "{{ '%0999999999d' % 1 }}",
+    "{{ 'x'|center(999999999) }}",
+    "{{ 'a'|indent(999999999) }}",
+    "{{ '{:>999999999}'.format(1) }}",
+    "{{ '{:{w}}'.format(1, w=999999999) }}",
+    "{{ 'x'.ljust(999999999) }}",
+    "{{ '%*d' % (999999999, 1) }}",
+    "{{ '%09999999d'|format(1) }}",
+])
+def test_a_template_cannot_pad_a_field_to_a_giant_width(
+        template: str, repo: GitRepo, canary: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    loop(repo, 1, 2)
+    repo.commit({".compactor.yaml": "template: docs/inv.j2\n", "docs/inv.j2": template + "\n"})
+    watch = Watch(repo, canary)
+    for args in (("inventory",), ("inventory", "--check")):
+        code, _out, err = run(repo.root, *args, capsys=capsys)
+        assert code == 2 and error_line(err).startswith(
+            "compactor: error: docs/inv.j2: template refused by the sandbox (")
+        assert "over 10,000 in a template" in error_line(err)
+    watch.unchanged()
+
+
 def test_a_template_cannot_write_a_giant_inventory(repo: GitRepo, canary: Path,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     loop(repo, 1, 2)
-    repo.commit({".compactor.yaml": "template: docs/inv.j2\n",
-                 "docs/inv.j2": "{{ 'x'|center(70000000) }}\n"})  # 999999999: a 1 GB file
+    repo.commit({".compactor.yaml": "template: docs/inv.j2\n",  # 70 x 1 MB: past the 64 MiB cap
+                 "docs/inv.j2": "{% for i in range(70) %}{{ 'x' * 1000000 }}{% endfor %}\n"})
     watch = Watch(repo, canary)
     for args in (("inventory",), ("inventory", "--check")):
         code, _out, err = run(repo.root, *args, capsys=capsys)
