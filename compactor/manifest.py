@@ -21,10 +21,10 @@ import hashlib
 import json
 import marshal
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from compactor.errors import InputError, Warning, path_for_humans
 from compactor.paths import lexical
@@ -274,12 +274,9 @@ def load(repo: Repo, blob: str, where: str, cache: Cache | None = None) -> Manif
     """The manifest stored in ``blob``: from the cache when this blob was parsed before,
     else read, validated (a malformed one is exit 2) and cached."""
     key = _cache_key(blob)
-    if cache is not None and cache.enabled:
-        stored = cache.get_blobs([key]).get(key)
-        if stored is not None:
-            found = _from_cache(stored)
-            if found is not None:
-                return found
+    found = _cached(cache, key, _from_cache)
+    if found is not None:
+        return found
     raw = repo.read_blobs([blob])[blob]
     manifest = parse(raw if isinstance(raw, bytes) else b"", where)
     if cache is not None and cache.enabled:
@@ -287,7 +284,15 @@ def load(repo: Repo, blob: str, where: str, cache: Cache | None = None) -> Manif
     return manifest
 
 
-CACHE_FORMAT = 1
+_T = TypeVar("_T")
+
+
+def _cached(cache: Cache | None, key: bytes, decode: Callable[[bytes], _T | None]) -> _T | None:
+    """The value stored under ``key``, decoded; None when absent or not a valid value."""
+    if cache is None or not cache.enabled:
+        return None
+    stored = cache.get_blobs([key]).get(key)
+    return decode(stored) if stored is not None else None
 
 
 def _cache_key(blob: str, kind: str = "manifest") -> bytes:
@@ -297,7 +302,6 @@ def _cache_key(blob: str, kind: str = "manifest") -> bytes:
 
 def _to_cache(manifest: Manifest) -> bytes:
     return marshal.dumps((
-        CACHE_FORMAT,
         [(e.path, e.blob, e.action, e.location, e.mode, e.lane, e.label, e.family,
           e.source_commit, e.created) for e in manifest.entries],
         [(c.source_commit, c.folded, c.archived) for c in manifest.compactions],
@@ -308,9 +312,7 @@ def _from_cache(data: bytes) -> Manifest | None:
     """The cached manifest, or None when the value is not one this version wrote."""
     try:
         value = marshal.loads(data)
-        fmt, rows, comps = value
-        if fmt != CACHE_FORMAT:
-            return None
+        rows, comps = value
         entries = []
         for row in rows:
             path, blob, action, location, mode, lane, label, family, source, created = row
@@ -396,18 +398,15 @@ def _columns(repo: Repo, blob: str, where: str, cache: Cache | None) -> Columns:
     """(paths, blobs, modes, actions, created or -1) of the manifest in ``blob``: from the
     cache (one read) when this code parsed it before, else :func:`load` and cached."""
     key = _cache_key(blob, "manifest-scan")
-    if cache is not None and cache.enabled:
-        stored = cache.get_blobs([key]).get(key)
-        if stored is not None:
-            found = _columns_from(stored)
-            if found is not None:
-                return found
+    found = _cached(cache, key, _columns_from)
+    if found is not None:
+        return found
     m = load(repo, blob, where, cache)
     cols: Columns = ([e.path for e in m.entries], [e.blob for e in m.entries],
                      [e.mode for e in m.entries], [e.action for e in m.entries],
                      [-1 if e.created is None else e.created for e in m.entries])
     if cache is not None and cache.enabled:
-        cache.put_blobs({key: marshal.dumps((CACHE_FORMAT, *cols))})
+        cache.put_blobs({key: marshal.dumps(cols)})
     return cols
 
 
@@ -417,10 +416,10 @@ def _columns_from(data: bytes) -> Columns | None:
         value = marshal.loads(data)
     except (ValueError, TypeError, EOFError):
         return None
-    if type(value) is not tuple or len(value) != 6 or value[0] != CACHE_FORMAT:
+    if type(value) is not tuple or len(value) != 5:
         return None
-    paths, blobs, modes, actions, created = value[1:]
-    if not all(type(c) is list for c in value[1:]):
+    paths, blobs, modes, actions, created = value
+    if not all(type(c) is list for c in value):
         return None
     n = len(paths)
     if not (len(blobs) == len(modes) == len(actions) == len(created) == n

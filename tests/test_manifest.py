@@ -142,8 +142,7 @@ def test_scan_members_from_cached_columns_never_trust_a_damaged_value(repo: GitR
     )
     cache = Cache(repo.root / ".git" / "compactor")
     try:
-        for damage in (None, b"\x00garbage", marshal.dumps((manifest.CACHE_FORMAT, [1], [], [],
-                                                            [], []))):
+        for damage in (None, b"\x00garbage", marshal.dumps(([1], [], [], [], []))):
             if damage is not None:
                 found = manifest.find(entries, Config())
                 assert found is not None

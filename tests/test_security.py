@@ -20,20 +20,12 @@ from conftest import GitRepo
 
 from compactor.cli import main
 from compactor.paths import PathRefused, contained, is_dotgit, lexical
+from tests.test_robustness import lane
 
 T0 = 1_778_304_756
 MANIFEST = "docs/archive/compactor-manifest.json"
 PAYLOAD = b"#!/bin/sh\necho pwned > /tmp/compactor-pwned\n"
 
-
-def lane(n: int, action: str = "deploy widget") -> str:
-    return (
-        f"---\nlane: S{n:03d}\naction: {action}\n---\n# S{n:03d} {action}\n\n"
-        "## Scope\n\nCheck the route, verify the session and record the tenant for the "
-        "envelope. Re-run the replay harness against the staging cluster and compare the "
-        "ledger totals with the audited baseline before closing the slice.\n\n"
-        "## Proof\n\nThe harness printed matching totals; the audit trail shows no drift.\n"
-    )
 
 
 def loop(repo: GitRepo, *numbers: int) -> None:
