@@ -91,6 +91,11 @@ CORPORA: dict[str, Corpus] = {
     "runbooks": Corpus("prometheus-operator+runbooks", "a685d14cf5128bb30e2bf935c3983decd772d885",
                        "content/runbooks/", r"/[A-Za-z]\w*\.md$", "negative",
                        "per-alert runbooks from one template (Meaning/Impact/Diagnosis/Mitigation)"),
+    # found and labelled as a held-out set for the restatement leg (corpora2)
+    "milestones": Corpus("inmanityus+Gaming-System-AI-Core", "96bbe96c155d7f19f65578db422054cc26bab9d5",
+                         "Project-Management/Documentation/Milestones/", r"\.md$", "negative",
+                         "a coding agent's 45-minute milestone plans, one template, each its own feature",
+                         history="*.md"),
 }
 
 
