@@ -92,6 +92,10 @@ CORPORA: dict[str, Corpus] = {
                        "content/runbooks/", r"/[A-Za-z]\w*\.md$", "negative",
                        "per-alert runbooks from one template (Meaning/Impact/Diagnosis/Mitigation)"),
     # found and labelled as a held-out set for the restatement leg (corpora2)
+    "handoffs": Corpus("inmanityus+Gaming-System-AI-Core", "96bbe96c155d7f19f65578db422054cc26bab9d5",
+                       "Project-Management/Documentation/Sessions/", r"\.md$", "mixed",
+                       "a coding agent's session handoffs and summaries: some sessions handed off again and again",
+                       history="*.md"),
     "milestones": Corpus("inmanityus+Gaming-System-AI-Core", "96bbe96c155d7f19f65578db422054cc26bab9d5",
                          "Project-Management/Documentation/Milestones/", r"\.md$", "negative",
                          "a coding agent's 45-minute milestone plans, one template, each its own feature",
