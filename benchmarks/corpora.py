@@ -103,6 +103,10 @@ CORPORA: dict[str, Corpus] = {
                          "Project-Management/Documentation/Milestones/", r"\.md$", "negative",
                          "a coding agent's 45-minute milestone plans, one template, each its own feature",
                          history="*.md"),
+    "audits": Corpus("inmanityus+Gaming-System-AI-Core", "96bbe96c155d7f19f65578db422054cc26bab9d5",
+                     ".cursor/audit/code/", r"-audit\.md$", "negative",
+                     "per-file code audit trails an agent generated in one batch, each names its own file",
+                     history="*.md"),
 }
 
 
