@@ -208,7 +208,8 @@ def run_check(
             added = [p for p in added if p not in restored]
             if not any(_is_candidate(config, p) for p in added):
                 return CheckResult(source, tuple(added), (), ())
-    scan = run_scan(repo, config, rev=tip, now=now, use_cache=use_cache, progress=progress)
+    scan = run_scan(repo, config, rev=tip, now=now, use_cache=use_cache, progress=progress,
+                    decisions=False)  # the gate asks only which family a lane is in
     return judge(repo, scan, added, source)
 
 
@@ -278,8 +279,7 @@ class _Context:
         """The earlier members of lane i's family that it is judged against, in order."""
         got = self._prior.get(i)
         if got is None:
-            fid = self.scan.decisions[i].family
-            fam = self.scan.family(fid) if fid else None
+            fam = self.scan.family_of(i)
             kinds = ("brief",) if self.briefs[i].kind == "brief" else ("brief", "other")
             got = self._prior[i] = [] if fam is None else [
                 m for m in fam.members if self.briefs[m].kind in kinds and self.earlier(m, i)]
@@ -296,7 +296,7 @@ class _Context:
         b = self.briefs[i]
         if b.path == self.config.inventory:
             return False
-        return b.kind == "brief" or (b.kind == "other" and self.scan.decisions[i].family is not None)
+        return b.kind == "brief" or (b.kind == "other" and self.scan.family_of(i) is not None)
 
     def earlier(self, j: int, i: int) -> bool:
         """Is brief j before lane i: committed, or added and judged before it (or not a lane)?"""
@@ -403,8 +403,7 @@ class _Context:
 def _detected_restatement(scan: Scan, i: int) -> bool:
     """Whether the scan linked brief i into its family as a reworded restatement (the
     detection's restatement leg), not by its proof shape."""
-    fid = scan.decisions[i].family
-    fam = scan.family(fid) if fid else None
+    fam = scan.family_of(i)
     return fam is not None and fam.link(i).leg == RESTATEMENT
 
 
@@ -433,8 +432,7 @@ def _weaker(a: str, b: str) -> str:
 def _judge_lane(ctx: _Context, i: int) -> Verdict:
     config, briefs, scan = ctx.config, ctx.briefs, ctx.scan
     lane = briefs[i]
-    decision = scan.decisions[i]
-    fam = scan.family(decision.family) if decision.family else None
+    fam = scan.family_of(i)
     # a lane id, configured or inferred from the run (``scan.runs``: LAUNCH_P07_A3, PR_805)
     numbered = lane.kind == "brief" or i in scan.runs
     prior = ctx.prior(i)  # a doc without a lane id is judged against any step, numbered or not

@@ -71,7 +71,9 @@ def _matcher(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
     if not patterns:
         return None
     tidy = [tidy_glob(p) for p in patterns]
-    return compile_user("|".join(f"(?:{glob_regex(p)})" for p in tidy) + r"\Z", re.DOTALL,
+    # the alternation grouped: ``\Z`` ends every glob, not only the last one
+    return compile_user("(?:" + "|".join(f"(?:{glob_regex(p)})" for p in tidy) + r")\Z",
+                        re.DOTALL,
                         "include/exclude", trusted=all(glob_is_tame(p) for p in tidy))
 
 
@@ -97,12 +99,15 @@ def select(config: Config, entries: Sequence[IndexEntry]) -> Selection:
             if e.stage == 2:
                 by_path[e.path] = e
     chosen = []
+    include = _matcher(tuple(config.include))
+    exclude = _matcher(tuple(config.exclude))
+    inside = config.archive_dir.rstrip("/") + "/"
     for path in sorted(by_path):
         e = by_path[path]
-        if not matches(config.include, path) or matches(config.exclude, path):
+        if include is None or not include.match(path) or (exclude and exclude.match(path)):
             continue
-        if in_dir(path, config.archive_dir):
-            continue  # already archived by a compaction
+        if path == config.archive_dir or path.startswith(inside):
+            continue  # already archived by a compaction (in_dir)
         if e.mode == "120000":
             warnings.append(Warning(path, "is a symlink; skipped (compactor never follows links)"))
             continue

@@ -339,12 +339,15 @@ class Repo:
         """Every entry of the index (what the next commit will hold)."""
         out = self.run("ls-files", "-s", "-z")
         entries = []
-        for rec in out.split(b"\0"):
+        stages = {"0": 0, "1": 1, "2": 2, "3": 3}
+        # one decode for the whole listing (paths as _decode_path decodes them; the
+        # metadata is ASCII), then plain string splits: a warm hook lists 10k entries
+        for rec in out.decode("utf-8", "surrogateescape").split("\0"):
             if not rec:
                 continue
-            meta, _, path = rec.partition(b"\t")
-            mode, blob, stage = meta.decode().split(" ")
-            entries.append(IndexEntry(mode, blob, int(stage), _decode_path(path)))
+            meta, _, path = rec.partition("\t")
+            mode, blob, stage = meta.split(" ")
+            entries.append(IndexEntry(mode, blob, stages[stage] if stage in stages else int(stage), path))
         return entries
 
     def index_blob(self, path: str) -> str | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -43,7 +44,7 @@ class Scan:
     signatures: npt.NDArray[np.uint32]  # one row per brief
     shingles: tuple[int, ...]  # distinct shingles per brief
     families: tuple[Family, ...]
-    decisions: tuple[Decision, ...]
+    decisions: tuple[Decision, ...]  # one per brief; empty when run_scan(decisions=False)
     warnings: tuple[Warning, ...]
     # brief index -> run id inferred from its family, for family members without a lane id
     # whose file names carry a token that rises along the run (``runs.py``). The gate can
@@ -61,6 +62,14 @@ class Scan:
             if f.id == fid:
                 return f
         return None
+
+    @cached_property
+    def _member_of(self) -> dict[int, Family]:
+        return {m: f for f in self.families for m in f.members}
+
+    def family_of(self, i: int) -> Family | None:
+        """The family brief ``i`` is a member of (None: it is in none)."""
+        return self._member_of.get(i)
 
     def similarity(self, i: int, j: int) -> float:
         return shapes.similarity(self.signatures[i], self.signatures[j])
@@ -245,8 +254,12 @@ def run_scan(
     use_cache: bool = True,
     entries: Sequence[IndexEntry] | None = None,
     folded: bool = True,
+    decisions: bool = True,
 ) -> Scan:
     """Scan the index (default) or the tree of ``rev``.
+
+    With ``decisions`` False the scan stops at the families (``Scan.decisions`` is
+    empty): the gate asks only which family a doc is in (``Scan.family_of``).
 
     The files a compaction took out (the manifest among the entries lists them) are
     scanned too, at their original paths from their blob ids, with their original
@@ -290,14 +303,17 @@ def run_scan(
             layout=store.cached_band_layout(cache, config, band_layout),
             veto=lambda pairs: copy_veto(sketches, pairs, FACTS_AGREE),
         )
-        known = cache.get_blobs(
-            store.family_key(config, matrix[f.members[0]]) for f in fams
-        ) if cache.enabled else None
-        learned: dict[bytes, bytes] = {}
-        decided = decide(
-            config, briefs, matrix, fams, known, learned if cache.enabled else None, threads=cpus()
-        )
-        cache.put_blobs(learned)
+        decided: list[Decision] = []
+        if decisions:
+            known = cache.get_blobs(
+                store.family_key(config, matrix[f.members[0]]) for f in fams
+            ) if cache.enabled else None
+            learned: dict[bytes, bytes] = {}
+            decided = decide(
+                config, briefs, matrix, fams, known, learned if cache.enabled else None,
+                threads=cpus(),
+            )
+            cache.put_blobs(learned)
         warnings = [*selection.warnings, *cwarn, *warnings, *cache.warnings]
     finally:
         cache.close()
