@@ -269,10 +269,17 @@ class _Context:
         self._lines: dict[int, dict[str, _Line]] = {}
         self._links: dict[tuple[int, int, int], str] = {}
         self._prior: dict[int, list[int]] = {}
+        self._names: dict[tuple[str | None, tuple[int, ...]], _Names] = {}
         if self.lanes:  # one batch read for what each lane's run needs
             need: list[int] = []
             for i in self.lanes:
-                need.extend(self.walked([*self.prior(i), i]))
+                prior = self.prior(i)
+                need.extend(self.walked([*prior, i]))
+                if prior:  # the outputs _since_output and _owed may read
+                    need.extend(o for o in self.window_outputs(i, prior)
+                                if self.briefs[o].path != self.config.inventory)
+            if any(self.prior(i) for i in self.lanes):
+                need.extend(o for o in self.outputs if self.briefs[o].kind == "closeout")
             self.read(need)
 
     def prior(self, i: int) -> list[int]:
@@ -284,6 +291,22 @@ class _Context:
             got = self._prior[i] = [] if fam is None else [
                 m for m in fam.members if self.briefs[m].kind in kinds and self.earlier(m, i)]
         return got
+
+    def names(self, fid: str | None, prior: Sequence[int]) -> _Names:
+        """The family's names (one compiled search per lane judged, not one per question)."""
+        key = (fid, tuple(prior))
+        got = self._names.get(key)
+        if got is None:
+            got = self._names[key] = _Names(self, fid, prior)
+        return got
+
+    def window_outputs(self, i: int, prior: Sequence[int]) -> list[int]:
+        """The consolidation outputs before lane i within the window its run is measured
+        over (from the member WALK + 1 before it): an older one changes no count."""
+        briefs = self.briefs
+        start = briefs[prior[-WALK - 1]].created if len(prior) > WALK else None
+        return [o for o in self.outputs
+                if self.earlier(o, i) and (start is None or briefs[o].created >= start)]
 
     def read(self, need: Iterable[int]) -> None:
         """Fill ``bodies`` for the briefs ``need`` (one batch read for those missing)."""
@@ -549,7 +572,7 @@ def _proven(ctx: _Context, i: int, fid: str, prior: Sequence[int]) -> Condition 
             return Condition("proven", "stop", "block", f"{ctx.name(m)} has status: proven")
     proofs = [p for p in ctx.proofs
               if ctx.earlier(p, i) and not _NOT_PROOF.search(ctx.briefs[p].path)]
-    names = _Names(ctx, fid, prior)
+    names = ctx.names(fid, prior)
     for p in proofs:
         hit = names.in_fields(ctx.briefs[p].fields)
         if hit:
@@ -613,12 +636,10 @@ def _since_output(
     family; runs are counted from it. Only outputs within the window a run is measured
     over are read (an older one changes no count)."""
     briefs = ctx.briefs
-    start = briefs[prior[-WALK - 1]].created if len(prior) > WALK else None
-    cands = [o for o in ctx.outputs
-             if ctx.earlier(o, i) and (start is None or briefs[o].created >= start)]
+    cands = ctx.window_outputs(i, prior)
     if not cands:
         return None, None
-    names = _Names(ctx, fid, prior)
+    names = ctx.names(fid, prior)
     ctx.read(o for o in cands if briefs[o].path != ctx.config.inventory)
     for o in sorted(cands, key=lambda o: -briefs[o].created):  # newest first
         if _speaks_for(ctx, o, names):
@@ -797,7 +818,7 @@ def _owed(
     owed: list[tuple[str, str]] = []
     closeout = None
     if fid is not None:
-        names = _Names(ctx, fid, prior)
+        names = ctx.names(fid, prior)
         path = closeout_path(fid)
         ctx.read(o for o in ctx.outputs if ctx.briefs[o].kind == "closeout")
         for o in ctx.outputs:

@@ -114,6 +114,11 @@ def read_briefs(
     source: list[int] = []  # per brief: its snapshot row, or -1: its signature is in ``raws``
     raws: list[bytes] = []
     fresh: list[tuple[IndexEntry, dict[str, Any]]] = []  # the entries not in the snapshot
+    if snap is not None:  # the snapshot's columns as locals: this loop runs once per file
+        s_warn, s_skip, s_lane, s_number, s_title, s_label, s_kind, s_words, s_fields = (
+            snap.warnings, snap.skip, snap.lane, snap.number, snap.title, snap.label,
+            snap.kind, snap.words, snap.fields)
+        s_shingles, s_facts = snap.shingles, snap.facts
     for e, k in zip(entries, at, strict=True):
         path = e.path
         when = times.get(path, -1)
@@ -121,16 +126,16 @@ def read_briefs(
         if staged:
             when = stamp
         if k >= 0:
-            assert snap is not None
-            warnings.extend(Warning(path, w) for w in snap.warnings.get(k, ()))
-            if snap.skip[k]:
+            if k in s_warn:
+                warnings.extend(Warning(path, w) for w in s_warn[k])
+            if s_skip[k]:
                 continue
             briefs.append(Brief(
-                path, e.blob, snap.lane[k], snap.number[k], snap.title[k], snap.label[k],
-                snap.kind[k], snap.words[k], MappingProxyType(snap.fields[k]), when, staged,
+                path, e.blob, s_lane[k], s_number[k], s_title[k], s_label[k],
+                s_kind[k], s_words[k], MappingProxyType(s_fields[k]), when, staged,
             ))
-            counts.append(snap.shingles[k])
-            sketches.append(snap.facts[k])
+            counts.append(s_shingles[k])
+            sketches.append(s_facts[k])
         else:
             meta, raw = next(rows)
             fresh.append((e, meta))

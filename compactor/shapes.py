@@ -263,11 +263,23 @@ def _combine(th: npt.NDArray[np.uint64], k: int) -> npt.NDArray[np.uint32]:
 
 @lru_cache(maxsize=8)
 def permutations(num_perm: int, seed: int) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint32]]:
-    """datasketch's affine32 permutation parameters for (num_perm, seed)."""
-    gen = np.random.RandomState(seed)
-    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
-    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
-    return a, b
+    """datasketch's affine32 permutation parameters for (num_perm, seed): what
+    ``np.random.RandomState(seed).randint(0, 2**31, num_perm, np.uint32) * 2 + 1`` and then
+    ``.randint(0, 2**32, num_perm, np.uint32)`` give, drawn from the same Mersenne
+    Twister in Python's ``random`` (importing ``numpy.random`` would cost a hook that
+    fingerprints one staged brief ~15 ms; tests/test_shapes.py holds them equal)."""
+    import random
+
+    key = [seed & 0xFFFFFFFF]  # RandomState's seeding of MT19937 from a 32-bit int
+    for pos in range(1, 624):
+        prev = key[-1]
+        key.append((1812433253 * (prev ^ (prev >> 30)) + pos) & 0xFFFFFFFF)
+    gen = random.Random()
+    gen.setstate((3, (*key, 624), None))
+    # randint below 2**31 masks one 32-bit draw (never rejected); below 2**32 takes it
+    a = [(gen.getrandbits(32) & 0x7FFFFFFF) * 2 + 1 for _ in range(num_perm)]
+    b = [gen.getrandbits(32) for _ in range(num_perm)]
+    return np.array(a, dtype=np.uint32), np.array(b, dtype=np.uint32)
 
 
 def _fmix32(h: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:

@@ -73,6 +73,18 @@ def test_signatures_are_bit_identical_to_datasketch() -> None:
     assert lean.jaccard(LeanMinHash(seed=7, hashvalues=ours, scheme="affine32")) == 1.0
 
 
+@pytest.mark.parametrize("seed", [0, 1, 7, 2**31, 2**32 - 1])
+@pytest.mark.parametrize("num_perm", [16, 128, 1024])
+def test_permutations_are_numpy_randomstates_draws(seed: int, num_perm: int) -> None:
+    # drawn without numpy.random (import cost on the hook path): the same values
+    gen = np.random.RandomState(seed)
+    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    ours = shapes.permutations.__wrapped__(num_perm, seed)
+    assert ours[0].dtype == ours[1].dtype == np.uint32
+    assert np.array_equal(ours[0], a) and np.array_equal(ours[1], b)
+
+
 def test_serialisation_is_little_endian_and_round_trips() -> None:
     sig, _ = shapes.fingerprint("some words here for a signature of a doc", [], 2, 64, 1)
     raw = shapes.to_bytes(sig)
