@@ -20,6 +20,7 @@ from compactor.config import Config
 from compactor.demo.example import ExampleDoc, loop_corpus
 from compactor.facts import FACTS_AGREE, copy_veto, masked_fact_sketch
 from compactor.families import group
+from compactor.runs import join_runs
 from compactor.scan import family_name, order_key
 from compactor.vocab import FAMILY_KINDS
 
@@ -53,6 +54,7 @@ def predict(config: Config, docs: Sequence[ExampleDoc]) -> tuple[list[str | None
     fams = group(matrix, rows, config.threshold, [order_key(b) for b in briefs],
                  [family_name(b) for b in briefs],
                  veto=lambda pairs: copy_veto(sketches, pairs, FACTS_AGREE))
+    fams = join_runs(briefs, fams, sketches, matrix, config.threshold)
     fam_of: list[str | None] = [None] * len(docs)
     for f in fams:
         for i in f.members:

@@ -12,15 +12,26 @@ creation time (within each letter prefix: ``A3 A4 B2 B3`` are two parallel lanes
 ``"A3"`` or ``"PR-8804"``, ``number`` the integer in it). ``Scan.runs`` holds the answer
 for the whole scan (brief index -> RunId), so the gate can judge such docs as lanes
 without a configured ``lane_pattern``.
+
+:func:`join_runs` runs first (right after grouping): a run whose write-up format drifts
+splits into families of consecutive pieces; pieces of one numbered series whose numbers
+continue without a gap, and whose neighbouring steps agree in facts (or, without facts,
+in shape at a looser threshold), are one family again.
 """
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple
 
+import numpy as np
+import numpy.typing as npt
+
 from compactor.briefs import Brief
+from compactor.facts import FACTS_AGREE, MIN_FACTS, sketch_jaccard
 from compactor.families import Family
 
 _PART = re.compile(r"[-_. ]+")
@@ -61,8 +72,17 @@ def _number(token: str) -> int | None:
     return int(found[-1])
 
 
+_NO_DIGITS = str.maketrans("", "", "0123456789")
+
+
 def _prefix(token: str) -> str:
-    return _DIGITS.sub("", token)
+    return token.translate(_NO_DIGITS) if token.isascii() else _DIGITS.sub("", token)
+
+
+def _letters(lane: str) -> str:
+    """``_prefix(lane)``, cheaply for the usual ``S085`` / ``wave-12``."""
+    head = lane.rstrip("0123456789")
+    return head if head.rstrip("-_. ").isalpha() else _prefix(lane)
 
 
 def family_runs(briefs: Sequence[Brief], family: Family) -> dict[int, RunId]:
@@ -106,4 +126,231 @@ def infer_runs(briefs: Sequence[Brief], families: Sequence[Family]) -> Mapping[i
     out: dict[int, RunId] = {}
     for f in families:
         out.update(family_runs(briefs, f))
+    return out
+
+
+# --- one run, one family: pieces of a run whose write-up format drifted -----------------
+
+_MASK = re.compile(r"\d+")
+
+
+class _Series(NamedTuple):
+    """Where a family's run token sits: ``key`` is the name before it (digits masked) and
+    the token's letter prefix; ``pos`` its part position; ``numbers`` its members' numbers.
+    A run of declared lane ids (``S085``, ``wave-12``) is ``pos`` -1 and ``key``
+    (:data:`_LANE`, the lane ids' letters), its numbers the lane numbers."""
+
+    key: tuple[str, ...]
+    pos: int
+    numbers: tuple[int, ...]
+
+
+_LANE = "\0lane"
+Parts = Callable[[str], list[str]]
+
+
+def _series(briefs: Sequence[Brief], family: Family, parts: Parts) -> _Series | None:
+    """The family's run token: its lane ids when every member declares one of the same
+    letters; else the first name part that holds a number in every member, is not the
+    same in all of them, and follows the same words in all of them (with digits masked,
+    and at least one letter among them: a bare date is no series)."""
+    members = [briefs[i] for i in family.members]
+    lane = members[0].lane
+    letters = _letters(lane) if lane else ""
+    if any(c.isalpha() for c in letters) and all(
+            b.lane and b.number is not None and _letters(b.lane) == letters for b in members):
+        numbers = tuple(b.number for b in members if b.number is not None)
+        return _Series((_LANE, letters), -1, numbers) if len(set(numbers)) > 1 else None
+    names = [parts(b.path) for b in members]
+    width = min(len(p) for p in names)
+    for pos in range(width):
+        tokens = [p[pos] for p in names]
+        found = [_number(t) for t in tokens]
+        if any(n is None for n in found) or len(set(tokens)) < 2:
+            continue
+        keys = {(*(_MASK.sub("#", w) for w in p[:pos]), _prefix(p[pos])) for p in names}
+        if len(keys) != 1:
+            continue
+        key = keys.pop()
+        if not any(c.isalpha() for w in key for c in w):
+            continue
+        return _Series(key, pos, tuple(n for n in found if n is not None))
+    return None
+
+
+def _at(brief: Brief, series: _Series, parts: Parts) -> int | None:
+    """The number a doc holds at a name series' run token, None when it is not of it."""
+    if not any(w in brief.path for w in series.key if "#" not in w):
+        return None  # cheap: a word of the series is missing from the path
+    name = parts(brief.path)
+    if len(name) <= series.pos:
+        return None
+    token = name[series.pos]
+    if (*(_MASK.sub("#", w) for w in name[: series.pos]), _prefix(token)) != series.key:
+        return None
+    return _number(token)
+
+
+def _steps(numbers: Sequence[int]) -> int:
+    """The largest step between consecutive distinct numbers (0 for one number)."""
+    ordered = sorted(set(numbers))
+    return max((b - a for a, b in zip(ordered, ordered[1:], strict=False)), default=0)
+
+
+# Pieces of one run whose facts cannot judge them (a declared lane carries none) must
+# still look alike: their shapes at this share of the family threshold.
+LOOSE = 2 / 3
+
+
+class _Piece(NamedTuple):
+    numbers: list[int]  # sorted, with repeats
+    step: int  # its own largest step
+
+
+def _gapless(a: _Piece, b: _Piece, held: Sequence[int]) -> bool:
+    """Whether ``a`` and ``b`` are two pieces of one run by their numbers: no other doc of
+    the series holds a number between them (``held``: the sorted numbers of every doc of
+    the series, the pieces' own included) — a gap, where another deliverable of the same
+    numbering scheme stands — and the run token continues from one into the other with
+    no step longer than the pieces' own (at least 1)."""
+    low = min(a.numbers[0], b.numbers[0])
+    high = max(a.numbers[-1], b.numbers[-1])
+    inside = bisect.bisect_left(held, high) - bisect.bisect_right(held, low)
+    own = sum(bisect.bisect_left(p.numbers, high) - bisect.bisect_right(p.numbers, low)
+              for p in (a, b))
+    if inside != own:
+        return False
+    return _steps(a.numbers + b.numbers) <= max(1, a.step, b.step)
+
+
+def _neighbours_agree(
+    a: Family, sa: _Series, b: Family, sb: _Series, sketches: Sequence[Sequence[int]],
+    signatures: npt.NDArray[np.uint32], loose: float,
+) -> bool:
+    """Whether the work continues across the pieces: some member of one and the
+    nearest-numbered member of the other agree in their facts as a copy's do (the copy
+    veto would not separate them), or, where facts cannot judge (a side states none),
+    their shapes reach ``loose``."""
+    width = signatures.shape[1]
+    for xs, nx, ys, ny in ((a.members, sa.numbers, b.members, sb.numbers),
+                           (b.members, sb.numbers, a.members, sa.numbers)):
+        order = sorted(range(len(ys)), key=ny.__getitem__)
+        keys = [ny[k] for k in order]
+        for i, n in zip(xs, nx, strict=True):
+            at = bisect.bisect_left(keys, n)
+            for k in (at - 1, at):
+                if not 0 <= k < len(keys):
+                    continue
+                j = ys[order[k]]
+                fi, fj = sketches[i], sketches[j]
+                if len(fi) >= MIN_FACTS and len(fj) >= MIN_FACTS:
+                    if sketch_jaccard(fi, fj) >= FACTS_AGREE:
+                        return True
+                elif np.count_nonzero(signatures[i] == signatures[j]) >= loose * width:
+                    return True
+    return False
+
+
+def join_runs(
+    briefs: Sequence[Brief], families: Sequence[Family], sketches: Sequence[Sequence[int]],
+    signatures: npt.NDArray[np.uint32], threshold: float,
+) -> list[Family]:
+    """The families, with consecutive pieces of one run joined into one family.
+
+    An agent's write-up format drifts along a long run (a new template, a rotating
+    title), and the shape leg then splits the run into pieces: ``wave-000..043`` and
+    ``wave-044..071``; cycles ``15 16 19 20`` and ``17 18 21..27`` under two titles.
+    Two families are joined when the same token of their file names, after the same
+    words, is a number in all their members (:func:`_series`) and the numbers continue
+    without a gap (:func:`_gapless`). The numbering alone is no evidence: per-stage
+    closeouts or per-PR logs share a scheme, but the other deliverables of that scheme
+    stand between two of their families, which is a gap. And the work must continue
+    too (:func:`_neighbours_agree`): neighbouring steps across the pieces agree in their
+    facts (``sketches``, the masked fact sketches the copy veto reads) or, without facts,
+    their shapes (``signatures``) reach ``LOOSE`` of ``threshold``; per-packet prompts
+    that each name their own deliverables do not.
+
+    Only pieces holding two neighbouring numbers of their series are compared (a gapless
+    pair always does), so the cost is linear in the series' docs. A joined family keeps
+    the id of its piece that comes first, its members in run order (the run token's
+    number, then their order in their piece) and every member's link.
+    """
+    memo: dict[str, list[str]] = {}
+
+    def parts(path: str) -> list[str]:
+        got = memo.get(path)
+        if got is None:
+            got = memo[path] = _parts(path)
+        return got
+
+    series = [_series(briefs, f, parts) for f in families]
+    by_key: dict[tuple[str, ...], list[int]] = {}
+    for k, sk in enumerate(series):
+        if sk is not None:
+            by_key.setdefault(sk.key, []).append(k)
+    if all(len(ks) < 2 for ks in by_key.values()):
+        return list(families)
+    root = list(range(len(families)))
+
+    def find(k: int) -> int:
+        while root[k] != k:
+            root[k] = root[root[k]]
+            k = root[k]
+        return k
+
+    lanes: dict[str, list[tuple[int, int]]] | None = None
+    for ks in by_key.values():
+        if len(ks) < 2:
+            continue
+        first = series[ks[0]]
+        assert first is not None
+        owner = {i: k for k in ks for i in families[k].members}
+        if first.pos < 0:  # lane ids: every doc whose lane id has these letters
+            if lanes is None:
+                lanes = {}
+                for i, b in enumerate(briefs):
+                    if b.lane and b.number is not None:
+                        lanes.setdefault(_letters(b.lane), []).append((b.number, i))
+            found = lanes.get(first.key[1], [])
+        else:
+            found = [(n, i) for i, b in enumerate(briefs) for n in [_at(b, first, parts)]
+                     if n is not None]
+        held = sorted((n, owner.get(i, -1)) for n, i in found)
+        numbers = [n for n, _ in held]
+        piece = {}
+        for k in ks:
+            sk = series[k]
+            assert sk is not None
+            piece[k] = _Piece(sorted(sk.numbers), _steps(sk.numbers))
+        pairs = sorted({(min(x, y), max(x, y)) for (_, x), (_, y) in itertools.pairwise(held)
+                        if x != y and x >= 0 and y >= 0})
+        for x, y in pairs:
+            sx, sy = series[x], series[y]
+            assert sx is not None and sy is not None
+            if find(x) != find(y) and _gapless(piece[x], piece[y], numbers) and _neighbours_agree(
+                    families[x], sx, families[y], sy, sketches, signatures, LOOSE * threshold):
+                rx, ry = find(x), find(y)
+                root[max(rx, ry)] = min(rx, ry)
+    joined: dict[int, list[int]] = {}
+    for k in range(len(families)):
+        joined.setdefault(find(k), []).append(k)
+    out: list[Family] = []
+    for k, f in enumerate(families):
+        pieces = joined.get(k)
+        if pieces is None:
+            continue
+        if len(pieces) == 1:
+            out.append(f)
+            continue
+        rank: dict[int, tuple[int, int, int]] = {}
+        links = {}
+        for p in pieces:
+            sp = series[p]
+            assert sp is not None
+            for at, ((i, link), n) in enumerate(zip(families[p].member_links(), sp.numbers,
+                                                    strict=True)):
+                rank[i] = (n, p, at)
+                links[i] = link
+        order = sorted(rank, key=rank.__getitem__)
+        out.append(Family(f.id, tuple(order), tuple(links[i] for i in order)))
     return out

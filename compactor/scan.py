@@ -26,7 +26,7 @@ from compactor.families import Family, band_layout, group
 from compactor.files import select
 from compactor.fingerprints import Row, cpus, fingerprint_parts
 from compactor.git import Background, IndexEntry, Repo, parse_creation_log
-from compactor.runs import RunId, infer_runs
+from compactor.runs import RunId, infer_runs, join_runs
 from compactor.store import Cache, open_cache
 from compactor.vocab import FAMILY_KINDS
 
@@ -308,6 +308,7 @@ def run_scan(
             layout=store.cached_band_layout(cache, config, band_layout),
             veto=lambda pairs: copy_veto(sketches, pairs, FACTS_AGREE),
         )
+        fams = join_runs(briefs, fams, sketches, matrix, config.threshold)  # drifting runs: one family
         decided: list[Decision] = []
         if decisions:
             known = cache.get_blobs(

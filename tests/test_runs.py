@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from conftest import GitRepo, run_compactor
 
 from compactor.briefs import Brief
+from compactor.config import Config
 from compactor.families import Family
-from compactor.runs import RunId, family_runs
+from compactor.runs import RunId, family_runs, join_runs
 
 
 def family_of(names: list[str], lanes: list[str | None] | None = None) -> tuple[list[Brief], Family]:
@@ -83,3 +85,111 @@ def test_scan_reports_the_inferred_run_of_each_member(repo: GitRepo) -> None:
     assert [b["lane"] for b in data["briefs"]] == [None] * 5
     assert len(data["families"]) == 1
     assert [b["run"] for b in data["briefs"]] == [f"A{k}" for k in range(3, 8)]
+
+
+# --- one run, one family when its write-up format drifts (join_runs) ---------------------
+
+# Two write-up formats of one autonomous cycle report: the agent switched template halfway.
+# Both state the same facts (the same file trimmed, the same compliance, the same blocker).
+EARLY = """# Autonomous cycle {n}: maintenance pass
+
+## Summary
+The swarm stayed at 100% compliance this cycle. The agent scanned the tree for files near
+the limit, trimmed `models.py` again and confirmed that `ContractSystem` still waits for
+an implementation. No new tasks arrived from the captain; the queue stays empty.
+
+## Actions
+- scanned every module against the line limit
+- trimmed `models.py` below the limit once more
+- re-read the onboarding notes and the coordination rules
+
+## Next
+Wait for new tasks; keep compliance; report again next cycle.
+"""
+LATE = """# Cycle {n} — proactive optimization success
+
+**Status:** compliance held at 100%; `ContractSystem` is still not implemented.
+
+### What happened
+1. Optimisation sweep over the repository found `models.py` close to its ceiling
+2. It was shortened by a handful of lines and re-verified
+3. Captain inbox checked: nothing assigned, nothing pending
+
+### Outlook
+The sweep repeats next cycle unless the captain assigns work.
+"""
+
+
+def _cycles(repo: GitRepo, numbers: range, template: str, name: str) -> None:
+    for n in numbers:
+        repo.commit({f"devlogs/autonomous-cycle-{n}_{name}.md": template.format(n=n)},
+                    when=1_757_000_000 + 600 * n)
+
+
+def test_a_run_whose_format_drifts_stays_one_family(repo: GitRepo) -> None:
+    _cycles(repo, range(9, 15), EARLY, "maintenance-pass")
+    _cycles(repo, range(15, 22), LATE, "proactive-optimization-success")
+    scan = repo.scan()
+    assert scan.similarity(0, 6) < Config().threshold  # the shape leg alone splits the run
+    [family] = scan.families
+    assert [scan.briefs[i].path.split("_")[0] for i in family.members] == [
+        f"devlogs/autonomous-cycle-{n}" for n in range(9, 22)]  # in run order
+    assert all(family.link(i).leg == "copy" for i in family.members)
+    assert sorted(r.number for r in scan.runs.values()) == list(range(9, 22))
+
+
+def test_a_drifting_run_with_another_deliverable_between_its_pieces_stays_split(
+        repo: GitRepo) -> None:
+    _cycles(repo, range(9, 14), EARLY, "maintenance-pass")
+    repo.commit({"devlogs/autonomous-cycle-14_file-deletion-crisis.md":
+                 "# Cycle 14: a file deletion crisis\n\nA sync job deleted `registry.json` and "
+                 "`agents.yaml`; both were restored from the backup and the sync job was "
+                 "disabled until its owner answers.\n"}, when=1_757_000_000 + 600 * 14)
+    _cycles(repo, range(15, 20), LATE, "proactive-optimization-success")
+    assert len(repo.scan().families) == 2
+
+
+def _pieces(names: list[str], cut: int) -> tuple[list[Brief], list[Family]]:
+    briefs = [Brief(f"docs/{n}", "0" * 40, None, None, n, "", "other", 100,
+                    created=1_700_000_000 + 60 * k) for k, n in enumerate(names)]
+    return briefs, [Family("A", tuple(range(cut))), Family("B", tuple(range(cut, len(names))))]
+
+
+SAME = [[11, 12, 13]]  # one masked fact sketch (sorted 32-bit hashes)
+SIGS = np.zeros((8, 16), dtype=np.uint32)  # shapes, when facts cannot judge: all alike
+
+
+def test_join_runs_joins_consecutive_pieces_of_one_series_in_run_order() -> None:
+    names = [f"wave-{n:03}.md" for n in (4, 5, 6, 0, 1, 2, 3)]
+    briefs, fams = _pieces(names, 3)
+    [joined] = join_runs(briefs, fams, SAME * len(names), SIGS, 0.6)
+    assert joined.id == "A"
+    assert [briefs[i].path for i in joined.members] == [f"docs/wave-{n:03}.md" for n in range(7)]
+
+
+@pytest.mark.parametrize(
+    ("names", "sketches"),
+    [
+        # cards of one task-card scheme, interleaved: another card stands between the pieces
+        (["DTM-104_module-core-manager.md", "DTM-106_module-render-adapter.md",
+          "DTM-105_module-core-repository.md", "DTM-108_module-core-contracts.md",
+          "DTM-107_stage12-kickoff.md"], SAME * 5),
+        # per-stage closeouts: the numbering jumps between the pieces further than inside them
+        (["DTM-69_stage5-closeout.md", "DTM-75_stage6-closeout.md",
+          "DTM-156_stage12-closeout.md", "DTM-161_stage13-closeout.md"], SAME * 4),
+        # per-PR merge logs whose numbers continue, but each logs its own change (facts differ)
+        (["PR_792_MERGE_LOG.md", "PR_793_MERGE_LOG.md", "PR_794_MERGE_LOG.md",
+          "PR_795_MERGE_LOG.md"], [[1, 2, 3], [1, 2, 3], [4, 5, 6], [4, 5, 6]]),
+        # two series: the words before the number differ
+        (["cycle-1-report.md", "cycle-2-report.md", "sprint-3-report.md", "sprint-4-report.md"],
+         SAME * 4),
+        # a bare date is no series
+        (["2025-09-05_alpha.md", "2025-09-06_beta.md", "2025-09-07_gamma.md",
+          "2025-09-08_delta.md"], SAME * 4),
+    ],
+)
+def test_join_runs_keeps_distinct_numbered_series_apart(
+        names: list[str], sketches: list[list[int]]) -> None:
+    briefs, fams = _pieces(names, 2)
+    fams[1] = Family("B", (2, 3))
+    assert join_runs(briefs, fams, sketches, SIGS, 0.6) == fams
