@@ -363,6 +363,8 @@ def check(ctx: Context, fmt: str, rev_range: str | None, now: str | None,
     Exit 1 when one is blocked (the output says why and what is due instead),
     0 when all pass (warnings print but do not block).
     """
+    if rev_range is None:  # its first git reads run while the gate's modules load
+        ctx.repo.start_staged_reads()
     from compactor.check import parse_now, render_json, render_text, run_check
 
     when = parse_now(now) if now is not None else None

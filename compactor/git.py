@@ -59,11 +59,99 @@ def _run(
         )
     except FileNotFoundError:
         raise CompactorError("git is not installed or not on PATH; install git first") from None
+    return _checked(proc, args, check)
+
+
+def _checked(
+    proc: subprocess.CompletedProcess[bytes], args: Sequence[str], check: bool
+) -> subprocess.CompletedProcess[bytes]:
     if check and proc.returncode != 0:
         msg = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         first = msg[-1] if msg else f"exit {proc.returncode}"
         raise GitError(f"git {args[0]} failed: {first}")
     return proc
+
+
+_HEAD = ("rev-parse", "--verify", "-q", "HEAD^{commit}")
+_INDEX = ("ls-files", "-s", "-z")
+
+
+def _added_args(base: str | None, cached: bool, head: str | None) -> tuple[str, ...]:
+    if cached:
+        return ("diff", "--cached", "--name-status", "-z", "--no-renames", "--diff-filter=A",
+                base or EMPTY_TREE)
+    return ("diff", "--name-status", "-z", "--no-renames", "--diff-filter=A",
+            base or EMPTY_TREE, head or "HEAD")
+
+
+def _moved_args(base: str | None, cached: bool, head: str | None) -> tuple[str, ...]:
+    args = ("diff", "--name-status", "-z", "--find-renames=100%", "--diff-filter=R")
+    if cached:
+        return (*args, "--cached", base or EMPTY_TREE)
+    return (*args, base or EMPTY_TREE, head or "HEAD")
+
+
+def _head_of(proc: subprocess.CompletedProcess[bytes]) -> str | None:
+    return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
+
+
+class _Ahead:
+    """Read-only git commands run one after another on a thread while the caller does
+    other work: the staged-change gate starts its first git reads (HEAD, the paths the
+    change adds and moves, the index listing) while Python imports numpy. Each answer
+    goes to the first call with the same arguments (``take``); any other call runs git
+    itself. Nothing here writes: an answer taken is the one that call would have got."""
+
+    def __init__(self, root: Path) -> None:
+        import threading
+
+        self._root = root
+        self._cond = threading.Condition()
+        self._planned: set[tuple[str, ...]] = {_HEAD}
+        self._done: dict[tuple[str, ...], subprocess.CompletedProcess[bytes] | BaseException] = {}
+        threading.Thread(target=self._work, name="compactor-git-ahead", daemon=True).start()
+
+    def _one(self, args: tuple[str, ...]
+             ) -> subprocess.CompletedProcess[bytes] | BaseException:
+        try:
+            return _run(self._root, args, check=False)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller, raised there
+            return exc
+
+    def _give(self, args: tuple[str, ...],
+              got: subprocess.CompletedProcess[bytes] | BaseException,
+              then: Sequence[tuple[str, ...]] = ()) -> None:
+        with self._cond:
+            self._planned.update(then)  # announced with the answer: the caller waits for them
+            self._done[args] = got
+            self._cond.notify_all()
+
+    def _work(self) -> None:
+        try:
+            got = self._one(_HEAD)
+            if not isinstance(got, subprocess.CompletedProcess):
+                self._give(_HEAD, got)
+                return
+            head = _head_of(got)
+            plan = [_added_args(head, True, None), _moved_args(head, True, None), _INDEX]
+            self._give(_HEAD, got, plan)
+            for args in plan:
+                self._give(args, self._one(args))
+        finally:
+            with self._cond:
+                self._planned.clear()  # nothing more is coming: callers run git themselves
+                self._cond.notify_all()
+
+    def take(self, args: tuple[str, ...]) -> subprocess.CompletedProcess[bytes] | None:
+        """The answer for ``args`` (waiting for it when it is coming), or None."""
+        with self._cond:
+            while args not in self._done and args in self._planned:
+                self._cond.wait()
+            got = self._done.pop(args, None)
+            self._planned.discard(args)
+        if isinstance(got, BaseException):
+            raise got
+        return got
 
 
 class Background:
@@ -224,6 +312,20 @@ class Repo:
         self.root = root
         self._common = common  # known from discover(): one git call fewer on the hook's path
         self._shallow = shallow
+        self._ahead: _Ahead | None = None
+
+    def start_staged_reads(self) -> None:
+        """Start the first git reads of a staged-change check on a thread (see
+        :class:`_Ahead`): the caller imports the rest of compactor meanwhile."""
+        if self._ahead is None:
+            self._ahead = _Ahead(self.root)
+
+    def _git(self, args: Sequence[str], check: bool = True) -> subprocess.CompletedProcess[bytes]:
+        """``git args`` with no input: the answer read ahead when there is one."""
+        got = self._ahead.take(tuple(args)) if self._ahead is not None else None
+        if got is None:
+            return _run(self.root, args, check=check)
+        return _checked(got, args, check)
 
     @classmethod
     def discover(cls, path: Path | str | None = None) -> Repo:
@@ -237,6 +339,8 @@ class Repo:
         env: dict[str, str] | None = None,
         check: bool = True,
     ) -> bytes:
+        if input is None and env is None:
+            return self._git(args, check=check).stdout
         return _run(self.root, args, input=input, env=env, check=check).stdout
 
     def text(self, *args: str) -> str:
@@ -252,8 +356,7 @@ class Repo:
 
     def head(self) -> str | None:
         """The commit HEAD points to, or None in a repo with no commits yet."""
-        proc = _run(self.root, ["rev-parse", "--verify", "-q", "HEAD^{commit}"], check=False)
-        return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
+        return _head_of(self._git(_HEAD, check=False))
 
     def resolve(self, rev: str) -> str:
         proc = _run(self.root, ["rev-parse", "--verify", "-q", f"{rev}^{{commit}}"], check=False)
@@ -337,7 +440,7 @@ class Repo:
     # -- the index and blobs --------------------------------------------
     def index_entries(self) -> list[IndexEntry]:
         """Every entry of the index (what the next commit will hold)."""
-        out = self.run("ls-files", "-s", "-z")
+        out = self.run(*_INDEX)
         entries = []
         stages = {"0": 0, "1": 1, "2": 2, "3": 3}
         # one decode for the whole listing (paths as _decode_path decodes them; the
@@ -511,13 +614,7 @@ class Repo:
 
     def diff_added(self, base: str | None, cached: bool = True, head: str | None = None) -> list[str]:
         """Paths added by the staged change (index vs ``base``) or by ``base..head``."""
-        if cached:
-            args = ["diff", "--cached", "--name-status", "-z", "--no-renames", "--diff-filter=A"]
-            args.append(base or EMPTY_TREE)
-        else:
-            args = ["diff", "--name-status", "-z", "--no-renames", "--diff-filter=A"]
-            args += [base or EMPTY_TREE, head or "HEAD"]
-        out = self.run(*args)
+        out = self.run(*_added_args(base, cached, head))
         fields = [f for f in out.split(b"\0") if f]
         return [_decode_path(fields[i + 1]) for i in range(0, len(fields) - 1, 2)]
 
@@ -630,12 +727,7 @@ class Repo:
         self, base: str | None, cached: bool = True, head: str | None = None
     ) -> dict[str, str]:
         """Exact renames (content unchanged) in the staged change or ``base..head``: new -> old."""
-        args = ["diff", "--name-status", "-z", "--find-renames=100%", "--diff-filter=R"]
-        if cached:
-            args += ["--cached", base or EMPTY_TREE]
-        else:
-            args += [base or EMPTY_TREE, head or "HEAD"]
-        fields = [f for f in self.run(*args).split(b"\0") if f]
+        fields = [f for f in self.run(*_moved_args(base, cached, head)).split(b"\0") if f]
         return {
             _decode_path(fields[i + 2]): _decode_path(fields[i + 1])
             for i in range(0, len(fields) - 2, 3)

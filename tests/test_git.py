@@ -122,3 +122,29 @@ def test_without_a_usable_temp_dir_the_command_runs_in_the_foreground(
     assert b"docs/a.md" in job.wait()
     job.stop()
     assert Repo(repo.root).creation_times() == {"docs/a.md": T0}
+
+
+@pytest.mark.parametrize("committed", [True, False])
+def test_reads_started_ahead_give_what_the_calls_would(repo: GitRepo, committed: bool) -> None:
+    # the gate starts HEAD, the added/moved paths and the index listing on a thread while
+    # it imports; each call gets exactly the answer it would have got by itself
+    if committed:
+        repo.commit({"docs/a.md": "# a\n", "docs/b.md": "# b\n"})
+        repo.git("mv", "docs/b.md", "docs/c.md")
+    repo.stage({"docs/new é.md": "# new\n"})
+    plain = Repo.discover(repo.root)
+    ahead = Repo.discover(repo.root)
+    ahead.start_staged_reads()
+    base = ahead.head()
+    assert base == plain.head()
+    assert (base is None) is not committed
+    added = ["docs/c.md", "docs/new é.md"] if committed else ["docs/new é.md"]
+    assert ahead.diff_added(base) == plain.diff_added(base) == added
+    assert ahead.diff_moved(base) == plain.diff_moved(base)
+    assert ahead.diff_moved(base) == ({"docs/c.md": "docs/b.md"} if committed else {})
+    assert ahead.index_entries() == plain.index_entries()
+    # answers are taken once: asked again, git runs again (the index changed meanwhile)
+    repo.stage({"docs/later.md": "# later\n"})
+    assert ahead.diff_added(base) == plain.diff_added(base)
+    assert "docs/later.md" in ahead.diff_added(base)
+    assert ahead.head() == base
