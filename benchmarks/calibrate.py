@@ -18,7 +18,7 @@ from compactor import shapes
 from compactor.briefs import parse_brief
 from compactor.config import Config
 from compactor.demo.example import ExampleDoc, loop_corpus
-from compactor.facts import FACTS_AGREE, copy_veto, masked_fact_sketch
+from compactor.facts import FACTS_AGREE, copy_veto, masked_fact_sketch, names_veto
 from compactor.families import group
 from compactor.runs import join_runs
 from compactor.scan import family_name, order_key
@@ -53,7 +53,8 @@ def predict(config: Config, docs: Sequence[ExampleDoc]) -> tuple[list[str | None
             if b.kind in FAMILY_KINDS and counts[i] >= shapes.MIN_SHINGLES]
     fams = group(matrix, rows, config.threshold, [order_key(b) for b in briefs],
                  [family_name(b) for b in briefs],
-                 veto=lambda pairs: copy_veto(sketches, pairs, FACTS_AGREE))
+                 veto=lambda pairs: copy_veto(sketches, pairs, FACTS_AGREE) | names_veto(
+                     lambda i: None if briefs[i].in_run else briefs[i].title, pairs))
     fams = join_runs(briefs, fams, sketches, matrix, config.threshold)
     fam_of: list[str | None] = [None] * len(docs)
     for f in fams:

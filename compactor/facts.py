@@ -16,7 +16,7 @@ of two such sketches estimates that of the full fact sets (a bottom-k MinHash).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from hashlib import blake2b
 
 import numpy as np
@@ -102,5 +102,54 @@ def copy_veto(
     for k, (i, j) in enumerate(pairs.tolist()):
         a, b = sketches[i], sketches[j]
         if len(a) >= MIN_FACTS and len(b) >= MIN_FACTS and sketch_jaccard(a, b) < agree:
+            out[k] = True
+    return out
+
+
+# A title's identifiers: what a templated deliverable is about (the alert of a runbook,
+# the module of a cleanup card, the file of an audit). A code or quoted span, or a token
+# that is an identifier by its form: a camelCase / CamelCase word, or words joined by
+# '_', '.' or '/' (snake_case, a dotted module, a path). Plain words and ALL-CAPS words
+# (emphasis: "CRISIS RESPONSE") are not identifiers.
+_TITLE_SPAN = re.compile(r"`([^`\n]{1,80})`|[\"\u201c]([^\"\u201d\n]{1,80})[\"\u201d]")
+_TITLE_TOKEN = re.compile(r"[^\W_][\w./-]*[^\W_]|[^\W_]")
+_JOINED = re.compile(r"[^\W_][_./]+[^\W_]")
+_CAMEL = re.compile(r"[a-z0-9][A-Z]")
+
+
+def title_names(title: str) -> frozenset[str]:
+    """The identifiers a title names (lowercased, digits masked as ``#``), see above."""
+    out: set[str] = set()
+    for m in _TITLE_SPAN.finditer(title):
+        out.add(m.group(1) or m.group(2))
+    rest = _TITLE_SPAN.sub(" ", title)
+    for m in _TITLE_TOKEN.finditer(rest):
+        token = m.group(0)
+        if _JOINED.search(token) or _CAMEL.search(token):
+            out.add(token)
+    return frozenset(_DIGITS.sub("#", t.strip().lower()) for t in out if t.strip())
+
+
+def names_veto(
+    title_of: Callable[[int], str | None], pairs: npt.NDArray[np.int64]
+) -> npt.NDArray[np.bool_]:
+    """For each verified shape-leg pair, True when the two titles each name an identifier
+    the other does not (:func:`title_names`): two deliverables of one template, each about
+    its own thing (``NodeFilesystemAlmostOutOfFiles`` / ``…OutOfSpace``; module
+    `` `core.manager` `` / `` `core.adapters` ``). ``title_of(i)`` is brief i's title, None
+    when its title is not judged (a step of a declared run: there the title carries the
+    label, which varies by design)."""
+    out = np.zeros(len(pairs), dtype=bool)
+    memo: dict[int, frozenset[str] | None] = {}
+
+    def names(i: int) -> frozenset[str] | None:
+        if i not in memo:
+            title = title_of(i)
+            memo[i] = title_names(title) if title is not None else None
+        return memo[i]
+
+    for k, (i, j) in enumerate(pairs.tolist()):
+        a, b = names(i), names(j)
+        if a and b and (a - b) and (b - a):
             out[k] = True
     return out

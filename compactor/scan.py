@@ -21,7 +21,7 @@ from compactor.briefs import Brief, brief_from_meta, decode
 from compactor.config import Config
 from compactor.decisions import Decision, decide
 from compactor.errors import Warning
-from compactor.facts import FACTS_AGREE, copy_veto
+from compactor.facts import FACTS_AGREE, copy_veto, names_veto
 from compactor.families import Family, band_layout, group
 from compactor.files import select
 from compactor.fingerprints import Row, cpus, fingerprint_parts
@@ -306,7 +306,8 @@ def run_scan(
             [order_key(b) for b in briefs],
             [family_name(b) for b in briefs],
             layout=store.cached_band_layout(cache, config, band_layout),
-            veto=lambda pairs: copy_veto(sketches, pairs, FACTS_AGREE),
+            veto=lambda pairs: copy_veto(sketches, pairs, FACTS_AGREE) | names_veto(
+                lambda i: None if briefs[i].in_run else briefs[i].title, pairs),
         )
         fams = join_runs(briefs, fams, sketches, matrix, config.threshold)  # drifting runs: one family
         decided: list[Decision] = []

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
 from conftest import GitRepo
 
-from compactor.facts import facts, masked_fact_sketch, sketch_jaccard
+from compactor.config import Config
+from compactor.facts import facts, masked_fact_sketch, names_veto, sketch_jaccard, title_names
 
 CARD = """# {id}: Stage 12 deep cleanup for module `{module}`
 
@@ -112,3 +115,94 @@ def test_runbooks_of_one_template_for_different_alerts_form_no_family(repo: GitR
               "NodeNetworkReceiveErrs", "NodeNetworkTransmitErrs", "NodeClockNotSynchronising"]
     repo.commit({f"docs/runbooks/{a}.md": RUNBOOK.format(alert=a) for a in alerts})
     assert repo.scan().families == ()
+
+
+# Runbooks and audit trails of one template that share nearly all their facts (levels,
+# thresholds, commands); only the thing the title names differs.
+SHARED_RUNBOOK = """# {alert}
+
+## Meaning
+
+The alert fires at a `warning` level at 5% left and at a `critical` level with 3% left,
+as measured by `node_exporter` on the node; see the `KubeletDown` runbook first when the
+exporter is missing. It waits 30 min before firing and resolves after 15 min.
+
+## Diagnosis
+
+Run `kubectl describe node` and `kubectl top node`, then read the `journalctl -u kubelet`
+output for the alert's window; compare with the `NodeExporter` dashboard in Grafana.
+
+## Mitigation
+
+Cordon and drain the node with `kubectl drain --ignore-daemonsets` if the condition
+persists, then investigate the root cause before returning the node to service.
+"""
+
+AUDIT = """# Code Audit Trail: {path}
+**File**: {path}
+**Reviewed**: 2025-11-05 08:{minute:02d}:39
+**Coder Model**: `anthropic/claude-sonnet-4.5`
+**Reviewer Model**: `openai/gpt-5-pro`
+
+## FAKE/MOCK CODE DETECTION
+
+**Status**: PASS - No fake/mock code detected. The `pytest` suite ran 42 tests in 3 s;
+`mypy --strict` reported 0 errors and `ruff` found 0 issues.
+
+## VERDICT
+
+APPROVED for merge into `main` with no follow-up items; coverage stays at 91%.
+"""
+
+PATHS = ["models/base.py", "models/association.py", "services/state_manager/cache_layer.py",
+         "services/npc_behavior/behavior_engine.py", "schemas/__init__.py"]
+
+
+@pytest.mark.parametrize(
+    ("title", "names"),
+    [
+        ("NodeFilesystemAlmostOutOfFiles", {"nodefilesystemalmostoutoffiles"}),
+        ("KubeAggregatedAPIDown", {"kubeaggregatedapidown"}),
+        ("DTM-104: Stage 12 deep cleanup for module `core.manager`", {"core.manager"}),
+        ("Code Audit Trail: schemas/__init__.py", {"schemas/__init__.py"}),
+        ("Launch Prompt - P07-B2 (a_codex_plan)", {"a_codex_plan"}),
+        ('Report on "the canonical run" of wave 12', {"the canonical run"}),
+        ("PR_895_MERGE_LOG — add PR #895 merge log", {"pr_#_merge_log"}),  # digits masked
+        ("Autonomous Cycle 15: CRISIS RESPONSE - Rapid Success!", set()),  # capitals: emphasis
+        ("Agent-2 V2 Compliance Simplification Continuing", set()),
+        ("Wave 012: Boundary and Error Semantics", set()),
+    ],
+)
+def test_a_title_names_its_identifiers(title: str, names: set[str]) -> None:
+    assert title_names(title) == names
+
+
+def test_names_veto_parts_titles_that_each_name_their_own_thing() -> None:
+    titles = ["Runbook: NodeFilesystemAlmostOutOfFiles", "Runbook: NodeFilesystemAlmostOutOfSpace",
+              "Runbook: NodeFilesystemAlmostOutOfSpace (again)", "Runbook status",
+              "Audit of `core.manager` and `core.adapters`", "Audit of `core.manager`", None]
+    pairs = np.array([[0, 1], [1, 2], [0, 3], [4, 5], [0, 6]], dtype=np.int64)
+    assert names_veto(titles.__getitem__, pairs).tolist() == [True, False, False, False, False]
+
+
+def test_runbooks_sharing_their_facts_but_titled_by_their_own_alert_form_no_family(
+        repo: GitRepo) -> None:
+    alerts = ["NodeFilesystemAlmostOutOfFiles", "NodeFilesystemAlmostOutOfSpace",
+              "NodeNetworkReceiveErrs", "NodeNetworkTransmitErrs"]
+    repo.commit({f"docs/runbooks/{a}.md": SHARED_RUNBOOK.format(alert=a) for a in alerts})
+    scan = repo.scan()
+    assert scan.similarity(0, 1) >= Config().threshold  # the shapes alone would link them
+    assert scan.families == ()
+
+
+def test_audit_trails_of_different_files_form_no_family(repo: GitRepo) -> None:
+    repo.commit({f"docs/audits/{p.replace('/', '_')}-audit.md": AUDIT.format(path=p, minute=k)
+                 for k, p in enumerate(PATHS)})
+    assert repo.scan().families == ()
+
+
+def test_audit_trails_re_filed_for_one_file_are_still_one_family(repo: GitRepo) -> None:
+    repo.commit({f"docs/audits/base-audit-{k}.md": AUDIT.format(path="models/base.py", minute=k)
+                 for k in range(4)})
+    [family] = repo.scan().families
+    assert len(family.members) == 4
