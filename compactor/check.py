@@ -254,18 +254,24 @@ class _Context:
         self.config = scan.config
         self.briefs = scan.briefs
         self.new = set(added)
-        where = {b.path: i for i, b in enumerate(self.briefs)}
+        where: dict[str, int] = {}
+        self.proofs: list[int] = []
+        self.outputs: list[int] = []  # consolidation outputs and the inventory
+        self.claims: list[int] = []  # briefs with a new_truth claim
+        inventory = self.config.inventory
+        for i, b in enumerate(self.briefs):  # one pass: a warm hook has 10k briefs
+            where[b.path] = i
+            if b.kind in PROOF_KINDS:
+                self.proofs.append(i)
+            if b.kind in CONSOLIDATION_KINDS or b.path == inventory:
+                self.outputs.append(i)
+            if b.fields and b.new_truth is not None:
+                self.claims.append(i)
         self.where = where
         lanes = [where[p] for p in self.new if p in where and self._judged(where[p])]
         self.lanes = sorted(lanes, key=lambda i: order_key(self.briefs[i]))
         self.rank = {i: r for r, i in enumerate(self.lanes)}
-        self.proofs = [i for i, b in enumerate(self.briefs) if b.kind in PROOF_KINDS]
-        self.outputs = [
-            i for i, b in enumerate(self.briefs)
-            if b.kind in CONSOLIDATION_KINDS or b.path == self.config.inventory
-        ]
         self.bodies: dict[int, str] = {}
-        self.claims = [i for i, b in enumerate(self.briefs) if b.new_truth is not None]
         self._lines: dict[int, dict[str, _Line]] = {}
         self._links: dict[tuple[int, int, int], str] = {}
         self._prior: dict[int, list[int]] = {}
@@ -934,6 +940,42 @@ def _flat(value: Any) -> list[str]:
     return [str(value)]
 
 
+_WORDISH = re.compile(r"[\w-]")
+
+
+def _alternation(words: Iterable[str]) -> str:
+    """A regex matching any of ``words`` (lower case), the longest first where several
+    match at one place: as a prefix tree when they are ASCII (a family's lane names share
+    long prefixes; ``re`` tries a plain alternation word by word at every position),
+    else the words longest first."""
+    words = sorted(set(words), key=len, reverse=True)
+    if not all(w.isascii() for w in words):
+        return "|".join(re.escape(w) for w in words)
+    tree: dict[str, Any] = {}
+    for w in words:
+        node = tree
+        for c in w:
+            node = node.setdefault(c, {})
+        node[""] = {}  # a word ends here
+
+    def render(node: dict[str, Any]) -> str:
+        ends = "" in node
+        branches = [re.escape(c) + render(child) for c, child in sorted(node.items()) if c]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 and not ends else f"(?:{'|'.join(branches)})"
+        return body + ("?" if ends else "")  # greedy: the longer word first, then this one
+
+    return render(tree)
+
+
+def names_pattern(words: Iterable[str]) -> re.Pattern[str]:
+    """Any of ``words`` not followed by a word character; that none follows a word
+    character or '-' is checked by ``_Names.in_text`` (a pattern that starts with the
+    words lets ``re`` skip ahead to their first letters)."""
+    return re.compile(rf"(?:{_alternation(words)})(?![\w])", re.IGNORECASE)
+
+
 class _Names:
     """A family's id and lane names, and a whole-word search for them in text."""
 
@@ -941,8 +983,7 @@ class _Names:
         self.shown = {ctx.name(m).lower(): ctx.name(m) for m in prior}
         if fid is not None:
             self.shown.setdefault(fid.lower(), fid)
-        alternation = "|".join(re.escape(n) for n in sorted(self.shown, key=len, reverse=True))
-        self.pattern = re.compile(rf"(?<![\w-])(?:{alternation})(?![\w])", re.IGNORECASE)
+        self.pattern = names_pattern(self.shown)
 
     def get(self, value: str) -> str | None:
         return self.shown.get(value.strip().lower())
@@ -957,8 +998,15 @@ class _Names:
         return None
 
     def in_text(self, text: str) -> str | None:
-        m = self.pattern.search(text) if text else None
-        return self.shown[m.group(0).lower()] if m else None
+        pos = 0
+        while text:
+            m = self.pattern.search(text, pos)
+            if m is None:
+                return None
+            if m.start() == 0 or not _WORDISH.match(text, m.start() - 1):
+                return self.shown[m.group(0).lower()]
+            pos = m.start() + 1
+        return None
 
 
 def _pct(x: float) -> str:

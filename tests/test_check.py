@@ -806,3 +806,24 @@ def test_a_run_numbered_in_its_file_names_gets_the_full_gate(repo: GitRepo) -> N
     write_config(repo, {"rename_mode": "warn"})  # the modes of numbered lanes apply to it
     result = run_check(Repo(repo.root), load_config(repo.root)[0], now=T0 + 300)
     assert result.outcome == "warn"
+
+
+def test_family_names_are_found_in_text_as_the_plain_whole_word_search_finds_them() -> None:
+    # the gate looks for a family's lane names in outputs with a prefix-tree search;
+    # it finds what the plain alternation (longest name first, whole words) finds
+    from compactor.check import _Names, names_pattern
+
+    rng = random.Random(7)
+    alphabet = "aB-1_.é"
+    for _ in range(2000):
+        words = {"".join(rng.choice(alphabet) for _ in range(rng.randint(1, 5))).lower()
+                 for _ in range(rng.randint(1, 8))}
+        plain = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+        reference = re.compile(rf"(?<![\w-])(?:{plain})(?![\w])", re.IGNORECASE)
+        names = _Names.__new__(_Names)
+        names.shown = {w: w.upper() for w in words}
+        names.pattern = names_pattern(words)
+        for _ in range(10):
+            text = "".join(rng.choice(alphabet + " Ab\n") for _ in range(rng.randint(0, 40)))
+            m = reference.search(text)
+            assert names.in_text(text) == (names.shown[m.group(0).lower()] if m else None)
