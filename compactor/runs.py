@@ -149,19 +149,18 @@ _LANE = "\0lane"
 Parts = Callable[[str], list[str]]
 
 
-def _series(briefs: Sequence[Brief], family: Family, parts: Parts) -> _Series | None:
+def _series(briefs: Sequence[Brief], family: Family, parts: Parts,
+            letters: Sequence[str]) -> _Series | None:
     """The family's run token: its lane ids when every member declares one of the same
-    letters; else the first name part that holds a number in every member, is not the
-    same in all of them, and follows the same words in all of them (with digits masked,
-    and at least one letter among them: a bare date is no series)."""
-    members = [briefs[i] for i in family.members]
-    lane = members[0].lane
-    letters = _letters(lane) if lane else ""
-    if any(c.isalpha() for c in letters) and all(
-            b.lane and b.number is not None and _letters(b.lane) == letters for b in members):
-        numbers = tuple(b.number for b in members if b.number is not None)
-        return _Series((_LANE, letters), -1, numbers) if len(set(numbers)) > 1 else None
-    names = [parts(b.path) for b in members]
+    letters (``letters[i]``: brief i's lane id without digits, "" without a lane number);
+    else the first name part that holds a number in every member, is not the same in all
+    of them, and follows the same words in all of them (with digits masked, and at least
+    one letter among them: a bare date is no series)."""
+    first = letters[family.members[0]]
+    if any(c.isalpha() for c in first) and all(letters[i] == first for i in family.members):
+        numbers = tuple(n for i in family.members for n in [briefs[i].number] if n is not None)
+        return _Series((_LANE, first), -1, numbers) if len(set(numbers)) > 1 else None
+    names = [parts(briefs[i].path) for i in family.members]
     width = min(len(p) for p in names)
     for pos in range(width):
         tokens = [p[pos] for p in names]
@@ -275,6 +274,8 @@ def join_runs(
     the id of its piece that comes first, its members in run order (the run token's
     number, then their order in their piece) and every member's link.
     """
+    if len(families) < 2:
+        return list(families)
     memo: dict[str, list[str]] = {}
 
     def parts(path: str) -> list[str]:
@@ -283,7 +284,8 @@ def join_runs(
             got = memo[path] = _parts(path)
         return got
 
-    series = [_series(briefs, f, parts) for f in families]
+    letters = [_letters(b.lane) if b.lane and b.number is not None else "" for b in briefs]
+    series = [_series(briefs, f, parts, letters) for f in families]
     by_key: dict[tuple[str, ...], list[int]] = {}
     for k, sk in enumerate(series):
         if sk is not None:
@@ -309,8 +311,8 @@ def join_runs(
             if lanes is None:
                 lanes = {}
                 for i, b in enumerate(briefs):
-                    if b.lane and b.number is not None:
-                        lanes.setdefault(_letters(b.lane), []).append((b.number, i))
+                    if letters[i] and b.number is not None:
+                        lanes.setdefault(letters[i], []).append((b.number, i))
             found = lanes.get(first.key[1], [])
         else:
             found = [(n, i) for i, b in enumerate(briefs) for n in [_at(b, first, parts)]
