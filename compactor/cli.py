@@ -365,7 +365,10 @@ def check(ctx: Context, fmt: str, rev_range: str | None, now: str | None,
     """
     if rev_range is None:  # its first git reads run while the gate's modules load
         ctx.repo.start_staged_reads()
-    from compactor.check import parse_now, render_json, render_text, run_check
+    from compactor.store import paused_gc
+
+    with paused_gc():  # numpy and the gate: thousands of objects, no garbage
+        from compactor.check import parse_now, render_json, render_text, run_check
 
     when = parse_now(now) if now is not None else None
     result = run_check(ctx.repo, ctx.config, rev_range=rev_range, now=when,

@@ -77,6 +77,46 @@ def _matcher(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
                         "include/exclude", trusted=all(glob_is_tame(p) for p in tidy))
 
 
+@lru_cache(maxsize=32)
+def _literals(patterns: tuple[str, ...]) -> tuple[str, ...] | None:
+    """For each glob, the longest run of its characters that every path it matches
+    contains as they are (None when some glob has none, like ``*``)."""
+    from compactor.patterns import tidy_glob
+
+    out = []
+    for pattern in patterns:
+        # what is not a plain character: a wildcard, a bracket (or a lone '[') or a
+        # backslash — left out, so each piece left is matched literally
+        # ('**/' with its slash: it matches nothing at all too)
+        pieces = re.split(r"\*\*/|\*+|\?|\[[^\]]*\]?|\\", tidy_glob(pattern).lstrip("/"))
+        longest = max(pieces, key=len)
+        if not longest:
+            return None
+        out.append(longest)
+    return tuple(out)
+
+
+def _holding(paths: Sequence[str], literals: tuple[str, ...] | None) -> set[str] | None:
+    """The paths containing one of ``literals`` (None: every path may match), found by
+    searching all the paths at once instead of asking each one."""
+    if literals is None:
+        return None
+    from bisect import bisect_right
+
+    joined = "\0".join(paths)  # no path holds a NUL
+    starts = [0]
+    for p in paths[:-1]:
+        starts.append(starts[-1] + len(p) + 1)
+    found: set[str] = set()
+    for lit in literals:
+        at = joined.find(lit)
+        while at >= 0:
+            k = bisect_right(starts, at) - 1
+            found.add(paths[k])
+            at = joined.find(lit, starts[k + 1]) if k + 1 < len(paths) else -1
+    return found
+
+
 def matches(patterns: Sequence[str], path: str) -> bool:
     m = _matcher(tuple(patterns))
     return bool(m and m.match(path))
@@ -101,10 +141,15 @@ def select(config: Config, entries: Sequence[IndexEntry]) -> Selection:
     chosen = []
     include = _matcher(tuple(config.include))
     exclude = _matcher(tuple(config.exclude))
+    paths = sorted(by_path)
+    # only a path holding one of the excluded globs' literal parts can be excluded
+    maybe = _holding(paths, _literals(tuple(config.exclude))) if exclude else set()
     inside = config.archive_dir.rstrip("/") + "/"
-    for path in sorted(by_path):
+    for path in paths:
         e = by_path[path]
-        if include is None or not include.match(path) or (exclude and exclude.match(path)):
+        if include is None or not include.match(path):
+            continue
+        if exclude and (maybe is None or path in maybe) and exclude.match(path):
             continue
         if path == config.archive_dir or path.startswith(inside):
             continue  # already archived by a compaction (in_dir)

@@ -6,7 +6,7 @@ it prints nothing and never writes outside the cache in the git dir.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -95,8 +95,9 @@ def read_briefs(
     settings = store.brief_settings(config)
     width = config.num_perm
     skey = store.snapshot_key(settings)
-    snap = store.read_snapshot(cache, skey, width)
-    at = snap.find(entries) if snap is not None else [-1] * len(entries)
+    with store.paused_gc():
+        snap = store.read_snapshot(cache, skey, width)
+        at = snap.find(entries) if snap is not None else [-1] * len(entries)
     rest = [e for e, k in zip(entries, at, strict=True) if k < 0]
     stale = (len(snap.paths) - (len(entries) - len(rest))) if snap is not None else 0
     rewrite = cache.enabled and (
@@ -107,6 +108,24 @@ def read_briefs(
     rows_too = not rewrite or len(entries) > store.SNAPSHOT_MAX
     rows = iter(_read_rows(repo, config, rest, cache, settings, progress, write=rows_too))
     times = created() if created is not None else {}
+    with store.paused_gc():  # fingerprinting (workers are forked) is done by now
+        return _build(entries, at, snap, rows, times, stamp, width, cache, rewrite, skey)
+
+
+def _build(
+    entries: Sequence[IndexEntry],
+    at: Sequence[int],
+    snap: store.Snapshot | None,
+    rows: Iterator[Row],
+    times: Mapping[str, int],
+    stamp: int,
+    width: int,
+    cache: Cache,
+    rewrite: bool,
+    skey: bytes,
+) -> tuple[list[Brief], npt.NDArray[np.uint32], list[int], list[Warning], list[list[int]]]:
+    """read_briefs' records: each entry's brief from its snapshot row or its ``rows``
+    item (and the snapshot rewritten when ``rewrite``)."""
     briefs: list[Brief] = []
     counts: list[int] = []
     sketches: list[list[int]] = []  # masked fact sketches, one per brief

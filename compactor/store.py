@@ -21,6 +21,8 @@ degrades to recomputing, with at most a warning.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import json
 import marshal
@@ -53,6 +55,24 @@ CREATE TABLE IF NOT EXISTS created (id INTEGER PRIMARY KEY CHECK (id = 1), head 
 SCHEMA = hashlib.blake2b(_DDL.encode(), digest_size=8).hexdigest()
 _PACKAGE = Path(__file__).resolve().parent
 _code: str | None = None
+
+
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection inside, and what exists at the end is frozen
+    (``gc.freeze``: never walked by the collector again; still freed by reference
+    counting). For bulk loads of tens of thousands of long-lived objects in no reference
+    cycle — a warm scan's snapshot and briefs, the modules the hook imports — which the
+    collector would otherwise walk again and again: a tenth of a warm check of 10k
+    briefs. Never around work that forks or makes reference cycles."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if was:
+            gc.enable()
 
 
 def code_digest() -> str:
