@@ -179,7 +179,8 @@ def _series(briefs: Sequence[Brief], family: Family, parts: Parts,
 
 def _at(brief: Brief, series: _Series, parts: Parts) -> int | None:
     """The number a doc holds at a name series' run token, None when it is not of it."""
-    if not any(w in brief.path for w in series.key if "#" not in w):
+    words = [w for w in series.key if w and "#" not in w]
+    if words and not all(w in brief.path for w in words):
         return None  # cheap: a word of the series is missing from the path
     name = parts(brief.path)
     if len(name) <= series.pos:

@@ -159,12 +159,13 @@ SAME = [[11, 12, 13]]  # one masked fact sketch (sorted 32-bit hashes)
 SIGS = np.zeros((8, 16), dtype=np.uint32)  # shapes, when facts cannot judge: all alike
 
 
-def test_join_runs_joins_consecutive_pieces_of_one_series_in_run_order() -> None:
-    names = [f"wave-{n:03}.md" for n in (4, 5, 6, 0, 1, 2, 3)]
+@pytest.mark.parametrize("name", ["wave-{:03}.md", "v2-{}.md", "2025-09-05_autonomous-cycle-{}_x.md"])
+def test_join_runs_joins_consecutive_pieces_of_one_series_in_run_order(name: str) -> None:
+    names = [name.format(n) for n in (4, 5, 6, 0, 1, 2, 3)]
     briefs, fams = _pieces(names, 3)
     [joined] = join_runs(briefs, fams, SAME * len(names), SIGS, 0.6)
     assert joined.id == "A"
-    assert [briefs[i].path for i in joined.members] == [f"docs/wave-{n:03}.md" for n in range(7)]
+    assert [briefs[i].path for i in joined.members] == [f"docs/{name.format(n)}" for n in range(7)]
 
 
 @pytest.mark.parametrize(
@@ -193,3 +194,15 @@ def test_join_runs_keeps_distinct_numbered_series_apart(
     briefs, fams = _pieces(names, 2)
     fams[1] = Family("B", (2, 3))
     assert join_runs(briefs, fams, sketches, SIGS, 0.6) == fams
+
+
+@pytest.mark.parametrize(("alike", "joined"), [(0.75, True), (0.25, False)])
+def test_lane_pieces_keep_no_facts_so_their_shapes_must_stay_close(alike: float,
+                                                                     joined: bool) -> None:
+    briefs = [Brief(f"docs/S{n:03}-step.md", "0" * 40, f"S{n:03}", n, "t", "", "brief", 100,
+                    created=1_700_000_000 + 60 * n) for n in range(1, 7)]
+    fams = [Family("S001", (0, 1, 2)), Family("S004", (3, 4, 5))]
+    sigs = np.zeros((6, 16), dtype=np.uint32)
+    sigs[3:, : 16 - int(16 * alike)] = 7  # the second piece agrees with the first on `alike`
+    out = join_runs(briefs, fams, [[] for _ in briefs], sigs, 0.6)  # lanes: no fact sketch
+    assert [f.members for f in out] == ([tuple(range(6))] if joined else [(0, 1, 2), (3, 4, 5)])
