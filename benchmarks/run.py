@@ -160,8 +160,9 @@ import compactor.scan as scan
 t1 = time.perf_counter()
 spent = {"imports": t1 - t0}
 """ + TIMED + r"""
-for name in ("read_briefs", "group", "decide"):
-    timed(scan, name, name)
+for name in ("read_briefs", "group", "join_runs", "decide"):
+    if hasattr(scan, name):  # the family step's pieces that this build has
+        timed(scan, name, name)
 timed(check, "run_scan", "run_scan")
 sys.argv = ["compactor", "check"]
 try:
@@ -418,10 +419,11 @@ def bench_size(n: int, args: argparse.Namespace, rep: Report, check_ok: bool) ->
             f"then {', '.join(fmt_s(w) for w in rest)}; {fmt_mb(first)}")
     try:
         t = json.loads(staged.err.strip().splitlines()[-1])
-        other = t["run_scan"] - t["read_briefs"] - t["group"] - t["decide"]
+        families = t.get("group", 0.0) + t.get("join_runs", 0.0)
+        other = t["run_scan"] - t["read_briefs"] - families - t.get("decide", 0.0)
         rep.say(f"    where it goes: imports {t['imports']:.3f} s; scan {t['run_scan']:.3f} s "
-                f"(cached briefs {t['read_briefs']:.3f}, families {t['group']:.3f}, "
-                f"decisions {t['decide']:.3f}, other {other:.3f}); judging and output "
+                f"(cached briefs {t['read_briefs']:.3f}, families {families:.3f}, "
+                f"decisions {t.get('decide', 0.0):.3f}, other {other:.3f}); judging and output "
                 f"{t['main'] - t['run_scan']:.3f} s; plus interpreter start")
     except (ValueError, KeyError, IndexError):
         rep.say(f"    (stage timing failed: {staged.err.strip()[-300:]})")
