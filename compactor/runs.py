@@ -209,17 +209,24 @@ class _Piece(NamedTuple):
 
 def _gapless(a: _Piece, b: _Piece, held: Sequence[int]) -> bool:
     """Whether ``a`` and ``b`` are two pieces of one run by their numbers: no other doc of
-    the series holds a number between them (``held``: the sorted numbers of every doc of
-    the series, the pieces' own included) — a gap, where another deliverable of the same
-    numbering scheme stands — and the run token continues from one into the other with
-    no step longer than the pieces' own (at least 1)."""
-    low = min(a.numbers[0], b.numbers[0])
-    high = max(a.numbers[-1], b.numbers[-1])
-    inside = bisect.bisect_left(held, high) - bisect.bisect_right(held, low)
-    own = sum(bisect.bisect_left(p.numbers, high) - bisect.bisect_right(p.numbers, low)
-              for p in (a, b))
-    if inside != own:
-        return False
+    the series (``held``: the sorted numbers of every doc of the series, the pieces' own
+    included) stands between them — between the end of one and the start of the other,
+    or, where they interleave, inside their overlap — which would be a gap, another
+    deliverable of the same numbering scheme; and the run token continues from one into
+    the other with no step longer than the pieces' own (at least 1). A doc inside one
+    piece's own range, outside the overlap, interrupted that piece, not the seam."""
+    first, second = (a, b) if a.numbers[0] <= b.numbers[0] else (b, a)
+    if first.numbers[-1] < second.numbers[0]:  # one after the other
+        low, high = first.numbers[-1], second.numbers[0]
+        if bisect.bisect_left(held, high) - bisect.bisect_right(held, low):
+            return False
+    else:  # interleaved: the overlap
+        low, high = second.numbers[0], min(first.numbers[-1], second.numbers[-1])
+        inside = bisect.bisect_right(held, high) - bisect.bisect_left(held, low)
+        own = sum(bisect.bisect_right(p.numbers, high) - bisect.bisect_left(p.numbers, low)
+                  for p in (a, b))
+        if inside != own:
+            return False
     return _steps(a.numbers + b.numbers) <= max(1, a.step, b.step)
 
 

@@ -156,7 +156,7 @@ def _pieces(names: list[str], cut: int) -> tuple[list[Brief], list[Family]]:
 
 
 SAME = [[11, 12, 13]]  # one masked fact sketch (sorted 32-bit hashes)
-SIGS = np.zeros((8, 16), dtype=np.uint32)  # shapes, when facts cannot judge: all alike
+SIGS = np.zeros((9, 16), dtype=np.uint32)  # shapes, when facts cannot judge: all alike
 
 
 @pytest.mark.parametrize("name", ["wave-{:03}.md", "v2-{}.md", "2025-09-05_autonomous-cycle-{}_x.md"])
@@ -172,9 +172,9 @@ def test_join_runs_joins_consecutive_pieces_of_one_series_in_run_order(name: str
     ("names", "sketches"),
     [
         # cards of one task-card scheme, interleaved: another card stands between the pieces
-        (["DTM-104_module-core-manager.md", "DTM-106_module-render-adapter.md",
-          "DTM-105_module-core-repository.md", "DTM-108_module-core-contracts.md",
-          "DTM-107_stage12-kickoff.md"], SAME * 5),
+        (["DTM-104_module-core-manager.md", "DTM-108_module-render-adapter.md",
+          "DTM-105_module-core-repository.md", "DTM-109_module-core-contracts.md",
+          "DTM-106_stage12-kickoff.md"], SAME * 5),
         # per-stage closeouts: the numbering jumps between the pieces further than inside them
         (["DTM-69_stage5-closeout.md", "DTM-75_stage6-closeout.md",
           "DTM-156_stage12-closeout.md", "DTM-161_stage13-closeout.md"], SAME * 4),
@@ -206,3 +206,12 @@ def test_lane_pieces_keep_no_facts_so_their_shapes_must_stay_close(alike: float,
     sigs[3:, : 16 - int(16 * alike)] = 7  # the second piece agrees with the first on `alike`
     out = join_runs(briefs, fams, [[] for _ in briefs], sigs, 0.6)  # lanes: no fact sketch
     assert [f.members for f in out] == ([tuple(range(6))] if joined else [(0, 1, 2), (3, 4, 5)])
+
+
+def test_a_doc_that_interrupted_one_piece_is_no_gap_between_the_pieces() -> None:
+    # cycles 9..14 came out as one piece around two distinct reports (10, 13); 15.. as another
+    names = [f"autonomous-cycle-{n}_report.md" for n in (9, 11, 12, 14, 15, 16, 17, 10, 13)]
+    briefs, _ = _pieces(names, 4)
+    fams = [Family("A", (0, 1, 2, 3)), Family("B", (4, 5, 6))]
+    [joined] = join_runs(briefs, fams, SAME * len(names), SIGS, 0.6)
+    assert joined.members == tuple(range(7))
