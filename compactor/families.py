@@ -53,6 +53,9 @@ class Family:
     id: str
     members: tuple[int, ...]  # indexes into the scan's briefs, in lane order
     links: tuple[Link, ...] = ()  # one per member, in member order (empty: every one a copy)
+    # the ids of the families ``runs.join_runs`` joined into this one: pieces of one run
+    # whose write-up format drifted (empty: not joined)
+    pieces: tuple[str, ...] = ()
 
     def link(self, i: int) -> Link:
         """How brief ``i`` (a member) was linked into the family."""

@@ -90,6 +90,7 @@ def scan_data(scan: Scan) -> dict[str, Any]:
             "members": [scan.briefs[i].path for i in f.members],
             "lanes": [scan.briefs[i].lane for i in f.members],
             "links": [link_data(scan, link) for _, link in f.member_links()],
+            "pieces": list(f.pieces),
         }
         for f in scan.families
     ]
@@ -189,6 +190,8 @@ def explain_data(repo: Repo, scan: Scan, path: str) -> dict[str, Any]:
     fam = scan.family(d.family) if d.family else None
     if fam is not None:
         out["link"] = link_data(scan, fam.link(i))
+        if fam.pieces:
+            out["pieces"] = list(fam.pieces)
     return out
 
 
@@ -204,4 +207,7 @@ def explain_text(data: dict[str, Any]) -> str:
                              for k, v in link.items() if k != "leg")
         lines.append(f"  family {data['family']}: linked as a {link['leg']}"
                      + (f" ({evidence})" if evidence else "") + f"; retention {data['retention']}")
+        if data.get("pieces"):
+            lines.append(f"  one run joined from {', '.join(data['pieces'])}: pieces whose "
+                         "numbers continue without a gap (runs.join_runs)")
     return "\n".join(lines)

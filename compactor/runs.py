@@ -362,5 +362,6 @@ def join_runs(
                 rank[i] = (n, p, at)
                 links[i] = link
         order = sorted(rank, key=rank.__getitem__)
-        out.append(Family(f.id, tuple(order), tuple(links[i] for i in order)))
+        ids = tuple(i for p in pieces for i in (families[p].pieces or (families[p].id,)))
+        out.append(Family(f.id, tuple(order), tuple(links[i] for i in order), ids))
     return out

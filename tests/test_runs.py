@@ -215,3 +215,16 @@ def test_a_doc_that_interrupted_one_piece_is_no_gap_between_the_pieces() -> None
     fams = [Family("A", (0, 1, 2, 3)), Family("B", (4, 5, 6))]
     [joined] = join_runs(briefs, fams, SAME * len(names), SIGS, 0.6)
     assert joined.members == tuple(range(7))
+
+
+def test_scan_says_which_pieces_a_run_was_joined_from(repo: GitRepo) -> None:
+    _cycles(repo, range(9, 15), EARLY, "maintenance-pass")
+    _cycles(repo, range(15, 22), LATE, "proactive-optimization-success")
+    data = json.loads(run_compactor("scan", "--format", "json", cwd=repo.root).out)
+    [family] = data["families"]
+    assert family["pieces"] == ["autonomous-cycle-9_maintenance-pass",
+                                "autonomous-cycle-15_proactive-optimization-success"]
+    out = run_compactor("scan", "--explain", "devlogs/autonomous-cycle-17_proactive-optimization"
+                        "-success.md", cwd=repo.root).out
+    assert ("one run joined from autonomous-cycle-9_maintenance-pass, "
+            "autonomous-cycle-15_proactive-optimization-success") in out
