@@ -160,12 +160,17 @@ def _band_runs(
         keys.sort(axis=1)
         orders = (keys & low).astype(np.intp)
         tops = keys >> np.uint64(bits)  # the folds left: equal in a run (and in a clash)
+        del keys
         sames = tops[:, 1:] == tops[:, :-1]
-        # a clash: neighbours with one fold but other slots (every band at once, each
-        # row's band as one r*4-byte value)
+        # a clash: neighbours with one fold but other slots (several bands at once, each
+        # row's band as one r*4-byte value; ~16 MB of them at a time)
         whole = np.ascontiguousarray(sub)[:, : bands * r].view(np.dtype((np.void, 4 * r)))
-        in_order = whole[orders, np.arange(bands)[:, None]]
-        clash = (sames & (in_order[:, 1:] != in_order[:, :-1])).any(axis=1)
+        clash = np.zeros(bands, dtype=bool)
+        step = max(1, (16 << 20) // max(1, n * 4 * r))
+        for lo in range(0, bands, step):
+            hi = min(bands, lo + step)
+            in_order = whole[orders[lo:hi], np.arange(lo, hi)[:, None]]
+            clash[lo:hi] = (sames[lo:hi] & (in_order[:, 1:] != in_order[:, :-1])).any(axis=1)
         for band in range(bands):
             order, same = orders[band], sames[band]
             if clash[band]:  # folded alike: sort this band by its bytes

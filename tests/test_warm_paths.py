@@ -270,6 +270,32 @@ def test_the_gate_says_the_same_warm_and_uncached(corpus: GitRepo) -> None:
     assert '"outcome": "block"' in fresh.out
 
 
+def test_the_gate_after_a_change_says_what_an_uncached_run_says(corpus: GitRepo) -> None:
+    # the hook's fast path (index read ahead, snapshot, the gate scanning families only)
+    # after the repo moved on: a lane committed, another staged, a committed brief edited
+    def both() -> tuple[Any, Any]:
+        warm = run_compactor("check", "--now", str(NOW), "--format", "json", cwd=corpus.root)
+        fresh = run_compactor("check", "--now", str(NOW), "--format", "json", "--no-cache",
+                              cwd=corpus.root)
+        return warm, fresh
+
+    corpus.stage({"docs/lanes/S099-renamed.md": _lane(corpus, "087", "S099")})
+    warm, fresh = both()
+    assert (warm.code, warm.out) == (fresh.code, fresh.out)
+    corpus.git("commit", "-q", "--no-verify", "-m", "S099")
+    [edited] = (corpus.root / "docs" / "lanes").glob("S086-*.md")
+    corpus.stage({
+        "docs/lanes/S100-renamed-again.md": _lane(corpus, "088", "S100"),
+        edited.relative_to(corpus.root).as_posix():
+            edited.read_text(encoding="utf-8") + "\nA new finding: the queue drains in 4 s.\n",
+    })
+    warm, fresh = both()
+    assert (warm.code, warm.out) == (fresh.code, fresh.out)
+    assert '"docs/lanes/S100-renamed-again.md"' in warm.out
+    again, _ = both()  # and a second warm run, from what the first one stored
+    assert (again.code, again.out) == (fresh.code, fresh.out)
+
+
 # -- the grouping and deciding pieces, against the plain algorithms they replace -----------
 
 
