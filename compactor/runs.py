@@ -177,20 +177,6 @@ def _series(briefs: Sequence[Brief], family: Family, parts: Parts,
     return None
 
 
-def _at(brief: Brief, series: _Series, parts: Parts) -> int | None:
-    """The number a doc holds at a name series' run token, None when it is not of it."""
-    words = [w for w in series.key if w and "#" not in w]
-    if words and not all(w in brief.path for w in words):
-        return None  # cheap: a word of the series is missing from the path
-    name = parts(brief.path)
-    if len(name) <= series.pos:
-        return None
-    token = name[series.pos]
-    if (*(_MASK.sub("#", w) for w in name[: series.pos]), _prefix(token)) != series.key:
-        return None
-    return _number(token)
-
-
 def _steps(numbers: Sequence[int]) -> int:
     """The largest step between consecutive distinct numbers (0 for one number)."""
     ordered = sorted(set(numbers))
@@ -203,8 +189,14 @@ LOOSE = 2 / 3
 
 
 class _Piece(NamedTuple):
-    numbers: list[int]  # sorted, with repeats
+    numbers: list[int]  # its members' run numbers, sorted (with repeats)
+    members: list[int]  # its members, in that order
     step: int  # its own largest step
+
+
+def _piece(family: Family, series: _Series) -> _Piece:
+    ranked = sorted(zip(series.numbers, family.members, strict=True))
+    return _Piece([n for n, _ in ranked], [i for _, i in ranked], _steps(series.numbers))
 
 
 def _gapless(a: _Piece, b: _Piece, held: Sequence[int]) -> bool:
@@ -220,42 +212,65 @@ def _gapless(a: _Piece, b: _Piece, held: Sequence[int]) -> bool:
         low, high = first.numbers[-1], second.numbers[0]
         if bisect.bisect_left(held, high) - bisect.bisect_right(held, low):
             return False
-    else:  # interleaved: the overlap
-        low, high = second.numbers[0], min(first.numbers[-1], second.numbers[-1])
-        inside = bisect.bisect_right(held, high) - bisect.bisect_left(held, low)
-        own = sum(bisect.bisect_right(p.numbers, high) - bisect.bisect_left(p.numbers, low)
-                  for p in (a, b))
-        if inside != own:
-            return False
-    return _steps(a.numbers + b.numbers) <= max(1, a.step, b.step)
+        # interleaving only shortens steps: the seam is the one step the union adds
+        return high - low <= max(1, a.step, b.step)
+    low, high = second.numbers[0], min(first.numbers[-1], second.numbers[-1])  # the overlap
+    inside = bisect.bisect_right(held, high) - bisect.bisect_left(held, low)
+    own = sum(bisect.bisect_right(p.numbers, high) - bisect.bisect_left(p.numbers, low)
+              for p in (a, b))
+    return inside == own
 
 
 def _neighbours_agree(
-    a: Family, sa: _Series, b: Family, sb: _Series, sketches: Sequence[Sequence[int]],
+    a: _Piece, b: _Piece, sketches: Sequence[Sequence[int]],
     signatures: npt.NDArray[np.uint32], loose: float,
 ) -> bool:
-    """Whether the work continues across the pieces: some member of one and the
-    nearest-numbered member of the other agree in their facts as a copy's do (the copy
+    """Whether the work continues across the pieces: some member of the smaller piece and
+    a nearest-numbered member of the other agree in their facts as a copy's do (the copy
     veto would not separate them), or, where facts cannot judge (a side states none),
     their shapes reach ``loose``."""
     width = signatures.shape[1]
-    for xs, nx, ys, ny in ((a.members, sa.numbers, b.members, sb.numbers),
-                           (b.members, sb.numbers, a.members, sa.numbers)):
-        order = sorted(range(len(ys)), key=ny.__getitem__)
-        keys = [ny[k] for k in order]
-        for i, n in zip(xs, nx, strict=True):
-            at = bisect.bisect_left(keys, n)
-            for k in (at - 1, at):
-                if not 0 <= k < len(keys):
-                    continue
-                j = ys[order[k]]
-                fi, fj = sketches[i], sketches[j]
-                if len(fi) >= MIN_FACTS and len(fj) >= MIN_FACTS:
-                    if sketch_jaccard(fi, fj) >= FACTS_AGREE:
-                        return True
-                elif np.count_nonzero(signatures[i] == signatures[j]) >= loose * width:
+    small, big = (a, b) if len(a.members) <= len(b.members) else (b, a)
+    for i, n in zip(small.members, small.numbers, strict=True):
+        at = bisect.bisect_left(big.numbers, n)
+        for k in (at - 1, at):
+            if not 0 <= k < len(big.members):
+                continue
+            j = big.members[k]
+            fi, fj = sketches[i], sketches[j]
+            if len(fi) >= MIN_FACTS and len(fj) >= MIN_FACTS:
+                if sketch_jaccard(fi, fj) >= FACTS_AGREE:
                     return True
+            elif np.count_nonzero(signatures[i] == signatures[j]) >= loose * width:
+                return True
     return False
+
+
+def _held(briefs: Sequence[Brief], keys: Sequence[tuple[str, ...]], positions: set[int],
+          parts: Parts) -> dict[tuple[str, ...], list[tuple[int, int]]]:
+    """For each name series ``key`` (its run token at one of ``positions``), the (number,
+    brief) of every doc of the series: one pass over the briefs."""
+    wanted = set(keys)
+    # cheap: a doc of a series holds that series' longest plain word (when there are few)
+    words = {max((w for w in key if w and "#" not in w), key=len, default="") for key in keys}
+    screen = len(words) <= 8 and "" not in words
+    out: dict[tuple[str, ...], list[tuple[int, int]]] = {}
+    for i, b in enumerate(briefs):
+        if screen and not any(w in b.path for w in words):
+            continue
+        name = parts(b.path)
+        masked: list[str] | None = None
+        for pos in positions:
+            if pos >= len(name) or not any(c.isdigit() for c in name[pos]):
+                continue
+            if masked is None:
+                masked = [_MASK.sub("#", w) for w in name]
+            key = (*masked[:pos], _prefix(name[pos]))
+            if key in wanted:
+                n = _number(name[pos])
+                if n is not None:
+                    out.setdefault(key, []).append((n, i))
+    return out
 
 
 def join_runs(
@@ -277,8 +292,10 @@ def join_runs(
     their shapes (``signatures``) reach ``LOOSE`` of ``threshold``; per-packet prompts
     that each name their own deliverables do not.
 
-    Only pieces holding two neighbouring numbers of their series are compared (a gapless
-    pair always does), so the cost is linear in the series' docs. A joined family keeps
+    The docs of every series are found in one pass over the briefs; only pieces holding
+    two neighbouring numbers of their series are compared (a gapless pair always does),
+    the seam in constant time and the facts from the smaller piece: the cost stays about
+    linear in the briefs, whatever the repo holds. A joined family keeps
     the id of its piece that comes first, its members in run order (the run token's
     number, then their order in their piece) and every member's link.
     """
@@ -308,37 +325,30 @@ def join_runs(
             k = root[k]
         return k
 
-    lanes: dict[str, list[tuple[int, int]]] | None = None
-    for ks in by_key.values():
-        if len(ks) < 2:
-            continue
-        first = series[ks[0]]
-        assert first is not None
+    groups = {key: ks for key, ks in by_key.items() if len(ks) > 1}
+    held_of: dict[tuple[str, ...], list[tuple[int, int]]] = {}
+    if any(key[0] == _LANE for key in groups):  # lane ids: every doc's lane number
+        for i, b in enumerate(briefs):
+            if letters[i] and b.number is not None and (_LANE, letters[i]) in groups:
+                held_of.setdefault((_LANE, letters[i]), []).append((b.number, i))
+    named = [key for key in groups if key[0] != _LANE]
+    if named:
+        positions = {len(key) - 1 for key in named}
+        held_of.update(_held(briefs, named, positions, parts))
+    for key, ks in groups.items():
         owner = {i: k for k in ks for i in families[k].members}
-        if first.pos < 0:  # lane ids: every doc whose lane id has these letters
-            if lanes is None:
-                lanes = {}
-                for i, b in enumerate(briefs):
-                    if letters[i] and b.number is not None:
-                        lanes.setdefault(letters[i], []).append((b.number, i))
-            found = lanes.get(first.key[1], [])
-        else:
-            found = [(n, i) for i, b in enumerate(briefs) for n in [_at(b, first, parts)]
-                     if n is not None]
-        held = sorted((n, owner.get(i, -1)) for n, i in found)
+        held = sorted((n, owner.get(i, -1)) for n, i in held_of.get(key, []))
         numbers = [n for n, _ in held]
         piece = {}
         for k in ks:
             sk = series[k]
             assert sk is not None
-            piece[k] = _Piece(sorted(sk.numbers), _steps(sk.numbers))
+            piece[k] = _piece(families[k], sk)
         pairs = sorted({(min(x, y), max(x, y)) for (_, x), (_, y) in itertools.pairwise(held)
                         if x != y and x >= 0 and y >= 0})
         for x, y in pairs:
-            sx, sy = series[x], series[y]
-            assert sx is not None and sy is not None
             if find(x) != find(y) and _gapless(piece[x], piece[y], numbers) and _neighbours_agree(
-                    families[x], sx, families[y], sy, sketches, signatures, LOOSE * threshold):
+                    piece[x], piece[y], sketches, signatures, LOOSE * threshold):
                 rx, ry = find(x), find(y)
                 root[max(rx, ry)] = min(rx, ry)
     joined: dict[int, list[int]] = {}
