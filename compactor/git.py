@@ -107,8 +107,9 @@ class _Ahead:
 
         self._root = root
         self._cond = threading.Condition()
-        self._planned: set[tuple[str, ...]] = {_HEAD}
-        self._done: dict[tuple[str, ...], subprocess.CompletedProcess[bytes] | BaseException] = {}
+        self._coming: dict[tuple[str, ...], int] = {_HEAD: 1}  # answers still to come
+        self._done: dict[tuple[str, ...],
+                         list[subprocess.CompletedProcess[bytes] | BaseException]] = {}
         threading.Thread(target=self._work, name="compactor-git-ahead", daemon=True).start()
 
     def _one(self, args: tuple[str, ...]
@@ -122,8 +123,10 @@ class _Ahead:
               got: subprocess.CompletedProcess[bytes] | BaseException,
               then: Sequence[tuple[str, ...]] = ()) -> None:
         with self._cond:
-            self._planned.update(then)  # announced with the answer: the caller waits for them
-            self._done[args] = got
+            self._coming[args] -= 1
+            for more in then:  # announced with the answer: the caller waits for them
+                self._coming[more] = self._coming.get(more, 0) + 1
+            self._done.setdefault(args, []).append(got)
             self._cond.notify_all()
 
     def _work(self) -> None:
@@ -133,22 +136,23 @@ class _Ahead:
                 self._give(_HEAD, got)
                 return
             head = _head_of(got)
-            plan = [_added_args(head, True, None), _moved_args(head, True, None), _INDEX]
+            # in the order the gate asks: HEAD again when its scan starts
+            plan = [_added_args(head, True, None), _moved_args(head, True, None), _INDEX, _HEAD]
             self._give(_HEAD, got, plan)
             for args in plan:
                 self._give(args, self._one(args))
         finally:
             with self._cond:
-                self._planned.clear()  # nothing more is coming: callers run git themselves
+                self._coming.clear()  # nothing more is coming: callers run git themselves
                 self._cond.notify_all()
 
     def take(self, args: tuple[str, ...]) -> subprocess.CompletedProcess[bytes] | None:
-        """The answer for ``args`` (waiting for it when it is coming), or None."""
+        """The next answer for ``args`` (waiting for it when it is coming), or None."""
         with self._cond:
-            while args not in self._done and args in self._planned:
+            while not self._done.get(args) and self._coming.get(args, 0) > 0:
                 self._cond.wait()
-            got = self._done.pop(args, None)
-            self._planned.discard(args)
+            answers = self._done.get(args)
+            got = answers.pop(0) if answers else None
         if isinstance(got, BaseException):
             raise got
         return got
