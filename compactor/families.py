@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -291,3 +292,66 @@ def group(
         used.add(fid)
         families.append(Family(fid, tuple(members), tuple(_COPY_LINK for _ in members)))
     return families
+
+
+def join(
+    families: Sequence[Family],
+    edges: Sequence[Any],
+    order_key: Sequence[tuple[object, ...]],
+    names: Sequence[str],
+) -> list[Family]:
+    """The shape leg's ``families`` joined by restatement ``edges`` (``restate.Edge``: a, b,
+    score, shared facts, terms): one family per connected component.
+
+    A family the edges do not touch is kept as it is. In a joined family a member of a
+    shape-leg family keeps its copy link; any other member is linked by its strongest
+    restatement edge (``to``: the doc at its other end).
+    """
+    copy_of: dict[int, Family] = {m: f for f in families for m in f.members}
+    nodes = sorted({*copy_of, *(k for e in edges for k in (e.a, e.b))})
+    at = {n: k for k, n in enumerate(nodes)}
+    pairs = [(at[m], at[f.members[0]]) for f in families for m in f.members[1:]]
+    pairs += [(at[e.a], at[e.b]) for e in edges]
+    root = components(len(nodes), np.asarray(pairs, dtype=np.int64).reshape(-1, 2)).tolist()
+    comps: dict[int, list[int]] = {}
+    for n in nodes:
+        comps.setdefault(root[at[n]], []).append(n)
+    best: dict[int, Any] = {}  # node -> its strongest restatement edge
+    for e in edges:
+        for k in (e.a, e.b):
+            if k not in best or e.score > best[k].score:
+                best[k] = e
+    touched = {k for e in edges for k in (e.a, e.b)}
+    out: list[tuple[list[int], Family | None]] = []
+    for members in comps.values():
+        if len(members) < 2:
+            continue
+        members.sort(key=lambda i: order_key[i])
+        fam = copy_of.get(members[0])
+        kept = fam if fam is not None and not touched & set(members) - set(fam.members) \
+            and len(fam.members) == len(members) else None
+        out.append((members, kept))
+    out.sort(key=lambda mf: order_key[mf[0][0]])
+    used: set[str] = set()
+    result = []
+    used.update(kept.id for _, kept in out if kept is not None)
+    for members, kept in out:
+        if kept is not None:
+            result.append(kept)
+            continue
+        fid = base = names[members[0]]
+        n = 2
+        while fid in used:
+            fid = f"{base}~{n}"
+            n += 1
+        used.add(fid)
+        links = []
+        for i in members:
+            if i in copy_of and len(copy_of[i].members) > 1:
+                links.append(_COPY_LINK)
+                continue
+            e = best[i]
+            links.append(Link(RESTATEMENT, e.b if e.a == i else e.a, e.score, tuple(e.facts),
+                              tuple(e.terms)))
+        result.append(Family(fid, tuple(members), tuple(links)))
+    return result

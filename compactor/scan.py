@@ -22,7 +22,7 @@ from compactor.config import Config
 from compactor.decisions import Decision, decide
 from compactor.errors import Warning
 from compactor.facts import FACTS_AGREE, copy_veto, names_veto
-from compactor.families import Family, band_layout, group
+from compactor.families import Family, band_layout, group, join
 from compactor.files import select
 from compactor.fingerprints import Row, cpus, fingerprint_parts
 from compactor.git import Background, IndexEntry, Repo, parse_creation_log
@@ -328,6 +328,7 @@ def run_scan(
             veto=lambda pairs: copy_veto(sketches, pairs, FACTS_AGREE) | names_veto(
                 lambda i: None if briefs[i].in_run else briefs[i].title, pairs),
         )
+        fams = restated(repo, cache, config, fams, briefs, eligible)
         fams = join_runs(briefs, fams, sketches, matrix, config.threshold)  # drifting runs: one family
         decided: list[Decision] = []
         if decisions:
@@ -355,6 +356,71 @@ def run_scan(
         warnings=tuple(warnings),
         runs=MappingProxyType(dict(infer_runs(briefs, fams))),
     )
+
+
+def restated(repo: Repo, cache: Cache, config: Config, fams: list[Family],
+             briefs: Sequence[Brief], eligible: Sequence[int]) -> list[Family]:
+    """The shape leg's families joined by the restatement leg (``restate.py``): links among
+    the docs the shape leg left alone, and from them to each family's latest member (two
+    families are not joined here). Gists are cached per blob, and the links found for one
+    set of such docs as a whole (a warm scan reads one value)."""
+    from compactor import restate
+
+    taken = {m for f in fams for m in f.members}
+    loose = [i for i in eligible if i not in taken]
+    if not loose:
+        return fams
+    # each family takes part through its latest member: a loose doc may restate its state
+    latest = {f.members[-1] for f in fams}
+    loose = sorted({*loose, *latest})
+    if len(loose) < 2:
+        return fams
+    key = store.restate_key(config, [(briefs[i].path, briefs[i].blob, briefs[i].title,
+                                      briefs[i].lane or "") for i in loose])
+    found = store.read_restated(cache, key)
+    if found is None:
+        gists = store.read_gists(cache, [briefs[i].blob for i in loose])
+        missing = sorted({briefs[i].blob for i in loose} - set(gists))
+        texts = _texts(repo, missing)
+        new = {blob: restate.gist(texts[blob]) for blob in missing}
+        store.write_gists(cache, new)
+        gists.update(new)
+        docs = {i: restate.Doc(restate.read_gist(gists[briefs[i].blob]),
+                               restate.name_words(briefs[i].path, briefs[i].title),
+                               restate.steps(briefs[i].path, briefs[i].title),
+                               restate.series(briefs[i].lane))
+                for i in loose}
+        edges = restate.links(docs, lambda idx: {
+            i: t for i, t in zip(idx, _texts_of(repo, [briefs[i].blob for i in idx]),
+                                 strict=True)})
+        found = [(briefs[e.a].path, briefs[e.b].path, e.score, e.facts, e.terms)
+                 for e in edges if not (e.a in latest and e.b in latest)]
+        store.write_restated(cache, key, found)
+    if not found:
+        return fams
+    at = {briefs[i].path: i for i in loose}
+    edges = [restate.Edge(at[a], at[b], score, tuple(fs), tuple(ts))
+             for a, b, score, fs, ts in found]
+    keys = [order_key(b) for b in briefs]
+    names = [family_name(b) for b in briefs]
+    return join(fams, edges, keys, names)
+
+
+def _texts_of(repo: Repo, blobs: Sequence[str]) -> list[str]:
+    texts = _texts(repo, blobs)
+    return [texts[b] for b in blobs]
+
+
+def _texts(repo: Repo, blobs: Sequence[str]) -> dict[str, str]:
+    """The markdown body (front matter removed) of each blob, read in one batch."""
+    from compactor.briefs import split_front_matter
+
+    data = repo.read_blobs(sorted(set(blobs))) if blobs else {}
+    out = {}
+    for blob in blobs:
+        raw = data.get(blob, b"")
+        out[blob] = split_front_matter(decode(raw if isinstance(raw, bytes) else b"")[0])[1]
+    return out
 
 
 def _mark_members(briefs: list[Brief], states: Mapping[str, str],

@@ -587,3 +587,64 @@ def rendered_block(cache: Cache, key: bytes) -> str | None:
 
 def keep_rendered_block(cache: Cache, key: bytes, content: str) -> None:
     cache.put_blobs({_SLOT: key + content.encode("utf-8")})
+
+
+# -- the restatement leg ------------------------------------------------------------------------
+
+
+def _gist_key(blob: str) -> bytes:
+    return value_key("gist", code_digest(), blob)
+
+
+def read_gists(cache: Cache, blobs: Sequence[str]) -> dict[str, str]:
+    """The stored restatement gist (``restate.gist``) of each blob that has one."""
+    if not cache.enabled or not blobs:
+        return {}
+    keys = {_gist_key(b): b for b in set(blobs)}
+    out = {}
+    for key, data in cache.get_blobs(keys).items():
+        try:
+            out[keys[key]] = data.decode("ascii")
+        except UnicodeDecodeError:
+            continue
+    return out
+
+
+def write_gists(cache: Cache, gists: Mapping[str, str]) -> None:
+    if cache.enabled and gists:
+        cache.put_blobs({_gist_key(b): g.encode("ascii") for b, g in gists.items()})
+
+
+def restate_key(config: Config, docs: Sequence[tuple[str, str, str, str]]) -> bytes:
+    """The key of the restatement links found among ``docs`` ((path, blob, title, lane)
+    of each doc the shape leg left alone): the code, the config and every such doc."""
+    h = hashlib.blake2b(f"restated|{code_digest()}|{config!r}".encode(), digest_size=16)
+    for doc in docs:
+        h.update("\0".join(doc).encode("utf-8", "surrogatepass") + b"\1")
+    return h.digest()
+
+
+Restated = list[tuple[str, str, float, tuple[str, ...], tuple[str, ...]]]
+
+
+def read_restated(cache: Cache, key: bytes) -> Restated | None:
+    stored = cache.get_blobs([key]).get(key) if cache.enabled else None
+    if stored is None:
+        return None
+    try:
+        value = marshal.loads(stored)
+    except (ValueError, TypeError, EOFError):
+        return None
+    if type(value) is not list or not all(
+        type(v) is tuple and len(v) == 5 and type(v[0]) is str and type(v[1]) is str
+        and type(v[2]) is float and type(v[3]) is tuple and type(v[4]) is tuple
+        and _all_type(list(v[3]), str) and _all_type(list(v[4]), str)
+        for v in value
+    ):
+        return None
+    return value
+
+
+def write_restated(cache: Cache, key: bytes, value: Restated) -> None:
+    if cache.enabled:
+        cache.put_blobs({key: marshal.dumps([tuple(v) for v in value])})

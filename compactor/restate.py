@@ -1,0 +1,442 @@
+"""Stage 4b: the restatement leg — the same state announced again in other words.
+
+The shape leg (``families.py``) links copies: docs whose masked word shingles agree,
+a label swapped at most. Agents also loop by re-announcing one state under a new
+title ("quick reference", "complete summary", "final status report"), each doc
+reworded; such docs share few shingles. This leg links two docs when all of this
+holds (each figure measured on labelled real corpora, ``benchmarks/QUALITY.md``):
+
+- **same content**: the cosine of their stemmed content words, weighted by IDF from
+  the repo's own docs, is at least :data:`COSINE`;
+- **different form**: their heading skeletons agree below :data:`SKELETON`. Instances
+  of one template share their headings (per-alert runbooks, task cards: 0.5-1.0 on
+  the corpora) while a restatement re-formats the same state (0.0-0.2); the shape leg
+  judges same-form docs;
+- **the same facts**: at least :data:`FACTS_SHARED` of the smaller fact set (numbers
+  with units, code and quoted spans, names; unmasked) is in the other doc;
+- **no name of its own**: no word of either doc's name (file name and title) is a
+  content word the other doc never uses — ``KubeCPUOvercommit`` against
+  ``KubeMemoryOvercommit`` names its own resource —, words that say what kind of
+  document it is (:data:`GENRE`: summary, final, quick reference …) aside;
+- **one state**: not a plan or selection against a completion (:data:`BEFORE` /
+  :data:`AFTER` words in the names);
+- **one step**: for docs without a lane id, their names do not number different steps
+  (``Cycle 2`` / ``Cycle 3``, ``A5`` / ``B2``): each names its own; numbered steps
+  that copy each other are the shape leg's. Two lanes (docs with lane ids) are expected
+  to number different steps, but must be lanes of one run (``S087`` and ``S112``, not
+  ``S087`` and ``lane-141``) or share a step in their names.
+
+Per brief the fingerprint stage stores a *gist* (:func:`gist`): its content stems with
+counts, its heading skeleton and its facts, hashed. Pairs to compare come from an
+inverted index of each doc's most distinctive stems (:data:`TOP_TERMS`), so a scan
+compares each doc with the few that share its rare words, not with all.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import zlib
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from compactor.facts import facts as fact_list
+
+COSINE = 0.4  # tf-idf cosine of stemmed content words
+SKELETON = 0.5  # heading-set Jaccard at or above which two docs are one template's
+FACTS_SHARED = 0.4  # share of the smaller fact set found in the other doc
+LINKAGE = 0.3  # the cosine every two docs of one restatement group reach at least
+TOP_TERMS = 12  # a doc's most distinctive stems used to find its candidates
+MAX_POSTING = 400  # a stem shared by more docs than this finds no candidates
+MAX_TERMS = 200  # distinct stems kept per doc (the most frequent)
+MAX_HEADS = 64
+MAX_FACTS = 96
+DENSE_MAX = 4000  # up to this many docs, all cosines at once (a float32 matrix of 64 MB)
+MAX_GROUP = 100  # a restatement group stops growing here (complete linkage is quadratic)
+
+STOP = frozenset(
+    """a about above after again against all am an and any are as at be because been before
+    being below between both but by can could did do does doing down during each few for
+    from further had has have having he her here hers herself him himself his how i if in
+    into is it its itself just me more most my myself no nor not now of off on once only or
+    other our ours ourselves out over own same she should so some such than that the their
+    theirs them themselves then there these they this those through to too under until up
+    very was we were what when where which while who whom why will with would you your yours
+    yourself yourselves also may might must shall via per""".split()
+)
+
+# Words that say what kind of document a name is, or how its author feels about it,
+# not what it is about: two names that differ only in these can announce one state.
+GENRE_WORDS = """
+final finally quick reference card index master complete completed completion summary
+report reporting brief briefing executive visual technical deep dive detail detailed
+checklist setup guide analysis session status update updated progress mission success
+successful acknowledged acknowledgement acknowledgment ack confirmed confirmation recognition
+clarification breakthrough exceptional outstanding continuing continued continuation rapid
+crisis victory major implementation implemented solution delivery delivered deliverable
+ready readiness resolved resolution overview note notes results result retrospective review
+recap wrap wrapup done finished achievement achieved accomplished celebration verified
+verification validation validated current latest new next comprehensive full ultimate
+definitive official draft revised revision handoff handover followup follow response reply
+plan planning log record memo readme tracker tracking quickstart cheatsheet faq explanation
+walkthrough diagnosis diagnostic diagnostics fix fixed investigation findings insights
+lessons learned debrief initiated started
+"""
+# A plan or a selection, and a completion: two states of one piece of work, not one.
+BEFORE_WORDS = "plan plans planning kickoff proposal proposed spec specification roadmap " \
+    "selected selection claimed todo design"
+AFTER_WORDS = "complete completed completion done final retrospective closeout achieved " \
+    "delivered acknowledged finished remediation"
+# these say "after" only in a name with no BEFORE word ("Kickoff Report" is a kickoff)
+AFTER_WEAK_WORDS = "report summary results"
+
+_WORD = re.compile(r"[^\W\d_]{3,}")
+_CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+")
+# a numbered step in a name: a short prefix and a number (A5, P07, FC-02) or a word and a
+# number (Cycle 2, stage12, wave-041)
+_STEP = re.compile(
+    r"(?<![A-Za-z\d])([A-Za-z]{1,2})[-_]?0*(\d+)(?![A-Za-z\d])"
+    r"|(?<![A-Za-z\d])([A-Za-z]{3,})[-_ ]?0*(\d+)(?![A-Za-z\d])"
+)
+
+
+_NUMBER = re.compile(r"(?<![^\W_])\d+(?![^\W_])")  # a whole number between separators
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Any:
+    import Stemmer  # PyStemmer: the Snowball stemmers in C
+
+    return Stemmer.Stemmer("english")
+
+
+def stems(words: Sequence[str]) -> list[str]:
+    return list(_stemmer().stemWords(list(words)))
+
+
+@lru_cache(maxsize=1)
+def _vocab() -> tuple[frozenset[str], frozenset[str], frozenset[str], frozenset[str]]:
+    return (frozenset(stems(GENRE_WORDS.split())), frozenset(stems(BEFORE_WORDS.split())),
+            frozenset(stems(AFTER_WORDS.split())), frozenset(stems(AFTER_WEAK_WORDS.split())))
+
+
+def _h32(text: str) -> int:
+    return zlib.crc32(text.encode("utf-8", "surrogatepass"))
+
+
+def content_stems(text: str) -> Counter[str]:
+    """Stemmed content words with their counts (each distinct word stemmed once)."""
+    words = Counter(_WORD.findall(text.lower()))
+    for w in STOP & words.keys():
+        del words[w]
+    out: Counter[str] = Counter()
+    for stem, n in zip(stems(list(words)), words.values(), strict=True):
+        out[stem] += n
+    return out
+
+
+def gist(body: str) -> str:
+    """What the restatement leg keeps of a doc: its content stems with their counts
+    (the ``MAX_TERMS`` most frequent) and its heading skeleton, as 32-bit hashes packed
+    in one hex string (cheap to store and to read back)."""
+    counts = content_stems(body)
+    terms = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_TERMS]
+    heads = set()
+    for h in _headings(body):
+        words = [w for w in _WORD.findall(h.lower()) if w not in STOP]
+        if words:
+            heads.add(" ".join(stems(words)))
+    head_hashes = sorted({_h32(h) for h in heads})[:MAX_HEADS]
+    packed = np.array([len(terms), len(head_hashes), *(_h32(t) for t, _ in terms),
+                       *head_hashes], dtype="<u4").tobytes()
+    return (packed + bytes(min(c, 255) for _, c in terms)).hex()
+
+
+def _headings(body: str) -> list[str]:
+    """The text of every ATX heading line (string methods only: linear in the line, where
+    a regex with a trailing ``#*`` backtracked quadratically on a line of many ``#``)."""
+    out = []
+    for line in body.split("\n"):
+        text = line.lstrip(" ")
+        if len(line) - len(text) > 3 or not text.startswith("#"):
+            continue
+        level = len(text) - len(text.lstrip("#"))
+        if level > 6 or (len(text) > level and text[level] not in " \t"):
+            continue
+        out.append(text[level:].strip().rstrip("#").strip())
+    return out
+
+
+@dataclass(frozen=True)
+class Gist:
+    terms: Mapping[int, int]  # stem hash -> count (at most 255)
+    heads: frozenset[int]
+
+
+EMPTY = Gist({}, frozenset())
+
+
+def read_gist(text: str) -> Gist:
+    """A stored gist (an empty one when ``text`` is not one: an old or damaged value)."""
+    try:
+        data = bytes.fromhex(text)
+    except (ValueError, TypeError):
+        return EMPTY
+    if len(data) < 8:
+        return EMPTY
+    n, nh = (int.from_bytes(data[k : k + 4], "little") for k in (0, 4))
+    size = 4 * (2 + n + nh)
+    if size + n != len(data):
+        return EMPTY
+    a = np.frombuffer(data, dtype="<u4", count=2 + n + nh)
+    return Gist(dict(zip(a[2 : 2 + n].tolist(), data[size:], strict=True)),
+                frozenset(a[2 + n :].tolist()))
+
+
+def name_words(path: str, title: str) -> frozenset[str]:
+    """The stemmed words of a doc's file name and title (camelCase and snake_case split;
+    no digits, no stop words, none shorter than 3 letters)."""
+    stem = path.rsplit("/", 1)[-1]
+    stem = stem.rsplit(".", 1)[0] if "." in stem else stem
+    toks = []
+    for part in re.split(r"[\W_]+", f"{stem} {title}"):
+        for t in _CAMEL.findall(part):
+            t = t.lower()
+            if len(t) >= 3 and t not in STOP:
+                toks.append(t)
+    return frozenset(stems(toks))
+
+
+def steps(path: str, title: str) -> frozenset[tuple[str, int]]:
+    """The numbered steps a name carries: (prefix, number), e.g. ('cycle', 2), ('a', 5),
+    and ('', n) for each bare number of the file name (a date, a time of day, a counter)."""
+    stem = path.rsplit("/", 1)[-1]
+    stem = stem.rsplit(".", 1)[0] if "." in stem else stem
+    out = {("", int(t)) for t in _NUMBER.findall(stem)}  # dates, times, counters
+    for m in _STEP.finditer(f"{stem} {title}"):
+        if m.group(1):
+            out.add((m.group(1).lower(), int(m.group(2))))
+        else:
+            out.add((m.group(3).lower(), int(m.group(4))))
+    return frozenset(out)
+
+
+def _steps_differ(a: frozenset[tuple[str, int]], b: frozenset[tuple[str, int]]) -> bool:
+    """Whether two names number different steps: numbered words but none in common
+    (``Sprint 7`` / ``Story 1``), a word both number differently, or short ids or bare
+    numbers on each side that the other lacks (``A5`` / ``B2``, ``2025-11-02_1227`` /
+    ``2025-11-02_1253``)."""
+    words_a = {s for s in a if len(s[0]) > 2}
+    words_b = {s for s in b if len(s[0]) > 2}
+    if words_a and words_b and words_a.isdisjoint(words_b):
+        return True
+    for key in {k for k, _ in a} & {k for k, _ in b}:
+        if {n for k, n in a if k == key}.isdisjoint({n for k, n in b if k == key}):
+            return True
+    short_a = {s for s in a if len(s[0]) <= 2}
+    short_b = {s for s in b if len(s[0]) <= 2}
+    return bool(short_a - short_b) and bool(short_b - short_a)
+
+
+@dataclass(frozen=True)
+class Doc:
+    """What the leg needs of one brief."""
+
+    gist: Gist
+    names: frozenset[str]  # stemmed name words
+    steps: frozenset[tuple[str, int]]
+    series: str | None  # its lane id without the digits ("S" for S087), None without one
+
+
+@dataclass(frozen=True)
+class Edge:
+    a: int
+    b: int
+    score: float  # the cosine
+    facts: tuple[str, ...]  # facts both state (up to four, in the order ``a`` states them)
+    terms: tuple[str, ...]  # the most weighty words of their names that both share
+
+
+def _hashed(words: frozenset[str]) -> dict[int, str]:
+    return {_h32(w): w for w in words}
+
+
+def _own_name_word(a: Doc, b: Doc, genre: frozenset[str]) -> bool:
+    """Whether ``a``'s name has a content word (not a genre word, not in ``b``'s name)
+    that ``b``'s text never uses."""
+    for h in (_h32(w) for w in a.names - b.names - genre):
+        if a.gist.terms.get(h, 0) >= 1 and b.gist.terms.get(h, 0) == 0:
+            return True
+    return False
+
+
+def _stage(names: frozenset[str], vocab: tuple[frozenset[str], ...]) -> int:
+    """-1 a name of a plan or a selection, 1 of a completion or a report, 0 neither or both."""
+    _, before, after, weak = vocab
+    b, a = bool(names & before), bool(names & after)
+    if b != a:
+        return -1 if b else 1
+    return 1 if not b and names & weak else 0
+
+
+def _stage_conflict(a: frozenset[str], b: frozenset[str],
+                    vocab: tuple[frozenset[str], ...]) -> bool:
+    return _stage(a, vocab) * _stage(b, vocab) < 0
+
+
+Read = Callable[[Sequence[int]], Mapping[int, str]]
+
+
+class Vectors:
+    """Unit tf-idf vectors of the docs' stems (IDF from these docs), and their cosines.
+
+    Up to ``DENSE_MAX`` docs the cosines of every pair come from one matrix product over
+    the stems two or more docs share (a stem in one doc adds to its norm only); above
+    that, candidates come from an inverted index of each doc's ``TOP_TERMS`` most
+    weighty stems and are computed one by one.
+    """
+
+    def __init__(self, docs: Mapping[int, Doc]) -> None:
+        self.ids = sorted(docs)
+        n = len(self.ids)
+        df: Counter[int] = Counter()
+        for i in self.ids:
+            df.update(docs[i].gist.terms.keys())
+        self.vec: dict[int, dict[int, float]] = {}
+        for i in self.ids:
+            v = {t: (1.0 + math.log(c)) * math.log((n + 1) / (df[t] + 0.5))
+                 for t, c in docs[i].gist.terms.items() if c > 0}
+            norm = math.sqrt(sum(x * x for x in v.values())) or 1.0
+            self.vec[i] = {t: x / norm for t, x in v.items()}
+        self.df = df
+        self.row = {i: k for k, i in enumerate(self.ids)}
+        self.sims: npt.NDArray[np.float32] | None = None
+        if n <= DENSE_MAX:
+            shared = {t: k for k, t in enumerate(t for t, c in df.items() if c > 1)}
+            x = np.zeros((n, max(1, len(shared))), dtype=np.float32)
+            for k, i in enumerate(self.ids):
+                for t, w in self.vec[i].items():
+                    col = shared.get(t)
+                    if col is not None:
+                        x[k, col] = w
+            self.sims = x @ x.T
+
+    def cosine(self, i: int, j: int) -> float:
+        if self.sims is not None:
+            return float(self.sims[self.row[i], self.row[j]])
+        return _cosine(self.vec[i], self.vec[j])
+
+    def pairs(self, least: float) -> Iterator[tuple[int, int, float]]:
+        """Every pair (i < j) whose cosine reaches ``least`` (above ``DENSE_MAX`` docs:
+        among the candidates)."""
+        if self.sims is not None:
+            rows, cols = np.nonzero(np.triu(self.sims >= least, k=1))
+            for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
+                yield self.ids[r], self.ids[c], float(self.sims[r, c])
+            return
+        top: dict[int, list[int]] = {}
+        postings: dict[int, list[int]] = {}
+        for i in self.ids:
+            v = self.vec[i]
+            ranked = sorted(v, key=lambda t: (-v[t], t))
+            top[i] = [t for t in ranked if self.df[t] <= MAX_POSTING][:TOP_TERMS]
+            for t in top[i]:
+                postings.setdefault(t, []).append(i)
+        seen: set[tuple[int, int]] = set()
+        for i in self.ids:
+            for t in top[i]:
+                for j in postings[t]:
+                    if j <= i or (i, j) in seen:
+                        continue
+                    seen.add((i, j))
+                    cos = _cosine(self.vec[i], self.vec[j])
+                    if cos >= least:
+                        yield i, j, cos
+
+
+def links(docs: Mapping[int, Doc], read: Read) -> list[Edge]:
+    """The restatement links among ``docs`` (brief index -> Doc), each pair once (a < b).
+    ``read`` gives the text of the docs asked for: facts are read only for the pairs that
+    pass every other test."""
+    if len(docs) < 2:
+        return []
+    vectors = Vectors(docs)
+    vec = vectors.vec
+    vocab = _vocab()
+    passed = [(i, j, cos) for i, j, cos in vectors.pairs(COSINE)
+              if _judge(docs[i], docs[j], vocab)]
+    if not passed:
+        return []
+    texts = read(sorted({k for i, j, _ in passed for k in (i, j)}))
+    facts = {k: fact_list(t)[:MAX_FACTS] for k, t in texts.items()}
+    found = []
+    for i, j, cos in passed:
+        fa, fb = facts.get(i, []), facts.get(j, [])
+        if not fa or not fb:
+            continue
+        other = set(fb)
+        shared = [f for f in fa if f in other]
+        if len(shared) / min(len(fa), len(set(fb))) < FACTS_SHARED:
+            continue
+        words = {**_hashed(docs[i].names), **_hashed(docs[j].names)}
+        common = sorted(((vec[i][t] * vec[j][t], t) for t in vec[i] if t in vec[j]
+                         and t in words), reverse=True)
+        found.append(Edge(i, j, round(cos, 3), tuple(f.split(" ", 1)[1] for f in shared[:4]),
+                          tuple(words[t] for _, t in common[:5])))
+    return _complete(found, vectors)
+
+
+def _cosine(va: Mapping[int, float], vb: Mapping[int, float]) -> float:
+    if len(va) > len(vb):
+        va, vb = vb, va
+    return sum(x * vb.get(t, 0.0) for t, x in va.items())
+
+
+def _complete(edges: Sequence[Edge], vectors: Vectors) -> list[Edge]:
+    """The edges that join groups in which every two docs agree at least ``LINKAGE``
+    (strongest edge first; a group stops growing at ``MAX_GROUP`` docs): one agent's
+    reports on *different* subjects each resemble some restatement of the other, and a
+    chain of such pairs must not make one family."""
+    group: dict[int, list[int]] = {}
+    kept = []
+    for e in sorted(edges, key=lambda e: (-e.score, e.a, e.b)):
+        ga, gb = group.get(e.a, [e.a]), group.get(e.b, [e.b])
+        if ga is gb or len(ga) + len(gb) > MAX_GROUP:
+            continue
+        if all(vectors.cosine(x, y) >= LINKAGE for x in ga for y in gb):
+            merged = ga + gb
+            for k in merged:
+                group[k] = merged
+            kept.append(e)
+    return kept
+
+
+def _judge(a: Doc, b: Doc, vocab: tuple[frozenset[str], ...]) -> bool:
+    """Whether a pair similar enough passes every test but the facts (read later)."""
+    ha, hb = a.gist.heads, b.gist.heads
+    if (ha or hb) and len(ha & hb) / len(ha | hb) >= SKELETON:
+        return False
+    genre = vocab[0]
+    if _own_name_word(a, b, genre) or _own_name_word(b, a, genre):
+        return False
+    if _stage_conflict(a.names, b.names, vocab):
+        return False
+    if a.series is not None and b.series is not None:
+        # lanes of two runs (S087, lane-141) restate nothing of each other, unless their
+        # names share a step (SPRINT_9_STORY_0 and STORY_0: the story of that sprint)
+        if a.series != b.series and a.steps.isdisjoint(b.steps):
+            return False
+    elif _steps_differ(a.steps, b.steps):
+        return False
+    return True
+
+
+def series(lane: str | None) -> str | None:
+    """A lane id without its digits: the run it numbers (``S`` for ``S087``)."""
+    return None if lane is None else re.sub(r"\d+", "#", lane).lower()

@@ -1,0 +1,223 @@
+"""The restatement leg (issue 13): one state announced again in other words joins a
+family; templates of distinct deliverables, plans against their completion and the
+numbered steps of a series do not."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import GitRepo, run_compactor
+
+from compactor.families import RESTATEMENT
+from compactor.restate import gist, name_words, read_gist, steps
+
+T0 = 1_700_000_000
+
+# One websocket fix told four times, each in another form (headings, wording), stating
+# the same facts: the commit, the test file, the timeout and the test counts.
+BURST = {
+    "docs/WEBSOCKET_TIMEOUT_FIX_COMPLETE.md": """# WebSocket timeout fix complete
+
+The flaky websocket reconnect test no longer hangs the pipeline. Commit `a1b2c3d`
+sets `timeout=5` on the client handshake in `tests/test_ws_reconnect.py`, so a dropped
+handshake fails fast instead of blocking the worker until the job is killed.
+
+## What changed
+- The reconnect handshake waits at most 5 s.
+- The websocket client fixture closes its socket after each test.
+
+## Result
+6,424 tests collected, 6,390 passed, 34 failures left, all of them database setup.
+The websocket reconnect hang is gone from every run since; the worker is free again.
+Root cause: the websocket client handshake had no timeout, so a dropped reconnect
+blocked the pytest worker.
+""",
+    "docs/WEBSOCKET_FIX_SUMMARY.md": """# Websocket fix summary
+
+**Problem:** the websocket reconnect test blocked a worker until the job timed out.
+**Cause:** the client handshake in `tests/test_ws_reconnect.py` had no timeout.
+**Fix:** commit `a1b2c3d` adds `timeout=5`; the fixture closes its socket after each test.
+
+### Numbers
+| collected | passed | failing |
+|---|---|---|
+| 6,424 tests | 6,390 | 34 failures (database setup) |
+
+The reconnect hang has not come back; the websocket suite finishes in seconds and the
+worker is free again. Root cause: no timeout on the websocket client handshake, so a
+dropped reconnect blocked the pytest worker.
+""",
+    "docs/WEBSOCKET_FIX_READY.md": """# Websocket fix ready
+
+Pushed `a1b2c3d`: the websocket reconnect handshake in `tests/test_ws_reconnect.py`
+now uses `timeout=5`, and the websocket fixture closes its socket after every test.
+
+Steps taken:
+1. reproduced the reconnect hang locally;
+2. added the handshake timeout;
+3. confirmed the run collects 6,424 tests with 34 failures, each a database setup error.
+
+Next: the full pipeline; the websocket reconnect hang should not block a worker again.
+Root cause was the websocket client handshake without a timeout: a dropped reconnect
+blocked the pytest worker.
+""",
+    "docs/WS_FIX_QUICK_REFERENCE.md": """# Quick reference: websocket reconnect
+
+- Symptom: a worker hangs in the websocket reconnect test.
+- File: `tests/test_ws_reconnect.py`
+- Fix: `timeout=5` on the handshake (commit `a1b2c3d`), socket closed by the fixture.
+- After the fix: 6,424 tests, 34 failures (database setup only).
+- If a websocket reconnect hangs a worker again, check the handshake timeout first.
+- Root cause: websocket client handshake without timeout; a dropped reconnect blocked
+  the pytest worker.
+""",
+}
+
+# The same agent's other reports, each on its own subject with its own facts.
+OTHERS = {
+    "docs/ALEMBIC_MIGRATION_REPAIR.md": """# Alembic migration chain repair
+
+Two heads appeared after merging the billing branch: `4f1e` and `9c2a`. The merge
+revision `b7d0` joins them; `alembic upgrade head` now runs clean on an empty database.
+The billing tables keep their foreign keys; 12 migrations were replayed in 41 s.
+""",
+    "docs/PAYMENT_WEBHOOK_DESIGN.md": """# Payment webhook design
+
+Stripe sends `invoice.paid` and `charge.refunded`. The handler verifies the signature
+with the signing secret, stores the raw event, and enqueues one job per event id so a
+retried delivery is processed once. Budget: 200 ms per delivery, 3 retries.
+""",
+    "docs/TELEGRAM_BOT_COMMANDS.md": """# Telegram bot commands
+
+`/start` registers the chat, `/status` shows open positions, `/stop` pauses alerts.
+Commands are rate limited to 20 per minute per chat; an unknown command answers with
+the help text. Admin commands need the `ADMIN_CHAT_ID` allow list.
+""",
+    "docs/REDIS_CACHE_LAYOUT.md": """# Redis cache layout
+
+Quotes live under `quote:{symbol}` for 30 s, sessions under `sess:{id}` for 24 h.
+Eviction is allkeys-lru with a 512 MB cap; the hit rate over a week was 93.4%.
+A cache miss falls back to the broker API and fills the key.
+""",
+    "docs/LOGGING_GUIDELINES.md": """# Logging guidelines
+
+Log JSON lines with `level`, `event` and `request_id`. No secrets, no card numbers,
+no full tokens. Errors carry the exception type and a short message; debug logs are
+off in production. Retention is 14 days in the log store.
+""",
+}
+
+
+def _family_of(scan: object, path: str) -> str | None:
+    s = scan  # a Scan
+    return s.decisions[s.index(path)].family  # type: ignore[attr-defined]
+
+
+def test_one_state_restated_in_other_words_is_one_family(repo: GitRepo) -> None:
+    repo.commit({**OTHERS, **BURST}, when=T0)
+    scan = repo.scan()
+    fams = {_family_of(scan, p) for p in BURST}
+    assert len(fams) == 1 and None not in fams
+    fam = scan.family(fams.pop())
+    assert fam is not None and set(scan.briefs[i].path for i in fam.members) == set(BURST)
+    legs = [link.leg for _, link in fam.member_links()]
+    assert legs == [RESTATEMENT] * 4  # reworded: no shape-leg pair among them
+    link = fam.link(fam.members[1])
+    assert "a1b2c3d" in link.facts or "tests/test_ws_reconnect.py" in link.facts
+    assert link.score is not None and link.score >= 0.4
+    for p in OTHERS:
+        assert _family_of(scan, p) is None, p
+
+    # scan shows which leg linked each member and the evidence
+    data = json.loads(run_compactor("scan", "--format", "json", cwd=repo.root).out)
+    [shown] = [f for f in data["families"] if f["id"] == fam.id]
+    assert {link["leg"] for link in shown["links"]} == {RESTATEMENT}
+    assert any(link.get("facts") for link in shown["links"])
+
+
+RUNBOOK = """# {alert}
+
+## Meaning
+The alert fires when {what} for more than 15 minutes on `{metric}`.
+
+## Impact
+{impact}
+
+## Diagnosis
+Check the `{metric}` panel and the events of the affected {thing}.
+
+## Mitigation
+{fix}
+"""
+
+ALERTS = [
+    ("KubeCPUOvercommit", "the cluster has overcommitted CPU resource requests",
+     "kube_resourcequota_cpu", "Pods may not be scheduled when a node fails.", "node pool",
+     "Add nodes or lower the CPU requests of the largest workloads."),
+    ("KubeMemoryOvercommit", "the cluster has overcommitted memory resource requests",
+     "kube_resourcequota_memory", "Pods may be evicted when a node fails.", "node pool",
+     "Add nodes or lower the memory requests of the largest workloads."),
+    ("NodeNetworkReceiveErrs", "a network interface reports receive errors",
+     "node_network_receive_errs_total", "Packets are dropped on the receiving side.",
+     "network interface", "Check the cabling, the driver and the interface counters."),
+    ("NodeNetworkTransmitErrs", "a network interface reports transmit errors",
+     "node_network_transmit_errs_total", "Packets are dropped on the sending side.",
+     "network interface", "Check the driver, the queue length and the interface counters."),
+]
+
+
+def test_templated_runbooks_of_distinct_alerts_are_not_restatements(repo: GitRepo) -> None:
+    files = {f"docs/runbooks/{a}.md": RUNBOOK.format(alert=a, what=w, metric=m, impact=i,
+                                                     thing=t, fix=f)
+             for a, w, m, i, t, f in ALERTS}
+    repo.commit({**OTHERS, **files}, when=T0)
+    scan = repo.scan()
+    assert [_family_of(scan, p) for p in files] == [None] * len(files)
+
+
+def test_a_plan_and_its_completion_are_two_states(repo: GitRepo) -> None:
+    plan = BURST["docs/WEBSOCKET_TIMEOUT_FIX_COMPLETE.md"].replace(
+        "# WebSocket timeout fix complete", "# WebSocket timeout fix plan").replace(
+        "## Result", "## Expected result")
+    files = {"docs/WEBSOCKET_TIMEOUT_FIX_PLAN.md": plan,
+             "docs/WEBSOCKET_TIMEOUT_FIX_DONE.md": BURST["docs/WEBSOCKET_FIX_SUMMARY.md"].replace(
+                 "# Websocket fix summary", "# WebSocket timeout fix done")}
+    repo.commit({**OTHERS, **files}, when=T0)
+    scan = repo.scan()
+    assert [_family_of(scan, p) for p in files] == [None, None]
+
+
+def test_numbered_steps_that_reword_are_left_to_the_shape_leg(repo: GitRepo) -> None:
+    """``Cycle 2`` and ``Cycle 3`` each name their own step: a reworded pair of them is
+    not linked as a restatement (a copied pair would be, by the shape leg)."""
+    a = BURST["docs/WEBSOCKET_TIMEOUT_FIX_COMPLETE.md"]
+    b = BURST["docs/WEBSOCKET_FIX_SUMMARY.md"]
+    files = {"docs/cycles/Cycle_2_websocket.md": a, "docs/cycles/Cycle_3_websocket.md": b}
+    repo.commit({**OTHERS, **files}, when=T0)
+    scan = repo.scan()
+    assert [_family_of(scan, p) for p in files] == [None, None]
+    # the same two texts under names that announce one state again are linked
+    repo.commit({"docs/cycles/Cycle_2_websocket.md": "# gone\n",
+                 "docs/cycles/Cycle_3_websocket.md": "# gone too\n",
+                 "docs/WS_FIX_COMPLETE.md": a, "docs/WS_FIX_SUMMARY.md": b}, when=T0 + 60)
+    scan = repo.scan()
+    assert _family_of(scan, "docs/WS_FIX_COMPLETE.md") == _family_of(
+        scan, "docs/WS_FIX_SUMMARY.md") is not None
+
+
+def test_gist_round_trip_and_damaged_values() -> None:
+    g = read_gist(gist(BURST["docs/WEBSOCKET_FIX_SUMMARY.md"]))
+    assert g.heads and g.terms and max(g.terms.values()) >= 3  # "websocket", "reconnect"
+    assert read_gist("zz").terms == {} and read_gist("00" * 5).heads == frozenset()
+
+
+def test_names_and_steps() -> None:
+    assert {"websocket", "timeout"} <= name_words("docs/WEBSOCKET_TIMEOUT_FIX.md", "")
+    assert "kube" in name_words("KubeCPUOvercommit.md", "") or "cpu" in name_words(
+        "KubeCPUOvercommit.md", "")
+    assert steps("P07-A3_worklist.md", "") == {("p", 7), ("a", 3)}
+    assert steps("Autonomous_Cycle_12_-_x.md", "") == {("cycle", 12), ("", 12)}
+    assert steps("CI_TEST_ANALYSIS_24266d9.md", "") == frozenset()  # a hash is no step
+    assert steps("DELIVERY_STATUS_6K_TESTS.md", "") == frozenset()  # a quantity, not a step
+    a, b = steps("HANDOFF_2025-11-02_1227.md", ""), steps("HANDOFF_2025-11-02_1253.md", "")
+    assert ("", 1227) in a and ("", 1253) in b
