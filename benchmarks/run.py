@@ -160,7 +160,7 @@ import compactor.scan as scan
 t1 = time.perf_counter()
 spent = {"imports": t1 - t0}
 """ + TIMED + r"""
-for name in ("read_briefs", "group", "join_runs", "decide"):
+for name in ("read_briefs", "group", "restated", "join_runs", "decide"):
     if hasattr(scan, name):  # the family step's pieces that this build has
         timed(scan, name, name)
 timed(check, "run_scan", "run_scan")
@@ -419,7 +419,7 @@ def bench_size(n: int, args: argparse.Namespace, rep: Report, check_ok: bool) ->
             f"then {', '.join(fmt_s(w) for w in rest)}; {fmt_mb(first)}")
     try:
         t = json.loads(staged.err.strip().splitlines()[-1])
-        families = t.get("group", 0.0) + t.get("join_runs", 0.0)
+        families = t.get("group", 0.0) + t.get("restated", 0.0) + t.get("join_runs", 0.0)
         other = t["run_scan"] - t["read_briefs"] - families - t.get("decide", 0.0)
         rep.say(f"    where it goes: imports {t['imports']:.3f} s; scan {t['run_scan']:.3f} s "
                 f"(cached briefs {t['read_briefs']:.3f}, families {families:.3f}, "
