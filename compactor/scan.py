@@ -325,8 +325,7 @@ def run_scan(
             [order_key(b) for b in briefs],
             [family_name(b) for b in briefs],
             layout=store.cached_band_layout(cache, config, band_layout),
-            veto=lambda pairs: copy_veto(sketches, pairs, FACTS_AGREE) | names_veto(
-                lambda i: None if briefs[i].in_run else briefs[i].title, pairs),
+            veto=_shape_veto(briefs, sketches),
         )
         fams = restated(repo, cache, config, fams, briefs, eligible)
         fams = join_runs(briefs, fams, sketches, matrix, config.threshold)  # drifting runs: one family
@@ -421,6 +420,32 @@ def _texts(repo: Repo, blobs: Sequence[str]) -> dict[str, str]:
         raw = data.get(blob, b"")
         out[blob] = split_front_matter(decode(raw if isinstance(raw, bytes) else b"")[0])[1]
     return out
+
+def _shape_veto(
+    briefs: Sequence[Brief], sketches: Sequence[Sequence[int]]
+) -> Callable[[npt.NDArray[np.int64]], npt.NDArray[np.bool_]]:
+    """The shape leg's veto: ``copy_veto`` (facts that disagree) or ``names_veto``
+    (titles naming identifiers of their own; a step of a declared run has no title
+    judged). ``names_veto`` is asked only about pairs whose two titles are judged (a
+    pair with one unjudged title is never vetoed by it): grouping asks about ~10k pairs
+    of a 10k repo whose lanes have ids, one Python call per pair."""
+    judged: npt.NDArray[np.bool_] | None = None
+
+    def title(i: int) -> str | None:
+        return None if briefs[i].in_run else briefs[i].title
+
+    def veto(pairs: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        nonlocal judged
+        out = copy_veto(sketches, pairs, FACTS_AGREE)
+        if judged is None:  # once per scan, on the first question
+            judged = np.fromiter((not b.in_run for b in briefs), dtype=bool, count=len(briefs))
+        both = judged[pairs[:, 0]] & judged[pairs[:, 1]] if len(pairs) else judged[:0]
+        if both.any():
+            out[both] |= names_veto(title, pairs[both])
+        return out
+
+    return veto
+
 
 
 def _mark_members(briefs: list[Brief], states: Mapping[str, str],

@@ -186,3 +186,35 @@ def test_scan_explain_says_why_a_doc_got_its_kind_lane_and_family(loop: GitRepo)
     assert out["kind"] == "ack" and "short" in out["kind_why"] and out["family"] is None
     missing = run_compactor("scan", "--explain", "docs/nope.md", cwd=loop.root)
     assert missing.code == 2 and "docs/nope.md: not a scanned doc" in missing.err
+
+
+def test_the_shape_veto_asks_names_veto_only_what_it_can_veto() -> None:
+    # grouping's veto skips names_veto for pairs with a title it does not judge (a step
+    # of a declared run): the same answers as asking it about every pair
+    import itertools
+    from types import MappingProxyType
+
+    import numpy as np
+
+    from compactor.briefs import Brief
+    from compactor.facts import FACTS_AGREE, copy_veto, names_veto
+    from compactor.scan import _shape_veto
+
+    titles = ["Runbook: NodeFilesystemAlmostOutOfFiles", "Runbook: NodeFilesystemAlmostOutOfSpace",
+              "Audit of `core.manager`", "Audit of `core.adapters`", "S101 deploy widget",
+              "S102 `core.manager` rollout", "Status", "Plan for `utils.func`"]
+    briefs = [
+        Brief(f"docs/d{k}.md", f"{k:040x}", f"S1{k:02d}" if k in (4, 5) else None, None,
+              title, "", "brief" if k in (4, 5) else "other", 50,
+              MappingProxyType({"action": "roll out"} if k == 7 else {}))
+        for k, title in enumerate(titles)
+    ]
+    sketches = [[1, 2, 3], [1, 2, 3], [5], [5], [], [5], [1, 2, 3], [5]]  # facts agree
+    pairs = np.array(list(itertools.combinations(range(len(briefs)), 2)), dtype=np.int64)
+    by_names = names_veto(lambda i: None if briefs[i].in_run else briefs[i].title, pairs)
+    plain = copy_veto(sketches, pairs, FACTS_AGREE) | by_names
+    veto = _shape_veto(briefs, sketches)
+    assert veto(pairs).tolist() == plain.tolist()
+    vetoed = {tuple(p) for p, v in zip(pairs.tolist(), plain.tolist(), strict=True) if v}
+    assert {(0, 1), (2, 3)} <= vetoed and (2, 5) not in vetoed and (3, 7) not in vetoed
+    assert veto(pairs[:0]).tolist() == []
