@@ -26,10 +26,10 @@ holds (each figure measured on labelled real corpora, ``benchmarks/QUALITY.md``)
   to number different steps, but must be lanes of one run (``S087`` and ``S112``, not
   ``S087`` and ``lane-141``) or share a step in their names.
 
-Per brief the fingerprint stage stores a *gist* (:func:`gist`): its content stems with
-counts, its heading skeleton and its facts, hashed. Pairs to compare come from an
-inverted index of each doc's most distinctive stems (:data:`TOP_TERMS`), so a scan
-compares each doc with the few that share its rare words, not with all.
+The scan computes a *gist* (:func:`gist`) of the docs it compares — their content stems
+with counts and their heading skeleton, hashed — and caches it per blob; facts are read
+only for the pairs that pass every other test. Cosines come from :class:`Vectors`,
+bounded in memory and in candidates per doc whatever the repository holds.
 """
 
 from __future__ import annotations
@@ -52,12 +52,13 @@ COSINE = 0.4  # tf-idf cosine of stemmed content words
 SKELETON = 0.5  # heading-set Jaccard at or above which two docs are one template's
 FACTS_SHARED = 0.4  # share of the smaller fact set found in the other doc
 LINKAGE = 0.3  # the cosine every two docs of one restatement group reach at least
-TOP_TERMS = 12  # a doc's most distinctive stems used to find its candidates
-MAX_POSTING = 400  # a stem shared by more docs than this finds no candidates
+MAX_POSTING = 400  # beyond DENSE_CELLS: a stem in more docs than this finds no candidates
 MAX_TERMS = 200  # distinct stems kept per doc (the most frequent)
 MAX_HEADS = 64
 MAX_FACTS = 96
-DENSE_MAX = 4000  # up to this many docs, all cosines at once (a float32 matrix of 64 MB)
+DENSE_CELLS = 16_000_000  # docs x shared stems up to which all cosines come at once (64 MB)
+MAX_PARTNERS = 16  # candidates kept per doc (its most similar)
+SLACK = 0.1  # how far below COSINE a partial score may be and still get its exact cosine
 MAX_GROUP = 100  # a restatement group stops growing here (complete linkage is quadratic)
 
 STOP = frozenset(
@@ -296,10 +297,14 @@ Read = Callable[[Sequence[int]], Mapping[int, str]]
 class Vectors:
     """Unit tf-idf vectors of the docs' stems (IDF from these docs), and their cosines.
 
-    Up to ``DENSE_MAX`` docs the cosines of every pair come from one matrix product over
-    the stems two or more docs share (a stem in one doc adds to its norm only); above
-    that, candidates come from an inverted index of each doc's ``TOP_TERMS`` most
-    weighty stems and are computed one by one.
+    When the docs and the stems two or more of them share make at most ``DENSE_CELLS``
+    cells, the cosines of every pair come from one float32 matrix product (a stem in one
+    doc adds to its norm only). Otherwise each doc's scores against all others are summed
+    from an inverted index (one ``bincount`` per doc), leaving out stems in more than
+    ``MAX_POSTING`` docs (their IDF is low; such a pair is then judged on its exact
+    cosine if the rest already comes within ``SLACK`` of the threshold). Each doc keeps at
+    most ``MAX_PARTNERS`` candidates, its most similar ones: memory and time stay bounded
+    whatever a repository holds.
     """
 
     def __init__(self, docs: Mapping[int, Doc]) -> None:
@@ -314,11 +319,11 @@ class Vectors:
                  for t, c in docs[i].gist.terms.items() if c > 0}
             norm = math.sqrt(sum(x * x for x in v.values())) or 1.0
             self.vec[i] = {t: x / norm for t, x in v.items()}
-        self.df = df
         self.row = {i: k for k, i in enumerate(self.ids)}
         self.sims: npt.NDArray[np.float32] | None = None
-        if n <= DENSE_MAX:
-            shared = {t: k for k, t in enumerate(t for t, c in df.items() if c > 1)}
+        shared = {t: k for k, t in enumerate(t for t, c in df.items() if c > 1)}
+        self.dense = n * max(1, len(shared)) <= DENSE_CELLS
+        if self.dense:
             x = np.zeros((n, max(1, len(shared))), dtype=np.float32)
             for k, i in enumerate(self.ids):
                 for t, w in self.vec[i].items():
@@ -326,38 +331,53 @@ class Vectors:
                     if col is not None:
                         x[k, col] = w
             self.sims = x @ x.T
+            return
+        postings: dict[int, tuple[list[int], list[float]]] = {}
+        for k, i in enumerate(self.ids):
+            for t, w in self.vec[i].items():
+                if 1 < df[t] <= MAX_POSTING:
+                    rows, weights = postings.setdefault(t, ([], []))
+                    rows.append(k)
+                    weights.append(w)
+        self.postings = {t: (np.asarray(r, dtype=np.int64), np.asarray(w, dtype=np.float64))
+                         for t, (r, w) in postings.items()}
 
     def cosine(self, i: int, j: int) -> float:
         if self.sims is not None:
             return float(self.sims[self.row[i], self.row[j]])
         return _cosine(self.vec[i], self.vec[j])
 
-    def pairs(self, least: float) -> Iterator[tuple[int, int, float]]:
-        """Every pair (i < j) whose cosine reaches ``least`` (above ``DENSE_MAX`` docs:
-        among the candidates)."""
+    def _scores(self, k: int) -> npt.NDArray[np.float64]:
+        """Row ``k``'s similarity to every row: exact when dense, else the part of it
+        carried by the stems in at most ``MAX_POSTING`` docs."""
         if self.sims is not None:
-            rows, cols = np.nonzero(np.triu(self.sims >= least, k=1))
-            for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
-                yield self.ids[r], self.ids[c], float(self.sims[r, c])
-            return
-        top: dict[int, list[int]] = {}
-        postings: dict[int, list[int]] = {}
-        for i in self.ids:
-            v = self.vec[i]
-            ranked = sorted(v, key=lambda t: (-v[t], t))
-            top[i] = [t for t in ranked if self.df[t] <= MAX_POSTING][:TOP_TERMS]
-            for t in top[i]:
-                postings.setdefault(t, []).append(i)
-        seen: set[tuple[int, int]] = set()
-        for i in self.ids:
-            for t in top[i]:
-                for j in postings[t]:
-                    if j <= i or (i, j) in seen:
-                        continue
-                    seen.add((i, j))
-                    cos = _cosine(self.vec[i], self.vec[j])
-                    if cos >= least:
-                        yield i, j, cos
+            return np.asarray(self.sims[k], dtype=np.float64)
+        n = len(self.ids)
+        parts = [(self.postings[t], w) for t, w in self.vec[self.ids[k]].items()
+                 if t in self.postings]
+        if not parts:
+            return np.zeros(n)
+        rows = np.concatenate([p[0] for p, _ in parts])
+        vals = np.concatenate([p[1] * w for p, w in parts])
+        return np.asarray(np.bincount(rows, vals, minlength=n), dtype=np.float64)
+
+    def pairs(self, least: float) -> Iterator[tuple[int, int, float]]:
+        """The pairs (i < j) whose cosine reaches ``least``, each doc with at most
+        ``MAX_PARTNERS`` of its most similar."""
+        keep: set[tuple[int, int]] = set()
+        floor = least if self.dense else least - SLACK
+        for k in range(len(self.ids)):
+            scores = self._scores(k)
+            scores[k] = -1.0
+            near = np.flatnonzero(scores >= floor)
+            if near.size > MAX_PARTNERS:
+                near = near[np.argsort(-scores[near], kind="stable")[:MAX_PARTNERS]]
+            keep.update((min(k, c), max(k, c)) for c in near.tolist())
+        for r, c in sorted(keep):
+            i, j = self.ids[r], self.ids[c]
+            cos = self.cosine(i, j)
+            if cos >= least:
+                yield i, j, cos
 
 
 def links(docs: Mapping[int, Doc], read: Read) -> list[Edge]:

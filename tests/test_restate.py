@@ -221,3 +221,31 @@ def test_names_and_steps() -> None:
     assert steps("DELIVERY_STATUS_6K_TESTS.md", "") == frozenset()  # a quantity, not a step
     a, b = steps("HANDOFF_2025-11-02_1227.md", ""), steps("HANDOFF_2025-11-02_1253.md", "")
     assert ("", 1227) in a and ("", 1253) in b
+
+
+def test_cosines_from_the_matrix_and_from_the_index_agree() -> None:
+    """The inverted-index path (taken when docs x shared stems would pass DENSE_CELLS)
+    finds the same pairs with the same cosines as the one matrix product."""
+    import random
+
+    from compactor import restate
+
+    rng = random.Random(5)
+    vocab = [f"w{k}" for k in range(300)]
+    docs = {}
+    for i in range(60):
+        base = rng.sample(vocab, 40) if i % 3 == 0 else docs[i - 1].gist.terms  # small loops
+        terms = {restate._h32(w) if isinstance(w, str) else w: rng.randint(1, 5) for w in base}
+        docs[i] = restate.Doc(restate.Gist(terms, frozenset()), frozenset(), frozenset(), None)
+    dense = restate.Vectors(docs)
+    assert dense.dense
+    old = restate.DENSE_CELLS
+    restate.DENSE_CELLS = 0
+    try:
+        sparse = restate.Vectors(docs)
+    finally:
+        restate.DENSE_CELLS = old
+    assert not sparse.dense
+    a = [(i, j, round(c, 4)) for i, j, c in dense.pairs(0.4)]
+    b = [(i, j, round(c, 4)) for i, j, c in sparse.pairs(0.4)]
+    assert a == b and len(a) >= 20
