@@ -34,7 +34,6 @@ bounded in memory and in candidates per doc whatever the repository holds.
 
 from __future__ import annotations
 
-import math
 import re
 import zlib
 from collections import Counter
@@ -310,42 +309,56 @@ class Vectors:
     def __init__(self, docs: Mapping[int, Doc]) -> None:
         self.ids = sorted(docs)
         n = len(self.ids)
-        df: Counter[int] = Counter()
-        for i in self.ids:
-            df.update(docs[i].gist.terms.keys())
-        self.vec: dict[int, dict[int, float]] = {}
-        for i in self.ids:
-            v = {t: (1.0 + math.log(c)) * math.log((n + 1) / (df[t] + 0.5))
-                 for t, c in docs[i].gist.terms.items() if c > 0}
-            norm = math.sqrt(sum(x * x for x in v.values())) or 1.0
-            self.vec[i] = {t: x / norm for t, x in v.items()}
         self.row = {i: k for k, i in enumerate(self.ids)}
+        lens = np.fromiter((len(docs[i].gist.terms) for i in self.ids), dtype=np.int64, count=n)
+        total = int(lens.sum())
+        terms = np.fromiter((t for i in self.ids for t in docs[i].gist.terms), dtype=np.int64,
+                            count=total)
+        counts = np.fromiter((c for i in self.ids for c in docs[i].gist.terms.values()),
+                             dtype=np.float64, count=total)
+        owner = np.repeat(np.arange(n), lens)
+        self.start = np.concatenate([[0], np.cumsum(lens)])
+        uniq, inv, df = np.unique(terms, return_inverse=True, return_counts=True)
+        w = (1.0 + np.log(np.maximum(counts, 1.0))) * np.log((n + 1) / (df[inv] + 0.5))
+        w[counts <= 0] = 0.0
+        norms = np.sqrt(np.bincount(owner, w * w, minlength=n))
+        w /= np.where(norms > 0, norms, 1.0)[owner]
+        self.terms, self.weights = terms, w
+        self._vec: dict[int, dict[int, float]] = {}
         self.sims: npt.NDArray[np.float32] | None = None
-        shared = {t: k for k, t in enumerate(t for t, c in df.items() if c > 1)}
-        self.dense = n * max(1, len(shared)) <= DENSE_CELLS
+        many = df[inv] > 1  # a stem in one doc adds to that doc's norm only
+        shared_cols = np.cumsum(df > 1) - 1  # unique stem -> its column among the shared
+        width = max(1, int((df > 1).sum()))
+        self.dense = n * width <= DENSE_CELLS
         if self.dense:
-            x = np.zeros((n, max(1, len(shared))), dtype=np.float32)
-            for k, i in enumerate(self.ids):
-                for t, w in self.vec[i].items():
-                    col = shared.get(t)
-                    if col is not None:
-                        x[k, col] = w
+            x = np.zeros((n, width), dtype=np.float32)
+            x[owner[many], shared_cols[inv[many]]] = w[many]
             self.sims = x @ x.T
             return
-        postings: dict[int, tuple[list[int], list[float]]] = {}
-        for k, i in enumerate(self.ids):
-            for t, w in self.vec[i].items():
-                if 1 < df[t] <= MAX_POSTING:
-                    rows, weights = postings.setdefault(t, ([], []))
-                    rows.append(k)
-                    weights.append(w)
-        self.postings = {t: (np.asarray(r, dtype=np.int64), np.asarray(w, dtype=np.float64))
-                         for t, (r, w) in postings.items()}
+        few = many & (df[inv] <= MAX_POSTING)
+        order = np.argsort(inv[few], kind="stable")  # grouped by stem
+        rows, stems_at, vals = owner[few][order], inv[few][order], w[few][order]
+        cuts = np.flatnonzero(np.diff(stems_at)) + 1
+        self.postings: dict[int, tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]] = {}
+        if rows.size:
+            firsts = uniq[stems_at[np.r_[0, cuts]]].tolist()
+            for t, r, v in zip(firsts, np.split(rows, cuts), np.split(vals, cuts), strict=True):
+                self.postings[t] = (r, v)
+
+    def vec(self, i: int) -> dict[int, float]:
+        """Doc ``i``'s unit vector: stem hash -> weight."""
+        v = self._vec.get(i)
+        if v is None:
+            k = self.row[i]
+            a, b = int(self.start[k]), int(self.start[k + 1])
+            v = self._vec[i] = dict(zip(self.terms[a:b].tolist(), self.weights[a:b].tolist(),
+                                        strict=True))
+        return v
 
     def cosine(self, i: int, j: int) -> float:
         if self.sims is not None:
             return float(self.sims[self.row[i], self.row[j]])
-        return _cosine(self.vec[i], self.vec[j])
+        return _cosine(self.vec(i), self.vec(j))
 
     def _scores(self, k: int) -> npt.NDArray[np.float64]:
         """Row ``k``'s similarity to every row: exact when dense, else the part of it
@@ -353,7 +366,7 @@ class Vectors:
         if self.sims is not None:
             return np.asarray(self.sims[k], dtype=np.float64)
         n = len(self.ids)
-        parts = [(self.postings[t], w) for t, w in self.vec[self.ids[k]].items()
+        parts = [(self.postings[t], w) for t, w in self.vec(self.ids[k]).items()
                  if t in self.postings]
         if not parts:
             return np.zeros(n)
@@ -387,7 +400,6 @@ def links(docs: Mapping[int, Doc], read: Read) -> list[Edge]:
     if len(docs) < 2:
         return []
     vectors = Vectors(docs)
-    vec = vectors.vec
     vocab = _vocab()
     passed = [(i, j, cos) for i, j, cos in vectors.pairs(COSINE)
               if _judge(docs[i], docs[j], vocab)]
@@ -405,8 +417,9 @@ def links(docs: Mapping[int, Doc], read: Read) -> list[Edge]:
         if len(shared) / min(len(fa), len(set(fb))) < FACTS_SHARED:
             continue
         words = {**_hashed(docs[i].names), **_hashed(docs[j].names)}
-        common = sorted(((vec[i][t] * vec[j][t], t) for t in vec[i] if t in vec[j]
-                         and t in words), reverse=True)
+        va, vb = vectors.vec(i), vectors.vec(j)
+        common = sorted(((va[t] * vb[t], t) for t in va if t in vb and t in words),
+                        reverse=True)
         found.append(Edge(i, j, round(cos, 3), tuple(f.split(" ", 1)[1] for f in shared[:4]),
                           tuple(words[t] for _, t in common[:5])))
     return _complete(found, vectors)

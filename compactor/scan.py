@@ -360,7 +360,7 @@ def run_scan(
 def restated(repo: Repo, cache: Cache, config: Config, fams: list[Family],
              briefs: Sequence[Brief], eligible: Sequence[int]) -> list[Family]:
     """The shape leg's families joined by the restatement leg (``restate.py``): links among
-    the docs the shape leg left alone, and from them to each family's latest member (two
+    the docs the shape leg left alone, and from them to each family's first member (two
     families are not joined here). Gists are cached per blob, and the links found for one
     set of such docs as a whole (a warm scan reads one value)."""
     from compactor import restate
@@ -369,9 +369,11 @@ def restated(repo: Repo, cache: Cache, config: Config, fams: list[Family],
     loose = [i for i in eligible if i not in taken]
     if not loose:
         return fams
-    # each family takes part through its latest member: a loose doc may restate its state
-    latest = {f.members[-1] for f in fams}
-    loose = sorted({*loose, *latest})
+    # each family takes part through its first member, the state it established: a loose
+    # doc may restate it (the first member, not the latest, so that a lane appended to a
+    # family — the gate's usual case — leaves the cached links valid)
+    firsts = {f.members[0] for f in fams}
+    loose = sorted({*loose, *firsts})
     if len(loose) < 2:
         return fams
     key = store.restate_key(config, [(briefs[i].path, briefs[i].blob, briefs[i].title,
@@ -393,7 +395,7 @@ def restated(repo: Repo, cache: Cache, config: Config, fams: list[Family],
             i: t for i, t in zip(idx, _texts_of(repo, [briefs[i].blob for i in idx]),
                                  strict=True)})
         found = [(briefs[e.a].path, briefs[e.b].path, e.score, e.facts, e.terms)
-                 for e in edges if not (e.a in latest and e.b in latest)]
+                 for e in edges if not (e.a in firsts and e.b in firsts)]
         store.write_restated(cache, key, found)
     if not found:
         return fams
