@@ -249,3 +249,71 @@ def test_cosines_from_the_matrix_and_from_the_index_agree() -> None:
     a = [(i, j, round(c, 4)) for i, j, c in dense.pairs(0.4)]
     b = [(i, j, round(c, 4)) for i, j, c in sparse.pairs(0.4)]
     assert a == b and len(a) >= 20
+
+
+HEADINGS = ["Context", "What changed", "Numbers", "Root cause", "Next", "Verification",
+            "Timeline", "Impact", "Open questions", "Checklist", "Owners", "Links"]
+GENRES = ["Summary", "Quick reference", "Status report", "Final status", "Executive brief",
+          "Overview", "Update", "Recap", "Results", "Delivery status", "Session summary",
+          "Master index"]
+# one state (the ledger export retry fix), each fact in several wordings
+PHRASES = [
+    ["The ledger export now retries a dropped upload 3 times before it gives up.",
+     "A dropped upload of the ledger export is retried up to 3 times now.",
+     "Three retries now guard each ledger export upload that drops.",
+     "Ledger export uploads that drop get 3 more tries before failing."],
+    ["Commit `f00dbee` moved the retry into `export/ledger_upload.py`.",
+     "The change (`f00dbee`) lives in `export/ledger_upload.py`.",
+     "See `export/ledger_upload.py`, changed by `f00dbee`, for the retry.",
+     "`f00dbee` is the commit; `export/ledger_upload.py` holds the retry loop."],
+    ["6,424 tests collected, 7 failures left, all sandbox bucket permissions.",
+     "Of 6,424 tests collected only 7 failures remain: sandbox bucket permissions.",
+     "Test run: 6,424 tests collected; the 7 failures are bucket permissions in the sandbox.",
+     "Still 7 failures (sandbox bucket permissions) among 6,424 tests collected."],
+    ["The nightly export no longer stalls the worker when the bucket answers slowly.",
+     "A slow bucket does not stall the export worker overnight any more.",
+     "Overnight, the export worker keeps going even when the bucket is slow.",
+     "The worker stall during the nightly export is gone, slow bucket or not."],
+    ["Retries wait 30 s apart, so a slow bucket costs minutes, not the night.",
+     "With 30 s between retries a slow bucket delays the export by minutes only.",
+     "Each retry waits 30 s; the worst case is a few minutes late.",
+     "The wait between retries is 30 s, which bounds the delay to minutes."],
+]
+
+
+def reworded_status(k: int) -> tuple[str, str]:
+    """The k-th announcement of one state: the ledger export retry fix, told again under
+    another title and other headings, each fact in another wording."""
+    heads = [HEADINGS[(3 * k + j) % len(HEADINGS)] for j in range(3)]
+    lines = [p[(k + j) % len(p)] for j, p in enumerate(PHRASES)]
+    body = [f"# Ledger export retry fix: {GENRES[k % len(GENRES)].lower()}", "",
+            "In short: ledger export uploads are retried, the export worker no longer stalls,"
+            " and only the sandbox bucket permissions are left.", ""]
+    for h, part in zip(heads, (lines[:2], lines[2:4], lines[4:]), strict=True):
+        body += [f"## {h}", "", *part, ""]
+    name = "_".join(GENRES[k % len(GENRES)].upper().split())
+    return f"docs/status/LEDGER_EXPORT_FIX_{name}.md", "\n".join(body)
+
+
+def test_a_reworded_loop_warns_then_is_refused_by_the_real_gate(repo: GitRepo) -> None:
+    """No lane ids, no copies: one state re-announced under new titles and headings. The
+    scan links the docs as restatements and the gate, asked before each commit, warns
+    and then refuses once the run passes ``max_restated``."""
+    repo.commit({".compactor.yaml": "max_restated: 2\n", **OTHERS}, when=T0)
+    outcomes = []
+    for k in range(4):
+        path, text = reworded_status(k)
+        repo.stage({path: text})
+        r = run_compactor("check", "--format", "json", cwd=repo.root)
+        verdicts = json.loads(r.out)["verdicts"] if r.out.strip() else []
+        outcomes.append(verdicts[0]["outcome"] if verdicts else "pass")
+        assert r.code == (1 if outcomes[-1] == "block" else 0)
+        if verdicts and verdicts[0]["outcome"] != "pass":
+            assert verdicts[0]["link"] == "restatement"
+            assert [c["name"] for c in verdicts[0]["conditions"]] == ["restated"]
+        repo.commit({}, when=T0 + 600 * (k + 1), message=f"status {k}")
+    assert outcomes == ["pass", "warn", "warn", "block"], outcomes
+    assert outcomes[-1] == "block", outcomes
+    scan = repo.scan()
+    fam = {scan.decisions[scan.index(reworded_status(k)[0])].family for k in range(4)}
+    assert len(fam) == 1 and None not in fam
