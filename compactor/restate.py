@@ -55,6 +55,7 @@ MAX_POSTING = 400  # beyond DENSE_CELLS: a stem in more docs than this finds no 
 MAX_TERMS = 200  # distinct stems kept per doc (the most frequent)
 MAX_HEADS = 64
 MAX_FACTS = 96
+OWN_RATIO = 3  # a name word used this many times more often by its own doc is its subject
 DENSE_CELLS = 16_000_000  # docs x shared stems up to which all cosines come at once (64 MB)
 MAX_PARTNERS = 16  # candidates kept per doc (its most similar)
 SLACK = 0.1  # how far below COSINE a partial score may be and still get its exact cosine
@@ -86,7 +87,7 @@ verification validation validated current latest new next comprehensive full ult
 definitive official draft revised revision handoff handover followup follow response reply
 plan planning log record memo readme tracker tracking quickstart cheatsheet faq explanation
 walkthrough diagnosis diagnostic diagnostics fix fixed investigation findings insights
-lessons learned debrief initiated started
+lessons learned debrief initiated started critical urgent important
 """
 # A plan or a selection, and a completion: two states of one piece of work, not one.
 BEFORE_WORDS = "plan plans planning kickoff proposal proposed spec specification roadmap " \
@@ -269,9 +270,11 @@ def _hashed(words: frozenset[str]) -> dict[int, str]:
 
 def _own_name_word(a: Doc, b: Doc, genre: frozenset[str]) -> bool:
     """Whether ``a``'s name has a content word (not a genre word, not in ``b``'s name)
-    that ``b``'s text never uses."""
+    that ``b``'s text never uses, or uses ``OWN_RATIO`` times less often: ``a``'s
+    subject, at most mentioned in passing by ``b``."""
     for h in (_h32(w) for w in a.names - b.names - genre):
-        if a.gist.terms.get(h, 0) >= 1 and b.gist.terms.get(h, 0) == 0:
+        mine, theirs = a.gist.terms.get(h, 0), b.gist.terms.get(h, 0)
+        if mine >= 1 and mine >= OWN_RATIO * theirs:
             return True
     return False
 
