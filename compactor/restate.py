@@ -35,6 +35,7 @@ bounded in memory and in candidates per doc whatever the repository holds.
 from __future__ import annotations
 
 import re
+import sys
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -54,6 +55,8 @@ LINKAGE = 0.3  # the cosine every two docs of one restatement group reach at lea
 MAX_POSTING = 400  # beyond DENSE_CELLS: a stem in more docs than this finds no candidates
 MAX_TERMS = 200  # distinct stems kept per doc (the most frequent)
 MAX_HEADS = 64
+GIST_PARALLEL = 1000  # from this many docs to gist, a worker per CPU
+GIST_PART = 250
 MAX_FACTS = 96
 OWN_RATIO = 3  # a name word used this many times more often by its own doc is its subject
 DENSE_CELLS = 16_000_000  # docs x shared stems up to which all cosines come at once (64 MB)
@@ -157,6 +160,25 @@ def gist(body: str) -> str:
     packed = np.array([len(terms), len(head_hashes), *(_h32(t) for t, _ in terms),
                        *head_hashes], dtype="<u4").tobytes()
     return (packed + bytes(min(c, 255) for _, c in terms)).hex()
+
+
+def gists(texts: Sequence[str]) -> list[str]:
+    """``gist`` of each text; many texts on every CPU (forked workers, as fingerprinting
+    does: each text on its own, so the answers are the same)."""
+    from compactor.fingerprints import cpus
+
+    workers = min(cpus(), len(texts) // GIST_PART)
+    if workers < 2 or len(texts) < GIST_PARALLEL or sys.platform != "linux":
+        return [gist(t) for t in texts]
+    import multiprocessing
+
+    parts = [texts[k : k + GIST_PART] for k in range(0, len(texts), GIST_PART)]
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        return [g for part in pool.map(_gist_part, parts) for g in part]
+
+
+def _gist_part(texts: Sequence[str]) -> list[str]:
+    return [gist(t) for t in texts]
 
 
 def _headings(body: str) -> list[str]:

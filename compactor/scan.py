@@ -383,7 +383,7 @@ def restated(repo: Repo, cache: Cache, config: Config, fams: list[Family],
         gists = store.read_gists(cache, [briefs[i].blob for i in loose])
         missing = sorted({briefs[i].blob for i in loose} - set(gists))
         texts = _texts(repo, missing)
-        new = {blob: restate.gist(texts[blob]) for blob in missing}
+        new = dict(zip(missing, restate.gists([texts[b] for b in missing]), strict=True))
         store.write_gists(cache, new)
         gists.update(new)
         docs = {i: restate.Doc(restate.read_gist(gists[briefs[i].blob]),
