@@ -95,63 +95,117 @@ def _head_of(proc: subprocess.CompletedProcess[bytes]) -> str | None:
     return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
 
 
+def _added_paths(out: bytes) -> list[bytes]:
+    """The paths of ``git diff --name-status -z`` output."""
+    fields = [f for f in out.split(b"\0") if f]
+    return [fields[i + 1] for i in range(0, len(fields) - 1, 2)]
+
+
+def _blobs_of(listing: bytes, paths: Sequence[bytes]) -> list[str]:
+    """The blob ids of ``paths`` (stage 0) in ``ls-files -s -z`` output, in their order
+    (a guess: a path not found as a whole record is left out)."""
+    out: list[str] = []
+    for p in paths:
+        at = listing.find(b"\t" + p + b"\0")
+        if at < 0:
+            continue
+        meta = listing[listing.rfind(b"\0", 0, at) + 1 : at].split(b" ")
+        if len(meta) == 3 and meta[2] == b"0":
+            out.append(meta[1].decode("ascii", "replace"))
+    return list(dict.fromkeys(out))
+
+
+# staged briefs up to this size are read ahead (the gate fingerprints what it has not seen)
+_AHEAD_BYTES = 256 * 1024
+
+_Key = tuple[tuple[str, ...], bytes | None]
+_Answer = subprocess.CompletedProcess[bytes] | BaseException
+
+
 class _Ahead:
     """Read-only git commands run one after another on a thread while the caller does
     other work: the staged-change gate starts its first git reads (HEAD, the paths the
-    change adds and moves, the index listing) while Python imports numpy. Each answer
-    goes to the first call with the same arguments (``take``); any other call runs git
-    itself. Nothing here writes: an answer taken is the one that call would have got."""
+    change adds and moves, the index listing, then the added files' sizes and contents)
+    while Python imports numpy. Each answer goes to the next call with the same
+    arguments and input (``take``); any other call runs git itself. Nothing here writes:
+    an answer taken is the one that call would have got."""
 
     def __init__(self, root: Path) -> None:
         import threading
 
         self._root = root
         self._cond = threading.Condition()
-        self._coming: dict[tuple[str, ...], int] = {_HEAD: 1}  # answers still to come
-        self._done: dict[tuple[str, ...],
-                         list[subprocess.CompletedProcess[bytes] | BaseException]] = {}
+        self._coming: dict[_Key, int] = {(_HEAD, None): 1}  # answers still to come
+        self._done: dict[_Key, list[_Answer]] = {}
         threading.Thread(target=self._work, name="compactor-git-ahead", daemon=True).start()
 
-    def _one(self, args: tuple[str, ...]
-             ) -> subprocess.CompletedProcess[bytes] | BaseException:
+    def _one(self, key: _Key) -> _Answer:
         try:
-            return _run(self._root, args, check=False)
+            return _run(self._root, key[0], input=key[1], check=False)
         except BaseException as exc:  # noqa: BLE001 - handed to the caller, raised there
             return exc
 
-    def _give(self, args: tuple[str, ...],
-              got: subprocess.CompletedProcess[bytes] | BaseException,
-              then: Sequence[tuple[str, ...]] = ()) -> None:
+    def _give(self, key: _Key, got: _Answer, then: Sequence[_Key] = ()) -> None:
         with self._cond:
-            self._coming[args] -= 1
+            self._coming[key] -= 1
             for more in then:  # announced with the answer: the caller waits for them
                 self._coming[more] = self._coming.get(more, 0) + 1
-            self._done.setdefault(args, []).append(got)
+            self._done.setdefault(key, []).append(got)
             self._cond.notify_all()
 
     def _work(self) -> None:
         try:
-            got = self._one(_HEAD)
+            key: _Key = (_HEAD, None)
+            got = self._one(key)
             if not isinstance(got, subprocess.CompletedProcess):
-                self._give(_HEAD, got)
+                self._give(key, got)
                 return
             head = _head_of(got)
+            added, index = (_added_args(head, True, None), None), (_INDEX, None)
             # in the order the gate asks: HEAD again when its scan starts
-            plan = [_added_args(head, True, None), _moved_args(head, True, None), _INDEX, _HEAD]
-            self._give(_HEAD, got, plan)
-            for args in plan:
-                self._give(args, self._one(args))
+            plan = [added, (_moved_args(head, True, None), None), index, (_HEAD, None)]
+            self._give(key, got, plan)
+            answers: dict[_Key, _Answer] = {}
+            for key in plan:
+                answers[key] = got = self._one(key)
+                self._give(key, got)
+            self._read_added(answers[added], answers[index])
         finally:
             with self._cond:
                 self._coming.clear()  # nothing more is coming: callers run git themselves
                 self._cond.notify_all()
 
-    def take(self, args: tuple[str, ...]) -> subprocess.CompletedProcess[bytes] | None:
-        """The next answer for ``args`` (waiting for it when it is coming), or None."""
+    def _read_added(self, added: _Answer, index: _Answer) -> None:
+        """The sizes, then the contents, of the files the change adds (what the gate
+        reads to fingerprint a staged brief; asked the same way ``read_blobs`` asks)."""
+        if not (isinstance(added, subprocess.CompletedProcess) and added.returncode == 0
+                and isinstance(index, subprocess.CompletedProcess) and index.returncode == 0):
+            return
+        blobs = _blobs_of(index.stdout, sorted(_added_paths(added.stdout)))
+        if not blobs:
+            return
+        sizes: _Key = (("cat-file", "--batch-check"), ("\n".join(blobs) + "\n").encode())
         with self._cond:
-            while not self._done.get(args) and self._coming.get(args, 0) > 0:
+            self._coming[sizes] = self._coming.get(sizes, 0) + 1
+        got = self._one(sizes)
+        small = []
+        if isinstance(got, subprocess.CompletedProcess) and got.returncode == 0:
+            for line in got.stdout.splitlines():
+                parts = line.split(b" ")
+                if (len(parts) == 3 and parts[1] == b"blob" and parts[2].isdigit()
+                        and int(parts[2]) <= _AHEAD_BYTES):
+                    small.append(parts[0].decode("ascii", "replace"))
+        contents: _Key = (("cat-file", "--batch"), ("\n".join(small) + "\n").encode())
+        self._give(sizes, got, [contents] if small == blobs else [])
+        if small == blobs:
+            self._give(contents, self._one(contents))
+
+    def take(self, key: _Key) -> subprocess.CompletedProcess[bytes] | None:
+        """The next answer for ``key`` (waiting for it when it is coming), or None."""
+        with self._cond:
+            while not self._done.get(key) and self._coming.get(key, 0) > 0:
                 self._cond.wait()
-            answers = self._done.get(args)
+            answers = self._done.get(key)
             got = answers.pop(0) if answers else None
         if isinstance(got, BaseException):
             raise got
@@ -324,11 +378,12 @@ class Repo:
         if self._ahead is None:
             self._ahead = _Ahead(self.root)
 
-    def _git(self, args: Sequence[str], check: bool = True) -> subprocess.CompletedProcess[bytes]:
-        """``git args`` with no input: the answer read ahead when there is one."""
-        got = self._ahead.take(tuple(args)) if self._ahead is not None else None
+    def _git(self, args: Sequence[str], check: bool = True, input: bytes | None = None
+             ) -> subprocess.CompletedProcess[bytes]:
+        """``git args`` (fed ``input``): the answer read ahead when there is one."""
+        got = self._ahead.take((tuple(args), input)) if self._ahead is not None else None
         if got is None:
-            return _run(self.root, args, check=check)
+            return _run(self.root, args, input=input, check=check)
         return _checked(got, args, check)
 
     @classmethod
@@ -343,8 +398,8 @@ class Repo:
         env: dict[str, str] | None = None,
         check: bool = True,
     ) -> bytes:
-        if input is None and env is None:
-            return self._git(args, check=check).stdout
+        if env is None:
+            return self._git(args, check=check, input=input).stdout
         return _run(self.root, args, input=input, env=env, check=check).stdout
 
     def text(self, *args: str) -> str:
@@ -618,9 +673,7 @@ class Repo:
 
     def diff_added(self, base: str | None, cached: bool = True, head: str | None = None) -> list[str]:
         """Paths added by the staged change (index vs ``base``) or by ``base..head``."""
-        out = self.run(*_added_args(base, cached, head))
-        fields = [f for f in out.split(b"\0") if f]
-        return [_decode_path(fields[i + 1]) for i in range(0, len(fields) - 1, 2)]
+        return [_decode_path(p) for p in _added_paths(self.run(*_added_args(base, cached, head)))]
 
     # -- compaction plumbing (a new commit without touching the checkout) ------
     def has_uncommitted_changes(self) -> bool:

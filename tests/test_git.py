@@ -142,7 +142,14 @@ def test_reads_started_ahead_give_what_the_calls_would(repo: GitRepo, committed:
     assert ahead.diff_added(base) == plain.diff_added(base) == added
     assert ahead.diff_moved(base) == plain.diff_moved(base)
     assert ahead.diff_moved(base) == ({"docs/c.md": "docs/b.md"} if committed else {})
-    assert ahead.index_entries() == plain.index_entries()
+    entries = ahead.index_entries()
+    assert entries == plain.index_entries()
+    # the added files' sizes and contents, asked the way the scan asks for what it has
+    # not fingerprinted
+    blobs = [e.blob for e in entries if e.path in added]
+    assert ahead.read_blobs(blobs, limit=2_000_000) == plain.read_blobs(blobs, limit=2_000_000)
+    assert set(ahead.read_blobs(blobs, limit=2_000_000).values()) == {b"# new\n"} | (
+        {b"# b\n"} if committed else set())
     # answers are taken once: asked again, git runs again (the index changed meanwhile)
     repo.stage({"docs/later.md": "# later\n"})
     assert ahead.diff_added(base) == plain.diff_added(base)
