@@ -47,12 +47,12 @@ def link_text(scan: Scan, link: Link) -> str:
     parts = []
     if link.to >= 0:
         target = scan.briefs[link.to]
-        parts.append(f"like {target.lane or path_for_humans(target.path)}"
+        parts.append(f"like {path_for_humans(target.lane or target.path)}"
                      + (f" {round(link.score * 100)}%" if link.score is not None else ""))
-    if link.facts:
-        parts.append("shared facts: " + ", ".join(link.facts))
+    if link.facts:  # a doc's own text: control characters escaped (path_for_humans)
+        parts.append("shared facts: " + ", ".join(path_for_humans(f) for f in link.facts))
     if link.terms:
-        parts.append("shared terms: " + ", ".join(link.terms))
+        parts.append("shared terms: " + ", ".join(path_for_humans(t) for t in link.terms))
     return "; ".join(parts)
 
 
@@ -203,8 +203,10 @@ def explain_text(data: dict[str, Any]) -> str:
         lines.append(f"  family -: in no family; retention {data['retention']}")
     else:
         link = data["link"]
-        evidence = "; ".join(f"{k} {v if not isinstance(v, list) else ', '.join(v)}"
-                             for k, v in link.items() if k != "leg")
+        # paths, facts and terms are the repository's text: control characters escaped
+        evidence = "; ".join(
+            f"{k} {path_for_humans(str(v)) if not isinstance(v, list) else ', '.join(map(path_for_humans, v))}"
+            for k, v in link.items() if k != "leg")
         lines.append(f"  family {data['family']}: linked as a {link['leg']}"
                      + (f" ({evidence})" if evidence else "") + f"; retention {data['retention']}")
         if data.get("pieces"):

@@ -103,11 +103,13 @@ AFTER_WEAK_WORDS = "report summary results"
 _WORD = re.compile(r"[^\W\d_]{3,}")
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+")
 # a numbered step in a name: a short prefix and a number (A5, P07, FC-02) or a word and a
-# number (Cycle 2, stage12, wave-041)
+# number (Cycle 2, stage12, wave-041); leading zeros are int()'s to drop (a ``0*`` before
+# the ``\d+`` backtracked quadratically on a title of many zeros)
 _STEP = re.compile(
-    r"(?<![A-Za-z\d])([A-Za-z]{1,2})[-_]?0*(\d+)(?![A-Za-z\d])"
-    r"|(?<![A-Za-z\d])([A-Za-z]{3,})[-_ ]?0*(\d+)(?![A-Za-z\d])"
+    r"(?<![A-Za-z\d])([A-Za-z]{1,2})[-_]?(\d+)(?![A-Za-z\d])"
+    r"|(?<![A-Za-z\d])([A-Za-z]{3,})[-_ ]?(\d+)(?![A-Za-z\d])"
 )
+_STEP_DIGITS = 18  # a number in a name is read from its last digits (int() refuses > 4300)
 
 
 _NUMBER = re.compile(r"(?<![^\W_])\d+(?![^\W_])")  # a whole number between separators
@@ -241,13 +243,17 @@ def steps(path: str, title: str) -> frozenset[tuple[str, int]]:
     and ('', n) for each bare number of the file name (a date, a time of day, a counter)."""
     stem = path.rsplit("/", 1)[-1]
     stem = stem.rsplit(".", 1)[0] if "." in stem else stem
-    out = {("", int(t)) for t in _NUMBER.findall(stem)}  # dates, times, counters
+    out = {("", _step_number(t)) for t in _NUMBER.findall(stem)}  # dates, times, counters
     for m in _STEP.finditer(f"{stem} {title}"):
         if m.group(1):
-            out.add((m.group(1).lower(), int(m.group(2))))
+            out.add((m.group(1).lower(), _step_number(m.group(2))))
         else:
-            out.add((m.group(3).lower(), int(m.group(4))))
+            out.add((m.group(3).lower(), _step_number(m.group(4))))
     return frozenset(out)
+
+
+def _step_number(digits: str) -> int:
+    return int(digits[-_STEP_DIGITS:])
 
 
 def _steps_differ(a: frozenset[tuple[str, int]], b: frozenset[tuple[str, int]]) -> bool:

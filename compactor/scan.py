@@ -378,7 +378,12 @@ def restated(repo: Repo, cache: Cache, config: Config, fams: list[Family],
         return fams
     key = store.restate_key(config, [(briefs[i].path, briefs[i].blob, briefs[i].title,
                                       briefs[i].lane or "") for i in loose])
+    at = {briefs[i].path: i for i in loose}
     found = store.read_restated(cache, key)
+    if found is not None and not all(  # a damaged or foreign value: found again
+        a in at and b in at and a != b and 0.0 <= score <= 1.0 for a, b, score, _, _ in found
+    ):
+        found = None
     if found is None:
         gists = store.read_gists(cache, [briefs[i].blob for i in loose])
         missing = sorted({briefs[i].blob for i in loose} - set(gists))
@@ -399,7 +404,6 @@ def restated(repo: Repo, cache: Cache, config: Config, fams: list[Family],
         store.write_restated(cache, key, found)
     if not found:
         return fams
-    at = {briefs[i].path: i for i in loose}
     edges = [restate.Edge(at[a], at[b], score, tuple(fs), tuple(ts))
              for a, b, score, fs, ts in found]
     keys = [order_key(b) for b in briefs]

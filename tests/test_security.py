@@ -874,3 +874,87 @@ def test_a_template_cannot_write_a_giant_inventory(repo: GitRepo, canary: Path,
             "compactor: error: docs/inv.j2: template wrote over 67,108,864 characters; "
             "simplify it")
     watch.unchanged()
+
+
+# -- the restatement leg (restate.py): its evidence, its cache, names it reads ----------------
+
+def _restated_burst(esc: str = "") -> dict[str, str]:
+    from tests.test_restate import BURST, OTHERS
+
+    return {p: t.replace("a1b2c3d", "a1b2c3d" + esc).replace("timeout=5", "timeout=5" + esc)
+            for p, t in {**OTHERS, **BURST}.items()}
+
+
+def test_restatement_evidence_is_printed_with_control_characters_escaped(
+        repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    """Shared facts are a doc's own text (code spans hold anything but a backtick): an
+    escape that sets the terminal's title, clears it or reverses the line prints as text."""
+    esc = "\x1b]0;owned\x07\x1b[2J\x1b[31m\u202e"
+    repo.commit(_restated_burst(esc), when=T0)
+    code, out, err = run(repo.root, "scan", capsys=capsys)
+    assert code == 0 and "restatement" in out and "shared facts: " in out
+    assert all(c.isprintable() for line in out.splitlines() for c in line), out
+    assert "\\x1b]0;owned\\x07" in out  # shown, escaped
+    code, out, err = run(repo.root, "scan", "--explain", "docs/WS_FIX_QUICK_REFERENCE.md",
+                         capsys=capsys)
+    assert code == 0 and "linked as a restatement" in out
+    assert all(c.isprintable() for line in out.splitlines() for c in line), out
+    data = json.loads(run(repo.root, "scan", "--format", "json", capsys=capsys)[1])
+    facts = [f for fam in data["families"] for link in fam["links"] for f in link.get("facts", [])]
+    assert any(esc in f for f in facts)  # JSON keeps the text as it is (escaped by JSON)
+
+
+def _poison_restated(root: Path, change: str) -> int:
+    """Rewrite the cached restatement links of ``root`` (a valid CRC, a foreign value)."""
+    import marshal
+    import sqlite3
+    import zlib
+
+    db = sqlite3.connect(root / ".git" / "compactor" / "cache-v1.sqlite")
+    changed = 0
+    for key, data in db.execute("SELECT key, data FROM blobs").fetchall():
+        try:
+            value = marshal.loads(data)
+        except (ValueError, EOFError, TypeError):
+            continue
+        if type(value) is not list or not value or type(value[0]) is not tuple or len(value[0]) != 5:
+            continue
+        a, b, score, facts, terms = value[0]
+        new = {"foreign": [("docs/NOPE.md", "docs/ALSO_NOPE.md", 0.9, ("x",), ("y",))],
+               "self": [(a, a, 0.9, facts, terms)],
+               "nan": [(a, b, float("nan"), facts, terms)],
+               "inf": [(a, b, float("inf"), facts, terms)]}[change]
+        blob = marshal.dumps(new)
+        db.execute("UPDATE blobs SET data=?, crc=? WHERE key=?", (blob, zlib.crc32(blob), key))
+        changed += 1
+    db.commit()
+    db.close()
+    return changed
+
+
+@pytest.mark.parametrize("change", ["foreign", "self", "nan", "inf"])
+def test_a_damaged_restatement_cache_value_is_found_again(
+        change: str, repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    repo.commit(_restated_burst(), when=T0)
+    code, before, _ = run(repo.root, "scan", capsys=capsys)
+    assert code == 0 and "restatement" in before
+    assert _poison_restated(repo.root, change) == 1
+    code, after, err = run(repo.root, "scan", capsys=capsys)
+    assert code == 0 and "Traceback" not in err and after == before
+
+
+def test_names_of_many_digits_or_zeros_are_read_fast_and_without_error(
+        repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    """A title is any length: a number past int()'s 4,300 digits, and a letter before
+    80,000 zeros (a quadratic backtrack in the step pattern), in the restatement leg."""
+    import time
+
+    files = _restated_burst()
+    files["docs/big.md"] = f"# Cycle {'7' * 5000}\n\n" + files["docs/WEBSOCKET_FIX_SUMMARY.md"]
+    files["docs/zeros.md"] = f"# a{'0' * 80_000}x\n\n" + files["docs/WEBSOCKET_FIX_READY.md"]
+    files["docs/zeros2.md"] = f"# ab-{'0' * 80_000}\n\n" + files["docs/WS_FIX_QUICK_REFERENCE.md"]
+    repo.commit(files, when=T0)
+    start = time.monotonic()
+    code, out, err = run(repo.root, "scan", "--no-cache", capsys=capsys)
+    assert code == 0 and err == "" and "internal error" not in out
+    assert time.monotonic() - start < 10  # quadratic: minutes
