@@ -169,7 +169,10 @@ class _Ahead:
             for key in plan:
                 answers[key] = got = self._one(key)
                 self._give(key, got)
-            self._read_added(answers[added], answers[index])
+            try:
+                self._read_added(answers[added], answers[index])
+            except Exception:  # noqa: BLE001 - only a read ahead: the caller reads itself
+                pass
         finally:
             with self._cond:
                 self._coming.clear()  # nothing more is coming: callers run git themselves
