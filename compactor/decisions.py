@@ -7,12 +7,14 @@ earlier lane. Phases:
 - ``establishing``: the first lane and the leading run of lanes that still add
   at least ``establish_novelty``;
 - ``churn``: later lanes below ``churn_novelty`` (near-identical);
-- ``repetition``: the rest — the same shape with shrinking novelty.
+- ``repetition``: the rest — the same shape with shrinking novelty; and every
+  member after the first that the restatement leg linked (``restate.py``): it says
+  the same state again in other words, so its shape novelty says nothing.
 
 Retention: ``keep`` for proofs, hardening, consolidation outputs, postmortems
 and anything in no family; ``mostly-keep`` for establishing lanes and any later
-lane that still adds ``establish_novelty``; ``compress`` for the other family
-members; ``archive`` for ACK / next-step chatter.
+lane that still adds ``establish_novelty`` (not a restatement); ``compress`` for
+the other family members; ``archive`` for ACK / next-step chatter.
 
 A member's decision depends only on the signatures of the members before it, so
 a family whose first members are those of a family decided before (a cache row,
@@ -31,7 +33,7 @@ import numpy.typing as npt
 
 from compactor.briefs import Brief
 from compactor.config import Config
-from compactor.families import Family
+from compactor.families import RESTATEMENT, Family
 from compactor.store import FamilyDecisions, dump_family, family_key, load_family
 from compactor.vocab import KIND_INFO, PHASES, RETENTIONS, Phase, Retention
 
@@ -201,9 +203,12 @@ def decide(
             learned[key] = dump_family(rows, values)
         members = fam.members
         phases, retentions, novelty, novelty_any, nearest = values
-        for pos, i in enumerate(members):
+        for pos, (i, link) in enumerate(fam.member_links()):
+            phase, retention = phases[pos], retentions[pos]
+            if pos and link.leg == RESTATEMENT:  # the same state again: nothing to keep
+                phase, retention = REPETITION, COMPRESS
             out[i] = Decision(
-                fam.id, PHASES[phases[pos]], RETENTIONS[retentions[pos]], novelty[pos],
+                fam.id, PHASES[phase], RETENTIONS[retention], novelty[pos],
                 novelty_any[pos], tuple([(members[t], sim) for t, sim in nearest[pos]]),
             )
     alone = {kind: Decision(None, None, info.retention, None, None)

@@ -39,7 +39,7 @@ import sys
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -227,6 +227,12 @@ def read_gist(text: str) -> Gist:
 def name_words(path: str, title: str) -> frozenset[str]:
     """The stemmed words of a doc's file name and title (camelCase and snake_case split;
     no digits, no stop words, none shorter than 3 letters)."""
+    return frozenset(name_terms(path, title))
+
+
+def name_terms(path: str, title: str) -> dict[str, str]:
+    """``name_words`` with the word each stem was first read as (``refer`` -> ``reference``),
+    to show people the words and not the stems."""
     stem = path.rsplit("/", 1)[-1]
     stem = stem.rsplit(".", 1)[0] if "." in stem else stem
     toks = []
@@ -235,7 +241,10 @@ def name_words(path: str, title: str) -> frozenset[str]:
             t = t.lower()
             if len(t) >= 3 and t not in STOP:
                 toks.append(t)
-    return frozenset(stems(toks))
+    out: dict[str, str] = {}
+    for word, root in zip(toks, stems(toks), strict=True):
+        out.setdefault(root, word)
+    return out
 
 
 def steps(path: str, title: str) -> frozenset[tuple[str, int]]:
@@ -281,6 +290,7 @@ class Doc:
     names: frozenset[str]  # stemmed name words
     steps: frozenset[tuple[str, int]]
     series: str | None  # its lane id without the digits ("S" for S087), None without one
+    shown: Mapping[str, str] = field(default_factory=dict)  # stem -> the word as written
 
 
 @dataclass(frozen=True)
@@ -292,8 +302,9 @@ class Edge:
     terms: tuple[str, ...]  # the most weighty words of their names that both share
 
 
-def _hashed(words: frozenset[str]) -> dict[int, str]:
-    return {_h32(w): w for w in words}
+def _hashed(words: frozenset[str], shown: Mapping[str, str]) -> dict[int, str]:
+    """Stem hash -> the word to show for it."""
+    return {_h32(w): shown.get(w, w) for w in words}
 
 
 def _own_name_word(a: Doc, b: Doc, genre: frozenset[str]) -> bool:
@@ -447,7 +458,8 @@ def links(docs: Mapping[int, Doc], read: Read) -> list[Edge]:
         shared = [f for f in fa if f in other]
         if len(shared) / min(len(fa), len(set(fb))) < FACTS_SHARED:
             continue
-        words = {**_hashed(docs[i].names), **_hashed(docs[j].names)}
+        words = {**_hashed(docs[i].names, docs[i].shown),
+                 **_hashed(docs[j].names, docs[j].shown)}
         va, vb = vectors.vec(i), vectors.vec(j)
         common = sorted(((va[t] * vb[t], t) for t in va if t in vb and t in words),
                         reverse=True)

@@ -391,11 +391,12 @@ def restated(repo: Repo, cache: Cache, config: Config, fams: list[Family],
         new = dict(zip(missing, restate.gists([texts[b] for b in missing]), strict=True))
         store.write_gists(cache, new)
         gists.update(new)
-        docs = {i: restate.Doc(restate.read_gist(gists[briefs[i].blob]),
-                               restate.name_words(briefs[i].path, briefs[i].title),
-                               restate.steps(briefs[i].path, briefs[i].title),
-                               restate.series(briefs[i].lane))
-                for i in loose}
+        docs = {}
+        for i in loose:
+            terms = restate.name_terms(briefs[i].path, briefs[i].title)
+            docs[i] = restate.Doc(restate.read_gist(gists[briefs[i].blob]), frozenset(terms),
+                                  restate.steps(briefs[i].path, briefs[i].title),
+                                  restate.series(briefs[i].lane), terms)
         edges = restate.links(docs, lambda idx: {
             i: t for i, t in zip(idx, _texts_of(repo, [briefs[i].blob for i in idx]),
                                  strict=True)})

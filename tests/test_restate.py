@@ -127,6 +127,10 @@ def test_one_state_restated_in_other_words_is_one_family(repo: GitRepo) -> None:
     assert link.score is not None and link.score >= 0.4
     for p in OTHERS:
         assert _family_of(scan, p) is None, p
+    # the first announcement is kept, the ones after it say the same state again
+    kept = [(scan.decisions[i].phase, scan.decisions[i].retention) for i in fam.members]
+    assert kept[0] == ("establishing", "mostly-keep")
+    assert kept[1:] == [("repetition", "compress")] * 3
 
     # scan shows which leg linked each member and the evidence
     data = json.loads(run_compactor("scan", "--format", "json", cwd=repo.root).out)
