@@ -34,6 +34,7 @@ bounded in memory and in candidates per doc whatever the repository holds.
 
 from __future__ import annotations
 
+import heapq
 import re
 import sys
 import zlib
@@ -55,6 +56,7 @@ LINKAGE = 0.3  # the cosine every two docs of one restatement group reach at lea
 MAX_POSTING = 400  # beyond DENSE_CELLS: a stem in more docs than this finds no candidates
 MAX_TERMS = 200  # distinct stems kept per doc (the most frequent)
 MAX_HEADS = 64
+NAME_CHARS = 300  # of a file name and of a title, read for name words and steps
 GIST_PARALLEL = 1000  # from this many docs to gist, a worker per CPU
 GIST_PART = 250
 MAX_FACTS = 96
@@ -119,11 +121,22 @@ _NUMBER = re.compile(r"(?<![^\W_])\d+(?![^\W_])")  # a whole number between sepa
 def _stemmer() -> Any:
     import Stemmer  # PyStemmer: the Snowball stemmers in C
 
-    return Stemmer.Stemmer("english")
+    stemmer = Stemmer.Stemmer("english")
+    stemmer.maxCacheSize = 0  # its cache churned on a doc of unique words: 4x slower (_STEMS)
+    return stemmer
+
+
+_STEMS: dict[str, str] = {}  # word -> stem, for the first STEMS_KEPT distinct words met
+STEMS_KEPT = 200_000
 
 
 def stems(words: Sequence[str]) -> list[str]:
-    return list(_stemmer().stemWords(list(words)))
+    memo = _STEMS
+    new = [w for w in dict.fromkeys(words) if w not in memo]
+    fresh = dict(zip(new, _stemmer().stemWords(new), strict=True)) if new else {}
+    if fresh and len(memo) + len(fresh) <= STEMS_KEPT:
+        memo.update(fresh)
+    return [memo[w] if w in memo else fresh[w] for w in words]
 
 
 @lru_cache(maxsize=1)
@@ -152,7 +165,7 @@ def gist(body: str) -> str:
     (the ``MAX_TERMS`` most frequent) and its heading skeleton, as 32-bit hashes packed
     in one hex string (cheap to store and to read back)."""
     counts = content_stems(body)
-    terms = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_TERMS]
+    terms = heapq.nsmallest(MAX_TERMS, counts.items(), key=lambda kv: (-kv[1], kv[0]))
     heads = set()
     for h in _headings(body):
         words = [w for w in _WORD.findall(h.lower()) if w not in STOP]
@@ -224,6 +237,15 @@ def read_gist(text: str) -> Gist:
                 frozenset(a[2 + n :].tolist()))
 
 
+def _name(path: str, title: str) -> tuple[str, str]:
+    """A doc's file name without its extension, and its title, each cut at
+    :data:`NAME_CHARS` (a heading may be megabytes long: a set of its words per doc, asked
+    about for every candidate pair, took minutes and gigabytes)."""
+    stem = path.rsplit("/", 1)[-1]
+    stem = stem.rsplit(".", 1)[0] if "." in stem else stem
+    return stem[:NAME_CHARS], title[:NAME_CHARS]
+
+
 def name_words(path: str, title: str) -> frozenset[str]:
     """The stemmed words of a doc's file name and title (camelCase and snake_case split;
     no digits, no stop words, none shorter than 3 letters)."""
@@ -233,8 +255,7 @@ def name_words(path: str, title: str) -> frozenset[str]:
 def name_terms(path: str, title: str) -> dict[str, str]:
     """``name_words`` with the word each stem was first read as (``refer`` -> ``reference``),
     to show people the words and not the stems."""
-    stem = path.rsplit("/", 1)[-1]
-    stem = stem.rsplit(".", 1)[0] if "." in stem else stem
+    stem, title = _name(path, title)
     toks = []
     for part in re.split(r"[\W_]+", f"{stem} {title}"):
         for t in _CAMEL.findall(part):
@@ -250,8 +271,7 @@ def name_terms(path: str, title: str) -> dict[str, str]:
 def steps(path: str, title: str) -> frozenset[tuple[str, int]]:
     """The numbered steps a name carries: (prefix, number), e.g. ('cycle', 2), ('a', 5),
     and ('', n) for each bare number of the file name (a date, a time of day, a counter)."""
-    stem = path.rsplit("/", 1)[-1]
-    stem = stem.rsplit(".", 1)[0] if "." in stem else stem
+    stem, title = _name(path, title)
     out = {("", _step_number(t)) for t in _NUMBER.findall(stem)}  # dates, times, counters
     for m in _STEP.finditer(f"{stem} {title}"):
         if m.group(1):
@@ -339,8 +359,10 @@ class Vectors:
     """Unit tf-idf vectors of the docs' stems (IDF from these docs), and their cosines.
 
     When the docs and the stems two or more of them share make at most ``DENSE_CELLS``
-    cells, the cosines of every pair come from one float32 matrix product (a stem in one
-    doc adds to its norm only). Otherwise each doc's scores against all others are summed
+    cells, the cosines of every pair come from float32 matrix products (a stem in one
+    doc adds to its norm only): all at once while the docs x docs result stays within
+    ``DENSE_CELLS`` too, else a block of rows at a time (the whole result of 20,000 docs
+    alike was 1.6 GB). Otherwise each doc's scores against all others are summed
     from an inverted index (one ``bincount`` per doc), leaving out stems in more than
     ``MAX_POSTING`` docs (their IDF is low; such a pair is then judged on its exact
     cosine if the rest already comes within ``SLACK`` of the threshold). Each doc keeps at
@@ -368,6 +390,7 @@ class Vectors:
         self.terms, self.weights = terms, w
         self._vec: dict[int, dict[int, float]] = {}
         self.sims: npt.NDArray[np.float32] | None = None
+        self.x: npt.NDArray[np.float32] | None = None  # the rows, when sims is not kept
         many = df[inv] > 1  # a stem in one doc adds to that doc's norm only
         shared_cols = np.cumsum(df > 1) - 1  # unique stem -> its column among the shared
         width = max(1, int((df > 1).sum()))
@@ -375,7 +398,10 @@ class Vectors:
         if self.dense:
             x = np.zeros((n, width), dtype=np.float32)
             x[owner[many], shared_cols[inv[many]]] = w[many]
-            self.sims = x @ x.T
+            if n * n <= DENSE_CELLS:
+                self.sims = x @ x.T
+            else:
+                self.x = x
             return
         few = many & (df[inv] <= MAX_POSTING)
         order = np.argsort(inv[few], kind="stable")  # grouped by stem
@@ -400,13 +426,30 @@ class Vectors:
     def cosine(self, i: int, j: int) -> float:
         if self.sims is not None:
             return float(self.sims[self.row[i], self.row[j]])
+        if self.x is not None:
+            return float(self.x[self.row[i]] @ self.x[self.row[j]])
         return _cosine(self.vec(i), self.vec(j))
 
-    def _scores(self, k: int) -> npt.NDArray[np.float64]:
-        """Row ``k``'s similarity to every row: exact when dense, else the part of it
-        carried by the stems in at most ``MAX_POSTING`` docs."""
+    def _rows(self) -> Iterator[npt.NDArray[np.float64]]:
+        """Each row's similarity to every row, in row order: exact when dense (a block of
+        rows of at most ``DENSE_CELLS`` cells at a time), else the part of it carried by
+        the stems in at most ``MAX_POSTING`` docs."""
         if self.sims is not None:
-            return np.asarray(self.sims[k], dtype=np.float64)
+            for k in range(len(self.ids)):
+                yield np.asarray(self.sims[k], dtype=np.float64)
+        elif self.x is not None:
+            n = len(self.ids)
+            step = max(1, DENSE_CELLS // n)
+            for a in range(0, n, step):
+                block = self.x[a : a + step] @ self.x.T
+                for row in block:
+                    yield np.asarray(row, dtype=np.float64)
+        else:
+            for k in range(len(self.ids)):
+                yield self._scores(k)
+
+    def _scores(self, k: int) -> npt.NDArray[np.float64]:
+        """Row ``k``'s similarity to every row, from the inverted index."""
         n = len(self.ids)
         parts = [(self.postings[t], w) for t, w in self.vec(self.ids[k]).items()
                  if t in self.postings]
@@ -421,18 +464,27 @@ class Vectors:
         ``MAX_PARTNERS`` of its most similar."""
         keep: set[tuple[int, int]] = set()
         floor = least if self.dense else least - SLACK
-        for k in range(len(self.ids)):
-            scores = self._scores(k)
+        for k, scores in enumerate(self._rows()):
             scores[k] = -1.0
             near = np.flatnonzero(scores >= floor)
             if near.size > MAX_PARTNERS:
-                near = near[np.argsort(-scores[near], kind="stable")[:MAX_PARTNERS]]
+                near = _most(near, scores[near], MAX_PARTNERS)
             keep.update((min(k, c), max(k, c)) for c in near.tolist())
         for r, c in sorted(keep):
             i, j = self.ids[r], self.ids[c]
             cos = self.cosine(i, j)
             if cos >= least:
                 yield i, j, cos
+
+
+def _most(at: npt.NDArray[np.int64], score: npt.NDArray[np.float64],
+          k: int) -> npt.NDArray[np.int64]:
+    """The ``k`` of ``at`` (ascending) with the highest ``score``, ties to the first:
+    what a stable sort of the scores would keep, found in linear time (a sort of every
+    row's candidates was a quarter of the leg on 5,000 docs alike)."""
+    kth = np.partition(score, score.size - k)[score.size - k]  # the k-th highest
+    above = at[score > kth]
+    return np.concatenate([above, at[score == kth][: k - above.size]])
 
 
 def links(docs: Mapping[int, Doc], read: Read) -> list[Edge]:
@@ -461,7 +513,7 @@ def links(docs: Mapping[int, Doc], read: Read) -> list[Edge]:
         words = {**_hashed(docs[i].names, docs[i].shown),
                  **_hashed(docs[j].names, docs[j].shown)}
         va, vb = vectors.vec(i), vectors.vec(j)
-        common = sorted(((va[t] * vb[t], t) for t in va if t in vb and t in words),
+        common = sorted(((va[t] * vb[t], t) for t in words if t in va and t in vb),
                         reverse=True)
         found.append(Edge(i, j, round(cos, 3), tuple(f.split(" ", 1)[1] for f in shared[:4]),
                           tuple(words[t] for _, t in common[:5])))

@@ -321,3 +321,47 @@ def test_a_reworded_loop_warns_then_is_refused_by_the_real_gate(repo: GitRepo) -
     scan = repo.scan()
     fam = {scan.decisions[scan.index(reworded_status(k)[0])].family for k in range(4)}
     assert len(fam) == 1 and None not in fam
+
+
+def test_cosines_a_block_of_rows_at_a_time_agree_with_all_at_once() -> None:
+    """Past DENSE_CELLS docs x docs, the matrix products come a block of rows at a time
+    (no docs x docs matrix is kept): the same pairs, the same cosines."""
+    import random
+
+    from compactor import restate
+
+    rng = random.Random(11)
+    vocab = [f"w{k}" for k in range(60)]
+    docs = {}
+    for i in range(200):
+        terms = {restate._h32(w): rng.randint(1, 4) for w in rng.sample(vocab, 25)}
+        docs[i] = restate.Doc(restate.Gist(terms, frozenset()), frozenset(), frozenset(), None)
+    whole = restate.Vectors(docs)
+    assert whole.sims is not None
+    old = restate.DENSE_CELLS
+    restate.DENSE_CELLS = 200 * 60  # the rows fit, 200 x 200 does not
+    try:
+        blocks = restate.Vectors(docs)
+        assert blocks.dense and blocks.sims is None
+        b = [(i, j, round(c, 4)) for i, j, c in blocks.pairs(0.4)]
+    finally:
+        restate.DENSE_CELLS = old
+    a = [(i, j, round(c, 4)) for i, j, c in whole.pairs(0.4)]
+    assert a == b and len(a) >= 200  # each doc keeps its most similar (16) of many alike
+
+
+def test_a_megabyte_title_is_read_for_its_name_from_its_start(repo: GitRepo) -> None:
+    """A heading may be a whole file: its name words and steps come from its first
+    NAME_CHARS characters (a set of every word per doc, asked about for every candidate
+    pair, took minutes and gigabytes on 300 such docs)."""
+    from compactor.restate import NAME_CHARS
+
+    title = " ".join(f"word{chr(97 + k % 26)}{chr(97 + k // 26 % 26)}x" for k in range(100_000))
+    assert len(name_words("docs/a.md", title)) <= NAME_CHARS // 4
+    assert name_words("docs/a.md", title) == name_words("docs/a.md", title[:NAME_CHARS])
+    assert steps("docs/a.md", "Cycle 12 " + title) == {("cycle", 12)}
+    files = {f"docs/{k}-{name}": f"# {title[k:]}\n\n{text}" for k, (name, text) in
+             enumerate((p.rsplit("/", 1)[1], t) for p, t in BURST.items())}
+    repo.commit({**OTHERS, **files}, when=T0)
+    scan = repo.scan()
+    assert len(scan.briefs) == len(OTHERS) + len(BURST)
