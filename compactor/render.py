@@ -134,7 +134,7 @@ def scan_text(scan: Scan) -> str:
     for f in scan.families:
         members = [scan.briefs[i] for i in f.members]
         first, last = members[0], members[-1]
-        span = f"{first.lane or first.path} .. {last.lane or last.path}"
+        span = path_for_humans(f"{first.lane or first.path} .. {last.lane or last.path}")
         lines.append("")
         lines.append(f"family {f.id}: {plural(len(members), 'lane')} ({span})")
         lines.append(f"  {'lane':<10} {'phase':<13} {'novelty':>7}  {'retention':<11} "

@@ -20,7 +20,7 @@ from compactor import shapes, store
 from compactor.briefs import Brief, brief_from_meta, decode
 from compactor.config import Config
 from compactor.decisions import Decision, decide
-from compactor.errors import Warning
+from compactor.errors import Warning, path_for_humans
 from compactor.facts import FACTS_AGREE, copy_veto, names_veto
 from compactor.families import Family, band_layout, group, join
 from compactor.files import select
@@ -262,10 +262,12 @@ def order_key(b: Brief) -> tuple[float, int, str]:
 
 
 def family_name(b: Brief) -> str:
+    """A family's id: its first member's lane id, else its file name without the
+    extension (control characters escaped: the id is printed everywhere)."""
     if b.lane:
-        return b.lane
+        return path_for_humans(b.lane)
     stem = b.path.rsplit("/", 1)[-1]
-    return stem.rsplit(".", 1)[0] if "." in stem else stem
+    return path_for_humans(stem.rsplit(".", 1)[0] if "." in stem else stem)
 
 
 def run_scan(

@@ -958,3 +958,15 @@ def test_names_of_many_digits_or_zeros_are_read_fast_and_without_error(
     code, out, err = run(repo.root, "scan", "--no-cache", capsys=capsys)
     assert code == 0 and err == "" and "internal error" not in out
     assert time.monotonic() - start < 10  # quadratic: minutes
+
+
+def test_a_file_name_with_a_terminal_escape_is_escaped_in_family_ids_and_spans(
+        repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    """A restatement named with an escape sequence (git allows any byte but NUL and '/')
+    heads its family: its id and the family's span print escaped."""
+    files = _restated_burst()
+    files["docs/A\x1b]0;pwn\x07_WS_FIX.md"] = files.pop("docs/WEBSOCKET_FIX_READY.md")
+    repo.commit(files, when=T0)
+    code, out, _ = run(repo.root, "scan", capsys=capsys)
+    assert code == 0 and "family A\\x1b]0;pwn\\x07_WS_FIX: " in out, out
+    assert all(c.isprintable() for line in out.splitlines() for c in line), out
