@@ -62,6 +62,7 @@ GIST_PART = 250
 MAX_FACTS = 96
 OWN_RATIO = 3  # a name word used this many times more often by its own doc is its subject
 DENSE_CELLS = 16_000_000  # docs x shared stems up to which all cosines come at once (64 MB)
+BLOCK_CELLS = 4_000_000  # rows x docs of one block of cosines when they come by blocks (16 MB)
 MAX_PARTNERS = 16  # candidates kept per doc (its most similar)
 SLACK = 0.1  # how far below COSINE a partial score may be and still get its exact cosine
 MAX_GROUP = 100  # a restatement group stops growing here (complete linkage is quadratic)
@@ -432,14 +433,14 @@ class Vectors:
 
     def _rows(self) -> Iterator[npt.NDArray[np.float64]]:
         """Each row's similarity to every row, in row order: exact when dense (a block of
-        rows of at most ``DENSE_CELLS`` cells at a time), else the part of it carried by
+        rows of at most ``BLOCK_CELLS`` cells at a time), else the part of it carried by
         the stems in at most ``MAX_POSTING`` docs."""
         if self.sims is not None:
             for k in range(len(self.ids)):
                 yield np.asarray(self.sims[k], dtype=np.float64)
         elif self.x is not None:
             n = len(self.ids)
-            step = max(1, DENSE_CELLS // n)
+            step = max(1, BLOCK_CELLS // n)
             for a in range(0, n, step):
                 block = self.x[a : a + step] @ self.x.T
                 for row in block:
@@ -451,7 +452,9 @@ class Vectors:
     def _scores(self, k: int) -> npt.NDArray[np.float64]:
         """Row ``k``'s similarity to every row, from the inverted index."""
         n = len(self.ids)
-        parts = [(self.postings[t], w) for t, w in self.vec(self.ids[k]).items()
+        a, b = int(self.start[k]), int(self.start[k + 1])  # its vector, not kept (``vec``)
+        parts = [(self.postings[t], w) for t, w in zip(self.terms[a:b].tolist(),
+                                                        self.weights[a:b].tolist(), strict=True)
                  if t in self.postings]
         if not parts:
             return np.zeros(n)

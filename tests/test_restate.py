@@ -338,14 +338,15 @@ def test_cosines_a_block_of_rows_at_a_time_agree_with_all_at_once() -> None:
         docs[i] = restate.Doc(restate.Gist(terms, frozenset()), frozenset(), frozenset(), None)
     whole = restate.Vectors(docs)
     assert whole.sims is not None
-    old = restate.DENSE_CELLS
+    old = restate.DENSE_CELLS, restate.BLOCK_CELLS
     restate.DENSE_CELLS = 200 * 60  # the rows fit, 200 x 200 does not
+    restate.BLOCK_CELLS = 200 * 7  # blocks of 7 rows, the last one short
     try:
         blocks = restate.Vectors(docs)
         assert blocks.dense and blocks.sims is None
         b = [(i, j, round(c, 4)) for i, j, c in blocks.pairs(0.4)]
     finally:
-        restate.DENSE_CELLS = old
+        restate.DENSE_CELLS, restate.BLOCK_CELLS = old
     a = [(i, j, round(c, 4)) for i, j, c in whole.pairs(0.4)]
     assert a == b and len(a) >= 200  # each doc keeps its most similar (16) of many alike
 
