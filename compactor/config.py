@@ -103,6 +103,7 @@ class Config:
     budget_mode: str = "block"
     unnumbered_mode: str = "block"
     max_restated: int = 8
+    restatement: bool = True
 
     @property
     def lane_regex(self) -> re.Pattern[str]:
@@ -166,6 +167,12 @@ OPTIONS: dict[str, tuple[str, str]] = {
     "max_restated": (
         "int >= 1",
         "A run of reworded restatements (no new fact) warns, and is refused past this many docs.",
+    ),
+    "restatement": (
+        "true | false",
+        "Whether the scan links docs that say one state again in other words (the "
+        "restatement leg). A first check after a commit that changes the docs outside "
+        "families recomputes it: ~0.2 s at 600 such docs, ~4 s at 5,000.",
     ),
 }
 
@@ -308,6 +315,10 @@ def _validate(source: str, key: str, value: Any) -> Any:
             raise _fail(source, key, f"is not a valid regular expression ({exc})") from None
         if compiled.groups < 1:
             raise _fail(source, key, "needs a capturing group for the lane number")
+        return value
+    if key == "restatement":
+        if not isinstance(value, bool):
+            raise _fail(source, key, f"must be true or false, got {_value(value)}")
         return value
     if key in ("adjacent_mode", "rename_mode", "budget_mode", "unnumbered_mode"):
         if value not in MODES:

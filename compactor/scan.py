@@ -367,6 +367,8 @@ def restated(repo: Repo, cache: Cache, config: Config, fams: list[Family],
     set of such docs as a whole (a warm scan reads one value)."""
     from compactor import restate
 
+    if not config.restatement:
+        return fams
     taken = {m for f in fams for m in f.members}
     loose = [i for i in eligible if i not in taken]
     if not loose:

@@ -366,3 +366,13 @@ def test_a_megabyte_title_is_read_for_its_name_from_its_start(repo: GitRepo) -> 
     repo.commit({**OTHERS, **files}, when=T0)
     scan = repo.scan()
     assert len(scan.briefs) == len(OTHERS) + len(BURST)
+
+
+def test_the_leg_can_be_turned_off(repo: GitRepo) -> None:
+    repo.commit({".compactor.yaml": "restatement: false\n", **OTHERS, **BURST}, when=T0)
+    r = run_compactor("scan", "--format", "json", cwd=repo.root)
+    assert r.code == 0
+    assert {b["family"] for b in json.loads(r.out)["briefs"] if b["path"] in BURST} == {None}
+    repo.commit({".compactor.yaml": "restatement: maybe\n"}, when=T0 + 60)
+    bad = run_compactor("scan", cwd=repo.root)
+    assert bad.code == 2 and "restatement" in bad.err and "true or false" in bad.err
