@@ -15,11 +15,12 @@ holds (each figure measured on labelled real corpora, ``benchmarks/QUALITY.md``)
 - **the same facts**: at least :data:`FACTS_SHARED` of the smaller fact set (numbers
   with units, code and quoted spans, names; unmasked) is in the other doc;
 - **no name of its own**: no word of either doc's name (file name and title) is a
-  content word the other doc never uses — ``KubeCPUOvercommit`` against
-  ``KubeMemoryOvercommit`` names its own resource —, words that say what kind of
-  document it is (:data:`GENRE`: summary, final, quick reference …) aside;
-- **one state**: not a plan or selection against a completion (:data:`BEFORE` /
-  :data:`AFTER` words in the names);
+  content word the other doc never uses, or uses :data:`OWN_RATIO` times less often —
+  ``KubeCPUOvercommit`` against ``KubeMemoryOvercommit`` names its own resource —,
+  words that say what kind of document it is (:data:`GENRE_WORDS`: summary, final,
+  quick reference …) aside;
+- **one state**: not a plan or selection against a completion or a report
+  (:data:`BEFORE_WORDS` / :data:`AFTER_WORDS` in the names);
 - **one step**: for docs without a lane id, their names do not number different steps
   (``Cycle 2`` / ``Cycle 3``, ``A5`` / ``B2``): each names its own; numbered steps
   that copy each other are the shape leg's. Two lanes (docs with lane ids) are expected

@@ -390,9 +390,9 @@ def restated(repo: Repo, cache: Cache, config: Config, fams: list[Family],
         found = None
     if found is None:
         gists = store.read_gists(cache, [briefs[i].blob for i in loose])
-        missing = sorted({briefs[i].blob for i in loose} - set(gists))
-        texts = _texts(repo, missing)
-        new = dict(zip(missing, restate.gists([texts[b] for b in missing]), strict=True))
+        need = list({briefs[i].blob: i for i in loose if briefs[i].blob not in gists}.values())
+        new = dict(zip((briefs[i].blob for i in need),
+                       restate.gists(_bodies(repo, briefs, need)), strict=True))
         store.write_gists(cache, new)
         gists.update(new)
         docs = {}
@@ -401,9 +401,8 @@ def restated(repo: Repo, cache: Cache, config: Config, fams: list[Family],
             docs[i] = restate.Doc(restate.read_gist(gists[briefs[i].blob]), frozenset(terms),
                                   restate.steps(briefs[i].path, briefs[i].title),
                                   restate.series(briefs[i].lane), terms)
-        edges = restate.links(docs, lambda idx: {
-            i: t for i, t in zip(idx, _texts_of(repo, [briefs[i].blob for i in idx]),
-                                 strict=True)})
+        edges = restate.links(docs, lambda idx: dict(zip(idx, _bodies(repo, briefs, idx),
+                                                         strict=True)))
         found = [(briefs[e.a].path, briefs[e.b].path, e.score, e.facts, e.terms)
                  for e in edges if not (e.a in firsts and e.b in firsts)]
         store.write_restated(cache, key, found)
@@ -416,21 +415,10 @@ def restated(repo: Repo, cache: Cache, config: Config, fams: list[Family],
     return join(fams, edges, keys, names)
 
 
-def _texts_of(repo: Repo, blobs: Sequence[str]) -> list[str]:
-    texts = _texts(repo, blobs)
-    return [texts[b] for b in blobs]
+def _bodies(repo: Repo, briefs: Sequence[Brief], idx: Sequence[int]) -> list[str]:
+    """The markdown bodies of briefs ``idx`` (read from their blobs in one batch)."""
+    return [b.body or "" for b in with_bodies(repo, [briefs[i] for i in idx])]
 
-
-def _texts(repo: Repo, blobs: Sequence[str]) -> dict[str, str]:
-    """The markdown body (front matter removed) of each blob, read in one batch."""
-    from compactor.briefs import split_front_matter
-
-    data = repo.read_blobs(sorted(set(blobs))) if blobs else {}
-    out = {}
-    for blob in blobs:
-        raw = data.get(blob, b"")
-        out[blob] = split_front_matter(decode(raw if isinstance(raw, bytes) else b"")[0])[1]
-    return out
 
 def _shape_veto(
     briefs: Sequence[Brief], sketches: Sequence[Sequence[int]]
