@@ -322,20 +322,17 @@ def join(
         for k in (e.a, e.b):
             if k not in best or e.score > best[k].score:
                 best[k] = e
-    touched = {k for e in edges for k in (e.a, e.b)}
     out: list[tuple[list[int], Family | None]] = []
     for members in comps.values():
         if len(members) < 2:
             continue
         members.sort(key=lambda i: order_key[i])
-        fam = copy_of.get(members[0])
-        kept = fam if fam is not None and not touched & set(members) - set(fam.members) \
-            and len(fam.members) == len(members) else None
-        out.append((members, kept))
+        fam = copy_of.get(members[0])  # the component is exactly one family: kept as it is
+        out.append((members, fam if fam is not None and len(fam.members) == len(members)
+                    else None))
     out.sort(key=lambda mf: order_key[mf[0][0]])
-    used: set[str] = set()
+    used = {kept.id for _, kept in out if kept is not None}
     result = []
-    used.update(kept.id for _, kept in out if kept is not None)
     for members, kept in out:
         if kept is not None:
             result.append(kept)
