@@ -213,10 +213,33 @@ def _headings(body: str) -> list[str]:
     return out
 
 
-@dataclass(frozen=True)
 class Gist:
-    terms: Mapping[int, int]  # stem hash -> count (at most 255)
-    heads: frozenset[int]
+    """A doc's content stems (hash -> count, at most 255) and heading skeleton (hashes).
+
+    Read back from the cache as arrays (``hashes``, ``counts``): the vectors of thousands
+    of docs are built from them at once, and the ``terms`` mapping is made only for the
+    docs whose names are judged."""
+
+    __slots__ = ("_terms", "counts", "hashes", "heads")
+
+    def __init__(self, terms: Mapping[int, int] | None = None,
+                 heads: frozenset[int] = frozenset(),
+                 hashes: npt.NDArray[np.int64] | None = None,
+                 counts: npt.NDArray[np.float64] | None = None) -> None:
+        self._terms: Mapping[int, int] | None = None
+        if hashes is None or counts is None:
+            self._terms = dict(terms or {})
+            hashes = np.fromiter(self._terms.keys(), dtype=np.int64, count=len(self._terms))
+            counts = np.fromiter(self._terms.values(), dtype=np.float64,
+                                 count=len(self._terms))
+        self.hashes, self.counts, self.heads = hashes, counts, heads
+
+    @property
+    def terms(self) -> Mapping[int, int]:
+        if self._terms is None:
+            self._terms = dict(zip(self.hashes.tolist(), self.counts.astype(np.int64).tolist(),
+                                   strict=True))
+        return self._terms
 
 
 EMPTY = Gist({}, frozenset())
@@ -235,8 +258,8 @@ def read_gist(text: str) -> Gist:
     if size + n != len(data):
         return EMPTY
     a = np.frombuffer(data, dtype="<u4", count=2 + n + nh)
-    return Gist(dict(zip(a[2 : 2 + n].tolist(), data[size:], strict=True)),
-                frozenset(a[2 + n :].tolist()))
+    return Gist(heads=frozenset(a[2 + n :].tolist()), hashes=a[2 : 2 + n].astype(np.int64),
+                counts=np.frombuffer(data, dtype=np.uint8, offset=size).astype(np.float64))
 
 
 def _name(path: str, title: str) -> tuple[str, str]:
@@ -376,12 +399,10 @@ class Vectors:
         self.ids = sorted(docs)
         n = len(self.ids)
         self.row = {i: k for k, i in enumerate(self.ids)}
-        lens = np.fromiter((len(docs[i].gist.terms) for i in self.ids), dtype=np.int64, count=n)
-        total = int(lens.sum())
-        terms = np.fromiter((t for i in self.ids for t in docs[i].gist.terms), dtype=np.int64,
-                            count=total)
-        counts = np.fromiter((c for i in self.ids for c in docs[i].gist.terms.values()),
-                             dtype=np.float64, count=total)
+        gists = [docs[i].gist for i in self.ids]
+        lens = np.fromiter((g.hashes.size for g in gists), dtype=np.int64, count=n)
+        terms = np.concatenate([np.zeros(0, np.int64), *(g.hashes for g in gists)])
+        counts = np.concatenate([np.zeros(0, np.float64), *(g.counts for g in gists)])
         owner = np.repeat(np.arange(n), lens)
         self.start = np.concatenate([[0], np.cumsum(lens)])
         uniq, inv, df = np.unique(terms, return_inverse=True, return_counts=True)
