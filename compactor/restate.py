@@ -105,7 +105,6 @@ AFTER_WORDS = "complete completed completion done final retrospective closeout a
 AFTER_WEAK_WORDS = "report summary results"
 
 _WORD = re.compile(r"[^\W\d_]{3,}")
-_CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+")
 # a numbered step in a name: a short prefix and a number (A5, P07, FC-02) or a word and a
 # number (Cycle 2, stage12, wave-041); leading zeros are int()'s to drop (a ``0*`` before
 # the ``\d+`` backtracked quadratically on a title of many zeros)
@@ -272,21 +271,19 @@ def _name(path: str, title: str) -> tuple[str, str]:
 
 
 def name_words(path: str, title: str) -> frozenset[str]:
-    """The stemmed words of a doc's file name and title (camelCase and snake_case split;
-    no digits, no stop words, none shorter than 3 letters)."""
+    """The stemmed words of a doc's file name and title (split as ``briefs.name_words``
+    splits a name; no word holding a digit, no stop words, none shorter than 3 letters)."""
     return frozenset(name_terms(path, title))
 
 
 def name_terms(path: str, title: str) -> dict[str, str]:
     """``name_words`` with the word each stem was first read as (``refer`` -> ``reference``),
     to show people the words and not the stems."""
+    from compactor.briefs import name_words as split_name
+
     stem, title = _name(path, title)
-    toks = []
-    for part in re.split(r"[\W_]+", f"{stem} {title}"):
-        for t in _CAMEL.findall(part):
-            t = t.lower()
-            if len(t) >= 3 and t not in STOP:
-                toks.append(t)
+    toks = [t for t in split_name(f"{stem} {title}")
+            if len(t) >= 3 and t.isalpha() and t not in STOP]
     out: dict[str, str] = {}
     for word, root in zip(toks, stems(toks), strict=True):
         out.setdefault(root, word)
