@@ -102,7 +102,7 @@ class Config:
     rename_mode: str = "block"
     budget_mode: str = "block"
     unnumbered_mode: str = "block"
-    max_restated: int = 8
+    max_restated: int = 3
     restatement: bool = True
 
     @property
