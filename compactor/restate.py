@@ -96,9 +96,9 @@ plan planning log record memo readme tracker tracking quickstart cheatsheet faq 
 walkthrough diagnosis diagnostic diagnostics fix fixed investigation findings insights
 lessons learned debrief initiated started critical urgent important
 """
-# A plan or a selection, and a completion: two states of one piece of work, not one.
+# A plan, a draft or a selection, and a completion: two states of one piece of work, not one.
 BEFORE_WORDS = "plan plans planning kickoff proposal proposed spec specification roadmap " \
-    "selected selection claimed todo design"
+    "selected selection claimed todo design draft drafts"
 AFTER_WORDS = "complete completed completion done final retrospective closeout achieved " \
     "delivered acknowledged finished remediation"
 # these say "after" only in a name with no BEFORE word ("Kickoff Report" is a kickoff)

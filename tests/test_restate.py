@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from conftest import GitRepo, run_compactor
 
 from compactor.families import RESTATEMENT
@@ -179,11 +181,14 @@ def test_templated_runbooks_of_distinct_alerts_are_not_restatements(repo: GitRep
     assert [_family_of(scan, p) for p in files] == [None] * len(files)
 
 
-def test_a_plan_and_its_completion_are_two_states(repo: GitRepo) -> None:
+@pytest.mark.parametrize("before", ["plan", "draft"])
+def test_a_plan_and_its_completion_are_two_states(repo: GitRepo, before: str) -> None:
+    """A plan (or a draft) and the report that it is done say two states of one piece of
+    work, in the same words: not a restatement."""
     plan = BURST["docs/WEBSOCKET_TIMEOUT_FIX_COMPLETE.md"].replace(
-        "# WebSocket timeout fix complete", "# WebSocket timeout fix plan").replace(
+        "# WebSocket timeout fix complete", f"# WebSocket timeout fix {before}").replace(
         "## Result", "## Expected result")
-    files = {"docs/WEBSOCKET_TIMEOUT_FIX_PLAN.md": plan,
+    files = {f"docs/WEBSOCKET_TIMEOUT_FIX_{before.upper()}.md": plan,
              "docs/WEBSOCKET_TIMEOUT_FIX_DONE.md": BURST["docs/WEBSOCKET_FIX_SUMMARY.md"].replace(
                  "# Websocket fix summary", "# WebSocket timeout fix done")}
     repo.commit({**OTHERS, **files}, when=T0)
