@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import GitRepo, run_compactor
 
 from compactor.families import RESTATEMENT
