@@ -107,6 +107,21 @@ CORPORA: dict[str, Corpus] = {
                      ".cursor/audit/code/", r"-audit\.md$", "negative",
                      "per-file code audit trails an agent generated in one batch, each names its own file",
                      history="*.md"),
+    # found and labelled by a scout, unseen while the legs were built (corpora3)
+    "ghchecks": Corpus("semantest+workspace", "1361f95e5cec95a4b9e192be52805b126acc05a5", "",
+                       r"^GITHUB_CHECK_[^/]*\.md$", "positive",
+                       "an orchestrator agent's GitHub check every 15 minutes: the same unchanged state re-announced",
+                       history=":(glob)GITHUB_CHECK_*.md"),
+    "autopr": Corpus("cseek11+VeroSuite", "e56cceeab88d55216bcf913652dc6a022ee24c6f", "docs/Auto-PR/",
+                     r"\.md$", "mixed",
+                     "a coding agent's fix, status and completion reports on one subsystem",
+                     history="*.md"),
+    "rulereports": Corpus("cseek11+VeroSuite", "e56cceeab88d55216bcf913652dc6a022ee24c6f", "docs/compliance-reports/",
+                          r"/(TASK5-R\d+|R\d+|HANDOFF-TO-NEXT-AGENT|NEXT-AGENT-HANDOFF)[-.][^/]*\.md$", "negative",
+                          "a coding agent's per-rule drafts, completions and handoffs (R01..R25), one template each",
+                          history="*.md"),
+    "relnotes": Corpus("opensearch-project+reporting", "2085329cdfed9262723d79401b54b7ce545d0910", "release-notes/",
+                       r"\.md$", "negative", "per-release notes from one template, many of them a version bump only"),
 }
 
 
