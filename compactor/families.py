@@ -295,6 +295,49 @@ def group(
     return families
 
 
+# A member of a family is a template instance of its own when this share of its words (at
+# least OWN_MIN of them) is found in no other member: each phase packet of one template
+# names its own scope, while the steps of a run (label swaps, a template that drifted, a
+# rewording) say what some other step says. Two such members are no link (see ``own_content``).
+OWN_SHARE = 0.1
+OWN_MIN = 2
+
+
+def own_content(
+    families: Sequence[Family],
+    judged: Callable[[int], bool],
+    words_of: Callable[[Sequence[int]], Sequence[frozenset[str]]],
+) -> set[int]:
+    """The members that say something of their own: at least ``OWN_SHARE`` of their words
+    (and ``OWN_MIN``) are in no other member of their family.
+
+    Only members ``judged`` (not a declared step of a run, whose label varies by design)
+    are asked, and only in a family with two of them: one such member is a step whose
+    write-up grew, two or more are template instances that each order their own work.
+    ``words_of(members)`` gives the content words of each (``shapes.content_words``).
+    """
+    out: set[int] = set()
+    for f in families:
+        if sum(1 for i in f.members if judged(i)) < 2:
+            continue
+        words = dict(zip(f.members, words_of(f.members), strict=True))
+        seen: dict[str, int] = {}
+        for ws in words.values():
+            for w in ws:
+                seen[w] = seen.get(w, 0) + 1
+        own = []
+        for i in f.members:
+            ws = words[i]
+            if not judged(i) or not ws:
+                continue
+            mine = sum(1 for w in ws if seen[w] == 1)
+            if mine >= OWN_MIN and mine >= OWN_SHARE * len(ws):
+                own.append(i)
+        if len(own) > 1:
+            out.update(own)
+    return out
+
+
 def join(
     families: Sequence[Family],
     edges: Sequence[Any],

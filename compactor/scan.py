@@ -6,7 +6,7 @@ it prints nothing and never writes outside the cache in the git dir.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -22,7 +22,7 @@ from compactor.config import Config
 from compactor.decisions import Decision, decide
 from compactor.errors import Warning, path_for_humans
 from compactor.facts import FACTS_AGREE, copy_veto, names_veto
-from compactor.families import Family, band_layout, group, join
+from compactor.families import Family, band_layout, group, join, own_content
 from compactor.files import select
 from compactor.fingerprints import Row, cpus, fingerprint_parts
 from compactor.git import Background, IndexEntry, Repo, parse_creation_log
@@ -320,15 +320,18 @@ def run_scan(
             i for i, b in enumerate(briefs)
             if b.kind in FAMILY_KINDS and counts[i] >= shapes.MIN_SHINGLES
         ]
-        fams = group(
-            matrix,
-            eligible,
-            config.threshold,
-            [order_key(b) for b in briefs],
-            [family_name(b) for b in briefs],
-            layout=store.cached_band_layout(cache, config, band_layout),
-            veto=_shape_veto(briefs, sketches),
-        )
+        keys = [order_key(b) for b in briefs]
+        names = [family_name(b) for b in briefs]
+        layout = store.cached_band_layout(cache, config, band_layout)
+        fams = group(matrix, eligible, config.threshold, keys, names, layout=layout,
+                     veto=_shape_veto(briefs, sketches))
+        # template instances that each say something of their own: grouped again, no link
+        # between two of them (families.own_content)
+        apart = own_content(fams, lambda i: not briefs[i].in_run,
+                            lambda idx: _content_words(repo, briefs, idx))
+        if apart:
+            fams = group(matrix, eligible, config.threshold, keys, names, layout=layout,
+                         veto=_shape_veto(briefs, sketches, apart))
         fams = restated(repo, cache, config, fams, briefs, eligible)
         fams = join_runs(briefs, fams, sketches, matrix, config.threshold)  # drifting runs: one family
         decided: list[Decision] = []
@@ -420,15 +423,25 @@ def _bodies(repo: Repo, briefs: Sequence[Brief], idx: Sequence[int]) -> list[str
     return [b.body or "" for b in with_bodies(repo, [briefs[i] for i in idx])]
 
 
+def _content_words(repo: Repo, briefs: Sequence[Brief], idx: Sequence[int]) -> list[frozenset[str]]:
+    """The content words of briefs ``idx`` (``shapes.content_words`` of their bodies)."""
+    return [shapes.content_words(body, briefs[i].mask_words)
+            for i, body in zip(idx, _bodies(repo, briefs, idx), strict=True)]
+
+
 def _shape_veto(
-    briefs: Sequence[Brief], sketches: Sequence[Sequence[int]]
+    briefs: Sequence[Brief], sketches: Sequence[Sequence[int]], apart: Collection[int] = (),
 ) -> Callable[[npt.NDArray[np.int64]], npt.NDArray[np.bool_]]:
     """The shape leg's veto: ``copy_veto`` (facts that disagree) or ``names_veto``
     (titles naming identifiers of their own; a step of a declared run has no title
-    judged). ``names_veto`` is asked only about pairs whose two titles are judged (a
-    pair with one unjudged title is never vetoed by it): grouping asks about ~10k pairs
-    of a 10k repo whose lanes have ids, one Python call per pair."""
+    judged), or both briefs are in ``apart`` (template instances that each say something
+    of their own, ``families.own_content``). ``names_veto`` is asked only about pairs
+    whose two titles are judged (a pair with one unjudged title is never vetoed by it):
+    grouping asks about ~10k pairs of a 10k repo whose lanes have ids, one Python call
+    per pair."""
     judged: npt.NDArray[np.bool_] | None = None
+    own = np.zeros(len(briefs), dtype=bool)
+    own[list(apart)] = True
 
     def title(i: int) -> str | None:
         return None if briefs[i].in_run else briefs[i].title
@@ -441,6 +454,8 @@ def _shape_veto(
         both = judged[pairs[:, 0]] & judged[pairs[:, 1]] if len(pairs) else judged[:0]
         if both.any():
             out[both] |= names_veto(title, pairs[both])
+        if len(pairs):
+            out |= own[pairs[:, 0]] & own[pairs[:, 1]]
         return out
 
     return veto

@@ -139,6 +139,13 @@ def mask(text: str, label_words: Sequence[str], keep: Iterable[str] = ()) -> lis
     return out
 
 
+def content_words(text: str, label_words: Sequence[str], keep: Iterable[str] = ()) -> frozenset[str]:
+    """The distinct words of a text's proof shape: ``mask``'s tokens without the masks
+    (ids, numbers and the label are no content)."""
+    return frozenset(t for t in mask(text, label_words, keep)
+                     if t not in (MASK_NUMBER, MASK_LABEL))
+
+
 # The fingerprint's fast path: the same shape as ``mask`` but as an array of token
 # hashes, computed from UTF-8 bytes (C-level translate and split, numpy for the runs)
 # instead of a str regex and a Python loop over the tokens; tests/test_shapes.py

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 
 import numpy as np
+import pytest
+from conftest import GitRepo
 
+from compactor import families
 from compactor.families import components
 
 
@@ -34,3 +38,104 @@ def test_components_are_the_smallest_member_of_each_connected_group() -> None:
     rng.shuffle(chain)
     edges = list(zip(chain, chain[1:], strict=False))
     assert components(3000, np.array(edges, dtype=np.int64)).tolist() == [0] * 3000
+
+
+# --- template instances vs the steps of a run (issue 13) ---------------------------------
+
+PACKET = """# Phase Packet: P{n:02d}
+
+## Scope
+
+{scope}
+
+## Work packages
+
+{packages}
+
+## Prompt
+
+Use `plans/execution/PHASE_PROMPT_TEMPLATE.md` with phase `P{n:02d}`.
+
+## Evidence
+
+- `plans/artifacts/P{n:02d}/`
+
+## Gate
+
+- `G-P{n:02d}` from the product requirements, section {n}.
+"""
+
+# each phase orders its own work: the scope is the only line that says so
+SCOPES = [
+    "Command palette, keyboard routing, undo history.",
+    "Storage adapters with a retrying sync queue.",
+    "Plugin loader and sandboxed extension hosts.",
+    "Realtime presence indicators over websockets.",
+    "Billing export, invoices and tax reports.",
+    "Accessibility audit with screen reader fixes.",
+]
+
+PROMPT = """# Launch Prompt - Q03-{lane}
+
+Long-run mode: follow `/srv/work/plans/execution/LONG_RUN_MODE.md` for the kickoff, quiet
+execution and the end-of-window bundle.
+
+Read the shared memory instructions at:
+- `/srv/work/plans/execution/prompts/RESUME_AFTER_{prev}.md`
+- `/srv/work/plans/execution/checkins/Q03/GUIDANCE.md`
+- `/srv/work/plans/execution/HARD_REQUIREMENTS.md`
+
+Execute only packet `Q03-{lane}` per those instructions.
+
+When complete, respond exactly:
+`please fetch the update at /srv/work/plans/artifacts/Q03/{lane}_SMOKE_REPORT.md and say what next.`
+"""
+
+
+def _packets_and_prompts() -> dict[str, str]:
+    files = {}
+    for n, scope in enumerate(SCOPES, start=1):
+        packages = "\n".join(f"- P{n:02d}-WP{k:02d} ({10 * (n * 6 + k):03d}-{10 * (n * 6 + k) + 9:03d})"
+                             for k in range(1, 4 + n % 3))
+        files[f"docs/phase-packets/P{n:02d}-PACKET.md"] = PACKET.format(
+            n=n, scope=scope, packages=packages)
+    lanes = [f"C{k}" for k in range(2, 8)]
+    for prev, lane in zip(["M1", *lanes], lanes, strict=False):
+        files[f"docs/prompts/LAUNCH_Q03_{lane}_EXPLORERS.md"] = PROMPT.format(lane=lane, prev=prev)
+    return files
+
+
+def test_template_instances_that_each_order_their_own_work_stay_apart(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # per-phase packets of one template: masked, only the scope line tells them apart;
+    # the launch prompts are one prompt with the packet id swapped (a run)
+    repo.commit(_packets_and_prompts())
+    scan = repo.scan()
+    paths = [[scan.briefs[i].path for i in f.members] for f in scan.families]
+    prompts = sorted(p for p in (b.path for b in scan.briefs) if "/prompts/" in p)
+    assert paths == [prompts]
+    # without the rule the packets are one family: what the test guards
+    monkeypatch.setattr(families, "OWN_SHARE", 2.0)
+    again = [[scan.briefs[i].path for i in f.members] for f in repo.scan().families]
+    assert len(again) == 2 and any("PACKET" in p for p in again[0] + again[1])
+
+
+def test_own_content_asks_judged_members_of_families_with_two_of_them() -> None:
+    template = {f"w{k}" for k in range(30)}
+    words = {
+        0: frozenset(template | {"core", "shell", "bus", "fifth", "lower"}),  # own scope
+        1: frozenset(template | {"storage", "adapters", "sync", "queue", "retry"}),  # own
+        2: frozenset(template | {"storage"}),  # one word of its own: a step, no instance
+        3: frozenset(template | {"plugin", "loader", "hosts", "sandbox", "extension"}),
+    }
+    fams = [families.Family("a", (0, 1, 2)), families.Family("b", (3, 0))]
+
+    def words_of(idx: Sequence[int]) -> list[frozenset[str]]:
+        return [words[i] for i in idx]
+
+    # 2's "storage" is 1's too: 0 and 1 each say something no other member says
+    assert families.own_content(fams[:1], lambda i: True, words_of) == {0, 1}
+    # a declared step of a run is not asked; one judged member is a step whose write-up grew
+    assert families.own_content(fams[:1], lambda i: i != 1, words_of) == set()
+    assert families.own_content(fams[1:], lambda i: True, words_of) == {0, 3}
