@@ -120,6 +120,9 @@ CORPORA: dict[str, Corpus] = {
                           r"/(TASK5-R\d+|R\d+|HANDOFF-TO-NEXT-AGENT|NEXT-AGENT-HANDOFF)[-.][^/]*\.md$", "negative",
                           "a coding agent's per-rule drafts, completions and handoffs (R01..R25), one template each",
                           history="*.md"),
+    "phases": Corpus("anthonyadame+DeepResearchAgent", "f52a27b2c81c4f6831f60c8623ac455f19c1fabb", "BuildDoc/",
+                     r"^BuildDoc/PHASE[^/]*\.md$", "mixed",
+                     "a coding agent's phase docs: kickoffs, guides, and each phase's completion told many times"),
     "relnotes": Corpus("opensearch-project+reporting", "2085329cdfed9262723d79401b54b7ce545d0910", "release-notes/",
                        r"\.md$", "negative", "per-release notes from one template, many of them a version bump only"),
 }
