@@ -41,6 +41,25 @@ def test_neighbours_match_a_plain_pairwise_count(n: int, width: int, values: int
     assert list(decisions._neighbours(rows)) == _plain(rows, decisions.LOOKBACK)
 
 
+@pytest.mark.parametrize("n, values, share", [(600, 5, 0.03), (520, 1000, 0.08), (400, 3, 0.2)])
+def test_neighbours_of_near_copies_counted_from_their_odd_slots(
+    n: int, values: int, share: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a family of near-copies (few slots off each column's mode: a real family's shape)
+    # takes the sparse count; its answer is the plain pairwise count's
+    rng = np.random.default_rng(n)
+    base = rng.integers(0, values, 128, dtype=np.uint32)
+    rows = np.tile(base, (n, 1))
+    redraw = rng.random((n, 128)) < share
+    rows[redraw] = rng.integers(0, values, int(redraw.sum()), dtype=np.uint32)
+    calls = []
+    shared = decisions._Odd.shared
+    monkeypatch.setattr(decisions._Odd, "shared",
+                        lambda self, lo, end: calls.append(lo) or shared(self, lo, end))
+    assert list(decisions._neighbours(rows)) == _plain(rows, decisions.LOOKBACK)
+    assert calls  # the sparse count ran (the blocks past the small ones)
+
+
 def test_neighbours_from_a_later_start_are_the_tail() -> None:
     rows = _family_rows(np.random.default_rng(7), 300, 128, 8)
     assert list(decisions._neighbours(rows, start=170)) == _plain(rows, decisions.LOOKBACK)[169:]
