@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -297,45 +297,89 @@ def group(
 
 # A member of a family is a template instance of its own when this share of its words (at
 # least OWN_MIN of them) is found in no other member: each phase packet of one template
-# names its own scope, while the steps of a run (label swaps, a template that drifted, a
-# rewording) say what some other step says. Two such members are no link (see ``own_content``).
-OWN_SHARE = 0.1
+# names its own scope, each boundary its own objective, while the steps of a run say what
+# other steps say (a label swap, a template that drifted, a line reworded here and there).
+# Two such members are no link (see ``own_content``), unless one names the other.
+OWN_SHARE = 0.05
 OWN_MIN = 2
+
+
+class Text(NamedTuple):
+    """What ``own_content`` reads of a member: its content words (``shapes.content_words``)
+    and its text, lowercased."""
+
+    words: frozenset[str]
+    lower: str
+
+
+@dataclass(frozen=True)
+class Apart:
+    """The members that say something of their own (``own``) and, among them, the pairs of
+    one family that are a step and the step it names (``named``: (smaller, larger))."""
+
+    own: frozenset[int] = frozenset()
+    named: frozenset[tuple[int, int]] = frozenset()
+
+    def __bool__(self) -> bool:
+        return bool(self.own)
+
+    def veto(self, pairs: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        """For each pair (brief indexes): both say something of their own, neither names
+        the other."""
+        out = np.zeros(len(pairs), dtype=bool)
+        if not self.own or not len(pairs):
+            return out
+        own = np.fromiter(self.own, dtype=np.int64, count=len(self.own))
+        both = np.flatnonzero(np.isin(pairs[:, 0], own) & np.isin(pairs[:, 1], own))
+        for k, i, j in zip(both.tolist(), *pairs[both].T.tolist(), strict=True):
+            out[k] = (min(i, j), max(i, j)) not in self.named
+        return out
 
 
 def own_content(
     families: Sequence[Family],
     judged: Callable[[int], bool],
-    words_of: Callable[[Sequence[int]], Sequence[frozenset[str]]],
-) -> set[int]:
-    """The members that say something of their own: at least ``OWN_SHARE`` of their words
-    (and ``OWN_MIN``) are in no other member of their family.
+    read: Callable[[Sequence[int]], Sequence[Text]],
+    stem: Callable[[int], str],
+) -> Apart:
+    """Which members of ``families`` say something of their own: at least ``OWN_SHARE`` of
+    their content words (and ``OWN_MIN``) are in no other member of their family.
 
     Only members ``judged`` (not a declared step of a run, whose label varies by design)
     are asked, and only in a family with two of them: one such member is a step whose
     write-up grew, two or more are template instances that each order their own work.
-    ``words_of(members)`` gives the content words of each (``shapes.content_words``).
+    A step that names another by its file name (``stem(i)``, lowercased, found in its
+    text: the merge log of the previous merge log, a wave that continues the last) is
+    about that step, as a run is: such a pair stays a link. ``read(members)`` gives each
+    member's :class:`Text`.
     """
-    out: set[int] = set()
+    own: set[int] = set()
+    named: set[tuple[int, int]] = set()
     for f in families:
         if sum(1 for i in f.members if judged(i)) < 2:
             continue
-        words = dict(zip(f.members, words_of(f.members), strict=True))
+        texts = dict(zip(f.members, read(f.members), strict=True))
         seen: dict[str, int] = {}
-        for ws in words.values():
-            for w in ws:
+        for t in texts.values():
+            for w in t.words:
                 seen[w] = seen.get(w, 0) + 1
-        own = []
+        mine = []
         for i in f.members:
-            ws = words[i]
+            ws = texts[i].words
             if not judged(i) or not ws:
                 continue
-            mine = sum(1 for w in ws if seen[w] == 1)
-            if mine >= OWN_MIN and mine >= OWN_SHARE * len(ws):
-                own.append(i)
-        if len(own) > 1:
-            out.update(own)
-    return out
+            alone = sum(1 for w in ws if seen[w] == 1)
+            if alone >= OWN_MIN and alone >= OWN_SHARE * len(ws):
+                mine.append(i)
+        if len(mine) < 2:
+            continue
+        own.update(mine)
+        stems = {i: stem(i) for i in mine}
+        for i in mine:
+            for j in mine:
+                if i != j and stems[j] and stems[j] != stems[i] and stems[j] in texts[i].lower:
+                    named.add((min(i, j), max(i, j)))
+    return Apart(frozenset(own), frozenset(named))
 
 
 def join(

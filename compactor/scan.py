@@ -6,7 +6,7 @@ it prints nothing and never writes outside the cache in the git dir.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -22,7 +22,7 @@ from compactor.config import Config
 from compactor.decisions import Decision, decide
 from compactor.errors import Warning, path_for_humans
 from compactor.facts import FACTS_AGREE, copy_veto, names_veto
-from compactor.families import Family, band_layout, group, join, own_content
+from compactor.families import Apart, Family, Text, band_layout, group, join, own_content
 from compactor.files import select
 from compactor.fingerprints import Row, cpus, fingerprint_parts
 from compactor.git import Background, IndexEntry, Repo, parse_creation_log
@@ -328,7 +328,7 @@ def run_scan(
         # template instances that each say something of their own: grouped again, no link
         # between two of them (families.own_content)
         apart = own_content(fams, lambda i: not briefs[i].in_run,
-                            lambda idx: _content_words(repo, briefs, idx))
+                            lambda idx: _texts(repo, briefs, idx), lambda i: _stem(briefs[i]))
         if apart:
             fams = group(matrix, eligible, config.threshold, keys, names, layout=layout,
                          veto=_shape_veto(briefs, sketches, apart))
@@ -423,25 +423,30 @@ def _bodies(repo: Repo, briefs: Sequence[Brief], idx: Sequence[int]) -> list[str
     return [b.body or "" for b in with_bodies(repo, [briefs[i] for i in idx])]
 
 
-def _content_words(repo: Repo, briefs: Sequence[Brief], idx: Sequence[int]) -> list[frozenset[str]]:
-    """The content words of briefs ``idx`` (``shapes.content_words`` of their bodies)."""
-    return [shapes.content_words(body, briefs[i].mask_words)
+def _texts(repo: Repo, briefs: Sequence[Brief], idx: Sequence[int]) -> list[Text]:
+    """What ``families.own_content`` reads of briefs ``idx``: the content words of their
+    bodies (``shapes.content_words``) and the bodies lowercased."""
+    return [Text(shapes.content_words(body, briefs[i].mask_words), body.lower())
             for i, body in zip(idx, _bodies(repo, briefs, idx), strict=True)]
 
 
+def _stem(b: Brief) -> str:
+    """A brief's file name without its extension, lowercased."""
+    name = b.path.rsplit("/", 1)[-1]
+    return (name.rsplit(".", 1)[0] if "." in name else name).lower()
+
+
 def _shape_veto(
-    briefs: Sequence[Brief], sketches: Sequence[Sequence[int]], apart: Collection[int] = (),
+    briefs: Sequence[Brief], sketches: Sequence[Sequence[int]], apart: Apart | None = None,
 ) -> Callable[[npt.NDArray[np.int64]], npt.NDArray[np.bool_]]:
     """The shape leg's veto: ``copy_veto`` (facts that disagree) or ``names_veto``
     (titles naming identifiers of their own; a step of a declared run has no title
-    judged), or both briefs are in ``apart`` (template instances that each say something
-    of their own, ``families.own_content``). ``names_veto`` is asked only about pairs
+    judged), or ``apart`` parts them (template instances that each say something of
+    their own, ``families.own_content``). ``names_veto`` is asked only about pairs
     whose two titles are judged (a pair with one unjudged title is never vetoed by it):
     grouping asks about ~10k pairs of a 10k repo whose lanes have ids, one Python call
     per pair."""
     judged: npt.NDArray[np.bool_] | None = None
-    own = np.zeros(len(briefs), dtype=bool)
-    own[list(apart)] = True
 
     def title(i: int) -> str | None:
         return None if briefs[i].in_run else briefs[i].title
@@ -454,8 +459,8 @@ def _shape_veto(
         both = judged[pairs[:, 0]] & judged[pairs[:, 1]] if len(pairs) else judged[:0]
         if both.any():
             out[both] |= names_veto(title, pairs[both])
-        if len(pairs):
-            out |= own[pairs[:, 0]] & own[pairs[:, 1]]
+        if apart:
+            out |= apart.veto(pairs)
         return out
 
     return veto

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pytest
@@ -121,21 +121,91 @@ def test_template_instances_that_each_order_their_own_work_stay_apart(
     assert len(again) == 2 and any("PACKET" in p for p in again[0] + again[1])
 
 
+def _texts(words: dict[int, set[str]], text: dict[int, str] | None = None,
+           ) -> Callable[[Sequence[int]], list[families.Text]]:
+    def read(idx: Sequence[int]) -> list[families.Text]:
+        return [families.Text(frozenset(words[i]), (text or {}).get(i, "").lower()) for i in idx]
+    return read
+
+
 def test_own_content_asks_judged_members_of_families_with_two_of_them() -> None:
-    template = {f"w{k}" for k in range(30)}
+    template = {f"w{k}" for k in range(60)}
     words = {
-        0: frozenset(template | {"core", "shell", "bus", "fifth", "lower"}),  # own scope
-        1: frozenset(template | {"storage", "adapters", "sync", "queue", "retry"}),  # own
-        2: frozenset(template | {"storage"}),  # one word of its own: a step, no instance
-        3: frozenset(template | {"plugin", "loader", "hosts", "sandbox", "extension"}),
+        0: template | {"core", "shell", "bus", "fifth", "lower"},  # a scope of its own
+        1: template | {"storage", "adapters", "sync", "queue", "retry"},  # another
+        2: template | {"storage"},  # one word of its own, and 1's: a step, no instance
+        3: template | {"plugin", "loader", "hosts", "sandbox", "extension"},
     }
     fams = [families.Family("a", (0, 1, 2)), families.Family("b", (3, 0))]
-
-    def words_of(idx: Sequence[int]) -> list[frozenset[str]]:
-        return [words[i] for i in idx]
-
-    # 2's "storage" is 1's too: 0 and 1 each say something no other member says
-    assert families.own_content(fams[:1], lambda i: True, words_of) == {0, 1}
+    stem = {0: "p01-packet", 1: "p02-packet", 2: "p03-packet", 3: "p04-packet"}.__getitem__
+    # 0 and 1 each say something no other member says: no link between them
+    apart = families.own_content(fams[:1], lambda i: True, _texts(words), stem)
+    assert apart.own == {0, 1}
+    assert apart.veto(np.array([[0, 1], [1, 0], [0, 2], [1, 2]])).tolist() == [
+        True, True, False, False]
     # a declared step of a run is not asked; one judged member is a step whose write-up grew
-    assert families.own_content(fams[:1], lambda i: i != 1, words_of) == set()
-    assert families.own_content(fams[1:], lambda i: True, words_of) == {0, 3}
+    assert not families.own_content(fams[:1], lambda i: i != 1, _texts(words), stem)
+    assert families.own_content(fams[1:], lambda i: True, _texts(words), stem).own == {0, 3}
+    # a share below OWN_SHARE is a rewording, not a scope of its own
+    few = {i: template | {f"x{i}", f"y{i}"} for i in range(2)}
+    assert not families.own_content([families.Family("c", (0, 1))], lambda i: True,
+                                    _texts(few), stem)
+
+
+def test_a_step_that_names_the_other_by_its_file_name_stays_linked() -> None:
+    # the merge log of the previous merge log, reworded: each has words of its own, but
+    # the later one names the earlier one's file — a step of a run, not a template instance
+    template = {f"w{k}" for k in range(30)}
+    words = {0: template | {"refreshes", "complete", "navigable"},
+             1: template | {"catch", "consistent", "keep"}}
+    text = {1: "Adds docs/ops/merge_logs/PR_1086_MERGE_LOG.md and the index."}
+    stem = {0: "pr_1086_merge_log", 1: "pr_1087_merge_log"}.__getitem__
+    apart = families.own_content([families.Family("a", (0, 1))], lambda i: True,
+                                 _texts(words, text), stem)
+    assert apart.own == {0, 1} and apart.named == {(0, 1)}
+    assert apart.veto(np.array([[1, 0]])).tolist() == [False]
+    # the same pair without the reference is two instances
+    apart = families.own_content([families.Family("a", (0, 1))], lambda i: True,
+                                 _texts(words), stem)
+    assert apart.veto(np.array([[1, 0]])).tolist() == [True]
+
+
+MERGE_LOG = """# PR {n} — MERGE LOG
+
+## Summary
+PR #{n} was squash-merged with the required guard and its branch deleted.
+
+## Why
+- {why}
+- The docs token policy gate, a required guard, makes sure docs-only changes are safe.
+
+## Changes
+- Add/Update: `docs/ops/merge_logs/PR_{prev}_MERGE_LOG.md`
+
+## Verification
+- Gate snapshot before merge: `mergeable=MERGEABLE`, `mergeStateStatus=CLEAN`
+- mergedAt: `2026-01-30T22:{n2:02d}:51Z`
+- Checks: lint, unit tests, audit, docs reference targets, health gate all passed.
+
+## Links
+- PR: https://example.invalid/pulls/{n}
+- Documented PR: PR #{prev}
+"""
+
+WHYS = [
+    "Brings the merge log of the previous PR up to date and refreshes the index, so the "
+    "audit trail stays complete and easy to navigate.",
+    "Catching up docs: merge log and index updates that keep the audit trail consistent "
+    "and navigable for readers.",
+    "Follows up on the last merge with its log and an index refresh so that auditors find "
+    "every entry in order.",
+]
+
+
+def test_merge_logs_about_merge_logs_reworded_stay_one_family(repo: GitRepo) -> None:
+    # each log reworded, each with words of its own, each naming the previous log's file
+    files = {f"docs/PR_{1086 + k}_MERGE_LOG.md": MERGE_LOG.format(
+        n=1086 + k, prev=1085 + k, why=why, n2=10 * k) for k, why in enumerate(WHYS)}
+    repo.commit(files)
+    fams = repo.scan().families
+    assert [len(f.members) for f in fams] == [3]
