@@ -327,8 +327,9 @@ def run_scan(
                      veto=_shape_veto(briefs, sketches))
         # template instances that each say something of their own: grouped again, no link
         # between two of them (families.own_content)
-        apart = own_content(fams, lambda i: not briefs[i].in_run,
-                            lambda idx: _texts(repo, briefs, idx), lambda i: _stem(briefs[i]))
+        judged = np.fromiter((not b.in_run for b in briefs), dtype=bool, count=len(briefs))
+        apart = own_content(fams, judged, lambda idx: _texts(repo, briefs, idx),
+                            lambda i: _stem(briefs[i]))
         if apart:
             fams = group(matrix, eligible, config.threshold, keys, names, layout=layout,
                          veto=_shape_veto(briefs, sketches, apart))

@@ -121,6 +121,9 @@ def test_template_instances_that_each_order_their_own_work_stay_apart(
     assert len(again) == 2 and any("PACKET" in p for p in again[0] + again[1])
 
 
+ALL = np.ones(4, dtype=bool)
+
+
 def _texts(words: dict[int, set[str]], text: dict[int, str] | None = None,
            ) -> Callable[[Sequence[int]], list[families.Text]]:
     def read(idx: Sequence[int]) -> list[families.Text]:
@@ -139,16 +142,17 @@ def test_own_content_asks_judged_members_of_families_with_two_of_them() -> None:
     fams = [families.Family("a", (0, 1, 2)), families.Family("b", (3, 0))]
     stem = {0: "p01-packet", 1: "p02-packet", 2: "p03-packet", 3: "p04-packet"}.__getitem__
     # 0 and 1 each say something no other member says: no link between them
-    apart = families.own_content(fams[:1], lambda i: True, _texts(words), stem)
+    apart = families.own_content(fams[:1], ALL, _texts(words), stem)
     assert apart.own == {0, 1}
     assert apart.veto(np.array([[0, 1], [1, 0], [0, 2], [1, 2]])).tolist() == [
         True, True, False, False]
     # a declared step of a run is not asked; one judged member is a step whose write-up grew
-    assert not families.own_content(fams[:1], lambda i: i != 1, _texts(words), stem)
-    assert families.own_content(fams[1:], lambda i: True, _texts(words), stem).own == {0, 3}
+    one = np.array([True, False, True, True])
+    assert not families.own_content(fams[:1], one, _texts(words), stem)
+    assert families.own_content(fams[1:], ALL, _texts(words), stem).own == {0, 3}
     # a share below OWN_SHARE is a rewording, not a scope of its own
     few = {i: template | {f"x{i}", f"y{i}"} for i in range(2)}
-    assert not families.own_content([families.Family("c", (0, 1))], lambda i: True,
+    assert not families.own_content([families.Family("c", (0, 1))], ALL,
                                     _texts(few), stem)
 
 
@@ -160,12 +164,12 @@ def test_a_step_that_names_the_other_by_its_file_name_stays_linked() -> None:
              1: template | {"catch", "consistent", "keep"}}
     text = {1: "Adds docs/ops/merge_logs/PR_1086_MERGE_LOG.md and the index."}
     stem = {0: "pr_1086_merge_log", 1: "pr_1087_merge_log"}.__getitem__
-    apart = families.own_content([families.Family("a", (0, 1))], lambda i: True,
+    apart = families.own_content([families.Family("a", (0, 1))], ALL,
                                  _texts(words, text), stem)
     assert apart.own == {0, 1} and apart.named == {(0, 1)}
     assert apart.veto(np.array([[1, 0]])).tolist() == [False]
     # the same pair without the reference is two instances
-    apart = families.own_content([families.Family("a", (0, 1))], lambda i: True,
+    apart = families.own_content([families.Family("a", (0, 1))], ALL,
                                  _texts(words), stem)
     assert apart.veto(np.array([[1, 0]])).tolist() == [True]
 
