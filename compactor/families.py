@@ -305,10 +305,10 @@ OWN_MIN = 2
 
 
 class Text(NamedTuple):
-    """What ``own_content`` reads of a member: its content words (``shapes.content_words``)
-    and its text, lowercased."""
+    """What ``own_content`` reads of a member: its content words as sorted distinct token
+    hashes (``shapes.content_codes``) and its text, lowercased."""
 
-    words: frozenset[str]
+    words: npt.NDArray[np.uint64]
     lower: str
 
 
@@ -346,30 +346,33 @@ def own_content(
     their content words (and ``OWN_MIN``) are in no other member of their family.
 
     Only members ``judged`` (``judged[i]``: not a declared step of a run, whose label
-    varies by design) are asked, and only in a family with two of them: one such member is a step whose
-    write-up grew, two or more are template instances that each order their own work.
+    varies by design) are asked, and only in a family with two of them: one such member
+    is a step whose write-up grew, two or more are template instances that each order
+    their own work.
     A step that names another by its file name (``stem(i)``, lowercased, found in its
     text: the merge log of the previous merge log, a wave that continues the last) is
     about that step, as a run is: such a pair stays a link. ``read(members)`` gives each
     member's :class:`Text`.
     """
+    asked = [f for f in families
+             if np.count_nonzero(judged[list(f.members)]) >= 2]  # numpy: ~10k lanes on a check
+    if not asked:
+        return Apart()
+    need = sorted({i for f in asked for i in f.members})
+    texts = dict(zip(need, read(need), strict=True))  # one read for every family
     own: set[int] = set()
     named: set[tuple[int, int]] = set()
-    for f in families:
-        if np.count_nonzero(judged[list(f.members)]) < 2:  # numpy: ~10k lanes on a check
-            continue
-        texts = dict(zip(f.members, read(f.members), strict=True))
-        seen: dict[str, int] = {}
-        for t in texts.values():
-            for w in t.words:
-                seen[w] = seen.get(w, 0) + 1
+    for f in asked:
+        codes, counts = np.unique(np.concatenate([texts[i].words for i in f.members]),
+                                  return_counts=True)
+        alone = codes[counts == 1]  # the words of one member only
         mine = []
         for i in f.members:
             ws = texts[i].words
-            if not judged[i] or not ws:
+            if not judged[i] or not ws.size:
                 continue
-            alone = sum(1 for w in ws if seen[w] == 1)
-            if alone >= OWN_MIN and alone >= OWN_SHARE * len(ws):
+            n = np.count_nonzero(np.isin(ws, alone, assume_unique=True))
+            if n >= OWN_MIN and n >= OWN_SHARE * ws.size:
                 mine.append(i)
         if len(mine) < 2:
             continue

@@ -327,9 +327,7 @@ def run_scan(
                      veto=_shape_veto(briefs, sketches))
         # template instances that each say something of their own: grouped again, no link
         # between two of them (families.own_content)
-        judged = np.fromiter((not b.in_run for b in briefs), dtype=bool, count=len(briefs))
-        apart = own_content(fams, judged, lambda idx: _texts(repo, briefs, idx),
-                            lambda i: _stem(briefs[i]))
+        apart = _apart(repo, cache, config, briefs, fams)
         if apart:
             fams = group(matrix, eligible, config.threshold, keys, names, layout=layout,
                          veto=_shape_veto(briefs, sketches, apart))
@@ -424,10 +422,43 @@ def _bodies(repo: Repo, briefs: Sequence[Brief], idx: Sequence[int]) -> list[str
     return [b.body or "" for b in with_bodies(repo, [briefs[i] for i in idx])]
 
 
+def _apart(repo: Repo, cache: Cache, config: Config, briefs: Sequence[Brief],
+           fams: Sequence[Family]) -> Apart:
+    """``families.own_content`` of the families, each family's findings cached under its
+    members' (path, blob) (``store.own_key``): a warm scan reads no body, a check that
+    adds a doc to one family reads that family's."""
+    judged = np.fromiter((not b.in_run for b in briefs), dtype=bool, count=len(briefs))
+    asked = [f for f in fams if np.count_nonzero(judged[list(f.members)]) >= 2]
+    if not asked:
+        return Apart()
+    keys = [store.own_key(config, [(briefs[i].path, briefs[i].blob, bool(judged[i]))
+                                   for i in f.members]) for f in asked]
+    found = store.read_own(cache, {k: len(f.members) for k, f in zip(keys, asked, strict=True)})
+    missed = [(k, f) for k, f in zip(keys, asked, strict=True) if k not in found]
+    if missed:
+        got = own_content([f for _, f in missed], judged, lambda idx: _texts(repo, briefs, idx),
+                          lambda i: _stem(briefs[i]))
+        new: dict[bytes, store.OwnContent] = {}
+        for k, f in missed:
+            at = {m: n for n, m in enumerate(f.members)}
+            new[k] = (sorted(at[i] for i in got.own if i in at),
+                      sorted((at[a], at[b]) for a, b in got.named if a in at and b in at))
+        store.write_own(cache, new)
+        found.update(new)
+    own: set[int] = set()
+    named: set[tuple[int, int]] = set()
+    for k, f in zip(keys, asked, strict=True):
+        mine, pairs = found[k]
+        own.update(f.members[n] for n in mine)
+        named.update((min(f.members[a], f.members[b]), max(f.members[a], f.members[b]))
+                     for a, b in pairs)
+    return Apart(frozenset(own), frozenset(named))
+
+
 def _texts(repo: Repo, briefs: Sequence[Brief], idx: Sequence[int]) -> list[Text]:
     """What ``families.own_content`` reads of briefs ``idx``: the content words of their
-    bodies (``shapes.content_words``) and the bodies lowercased."""
-    return [Text(shapes.content_words(body, briefs[i].mask_words), body.lower())
+    bodies (``shapes.content_codes``) and the bodies lowercased."""
+    return [Text(shapes.content_codes(body, briefs[i].mask_words), body.lower())
             for i, body in zip(idx, _bodies(repo, briefs, idx), strict=True)]
 
 

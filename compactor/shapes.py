@@ -139,13 +139,6 @@ def mask(text: str, label_words: Sequence[str], keep: Iterable[str] = ()) -> lis
     return out
 
 
-def content_words(text: str, label_words: Sequence[str], keep: Iterable[str] = ()) -> frozenset[str]:
-    """The distinct words of a text's proof shape: ``mask``'s tokens without the masks
-    (ids, numbers and the label are no content)."""
-    return frozenset(t for t in mask(text, label_words, keep)
-                     if t not in (MASK_NUMBER, MASK_LABEL))
-
-
 # The fingerprint's fast path: the same shape as ``mask`` but as an array of token
 # hashes, computed from UTF-8 bytes (C-level translate and split, numpy for the runs)
 # instead of a str regex and a Python loop over the tokens; tests/test_shapes.py
@@ -239,6 +232,14 @@ def shape_codes(text: str, label_words: Sequence[str], keep: Iterable[str] = ())
         for i in np.flatnonzero(is_label & ~before & ~after).tolist():
             codes[i] = lone[int(codes[i])]
     return codes[~drop] if drop.any() else codes
+
+
+def content_codes(text: str, label_words: Sequence[str], keep: Iterable[str] = ()) -> npt.NDArray[np.uint64]:
+    """The distinct words of a text's proof shape, as sorted token hashes: ``shape_codes``
+    without the masks (ids, numbers and the label are no content)."""
+    codes: npt.NDArray[np.uint64] = np.unique(shape_codes(text, label_words, keep))
+    content: npt.NDArray[np.bool_] = (codes != np.uint64(_NUMBER)) & (codes != np.uint64(_LABEL))
+    return codes[content]
 
 
 @lru_cache(maxsize=1 << 16)  # a bound: a long-lived process meets ever more tokens

@@ -648,3 +648,44 @@ def read_restated(cache: Cache, key: bytes) -> Restated | None:
 def write_restated(cache: Cache, key: bytes, value: Restated) -> None:
     if cache.enabled:
         cache.put_blobs({key: marshal.dumps([tuple(v) for v in value])})
+
+
+# -- template instances (families.own_content) -------------------------------------------------
+
+# What own_content found in one family: the positions (in its member order) of the members
+# that say something of their own, and the position pairs among them where one names the other.
+OwnContent = tuple[list[int], list[tuple[int, int]]]
+
+
+def own_key(config: Config, members: Sequence[tuple[str, str, bool]]) -> bytes:
+    """The key of what ``families.own_content`` found in a family: the code, the config and
+    each member's (path, blob, judged), in member order."""
+    h = hashlib.blake2b(f"own|{code_digest()}|{config!r}".encode(), digest_size=16)
+    for path, blob, judged in members:
+        h.update(f"{path}\0{blob}\0{int(judged)}\1".encode("utf-8", "surrogatepass"))
+    return h.digest()
+
+
+def read_own(cache: Cache, keys: Mapping[bytes, int]) -> dict[bytes, OwnContent]:
+    """The stored findings of each key (``keys``: key -> its family's size) that has a
+    sound one (positions inside the family)."""
+    if not cache.enabled or not keys:
+        return {}
+    out: dict[bytes, OwnContent] = {}
+    for key, data in cache.get_blobs(keys).items():
+        try:
+            own, named = marshal.loads(data)
+        except (ValueError, TypeError, EOFError):
+            continue
+        size = keys[key]
+        if (type(own) is list and type(named) is list
+                and all(type(k) is int and 0 <= k < size for k in own)
+                and all(type(p) is tuple and len(p) == 2
+                        and all(type(k) is int and 0 <= k < size for k in p) for p in named)):
+            out[key] = (own, named)
+    return out
+
+
+def write_own(cache: Cache, values: Mapping[bytes, OwnContent]) -> None:
+    if cache.enabled and values:
+        cache.put_blobs({k: marshal.dumps(v) for k, v in values.items()})

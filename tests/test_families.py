@@ -11,6 +11,7 @@ from conftest import GitRepo
 
 from compactor import families
 from compactor.families import components
+from compactor.shapes import content_codes
 
 
 def _union_find_roots(n: int, pairs: list[tuple[int, int]]) -> list[int]:
@@ -117,7 +118,8 @@ def test_template_instances_that_each_order_their_own_work_stay_apart(
     assert paths == [prompts]
     # without the rule the packets are one family: what the test guards
     monkeypatch.setattr(families, "OWN_SHARE", 2.0)
-    again = [[scan.briefs[i].path for i in f.members] for f in repo.scan().families]
+    fresh = repo.scan(use_cache=False)
+    again = [[fresh.briefs[i].path for i in f.members] for f in fresh.families]
     assert len(again) == 2 and any("PACKET" in p for p in again[0] + again[1])
 
 
@@ -127,7 +129,8 @@ ALL = np.ones(4, dtype=bool)
 def _texts(words: dict[int, set[str]], text: dict[int, str] | None = None,
            ) -> Callable[[Sequence[int]], list[families.Text]]:
     def read(idx: Sequence[int]) -> list[families.Text]:
-        return [families.Text(frozenset(words[i]), (text or {}).get(i, "").lower()) for i in idx]
+        return [families.Text(content_codes(" ".join(sorted(words[i])), ()),
+                              (text or {}).get(i, "").lower()) for i in idx]
     return read
 
 
@@ -213,3 +216,35 @@ def test_merge_logs_about_merge_logs_reworded_stay_one_family(repo: GitRepo) -> 
     repo.commit(files)
     fams = repo.scan().families
     assert [len(f.members) for f in fams] == [3]
+
+
+def test_a_warm_scan_reads_what_it_found_in_each_family_from_the_cache(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from compactor import scan as scan_module
+
+    repo.commit(_packets_and_prompts())
+    cold = [f.members for f in repo.scan().families]
+
+    def unread(*args: object) -> None:
+        raise AssertionError("a body was read on a warm scan")
+
+    monkeypatch.setattr(scan_module, "_texts", unread)
+    assert [f.members for f in repo.scan().families] == cold
+    # a family that changed is asked again (and only it: its bodies are read)
+    monkeypatch.undo()
+    repo.commit({"docs/phase-packets/P07-PACKET.md": PACKET.format(
+        n=7, scope="Offline mode with conflict resolution for drafts.",
+        packages="- P07-WP01 (400-409)\n- P07-WP02 (410-419)")})
+    read: list[int] = []
+    real = scan_module._texts
+
+    def counted(repo_: object, briefs: object, idx: Sequence[int]) -> object:
+        read.extend(idx)
+        return real(repo_, briefs, idx)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(scan_module, "_texts", counted)
+    scan = repo.scan()
+    assert all("PACKET" not in scan.briefs[i].path for f in scan.families for i in f.members)
+    assert read and {scan.briefs[i].path for i in read} <= {
+        b.path for b in scan.briefs if "PACKET" in b.path}
