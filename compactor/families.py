@@ -224,7 +224,7 @@ Veto = Callable[[npt.NDArray[np.int64]], npt.NDArray[np.bool_]]
 
 def linked(
     sigs: npt.NDArray[np.uint32], rows: Sequence[int], bands: int, r: int, threshold: float,
-    veto: Veto | None = None,
+    veto: Veto | None = None, known: npt.NDArray[np.int64] | None = None,
 ) -> npt.NDArray[np.int64]:
     """``components(len(sigs), verified_pairs(sigs, candidate_pairs(...), threshold))``
     (``candidate_pairs``: the plain reference, tests/reference.py).
@@ -233,12 +233,20 @@ def linked(
     band by band (and the chains of each band first), and a pair whose briefs the pairs verified so far already connect
     is not verified — it cannot change a component. Verifying and de-duplicating
     such pairs was most of a warm 10k scan's grouping time.
+
+    ``known`` (per brief: its component among the rows an earlier call linked, or -1 for
+    a row that call did not have) lets a few new rows be added to that answer instead
+    (:func:`_grown`): a gate's check adds one lane to the rows a scan linked before.
     """
     n = sigs.shape[0]
     idx = np.asarray(rows, dtype=np.int64)
     if idx.size < 2:
         return np.arange(n, dtype=np.int64)
     sub = sigs[idx]
+    if known is not None:
+        grown = _grown(sub, known[idx], bands, r, threshold, idx, veto)
+        if grown is not None:
+            return components(n, np.stack([idx[grown], idx], axis=1))
     local = np.arange(idx.size, dtype=np.int64)  # each row's component, as a row position
     for edges in _band_edges(sub, bands, r):
         edges = edges[local[edges[:, 0]] != local[edges[:, 1]]]
@@ -255,6 +263,62 @@ def linked(
     return components(n, np.stack([idx[local], idx], axis=1))
 
 
+# Past this many new rows, linking them one by one costs more than linking everything.
+GROWN_MAX = 64
+
+
+def _grown(
+    sub: npt.NDArray[np.uint32], base: npt.NDArray[np.int64], bands: int, r: int,
+    threshold: float, idx: npt.NDArray[np.int64], veto: Veto | None,
+) -> npt.NDArray[np.int64] | None:
+    """``linked``'s components (as row positions) when ``base`` holds, for every row, its
+    component among the rows an earlier call linked (-1: a new row) — or None when the
+    answer cannot be grown from it.
+
+    The candidate pairs of the rows with the new ones are those of the old rows plus,
+    for each new row, its previous member and its first in each of its buckets, *if*
+    every old member of the bucket comes before it (in row order): a new row then opens
+    no gap in an old chain and displaces no bucket's first, so no old pair is lost.
+    Components of the old pairs plus the new pairs that verify (and are not vetoed) are
+    then ``linked``'s answer exactly. A new row placed before an old member of one of its
+    buckets gives None: the caller links everything.
+    """
+    new = np.flatnonzero(base < 0)
+    if new.size > GROWN_MAX:
+        return None
+    m = sub.shape[0]
+    old = base >= 0
+    # each old row joined to the first row of its old component
+    order = np.argsort(base, kind="stable")
+    first_of = order[np.r_[0, np.flatnonzero(np.diff(base[order])) + 1]]
+    head = np.full(int(base.max()) + 1 if old.any() else 0, -1, dtype=np.int64)
+    firsts = first_of[base[first_of] >= 0]
+    head[base[firsts]] = firsts
+    at = np.flatnonzero(old)
+    pairs = [np.stack([head[base[at]], at], axis=1)]
+    slots = sub[:, : bands * r].reshape(m, bands, r)
+    found: list[tuple[int, int]] = []
+    for p in new.tolist():
+        same = (slots == slots[p]).all(axis=2)  # rows x bands: in p's bucket of each band
+        for band in range(bands):
+            members = np.flatnonzero(same[:, band])
+            if members.size < 2:
+                continue
+            if (members[old[members]] > p).any():
+                return None  # an old member after p: p would split an old chain
+            k = int(np.searchsorted(members, p))
+            if k:
+                found.append((int(members[k - 1]), p))
+                if members[0] != members[k - 1]:
+                    found.append((int(members[0]), p))
+    if found:  # repeats are harmless (np.unique would import numpy.ma on the hook's path)
+        cand = verified_pairs(sub, np.asarray(found, dtype=np.int64), threshold)
+        if cand.size and veto is not None:
+            cand = cand[~veto(idx[cand])]
+        pairs.append(cand)
+    return components(m, np.concatenate(pairs))
+
+
 def group(
     sigs: npt.NDArray[np.uint32],
     rows: Sequence[int],
@@ -263,18 +327,19 @@ def group(
     names: Sequence[str],
     layout: tuple[int, int] | None = None,
     veto: Veto | None = None,
+    known: npt.NDArray[np.int64] | None = None,
 ) -> list[Family]:
     """Families among ``rows`` (indexes of eligible briefs), in order of their first member.
 
     ``veto`` (given the verified pairs as brief indexes) says which of them are no link
     after all (see ``facts.copy_veto``). ``order_key[i]`` sorts brief i within its family; ``names[i]`` names a family
     whose first member is i. ``layout`` is ``band_layout(threshold, width)`` when the
-    caller has it at hand (it takes a while to compute).
+    caller has it at hand (it takes a while to compute); ``known`` see :func:`linked`.
     """
     if len(rows) < 2:
         return []
     bands, r = layout or band_layout(threshold, sigs.shape[1])
-    root = linked(sigs, rows, bands, r, threshold, veto).tolist()
+    root = linked(sigs, rows, bands, r, threshold, veto, known).tolist()
     comps: dict[int, list[int]] = {}
     for i in rows:
         comps.setdefault(root[i], []).append(i)

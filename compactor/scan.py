@@ -75,6 +75,18 @@ class Scan:
         return shapes.similarity(self.signatures[i], self.signatures[j])
 
 
+@dataclass(frozen=True, eq=False)
+class Origin:
+    """Where read_briefs' briefs sit in the snapshot it read or wrote: ``rows[i]`` is brief
+    i's snapshot row (-1: not in it), ``size`` the snapshot's rows, ``tag`` its digest;
+    ``whole`` when every brief the snapshot holds is among the briefs."""
+
+    tag: bytes
+    rows: npt.NDArray[np.int64]
+    size: int
+    whole: bool
+
+
 def read_briefs(
     repo: Repo,
     config: Config,
@@ -83,9 +95,11 @@ def read_briefs(
     progress: Progress | None = None,
     created: Callable[[], Mapping[str, int]] | None = None,
     stamp: int = 0,
-) -> tuple[list[Brief], npt.NDArray[np.uint32], list[int], list[Warning], list[list[int]]]:
-    """Briefs, their signatures (one row each), shingle counts, warnings and masked fact
-    sketches (see ``facts.py``) for the entries.
+) -> tuple[list[Brief], npt.NDArray[np.uint32], list[int], list[Warning], list[list[int]],
+           Origin | None]:
+    """Briefs, their signatures (one row each), shingle counts, warnings, masked fact
+    sketches (see ``facts.py``) for the entries, and their :class:`Origin` (None: no
+    snapshot was read or written).
 
     A brief's ``created`` is its path's time in ``created()`` (asked once the files
     are fingerprinted: it may still be coming from git), else ``stamp`` (and it is
@@ -123,7 +137,8 @@ def _build(
     cache: Cache,
     rewrite: bool,
     skey: bytes,
-) -> tuple[list[Brief], npt.NDArray[np.uint32], list[int], list[Warning], list[list[int]]]:
+) -> tuple[list[Brief], npt.NDArray[np.uint32], list[int], list[Warning], list[list[int]],
+           Origin | None]:
     """read_briefs' records: each entry's brief from its snapshot row or its ``rows``
     item (and the snapshot rewritten when ``rewrite``)."""
     briefs: list[Brief] = []
@@ -131,6 +146,7 @@ def _build(
     sketches: list[list[int]] = []  # masked fact sketches, one per brief
     warnings: list[Warning] = []
     source: list[int] = []  # per brief: its snapshot row, or -1: its signature is in ``raws``
+    place: list[int] = []  # per brief: its entry's position (its row in a rewritten snapshot)
     raws: list[bytes] = []
     fresh: list[tuple[IndexEntry, dict[str, Any]]] = []  # the entries not in the snapshot
     if snap is not None:  # the snapshot's columns as locals: this loop runs once per file
@@ -138,7 +154,7 @@ def _build(
             snap.warnings, snap.skip, snap.lane, snap.number, snap.title, snap.label,
             snap.kind, snap.words, snap.fields)
         s_shingles, s_facts = snap.shingles, snap.facts
-    for e, k in zip(entries, at, strict=True):
+    for pos, (e, k) in enumerate(zip(entries, at, strict=True)):
         path = e.path
         when = times.get(path, -1)
         staged = when < 0 and path not in times
@@ -166,10 +182,19 @@ def _build(
             sketches.append(list(meta.get("facts", ())))
             raws.append(raw)
         source.append(k)
+        place.append(pos)
     matrix = _signatures(width, source, snap, raws)
+    origin = None
     if rewrite:
-        cache.put_blobs({skey: store.Snapshot.dump(entries, at, snap, fresh, matrix, width)})
-    return briefs, matrix, counts, warnings, sketches
+        data = store.Snapshot.dump(entries, at, snap, fresh, matrix, width)
+        cache.put_blobs({skey: data})
+        origin = Origin(store.Snapshot.tag_of(data), np.asarray(place, dtype=np.int64),
+                        len(entries), True)
+    elif snap is not None:
+        where = np.asarray(source, dtype=np.int64)
+        held = len(snap.skip) - snap.skip.count(1)  # the briefs it holds
+        origin = Origin(snap.tag, where, len(snap.skip), int((where >= 0).sum()) == held)
+    return briefs, matrix, counts, warnings, sketches, origin
 
 
 def _signatures(
@@ -306,7 +331,7 @@ def run_scan(
         stamp = now if now is not None else repo.commit_time()
         created = CreationTimes(repo, cache, head)  # git log runs while files are fingerprinted
         try:
-            briefs, matrix, counts, warnings, sketches = read_briefs(
+            briefs, matrix, counts, warnings, sketches, origin = read_briefs(
                 repo, config, selection.entries, cache, progress, created.result, stamp
             )
         finally:
@@ -323,8 +348,14 @@ def run_scan(
         keys = [order_key(b) for b in briefs]
         names = [family_name(b) for b in briefs]
         layout = store.cached_band_layout(cache, config, band_layout)
+        lkey = store.linked_key(config, origin.tag, layout) if origin and cache.enabled else None
+        base = _known(cache, lkey, origin, eligible, len(briefs)) if lkey and origin else None
         fams = group(matrix, eligible, config.threshold, keys, names, layout=layout,
-                     veto=_shape_veto(briefs, sketches))
+                     veto=_shape_veto(briefs, sketches), known=base)
+        if lkey and origin and base is None and origin.whole and origin.rows.min(initial=0) >= 0:
+            # these are exactly the snapshot's briefs: their components are what a later
+            # scan (a check adding a lane) grows
+            store.write_linked(cache, lkey, _snapshot_components(fams, eligible, origin))
         # template instances that each say something of their own: grouped again, no link
         # between two of them (families.own_content)
         apart = _apart(repo, cache, config, briefs, fams)
@@ -359,6 +390,39 @@ def run_scan(
         warnings=tuple(warnings),
         runs=MappingProxyType(dict(infer_runs(briefs, fams))),
     )
+
+
+def _known(cache: Cache, key: bytes, origin: Origin, eligible: Sequence[int],
+           n: int) -> npt.NDArray[np.int64] | None:
+    """Per brief, its shape-leg component among the snapshot's briefs (stored by an
+    earlier scan; -1: a brief the snapshot does not hold), or None when there is none
+    stored or a brief it linked is gone (the components cannot simply be grown)."""
+    labels = store.read_linked(cache, key, origin.size)
+    if labels is None:
+        return None
+    rows = origin.rows
+    held = rows >= 0
+    known = np.full(n, -1, dtype=np.int64)
+    known[held] = labels[rows[held]]
+    linked = known[np.asarray(eligible, dtype=np.int64)]
+    # every brief it linked is here and eligible, and nothing it did not link is
+    if int((labels >= 0).sum()) != int((linked >= 0).sum()) or \
+            int((known >= 0).sum()) != int((linked >= 0).sum()):
+        return None
+    return known
+
+
+def _snapshot_components(fams: Sequence[Family], eligible: Sequence[int],
+                         origin: Origin) -> npt.NDArray[np.int64]:
+    """Per snapshot row, its brief's component in ``fams`` (the shape leg's families; an
+    eligible brief in none is a component of its own), -1 for a row not linked."""
+    labels = np.full(origin.size, -1, dtype=np.int64)
+    rows = origin.rows
+    at = rows[np.asarray(eligible, dtype=np.int64)]
+    labels[at] = at
+    for f in fams:
+        labels[rows[np.asarray(f.members, dtype=np.int64)]] = rows[f.members[0]]
+    return labels
 
 
 def restated(repo: Repo, cache: Cache, config: Config, fams: list[Family],

@@ -5,7 +5,8 @@ its integrity check.
 - **brief rows**, keyed by (settings, path, blob id): a brief's fields, warnings and
   signature, so a second scan parses and fingerprints nothing it has seen;
 - the **snapshot**: every brief of the last scan in one value, column by column, so
-  a warm scan does a handful of reads instead of one per brief;
+  a warm scan does a handful of reads instead of one per brief; and the shape leg's
+  components among its rows, keyed by its digest (a check grows them by its new lanes);
 - **family decisions**, keyed by the first member's signature;
 - the **band layout** of the LSH index, and the **last rendered inventory block**;
 - **creation times** of every path at one HEAD.
@@ -376,17 +377,24 @@ def _all_type(values: list[Any], *types: type) -> bool:
 class Snapshot:
     """A snapshot as read back: the entries it holds and their cached metadata."""
 
-    def __init__(self, columns: tuple[Any, ...]) -> None:
+    def __init__(self, columns: tuple[Any, ...], tag: bytes = b"") -> None:
         (self.paths, self.blobs, self.skip, self.warnings, self.lane, self.number, self.title,
          self.label, self.kind, self.words, self.fields, self.shingles, self.facts,
          self.matrix) = columns
+        self.tag = tag  # a digest of what the snapshot holds (see ``tag_of``)
+
+    @staticmethod
+    def tag_of(data: bytes) -> bytes:
+        """The digest of the entries a stored snapshot holds (written by ``dump``): what a
+        value computed from exactly those entries is keyed by (``linked_key``)."""
+        return data[8:_TAGGED]
 
     @classmethod
     def load(cls, data: bytes, width: int) -> Snapshot | None:
         """The snapshot stored as ``data``, or None when it is not one this version wrote."""
         head = int.from_bytes(data[:8], "little")
         try:
-            value = marshal.loads(memoryview(data)[8 : 8 + head])
+            value = marshal.loads(memoryview(data)[_TAGGED : _TAGGED + head])
         except (ValueError, TypeError, EOFError):
             return None
         if not (type(value) is tuple and len(value) == 14 and value[0] == width):
@@ -397,7 +405,7 @@ class Snapshot:
         n = len(paths) if type(paths) is list else -1
         if not (all(type(c) is list and len(c) == n for c in lists)
                 and type(skip) is bytes and len(skip) == n
-                and len(data) == 8 + head + n * width * 4
+                and len(data) == _TAGGED + head + n * width * 4
                 and type(warns) is dict
                 and all(type(k) is int and 0 <= k < n and type(v) is list and _all_type(v, str)
                         for k, v in warns.items())
@@ -410,8 +418,8 @@ class Snapshot:
             return None
         import numpy as np
 
-        sigs = np.frombuffer(data, dtype=np.uint32, offset=8 + head).reshape(n, width)
-        return cls((*value[1:], sigs))
+        sigs = np.frombuffer(data, dtype=np.uint32, offset=_TAGGED + head).reshape(n, width)
+        return cls((*value[1:], sigs), cls.tag_of(data))
 
     def find(self, entries: Sequence[IndexEntry]) -> list[int]:
         """For each entry, its row here (same path and blob), or -1."""
@@ -467,7 +475,10 @@ class Snapshot:
             width, [e.path for e in entries], [e.blob for e in entries],
             bytes(skip), warns, *(_shared(cols[c], memo) for c in _SNAPSHOT_COLUMNS),
         ))
-        return len(head).to_bytes(8, "little") + head + sigs.tobytes()
+        # the tag: the head's digest (paths, blobs and what was parsed from them; the
+        # signatures follow from those and the settings in the snapshot's key)
+        tag = hashlib.blake2b(head, digest_size=_TAGGED - 8).digest()
+        return len(head).to_bytes(8, "little") + tag + head + sigs.tobytes()
 
 
 def _shared(value: Any, memo: dict[Any, Any]) -> Any:
@@ -482,6 +493,9 @@ def _shared(value: Any, memo: dict[Any, Any]) -> Any:
     return value
 
 
+_TAGGED = 24  # a snapshot's head length (8 bytes) and tag (16) come first
+
+
 _SKIPPED: dict[str, Any] = {
     "lane": None, "number": None, "title": "", "label": "", "kind": "brief", "words": 0,
     "fields": {}, "shingles": 0, "facts": [],
@@ -493,6 +507,38 @@ def read_snapshot(cache: Cache, key: bytes, width: int) -> Snapshot | None:
     """The stored snapshot, or None when there is none intact."""
     stored = cache.get_blobs([key]).get(key) if cache.enabled else None
     return Snapshot.load(stored, width) if stored is not None else None
+
+
+# -- the shape leg's components of a snapshot's rows ---------------------------------------------
+
+
+def linked_key(config: Config, tag: bytes, layout: tuple[int, int]) -> bytes:
+    """The key of the components ``families.linked`` found among the rows of the snapshot
+    tagged ``tag`` (its eligible briefs): the code, the config, the band layout, the
+    snapshot's content."""
+    return value_key("linked", code_digest(), repr(config), layout, tag.hex())
+
+
+def read_linked(cache: Cache, key: bytes, size: int) -> npt.NDArray[np.int64] | None:
+    """Per snapshot row, its component (-1: not linked), or None when there is none
+    stored for ``size`` rows."""
+    stored = cache.get_blobs([key]).get(key) if cache.enabled else None
+    if stored is None or len(stored) != size * 4:
+        return None
+    import numpy as np
+
+    labels = np.frombuffer(stored, dtype="<i4").astype(np.int64)
+    if labels.size and (labels.min() < -1 or labels.max() >= size):
+        return None
+    held = labels[labels >= 0]
+    if not np.array_equal(labels[held], held):  # a component is named by a row of its own
+        return None
+    return labels
+
+
+def write_linked(cache: Cache, key: bytes, labels: npt.NDArray[np.int64]) -> None:
+    if cache.enabled:
+        cache.put_blobs({key: labels.astype("<i4").tobytes()})
 
 
 # -- family decisions ---------------------------------------------------------------------------

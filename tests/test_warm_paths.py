@@ -45,7 +45,14 @@ class Spy:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.rows: list[int] = []  # entries read from per-brief rows (not the snapshot)
         self.decided: list[tuple[int, int]] = []  # (family size, first position computed)
+        self.grown: list[bool] = []  # per try to grow stored components: whether it could
         read_rows, neighbours = scan_mod._read_rows, decisions_mod._neighbours
+        grown = families_mod._grown
+
+        def spy_grown(*a: Any) -> Any:
+            got = grown(*a)
+            self.grown.append(got is not None)
+            return got
 
         def spy_rows(repo: Any, config: Any, entries: Any, *a: Any, **k: Any) -> Any:
             self.rows.append(len(entries))
@@ -57,10 +64,12 @@ class Spy:
 
         monkeypatch.setattr(scan_mod, "_read_rows", spy_rows)
         monkeypatch.setattr(decisions_mod, "_neighbours", spy_neighbours)
+        monkeypatch.setattr(families_mod, "_grown", spy_grown)
 
     def reset(self) -> None:
         self.rows.clear()
         self.decided.clear()
+        self.grown.clear()
 
 
 @pytest.fixture
@@ -103,17 +112,25 @@ def test_warm_scans_equal_uncached_scans_as_briefs_come_and_go(
     assert new.staged and new.created == NOW
     assert staged.decisions[staged.index(new.path)].family is not None
 
+    assert spy.grown == [True]  # the scan's components grown by the new lane
+
     # a lane sorted into the middle of its family, and one whose text changed
     corpus.stage({"docs/lanes/S087-zz-again.md": _lane(corpus, "087", "S087"),
                   "docs/lanes/S086-reopen-ticket.md": _lane(corpus, "088", "S086")})
+    spy.reset()
     _same(corpus.scan(now=NOW), corpus.scan(now=NOW, use_cache=False))
     _same(corpus.scan(now=NOW), corpus.scan(now=NOW, use_cache=False))
+    # lanes sorted before old members of their buckets: the stored components cannot be
+    # grown by them, everything is linked (twice: nothing is stored for a scan with new rows)
+    assert spy.grown == [False, False]
 
     # removed from the index: gone from the scan, and from every family
     [first_lane] = (p.relative_to(corpus.root).as_posix()
                     for p in (corpus.root / "docs" / "lanes").glob("S085-*.md"))
     corpus.git("rm", "-q", "--cached", "docs/lanes/S099-renamed.md", first_lane)
+    spy.reset()
     gone = corpus.scan(now=NOW)
+    assert spy.grown == []  # the stored components hold a lane that is gone: not grown
     _same(gone, corpus.scan(now=NOW, use_cache=False))
     with pytest.raises(KeyError):
         gone.index(first_lane)
@@ -167,11 +184,11 @@ def _snapshot_key() -> bytes:
 
 
 def _rewrite_snapshot(data: bytes, change: Any) -> bytes:
-    head = int.from_bytes(data[:8], "little")
-    value = list(marshal.loads(data[8 : 8 + head]))
+    head, start = int.from_bytes(data[:8], "little"), store._TAGGED  # after the length and tag
+    value = list(marshal.loads(data[start : start + head]))
     change(value)
     out = marshal.dumps(tuple(value))
-    return len(out).to_bytes(8, "little") + out + data[8 + head :]
+    return len(out).to_bytes(8, "little") + data[8:start] + out + data[start + head :]
 
 
 def _set_kind(value: list[Any]) -> None:
@@ -209,6 +226,29 @@ def test_a_damaged_snapshot_is_recomputed_not_trusted(
     spy.reset()
     _same(corpus.scan(now=NOW), cold)
     assert spy.rows == [0]  # and the snapshot was rebuilt
+
+
+@pytest.mark.parametrize(("damage", "keep_crc"), [
+    (lambda data: data[:-1] + bytes([data[-1] ^ 1]), True),  # a flipped bit
+    (lambda data: data[:-4], False),  # a row short
+    (lambda data: data[:-4] + (10**6).to_bytes(4, "little"), False),  # no such row
+    # rows 0 and 1 named by each other: a component is named by one of its own rows
+    (lambda data: (1).to_bytes(4, "little") + (0).to_bytes(4, "little") + data[8:], False),
+])
+def test_damaged_stored_components_are_recomputed_not_trusted(
+    corpus: GitRepo, monkeypatch: pytest.MonkeyPatch, damage: Any, keep_crc: bool
+) -> None:
+    corpus.scan(now=NOW)  # stores the snapshot's components
+    config = Config()
+    tag = store.Snapshot.tag_of(_get(corpus, _snapshot_key()))
+    key = store.linked_key(config, tag, families_mod.band_layout(config.threshold,
+                                                                 config.num_perm))
+    data = _get(corpus, key)
+    _put(corpus, key, damage(data), zlib.crc32(data) if keep_crc else None)
+    corpus.stage({"docs/lanes/S099-renamed.md": _lane(corpus, "087", "S099")})
+    spy = Spy(monkeypatch)
+    _same(corpus.scan(now=NOW), corpus.scan(now=NOW, use_cache=False))
+    assert spy.grown == []  # not grown from the damaged value: everything linked
 
 
 def _family_rows(scan: Scan) -> dict[str, bytes]:
@@ -344,6 +384,39 @@ def test_grouping_finds_exactly_the_pairs_and_components_of_the_plain_algorithm(
         assert np.array_equal(families_mod.linked(sigs, rows, bands, r, threshold), expected)
         if case == 150:  # from here every band folds to one key: the bytes sort must take over
             monkeypatch.setattr(families_mod, "_FOLD", np.zeros(8, dtype=np.uint64))
+
+
+def test_components_grown_by_new_rows_equal_linking_everything(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # linked(known=...) adds new rows to the components an earlier call found among the
+    # others: the same answer as linking everything, whether it can grow them (every new
+    # row after the old members of its buckets) or has to link everything after all
+    rng = random.Random(11)
+    grown: list[bool] = []
+    real = families_mod._grown
+    monkeypatch.setattr(families_mod, "_grown",
+                        lambda *a: grown.append((got := real(*a)) is not None) or got)
+    for _ in range(300):
+        sigs, rows, bands, r, threshold = _random_case(rng)
+        if len(rows) < 3:
+            continue
+        veto = None
+        if rng.random() < 0.5:  # a veto: some pairs are no link after all
+            banned = {(a, b) for a in rows for b in rows if rng.random() < 0.2}
+
+            def veto(pairs: npt.NDArray[np.int64], banned: Any = banned) -> npt.NDArray[np.bool_]:
+                return np.array([(int(a), int(b)) in banned for a, b in pairs], dtype=bool)
+        # the old rows: all but a few, the new ones mostly at the end (the gate's case)
+        k = rng.randrange(1, min(4, len(rows) - 1) + 1)
+        new = set(rows[-k:]) if rng.random() < 0.7 else set(rng.sample(rows, k))
+        old = [i for i in rows if i not in new]
+        before = families_mod.linked(sigs, old, bands, r, threshold, veto)
+        known = np.full(sigs.shape[0], -1, dtype=np.int64)
+        known[old] = before[old]
+        assert np.array_equal(families_mod.linked(sigs, rows, bands, r, threshold, veto, known),
+                              families_mod.linked(sigs, rows, bands, r, threshold, veto))
+    assert grown.count(True) > 50 and grown.count(False) > 10  # both ways were taken
 
 
 def test_decisions_reused_from_a_shorter_or_different_family_equal_fresh_ones() -> None:
