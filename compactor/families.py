@@ -16,6 +16,7 @@ then creation time, then path.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -371,10 +372,27 @@ OWN_MIN = 2
 
 class Text(NamedTuple):
     """What ``own_content`` reads of a member: its content words as sorted distinct token
-    hashes (``shapes.content_codes``) and its text, lowercased."""
+    hashes (``shapes.content_codes``) and the file names it mentions (``mentioned``)."""
 
     words: npt.NDArray[np.uint64]
-    lower: str
+    names: frozenset[str]
+
+
+_NAME_TOKEN = re.compile(r"[\w.-]+")
+
+
+def mentioned(text: str) -> frozenset[str]:
+    """What a text may name a file by: each run of word characters, dots and dashes
+    (``docs&#47;ops&#47;PR_1086_MERGE_LOG.md`` holds ``pr_1086_merge_log.md``), lowercased, with
+    and without its extension. One pass, whatever the names looked for."""
+    out: set[str] = set()
+    for m in _NAME_TOKEN.finditer(text.lower()):
+        token = m.group(0).strip(".-")
+        if token:
+            out.add(token)
+            if "." in token:
+                out.add(token.rsplit(".", 1)[0])
+    return frozenset(out)
 
 
 @dataclass(frozen=True)
@@ -414,9 +432,10 @@ def own_content(
     varies by design) are asked, and only in a family with two of them: one such member
     is a step whose write-up grew, two or more are template instances that each order
     their own work.
-    A step that names another by its file name (``stem(i)``, lowercased, found in its
-    text: the merge log of the previous merge log, a wave that continues the last) is
-    about that step, as a run is: such a pair stays a link. ``read(members)`` gives each
+    A step that names another by its file name (``stem(i)``: the name without its
+    extension, lowercased, among the names its text mentions: the merge log of the
+    previous merge log, a wave that continues the last) is about that step, as a run
+    is: such a pair stays a link. ``read(members)`` gives each
     member's :class:`Text`.
     """
     asked = [f for f in families
@@ -443,10 +462,14 @@ def own_content(
             continue
         own.update(mine)
         stems = {i: stem(i) for i in mine}
+        by_stem: dict[str, list[int]] = {}
         for i in mine:
-            for j in mine:
-                if i != j and stems[j] and stems[j] != stems[i] and stems[j] in texts[i].lower:
-                    named.add((min(i, j), max(i, j)))
+            if stems[i]:
+                by_stem.setdefault(stems[i], []).append(i)
+        for i in mine:  # linear in the names each member mentions, not in pairs of members
+            for name in texts[i].names & by_stem.keys():
+                if name != stems[i]:
+                    named.update((min(i, j), max(i, j)) for j in by_stem[name])
     return Apart(frozenset(own), frozenset(named))
 
 

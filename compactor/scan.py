@@ -22,7 +22,16 @@ from compactor.config import Config
 from compactor.decisions import Decision, decide
 from compactor.errors import Warning, path_for_humans
 from compactor.facts import FACTS_AGREE, copy_veto, names_veto
-from compactor.families import Apart, Family, Text, band_layout, group, join, own_content
+from compactor.families import (
+    Apart,
+    Family,
+    Text,
+    band_layout,
+    group,
+    join,
+    mentioned,
+    own_content,
+)
 from compactor.files import select
 from compactor.fingerprints import Row, cpus, fingerprint_parts
 from compactor.git import Background, IndexEntry, Repo, parse_creation_log
@@ -521,8 +530,8 @@ def _apart(repo: Repo, cache: Cache, config: Config, briefs: Sequence[Brief],
 
 def _texts(repo: Repo, briefs: Sequence[Brief], idx: Sequence[int]) -> list[Text]:
     """What ``families.own_content`` reads of briefs ``idx``: the content words of their
-    bodies (``shapes.content_codes``) and the bodies lowercased."""
-    return [Text(shapes.content_codes(body, briefs[i].mask_words), body.lower())
+    bodies (``shapes.content_codes``) and the file names they mention."""
+    return [Text(shapes.content_codes(body, briefs[i].mask_words), mentioned(body))
             for i, body in zip(idx, _bodies(repo, briefs, idx), strict=True)]
 
 

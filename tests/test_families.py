@@ -130,7 +130,7 @@ def _texts(words: dict[int, set[str]], text: dict[int, str] | None = None,
            ) -> Callable[[Sequence[int]], list[families.Text]]:
     def read(idx: Sequence[int]) -> list[families.Text]:
         return [families.Text(content_codes(" ".join(sorted(words[i])), ()),
-                              (text or {}).get(i, "").lower()) for i in idx]
+                              families.mentioned((text or {}).get(i, ""))) for i in idx]
     return read
 
 
@@ -165,7 +165,7 @@ def test_a_step_that_names_the_other_by_its_file_name_stays_linked() -> None:
     template = {f"w{k}" for k in range(30)}
     words = {0: template | {"refreshes", "complete", "navigable"},
              1: template | {"catch", "consistent", "keep"}}
-    text = {1: "Adds docs/ops/merge_logs/PR_1086_MERGE_LOG.md and the index."}
+    text = {1: "Adds `docs&#47;ops&#47;merge_logs&#47;PR_1086_MERGE_LOG.md` and the index."}
     stem = {0: "pr_1086_merge_log", 1: "pr_1087_merge_log"}.__getitem__
     apart = families.own_content([families.Family("a", (0, 1))], ALL,
                                  _texts(words, text), stem)
@@ -248,3 +248,12 @@ def test_a_warm_scan_reads_what_it_found_in_each_family_from_the_cache(
     assert all("PACKET" not in scan.briefs[i].path for f in scan.families for i in f.members)
     assert read and {scan.briefs[i].path for i in read} <= {
         b.path for b in scan.briefs if "PACKET" in b.path}
+
+
+def test_a_text_mentions_file_names_with_and_without_their_extension() -> None:
+    text = ("Add/Update: `docs&#47;ops&#47;merge_logs&#47;PR_1086_MERGE_LOG.md`; continue: "
+            "[next](/docs/todo/waves/stage-00/wave-002.md). Version 2.8.0.0 notes.")
+    names = families.mentioned(text)
+    assert {"pr_1086_merge_log.md", "pr_1086_merge_log", "wave-002.md", "wave-002",
+            "2.8.0.0"} <= names
+    assert "merge_log" not in names and "PR_1086_MERGE_LOG" not in names
