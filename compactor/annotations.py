@@ -29,6 +29,9 @@ DESCRIPTIONS = {
     "adjacent": "More adjacent lanes of one shape than max_adjacent since the family's last "
                 "consolidation output.",
     "rename": "The lane's title or file name is an earlier lane's with the label swapped.",
+    "bookkeeping": "More docs of one numbered series than max_bookkeeping in a row are each about "
+                   "another recent doc of the series (a merge log whose subject is the previous "
+                   "merge log): self-referential bookkeeping.",
     "budget": "The tokens of the trailing hour exceed token_budget_per_hour.",
     "claim": "The lane's new_truth claim is empty or nearly the same as an earlier lane's.",
     "new-truth": "The lane passes on its new_truth claim: it adds lines its nearest earlier "

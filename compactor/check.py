@@ -48,7 +48,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from compactor import SCHEMA_VERSION, shapes
+from compactor import SCHEMA_VERSION, shapes, subjects
 from compactor.briefs import Brief
 from compactor.config import Config
 from compactor.errors import EXIT_BLOCKED, EXIT_OK, InputError, Warning
@@ -56,7 +56,7 @@ from compactor.families import RESTATEMENT
 from compactor.files import in_dir, matches, path_for_humans
 from compactor.git import Repo
 from compactor.scan import Progress, Scan, family_name, order_key, run_scan, with_bodies
-from compactor.vocab import CONSOLIDATION_KINDS, PROOF_KINDS
+from compactor.vocab import CONSOLIDATION_KINDS, FAMILY_KINDS, PROOF_KINDS
 
 HOUR = 3600
 SHORT_CLAIM = 12  # masked words below which claims are compared as word sets
@@ -69,6 +69,7 @@ TITLES = {
     "restated": "reworded restatements",
     "rename": "renamed lane",
     "budget": "token budget",
+    "bookkeeping": "docs about docs",
     "claim": "new_truth refused",
 }
 
@@ -77,7 +78,7 @@ TITLES = {
 class Condition:
     """One condition that held for a lane, with the evidence a person can check."""
 
-    name: str  # proven | guardrails | label-only | adjacent | restated | rename | budget | claim
+    name: str  # proven | guardrails | label-only | adjacent | restated | rename | budget | bookkeeping | claim
     group: str  # stop | escalation | claim
     action: str  # block | warn
     evidence: str
@@ -104,7 +105,8 @@ class Verdict:
     conditions: tuple[Condition, ...]  # what held (stop conditions only when all three do)
     new_truth: str | None
     overridden: bool = False  # a block turned into a warning by the new_truth claim
-    link: str = "first"  # first | copy | restatement | distinct | apart: what the lane is to its nearest
+    # first | copy | restatement | distinct | apart: what the lane is to its nearest; none: in no family
+    link: str = "first"
     owed: tuple[tuple[str, str], ...] = ()  # outputs due instead that do not exist yet
     consolidated_by: str | None = None  # an existing closeout of the family, when there is one
     earned: tuple[str, ...] = ()  # the lines the new_truth claim points to (new in this lane)
@@ -245,6 +247,18 @@ FACT_WORDS = 2  # content words a line must add (absent from the nearest lanes) 
 _ORDER = {"off": 0, "warn": 1, "block": 2}
 
 
+@dataclass(frozen=True)
+class _Run:
+    """A run of docs about docs: ``docs`` the series' docs up to the judged one (the order
+    they were written), ``steps`` their step numbers, ``links`` the run, the latest first
+    (``subjects.bookkeeping``), ``by_step`` a step's (first) doc."""
+
+    docs: Sequence[int]
+    steps: Sequence[int]
+    links: Sequence[subjects.Link]
+    by_step: Mapping[int, int]
+
+
 class _Context:
     """What every lane's judgement shares: the scan, who is new, and the bodies it needs."""
 
@@ -268,10 +282,22 @@ class _Context:
             if b.fields and b.new_truth is not None:
                 self.claims.append(i)
         self.where = where
-        lanes = [where[p] for p in self.new if p in where and self._judged(where[p])]
+        self._series: dict[subjects.Series, list[int]] | None = None
+        self._steps: dict[int, subjects.Step] = {}
+        self._subjects: dict[tuple[int, tuple[int, ...]], subjects.Ref | None] = {}
+        self.bodies: dict[int, str] = {}
+        self.books: dict[int, _Run] = {}  # added docs about docs of their series: the run each ends
+        if self.config.bookkeeping_mode != "off":
+            for p in self.new:
+                k = where.get(p)
+                if k is not None:
+                    run = self.bookkeeping(k)
+                    if run is not None:
+                        self.books[k] = run
+        lanes = [where[p] for p in self.new
+                 if p in where and (self._judged(where[p]) or where[p] in self.books)]
         self.lanes = sorted(lanes, key=lambda i: order_key(self.briefs[i]))
         self.rank = {i: r for r, i in enumerate(self.lanes)}
-        self.bodies: dict[int, str] = {}
         self._lines: dict[int, dict[str, _Line]] = {}
         self._links: dict[tuple[int, int, int], str] = {}
         self._prior: dict[int, list[int]] = {}
@@ -287,6 +313,60 @@ class _Context:
             if any(self.prior(i) for i in self.lanes):
                 need.extend(o for o in self.outputs if self.briefs[o].kind == "closeout")
             self.read(need)
+
+    # -- docs about docs (``subjects.py``) -------------------------------------------------
+
+    def series(self, i: int) -> list[int] | None:
+        """The docs of brief i's name series in the order they were written (None: it has
+        no step, or its series is too small to say what kind of document each one is)."""
+        step = subjects.step_of(self.briefs[i].path)
+        if step is None:
+            return None
+        if self._series is None:
+            self._series = {}
+        got = self._series.get(step.series)
+        if got is None:
+            found = subjects.members([b.path for b in self.briefs],
+                                     [b.created for b in self.briefs], step.series)
+            self._steps.update(found)
+            got = self._series[step.series] = list(found)
+        return got if len(got) >= subjects.MIN_SERIES else None
+
+    def subject(self, j: int, written: Sequence[int]) -> subjects.Ref | None:
+        """Brief j's subject: the recent doc of its series its lead names (``written``: the
+        steps of the series' docs written before it)."""
+        key = (j, tuple(written[-subjects.RECENT:]))
+        if key in self._subjects:
+            return self._subjects[key]
+        b = self.briefs[j]
+        got = None
+        if b.kind in FAMILY_KINDS:
+            self.read([j])
+            step = self._steps[j]
+            refs = subjects.references(step, subjects.lead(b.title, self.bodies.get(j, "")))
+            got = subjects.subject(step, refs, written) if refs else None
+        self._subjects[key] = got
+        return got
+
+    def bookkeeping(self, i: int) -> _Run | None:
+        """The run of docs about docs that added doc i ends, when it is about one."""
+        b = self.briefs[i]
+        if b.kind not in FAMILY_KINDS or b.path == self.config.inventory:
+            return None
+        docs = self.series(i)
+        if docs is None:
+            return None
+        at = docs.index(i)
+        docs = docs[max(0, at - WALK): at + 1]
+        steps = [self._steps[j].number for j in docs]
+        if self.subject(i, steps[:-1]) is None:
+            return None
+        self.read(docs)  # one batch for the walk
+        links = subjects.bookkeeping(steps, lambda k: self.subject(docs[k], steps[:k]), WALK)
+        by_step: dict[int, int] = {}
+        for j, n in zip(docs, steps, strict=True):
+            by_step.setdefault(n, j)
+        return _Run(docs, steps, links, by_step)
 
     def prior(self, i: int) -> list[int]:
         """The earlier members of lane i's family that it is judged against, in order."""
@@ -478,7 +558,7 @@ def _judge_lane(ctx: _Context, i: int) -> Verdict:
         return m if numbered else _weaker(m, config.unnumbered_mode)
 
     seq = [*prior, i]
-    link = ctx.link(seq, len(seq) - 1)
+    link = ctx.link(seq, len(seq) - 1) if fam is not None else "none"
     fired: list[Condition] = []
     reset_by: str | None = None
     if fam is not None and link in ("copy", "restatement"):
@@ -517,13 +597,20 @@ def _judge_lane(ctx: _Context, i: int) -> Verdict:
             fired.append(_adjacent(ctx, run, fam.id, reset_by, action, config.max_restated,
                                    "restatements", name="restated",
                                    strength="strong" if over else "medium"))
+    book = ctx.books.get(i)
+    about: list[int] = []  # the docs of the series a claim must add to
+    if book is not None and len(book.links) > config.max_bookkeeping:
+        fired.append(_bookkeeping(ctx, i, book))
+        about = _run_docs(book)
+        if fam is None:
+            last = tuple(ctx.name(m) for m in about[-3:])
     if config.token_budget_per_hour is not None and config.budget_mode != "off":
         fired.extend(_budget(ctx, i, config.token_budget_per_hour))
     claim = lane.new_truth
     refused = _claim_refused(ctx, i, last) if claim is not None else None
     earned: tuple[str, ...] = ()
-    if claim is not None and refused is None and (alike or link == "restatement"):
-        refused, earned = _claim_earned(ctx, i, [*ranked[:3], *prior[-3:]], claim)
+    if claim is not None and refused is None and (alike or link == "restatement" or about):
+        refused, earned = _claim_earned(ctx, i, [*ranked[:3], *prior[-3:], *about[-3:]], claim)
     if refused is not None:
         fired.append(refused)
 
@@ -673,6 +760,40 @@ def _adjacent(
         f"({', '.join(shown)}) {relation} {setting} {limit}"
     )
     return Condition(name, "escalation", mode, text, strength)
+
+
+def _run_docs(book: _Run) -> list[int]:
+    """The docs a run of docs about docs holds before the judged one, and the docs they
+    are about that exist, in the order they were written."""
+    keep = {book.docs[link.at] for link in book.links[1:]}
+    keep.update(j for link in book.links for j in [book.by_step.get(link.subject.number)]
+                if j is not None)
+    return [j for j in book.docs[:-1] if j in keep]
+
+
+def _bookkeeping(ctx: _Context, i: int, book: _Run) -> Condition:
+    """More than ``max_bookkeeping`` docs of one series in a row are each about another
+    recent doc of it: strong when one of them is about a doc of the run itself (a doc
+    about a doc about a doc), medium when each is about an ordinary doc."""
+    config = ctx.config
+    mine = book.links[0].subject
+    target = book.by_step.get(mine.number)
+    named = ctx.name(target) if target is not None else f"step {mine.number}"
+    chain = subjects.chained(book.steps, book.links)
+    itself = " (itself a doc about a doc)" if any(
+        book.steps[link.at] == mine.number for link in book.links) else ""
+    lanes = [ctx.name(book.docs[link.at]) for link in reversed(book.links)]
+    shown = lanes if len(lanes) <= 6 else [*lanes[:2], "…", *lanes[-3:]]
+    count = f"{len(lanes)}+" if len(book.links) >= WALK else str(len(lanes))
+    series = subjects.step_of(ctx.briefs[i].path)
+    assert series is not None
+    text = (
+        f"{ctx.name(i)} is about {named}{itself}: {_quote(mine.line, 80)}; {count} docs of "
+        f"series {series.series} in a row are about other docs of it ({', '.join(shown)}) "
+        f"> max_bookkeeping {config.max_bookkeeping}"
+    )
+    return Condition("bookkeeping", "escalation", config.bookkeeping_mode, text,
+                     "strong" if chain is not None else "medium")
 
 
 def _speaks_for(ctx: _Context, o: int, names: _Names) -> bool:

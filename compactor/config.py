@@ -103,6 +103,8 @@ class Config:
     budget_mode: str = "block"
     unnumbered_mode: str = "block"
     max_restated: int = 3
+    bookkeeping_mode: str = "block"
+    max_bookkeeping: int = 1
     restatement: bool = True
 
     @property
@@ -167,6 +169,16 @@ OPTIONS: dict[str, tuple[str, str]] = {
     "max_restated": (
         "int >= 1",
         "A run of reworded restatements (no new fact) warns, and is refused past this many docs.",
+    ),
+    "bookkeeping_mode": (
+        "block | warn | off",
+        "What the gate does when more than `max_bookkeeping` docs of one numbered series in a "
+        "row are each about another recent doc of the series (a merge log whose subject is the "
+        "previous merge log).",
+    ),
+    "max_bookkeeping": (
+        "int >= 1",
+        "Docs about docs of their own series allowed in a row (a lone one is an ordinary log).",
     ),
     "restatement": (
         "true | false",
@@ -294,8 +306,8 @@ def _validate(source: str, key: str, value: Any) -> Any:
         return _as_number(source, key, value, int, 16, 1024)
     if key == "seed":  # MinHash seeds numpy's RandomState, which takes 32 bits
         return _as_number(source, key, value, int, 0, 2**32 - 1)
-    if key in ("max_file_bytes", "ack_max_words", "max_adjacent", "max_restated"):
-        low = 1 if key in ("max_adjacent", "max_restated") else 0
+    if key in ("max_file_bytes", "ack_max_words", "max_adjacent", "max_restated", "max_bookkeeping"):
+        low = 1 if key in ("max_adjacent", "max_restated", "max_bookkeeping") else 0
         return _as_number(source, key, value, int, low, 2**40)
     if key == "token_budget_per_hour":
         return None if value is None else _as_number(source, key, value, int, 1, 10**15)
@@ -320,7 +332,7 @@ def _validate(source: str, key: str, value: Any) -> Any:
         if not isinstance(value, bool):
             raise _fail(source, key, f"must be true or false, got {_value(value)}")
         return value
-    if key in ("adjacent_mode", "rename_mode", "budget_mode", "unnumbered_mode"):
+    if key in ("adjacent_mode", "rename_mode", "budget_mode", "unnumbered_mode", "bookkeeping_mode"):
         if value not in MODES:
             raise _fail(source, key, f"must be one of {', '.join(MODES)}, got {_value(value)}")
         return value

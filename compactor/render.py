@@ -192,7 +192,33 @@ def explain_data(repo: Repo, scan: Scan, path: str) -> dict[str, Any]:
         out["link"] = link_data(scan, fam.link(i))
         if fam.pieces:
             out["pieces"] = list(fam.pieces)
+    about = subject_data(scan, i, b.body or "")
+    if about is not None:
+        out["about"] = about
     return out
+
+
+def subject_data(scan: Scan, i: int, body: str) -> dict[str, Any] | None:
+    """The recent doc of its own series that brief i is about (``subjects.py``), or None."""
+    from compactor import subjects
+    from compactor.vocab import FAMILY_KINDS
+
+    b = scan.briefs[i]
+    step = subjects.step_of(b.path)
+    if step is None or b.kind not in FAMILY_KINDS:
+        return None
+    docs = subjects.members([x.path for x in scan.briefs], [x.created for x in scan.briefs],
+                            step.series)
+    if len(docs) < subjects.MIN_SERIES:
+        return None
+    order = list(docs)
+    written = [docs[j].number for j in order[: order.index(i)]]
+    ref = subjects.subject(step, subjects.references(step, subjects.lead(b.title, body)), written)
+    if ref is None:
+        return None
+    target = next((scan.briefs[j].path for j in order if docs[j].number == ref.number), None)
+    return {"series": str(step.series), "step": ref.number, "path": target, "by": ref.by,
+            "line": ref.line}
 
 
 def explain_text(data: dict[str, Any]) -> str:
@@ -212,4 +238,12 @@ def explain_text(data: dict[str, Any]) -> str:
         if data.get("pieces"):
             lines.append(f"  one run joined from {', '.join(data['pieces'])}: pieces whose "
                          "numbers continue without a gap (runs.join_runs)")
+    about = data.get("about")
+    if about is not None:
+        what = path_for_humans(about["path"]) if about["path"] else f"step {about['step']}"
+        line = " ".join(about["line"].split())
+        line = line if len(line) <= 100 else line[:99] + "…"
+        lines.append(f"  about {what}: a doc about another doc of series {about['series']}, "
+                     f"named by {about['by']} in its lead ({json.dumps(path_for_humans(line), ensure_ascii=False)}); "
+                     "the gate refuses more than max_bookkeeping such docs in a row")
     return "\n".join(lines)

@@ -828,3 +828,147 @@ def test_family_names_are_found_in_text_as_the_plain_whole_word_search_finds_the
             text = "".join(rng.choice(alphabet + " Ab\n") for _ in range(rng.randint(0, 40)))
             m = reference.search(text)
             assert names.in_text(text) == (names.shown[m.group(0).lower()] if m else None)
+
+
+# -- docs about docs: a merge log whose subject is the previous merge log ------------------------
+
+_TOPICS = [
+    ("Add the invoice export endpoint with CSV streaming", "src/billing/export.py"),
+    ("Retry webhook deliveries with exponential back-off", "src/hooks/retry.py"),
+    ("Move the session cache from memcached to Redis", "src/cache/sessions.py"),
+    ("Drop the legacy vendor importer and its fixtures", "src/vendors/legacy.py"),
+    ("Add tenant-scoped rate limits to the public API", "src/api/limits.py"),
+    ("Fix the timezone bug in the monthly payout report", "src/payouts/report.py"),
+    ("Index refunds by merchant for the dashboard query", "src/refunds/index.py"),
+    ("Replace the hand-written YAML loader with ruamel", "src/config/load.py"),
+]
+
+
+def merge_log(n: int, why: str, change: str, summary: str | None = None) -> str:
+    """One per-PR merge log of a team's template: every log has these headings."""
+    return "\n".join([
+        f"# PR {n} — Merge Log", "",
+        "## Summary", summary or f"PR #{n} was merged (squash) and its branch deleted.", "",
+        "## Why", why, "",
+        "## Changes", f"- {change}", "",
+        "## Verification", "- Required checks: all passed", f"- Merge commit recorded for PR #{n}", "",
+        "## Risk", "Low.", "",
+    ])
+
+
+def ordinary_log(n: int, k: int) -> str:
+    why, path = _TOPICS[k % len(_TOPICS)]
+    # an ordinary log may cite the previous PR: a step alone names the work, not its log
+    return merge_log(n, f"{why}. Follows PR #{n - 1}.", f"Changed `{path}` and its tests.")
+
+
+# Logs about logs: each reworded, the subject the merge log of the PR before.
+_ABOUT = [
+    ("Bring the merge log of PR #{m} into the repo so the audit trail stays complete.",
+     "Added `docs/merge_logs/PR_{m}_MERGE_LOG.md`."),
+    ("Add the merge log for PR #{m} and link it from the index.",
+     "New file PR_{m}_MERGE_LOG.md; index updated."),
+    ("Record the PR #{m} merge log, keeping the chain of logs unbroken.",
+     "Added docs/merge_logs/PR_{m}_MERGE_LOG.md."),
+    ("Document PR #{m}: its merge log, checked by the hygiene script.",
+     "Added the PR {m} merge log."),
+]
+
+
+def about_log(n: int, m: int, k: int) -> str:
+    why, change = _ABOUT[k % len(_ABOUT)]
+    return merge_log(n, why.format(m=m), change.format(m=m))
+
+
+def log_path(n: int) -> str:
+    return f"docs/merge_logs/PR_{n}_MERGE_LOG.md"
+
+
+def commit_each(repo: GitRepo, docs: list[tuple[int, str]], start: int) -> list[str]:
+    """Stage each doc, ask the gate, commit anyway; the outcome of each, in order."""
+    outcomes = []
+    for k, (n, text) in enumerate(docs):
+        repo.stage({log_path(n): text})
+        result = run_check(Repo(repo.root), load_config(repo.root)[0], now=start + 600 * k)
+        outcomes.append(result.outcome)
+        repo.commit({log_path(n): text}, when=start + 600 * k)
+    return outcomes
+
+
+def test_a_chain_of_logs_about_logs_is_refused_at_its_second_doc(repo: GitRepo) -> None:
+    repo.commit({log_path(100 + k): ordinary_log(100 + k, k) for k in range(6)}, when=T0)
+    # a lone log about the last log is an ordinary log of a docs-only PR: quiet
+    repo.stage({log_path(106): about_log(106, 105, 0)})
+    r = run_compactor("check", cwd=repo.root)
+    assert (r.code, r.out) == (0, "")
+    repo.commit({log_path(106): about_log(106, 105, 0)}, when=T0 + 600)
+
+    # the log about that log is a doc about a doc about a doc
+    repo.stage({log_path(107): about_log(107, 106, 1)})
+    r = run_compactor("check", cwd=repo.root)
+    assert r.code == 1
+    assert r.out.startswith(f"BLOCKED {log_path(107)} (PR_107_MERGE_LOG)\n")
+    assert ("    - docs about docs: PR_107_MERGE_LOG is about PR_106_MERGE_LOG (itself a doc "
+            'about a doc): "Add the merge log for PR #106 and link it from the index."; 2 docs of '
+            "series PR_#_MERGE_LOG in a row are about other docs of it (PR_106_MERGE_LOG, "
+            "PR_107_MERGE_LOG) > max_bookkeeping 1\n") in r.out
+    assert ("  What new truth does this lane buy that the last two did not "
+            "(PR_105_MERGE_LOG, PR_106_MERGE_LOG)?\n") in r.out
+    data = json.loads(run_compactor("check", "--format", "json", cwd=repo.root).out)
+    [v] = data["verdicts"]
+    assert (v["outcome"], v["link"], v["family"]) == ("block", "none", None)
+    assert [(c["name"], c["action"], c["strength"]) for c in v["conditions"]] == [
+        ("bookkeeping", "block", "strong")]
+
+    # the threshold and the mode are the user's
+    write_config(repo, {"max_bookkeeping": 2})
+    assert run_compactor("check", cwd=repo.root).code == 0
+    repo.commit({log_path(107): about_log(107, 106, 1)}, when=T0 + 1200)
+    repo.stage({log_path(108): about_log(108, 107, 2)})
+    r = run_compactor("check", cwd=repo.root)
+    assert r.code == 1 and "3 docs of series PR_#_MERGE_LOG in a row" in r.out
+    write_config(repo, {"bookkeeping_mode": "warn"})
+    r = run_compactor("check", cwd=repo.root)
+    assert r.code == 0 and "> max_bookkeeping 1 (warning only)" in r.out
+    write_config(repo, {"bookkeeping_mode": "off"})
+    assert (run_compactor("check", cwd=repo.root).out) == ""
+
+
+def test_logs_about_ordinary_logs_in_a_row_are_refused_with_medium_evidence(repo: GitRepo) -> None:
+    """911, 912 about 911, 891 (added late), 914 about 891: each about an ordinary log."""
+    repo.commit({log_path(200 + k): ordinary_log(200 + k, k) for k in range(4)}, when=T0)
+    outcomes = commit_each(repo, [(211, ordinary_log(211, 4)), (212, about_log(212, 211, 0)),
+                                  (190, ordinary_log(190, 5))], T0 + 600)
+    assert outcomes == ["pass", "pass", "pass"]
+    repo.stage({log_path(214): about_log(214, 190, 1)})
+    result = run_check(Repo(repo.root), Config(), now=T0 + 3000)
+    [v] = result.verdicts
+    assert v.outcome == "block"
+    [c] = v.conditions
+    assert (c.name, c.strength) == ("bookkeeping", "medium")
+    assert c.evidence.startswith("PR_214_MERGE_LOG is about PR_190_MERGE_LOG: ")
+    assert "(PR_212_MERGE_LOG, PR_214_MERGE_LOG) > max_bookkeeping 1" in c.evidence
+    r = run_compactor("check", cwd=repo.root)
+    assert "[medium evidence]" in r.out
+
+
+def test_ordinary_per_pr_logs_of_one_template_are_never_refused_nor_warned(
+        repo: GitRepo) -> None:
+    repo.commit({log_path(300): ordinary_log(300, 0)}, when=T0)
+    docs = [(n, about_log(n, n - 1, 0) if n == 304 else ordinary_log(n, n))  # 304: a lone log about a log
+            for n in range(301, 308)]
+    # a log that fixes an old log's link is maintenance, not a loop
+    docs.append((320, merge_log(320, "Fix the evidence link in the PR_42_MERGE_LOG.md file.",
+                                "Fixed one link.")))
+    assert commit_each(repo, docs, T0 + 600) == ["pass"] * len(docs)
+
+
+def test_a_claim_must_be_earned_on_a_log_about_a_log(repo: GitRepo) -> None:
+    repo.commit({log_path(400 + k): ordinary_log(400 + k, k) for k in range(3)}, when=T0)
+    repo.commit({log_path(403): about_log(403, 402, 0)}, when=T0 + 600)
+    invented = with_front(about_log(404, 403, 1).replace("# PR", "---\n---\n\n# PR", 1),
+                          new_truth='"the chain is now complete"')
+    repo.stage({log_path(404): invented})
+    r = run_compactor("check", cwd=repo.root)
+    assert r.code == 1
+    assert "this lane adds no line the last three did not" in r.out
