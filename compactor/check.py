@@ -282,28 +282,18 @@ class _Context:
             if b.fields and b.new_truth is not None:
                 self.claims.append(i)
         self.where = where
-        self._series: dict[subjects.Series, list[int]] | None = None
+        self._series: dict[subjects.Series, list[int]] = {}
         self._steps: dict[int, subjects.Step] = {}
         self._subjects: dict[tuple[int, tuple[int, ...]], subjects.Ref | None] = {}
         self.bodies: dict[int, str] = {}
-        self.books: dict[int, _Run] = {}  # added docs about docs of their series: the run each ends
-        if self.config.bookkeeping_mode != "off":
-            for p in self.new:
-                k = where.get(p)
-                if k is not None:
-                    run = self.bookkeeping(k)
-                    if run is not None:
-                        self.books[k] = run
-        lanes = [where[p] for p in self.new
-                 if p in where and (self._judged(where[p]) or where[p] in self.books)]
-        self.lanes = sorted(lanes, key=lambda i: order_key(self.briefs[i]))
-        self.rank = {i: r for r, i in enumerate(self.lanes)}
         self._lines: dict[int, dict[str, _Line]] = {}
         self._links: dict[tuple[int, int, int], str] = {}
         self._prior: dict[int, list[int]] = {}
         self._names: dict[tuple[str | None, tuple[int, ...]], _Names] = {}
-        if self.lanes:  # one batch read for what each lane's run needs
-            need: list[int] = []
+        judged = [where[p] for p in self.new if p in where and self._judged(where[p])]
+        self._set_lanes(judged)
+        need: list[int] = []
+        if self.lanes:  # what each lane's run needs
             for i in self.lanes:
                 prior = self.prior(i)
                 need.extend(self.walked([*prior, i]))
@@ -312,18 +302,32 @@ class _Context:
                                 if self.briefs[o].path != self.config.inventory)
             if any(self.prior(i) for i in self.lanes):
                 need.extend(o for o in self.outputs if self.briefs[o].kind == "closeout")
-            self.read(need)
+        # added docs of a numbered series may be about another doc of it: their leads too
+        series = [] if self.config.bookkeeping_mode == "off" else [
+            k for p in self.new if (k := where.get(p)) is not None and self.series(k) is not None]
+        self.read([*need, *series])  # one batch
+        self.books: dict[int, _Run] = {}  # added docs about docs of their series: the run each ends
+        for k in series:
+            run = self.bookkeeping(k)
+            if run is not None:
+                self.books[k] = run
+        if any(k not in self.rank for k in self.books):  # judged too, though in no family
+            self._set_lanes([*judged, *(k for k in self.books if k not in self.rank)])
+
+    def _set_lanes(self, lanes: Iterable[int]) -> None:
+        self.lanes = sorted(lanes, key=lambda i: order_key(self.briefs[i]))
+        self.rank = {i: r for r, i in enumerate(self.lanes)}
 
     # -- docs about docs (``subjects.py``) -------------------------------------------------
 
     def series(self, i: int) -> list[int] | None:
         """The docs of brief i's name series in the order they were written (None: it has
-        no step, or its series is too small to say what kind of document each one is)."""
-        step = subjects.step_of(self.briefs[i].path)
-        if step is None:
+        no step, is no doc that joins families, or its series is too small to say what kind
+        of document each one is)."""
+        b = self.briefs[i]
+        step = subjects.step_of(b.path)
+        if step is None or b.kind not in FAMILY_KINDS or b.path == self.config.inventory:
             return None
-        if self._series is None:
-            self._series = {}
         got = self._series.get(step.series)
         if got is None:
             found = subjects.members([b.path for b in self.briefs],
@@ -350,9 +354,6 @@ class _Context:
 
     def bookkeeping(self, i: int) -> _Run | None:
         """The run of docs about docs that added doc i ends, when it is about one."""
-        b = self.briefs[i]
-        if b.kind not in FAMILY_KINDS or b.path == self.config.inventory:
-            return None
         docs = self.series(i)
         if docs is None:
             return None

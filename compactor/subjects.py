@@ -108,17 +108,33 @@ def step_of(path: str) -> Step | None:
     return Step(Series(key, at, idword, noun), int(digits))
 
 
+_FILES: dict[Series, re.Pattern[str]] = {}
+
+
+def _file_pattern(series: Series) -> re.Pattern[str]:
+    """A path whose file name is of ``series`` (group 1: its step), as :func:`step_of`
+    reads names: parts split at ``-_. ``, the last ``.suffix`` dropped, case ignored."""
+    got = _FILES.get(series)
+    if got is None:
+        parts = [rf"{re.escape(w[:-1])}(\d{{1,9}})" if k == series.at else re.escape(w)
+                 for k, w in enumerate(series.key)]
+        dotted = "[-_. ]+".join(parts)  # a name with a suffix: the last one dropped
+        plain = "[-_ ]+".join(parts)  # a name without one
+        got = _FILES[series] = re.compile(
+            rf"(?:^|/)(?:[-_. ]*{dotted}[-_. ]*\.[^./]*|(?=\.*[^./]*$)[-_. ]*{plain}[-_ ]*)$",
+            re.IGNORECASE)
+    return got
+
+
 def members(paths: Sequence[str], written: Sequence[int], series: Series) -> dict[int, Step]:
     """The docs of ``series`` among ``paths`` (index -> step), in the order they were
-    written (``written``: each path's time; then by step). A doc of a series holds the
-    longest word of its name, which screens the rest cheaply."""
-    word = max((w.replace("#", "") for w in series.key), key=len)
+    written (``written``: each path's time; then by step); one regex search per path."""
+    pattern = _file_pattern(series)
     found = {}
     for j, p in enumerate(paths):
-        if word in p.lower():
-            s = step_of(p)
-            if s is not None and s.series == series:
-                found[j] = s
+        m = pattern.search(p)
+        if m is not None:
+            found[j] = Step(series, int(m.group(1) or m.group(2)))
     order = sorted(found, key=lambda j: (written[j], found[j].number, paths[j]))
     return {j: found[j] for j in order}
 

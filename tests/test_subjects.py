@@ -103,3 +103,25 @@ def test_scan_explain_says_what_a_doc_is_about(repo: GitRepo) -> None:
                              "by": "step and noun", "line": "Adds the merge log for PR #3."}
     r = run_compactor("scan", "--explain", "docs/PR_3_MERGE_LOG.md", cwd=repo.root)
     assert "about" not in r.out
+
+
+def test_the_docs_of_a_series_are_found_as_step_of_reads_their_names() -> None:
+    import random
+
+    rng = random.Random(3)
+    words = ["pr", "merge", "log", "s", "wave", "cycle", "report", "a"]
+    seps = ["_", "-", ".", " ", "__"]
+    paths = []
+    for _ in range(3000):
+        parts = [rng.choice(words) for _ in range(rng.randint(0, 3))]
+        parts.insert(rng.randint(0, len(parts)), rng.choice(["", "s", "pr"]) + str(rng.randint(0, 99)))
+        if rng.random() < 0.1:
+            parts.append(str(rng.randint(0, 9)))  # two numbers: no step
+        name = rng.choice(seps).join(parts) + rng.choice([".md", ".MD", "", ".x.md"])
+        paths.append(rng.choice(["", "docs/", "a-1/b/"]) + (name.upper() if rng.random() < 0.2 else name))
+    steps = {p: step_of(p) for p in paths}
+    for series in {s.series for s in steps.values() if s is not None}:
+        got = subjects.members(paths, [0] * len(paths), series)
+        want = {j for j, p in enumerate(paths) if (s := steps[p]) is not None and s.series == series}
+        assert set(got) == want, series
+        assert all(got[j] == steps[paths[j]] for j in got)
