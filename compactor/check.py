@@ -51,6 +51,7 @@ from typing import Any
 from compactor import SCHEMA_VERSION, shapes, subjects
 from compactor.briefs import Brief
 from compactor.config import Config
+from compactor.episodes import CAP
 from compactor.errors import EXIT_BLOCKED, EXIT_OK, InputError, Warning
 from compactor.families import RESTATEMENT
 from compactor.files import in_dir, matches, path_for_humans
@@ -242,6 +243,7 @@ def _is_candidate(config: Config, path: str) -> bool:
 
 # How far back the gate walks a family to measure a run (and reads bodies for it).
 WALK = 32
+PAUSE = CAP  # a pause longer than this (a day) between two members ends the run before it
 NEAR_POOL = 256  # a doc's nearest earlier members are looked for among this many before it
 FACT_WORDS = 2  # content words a line must add (absent from the nearest lanes) to be a new fact
 _ORDER = {"off": 0, "warn": 1, "block": 2}
@@ -370,13 +372,24 @@ class _Context:
         return _Run(docs, steps, links, by_step)
 
     def prior(self, i: int) -> list[int]:
-        """The earlier members of lane i's family that it is judged against, in order."""
+        """The earlier members of lane i's family that it is judged against, in order:
+        the family's latest lap, from the last pause of more than a day between two
+        of them (a loop that stopped for a day is over, as an episode of ``compactor
+        report`` is: release notes months apart are not one run). Only pauses between
+        docs already committed before the change count: the time of a lane the change
+        adds is the hook's clock (or a late commit's), not the loop's, and the hook and
+        ``--range`` must judge one change alike."""
         got = self._prior.get(i)
         if got is None:
             fam = self.scan.family_of(i)
             kinds = ("brief",) if self.briefs[i].kind == "brief" else ("brief", "other")
-            got = self._prior[i] = [] if fam is None else [
+            got = [] if fam is None else [
                 m for m in fam.members if self.briefs[m].kind in kinds and self.earlier(m, i)]
+            briefs, added, k = self.briefs, self.rank, len(got) - 1
+            while k > 0 and (got[k] in added or
+                             briefs[got[k]].created - briefs[got[k - 1]].created <= PAUSE):
+                k -= 1
+            got = self._prior[i] = got[max(k, 0):]
         return got
 
     def names(self, fid: str | None, prior: Sequence[int]) -> _Names:

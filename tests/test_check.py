@@ -470,6 +470,32 @@ def test_near_copies_without_lane_ids_are_refused_past_max_adjacent(repo: GitRep
     assert (r.code, r.out) == (0, "")
 
 
+def test_a_pause_of_more_than_a_day_ends_a_run(repo: GitRepo) -> None:
+    """Near-copies a month apart (release notes of maintenance versions) are laps of
+    nothing: the run is the family's latest lap, from its last pause of more than a day.
+    The same docs hours apart are the loop that test above refuses."""
+    day = 86400
+    for k, a in enumerate(HANDOFFS):
+        repo.commit({f"docs/handoffs/{a.replace(' ', '-')}.md": unnumbered(a)},
+                    when=T0 + k * 30 * day)
+    repo.stage({"docs/handoffs/reopen-ticket.md": unnumbered("reopen ticket")})
+    r = run_compactor("check", "--format", "json", cwd=repo.root)
+    assert r.code == 0, r.out
+    [verdict] = json.loads(r.out)["verdicts"]
+    assert verdict["link"] == "copy"  # still a copy of the latest one ...
+    assert "adjacent" not in {c["name"] for c in verdict["conditions"]}  # ... but no run
+
+    # four laps within hours of each other (the staged one committed with the first): a run
+    for k, a in enumerate(["close account", "open account", "lock account"]):
+        repo.commit({f"docs/handoffs/{a.replace(' ', '-')}.md": unnumbered(a)},
+                    when=T0 + 200 * day + k * 3600)
+    repo.stage({"docs/handoffs/reset-account.md": unnumbered("reset account")})
+    r = run_compactor("check", "--format", "json", cwd=repo.root)
+    assert r.code == 1, r.out
+    [verdict] = json.loads(r.out)["verdicts"]
+    assert "adjacent" in {c["name"] for c in verdict["conditions"]}
+
+
 def test_templated_docs_whose_facts_differ_neither_block_nor_warn(repo: GitRepo) -> None:
     """One template, a module and a finding of their own: a work log, not a loop."""
     findings = ["typed the loader and removed the legacy retry shim",
