@@ -102,7 +102,7 @@ class Config:
     rename_mode: str = "block"
     budget_mode: str = "block"
     unnumbered_mode: str = "block"
-    max_restated: int = 3
+    max_restated: int = 8
     bookkeeping_mode: str = "block"
     max_bookkeeping: int = 1
     restatement: bool = True

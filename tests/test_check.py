@@ -782,13 +782,13 @@ def test_reworded_restatements_warn_then_are_refused_past_max_restated(repo: Git
 
     result = judge(r, linked, list(docs))
     assert [v.link for v in result.verdicts] == ["first"] + ["restatement"] * 11
-    assert [v.outcome for v in result.verdicts] == ["pass"] + ["warn"] * 3 + ["block"] * 8
+    assert [v.outcome for v in result.verdicts] == ["pass"] + ["warn"] * 8 + ["block"] * 3
     assert [(c.name, c.strength) for c in result.verdicts[1].conditions] == [
         ("restated", "medium")]
     assert "1 restatement of update-a in a row" in result.verdicts[1].conditions[0].evidence
-    assert result.verdicts[4].conditions[0].evidence.endswith("> max_restated 3")
-    assert result.verdicts[4].conditions[0].strength == "strong"
-    assert result.verdicts[3].conditions[0].strength == "medium"
+    assert result.verdicts[9].conditions[0].evidence.endswith("> max_restated 8")
+    assert result.verdicts[9].conditions[0].strength == "strong"
+    assert result.verdicts[8].conditions[0].strength == "medium"
 
     quiet = dataclasses.replace(linked, config=make_config({"unnumbered_mode": "warn"}))
     assert {v.outcome for v in judge(r, quiet, list(docs)).verdicts} == {"pass", "warn"}
