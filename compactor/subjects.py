@@ -6,7 +6,7 @@ reworded inside the template every ordinary log uses, so neither the shape leg n
 restatement leg links them; what makes them a loop is their *subject*: another doc of
 the same series — self-referential bookkeeping.
 
-A **series** is the docs whose file names are the same words around one number
+A **series** is the docs of one folder whose file names are the same words around one number
 (``PR_980_MERGE_LOG.md``, ``PR_981_MERGE_LOG.md``: ``PR_#_MERGE_LOG``; ``cycle-3-report.md``;
 ``wave-031.md``), at least :data:`MIN_SERIES` of them. The number is a doc's **step**; the
 word right before a bare number is the series' *id word* (``PR``, ``cycle``), and its
@@ -57,8 +57,10 @@ _STEP_TOKEN = re.compile(r"([^\W\d_]*)(\d{1,9})")
 
 
 class Series(NamedTuple):
-    """A name series: ``key`` its lower-case name parts with the step masked (``pr # merge log``)."""
+    """A name series: the docs of one ``folder`` whose file names are ``key``, lower-case
+    name parts with the step masked (``pr # merge log``)."""
 
+    folder: str  # '' (the root) or ending in '/'
     key: tuple[str, ...]
     at: int  # the position of the step in ``key``
     idword: str  # the word right before a bare number ('' when none, or the step has letters)
@@ -105,7 +107,8 @@ def step_of(path: str) -> Step | None:
     if not idword and not noun and not prefix:
         return None
     key = (*parts[:at], prefix + "#", *parts[at + 1:])
-    return Step(Series(key, at, idword, noun), int(digits))
+    folder = path[: path.rfind("/") + 1]
+    return Step(Series(folder, key, at, idword, noun), int(digits))
 
 
 _FILES: dict[Series, re.Pattern[str]] = {}
@@ -128,10 +131,14 @@ def _file_pattern(series: Series) -> re.Pattern[str]:
 
 def members(paths: Sequence[str], written: Sequence[int], series: Series) -> dict[int, Step]:
     """The docs of ``series`` among ``paths`` (index -> step), in the order they were
-    written (``written``: each path's time; then by step); one regex search per path."""
+    written (``written``: each path's time; then by step); one regex search per path of
+    the series' folder."""
     pattern = _file_pattern(series)
+    folder, depth = series.folder, series.folder.count("/")
     found = {}
     for j, p in enumerate(paths):
+        if not p.startswith(folder) or p.count("/") != depth:
+            continue
         m = pattern.search(p)
         if m is not None:
             found[j] = Step(series, int(m.group(1) or m.group(2)))

@@ -13,8 +13,9 @@ def test_a_series_is_the_names_alike_but_for_one_number() -> None:
     s = step_of("docs/ops/PR_980_MERGE_LOG.md")
     assert s is not None and s.number == 980
     assert (s.series.idword, s.series.noun, str(s.series)) == ("pr", ("merge", "log"), "PR_#_MERGE_LOG")
-    assert step_of("PR_981_MERGE_LOG.md").series == s.series  # type: ignore[union-attr]
-    assert step_of("PR_981_EVIDENCE.md").series != s.series  # type: ignore[union-attr]
+    assert step_of("docs/ops/PR_981_MERGE_LOG.md").series == s.series  # type: ignore[union-attr]
+    assert step_of("docs/ops/PR_981_EVIDENCE.md").series != s.series  # type: ignore[union-attr]
+    assert step_of("docs/PR_981_MERGE_LOG.md").series != s.series  # another folder  # type: ignore[union-attr]
     cycle = step_of("reports/cycle-3-report.md")
     assert cycle is not None and (cycle.series.idword, cycle.series.noun) == ("cycle", ("report",))
     wave = step_of("wave-031.md")
