@@ -17,7 +17,7 @@ then creation time, then path.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -435,42 +435,57 @@ def own_content(
     A step that names another by its file name (``stem(i)``: the name without its
     extension, lowercased, among the names its text mentions: the merge log of the
     previous merge log, a wave that continues the last) is about that step, as a run
-    is: such a pair stays a link. ``read(members)`` gives each
-    member's :class:`Text`.
+    is: such a pair stays a link. ``read(members)`` gives each member's :class:`Text`.
     """
     asked = [f for f in families
              if np.count_nonzero(judged[list(f.members)]) >= 2]  # numpy: ~10k lanes on a check
-    if not asked:
-        return Apart()
-    need = sorted({i for f in asked for i in f.members})
-    texts = dict(zip(need, read(need), strict=True))  # one read for every family
     own: set[int] = set()
     named: set[tuple[int, int]] = set()
-    for f in asked:
-        codes, counts = np.unique(np.concatenate([texts[i].words for i in f.members]),
-                                  return_counts=True)
-        alone = codes[counts == 1]  # the words of one member only
-        mine = []
-        for i in f.members:
-            ws = texts[i].words
-            if not judged[i] or not ws.size:
-                continue
-            n = np.count_nonzero(np.isin(ws, alone, assume_unique=True))
-            if n >= OWN_MIN and n >= OWN_SHARE * ws.size:
-                mine.append(i)
-        if len(mine) < 2:
-            continue
-        own.update(mine)
-        stems = {i: stem(i) for i in mine}
-        by_stem: dict[str, list[int]] = {}
-        for i in mine:
-            if stems[i]:
-                by_stem.setdefault(stems[i], []).append(i)
-        for i in mine:  # linear in the names each member mentions, not in pairs of members
-            for name in texts[i].names & by_stem.keys():
-                if name != stems[i]:
-                    named.update((min(i, j), max(i, j)) for j in by_stem[name])
+    at = 0
+    while at < len(asked):  # the families of ~READ_BATCH members read at once: bounded memory
+        batch = [asked[at]]
+        size = len(asked[at].members)
+        at += 1
+        while at < len(asked) and size + len(asked[at].members) <= READ_BATCH:
+            batch.append(asked[at])
+            size += len(asked[at].members)
+            at += 1
+        need = [i for f in batch for i in f.members]  # families share no member
+        texts = dict(zip(need, read(need), strict=True))
+        for f in batch:
+            _own_in(f, texts, judged, stem, own, named)
     return Apart(frozenset(own), frozenset(named))
+
+
+READ_BATCH = 2000  # members whose texts ``own_content`` holds at once
+
+
+def _own_in(f: Family, texts: Mapping[int, Text], judged: npt.NDArray[np.bool_],
+            stem: Callable[[int], str], own: set[int], named: set[tuple[int, int]]) -> None:
+    """``own_content`` of one family, added to ``own`` and ``named``."""
+    codes, counts = np.unique(np.concatenate([texts[i].words for i in f.members]),
+                              return_counts=True)
+    alone = codes[counts == 1]  # the words of one member only
+    mine = []
+    for i in f.members:
+        ws = texts[i].words
+        if not judged[i] or not ws.size:
+            continue
+        n = np.count_nonzero(np.isin(ws, alone, assume_unique=True))
+        if n >= OWN_MIN and n >= OWN_SHARE * ws.size:
+            mine.append(i)
+    if len(mine) < 2:
+        return
+    own.update(mine)
+    by_stem: dict[str, list[int]] = {}
+    stems = {i: stem(i) for i in mine}
+    for i in mine:
+        if stems[i]:
+            by_stem.setdefault(stems[i], []).append(i)
+    for i in mine:  # linear in the names each member mentions, not in pairs of members
+        for name in texts[i].names & by_stem.keys():
+            if name != stems[i]:
+                named.update((min(i, j), max(i, j)) for j in by_stem[name])
 
 
 def join(

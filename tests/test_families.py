@@ -126,6 +126,11 @@ def test_template_instances_that_each_order_their_own_work_stay_apart(
 ALL = np.ones(4, dtype=bool)
 
 
+def _plain(n: int) -> set[str]:
+    """n distinct words of letters only (a word holding a digit is masked: no content)."""
+    return set(sorted("w" + a + b for a in "abcdefgh" for b in "abcdefgh")[:n])
+
+
 def _texts(words: dict[int, set[str]], text: dict[int, str] | None = None,
            ) -> Callable[[Sequence[int]], list[families.Text]]:
     def read(idx: Sequence[int]) -> list[families.Text]:
@@ -135,7 +140,7 @@ def _texts(words: dict[int, set[str]], text: dict[int, str] | None = None,
 
 
 def test_own_content_asks_judged_members_of_families_with_two_of_them() -> None:
-    template = {f"w{k}" for k in range(60)}
+    template = _plain(60)
     words = {
         0: template | {"core", "shell", "bus", "fifth", "lower"},  # a scope of its own
         1: template | {"storage", "adapters", "sync", "queue", "retry"},  # another
@@ -154,7 +159,7 @@ def test_own_content_asks_judged_members_of_families_with_two_of_them() -> None:
     assert not families.own_content(fams[:1], one, _texts(words), stem)
     assert families.own_content(fams[1:], ALL, _texts(words), stem).own == {0, 3}
     # a share below OWN_SHARE is a rewording, not a scope of its own
-    few = {i: template | {f"x{i}", f"y{i}"} for i in range(2)}
+    few = {i: template | {f"x{'ab'[i]}", f"y{'ab'[i]}"} for i in range(2)}
     assert not families.own_content([families.Family("c", (0, 1))], ALL,
                                     _texts(few), stem)
 
@@ -162,7 +167,7 @@ def test_own_content_asks_judged_members_of_families_with_two_of_them() -> None:
 def test_a_step_that_names_the_other_by_its_file_name_stays_linked() -> None:
     # the merge log of the previous merge log, reworded: each has words of its own, but
     # the later one names the earlier one's file — a step of a run, not a template instance
-    template = {f"w{k}" for k in range(30)}
+    template = _plain(30)
     words = {0: template | {"refreshes", "complete", "navigable"},
              1: template | {"catch", "consistent", "keep"}}
     text = {1: "Adds `docs&#47;ops&#47;merge_logs&#47;PR_1086_MERGE_LOG.md` and the index."}
@@ -257,3 +262,25 @@ def test_a_text_mentions_file_names_with_and_without_their_extension() -> None:
     assert {"pr_1086_merge_log.md", "pr_1086_merge_log", "wave-002.md", "wave-002",
             "2.8.0.0"} <= names
     assert "merge_log" not in names and "PR_1086_MERGE_LOG" not in names
+
+
+def test_own_content_reads_families_in_batches_with_the_same_answer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    template = _plain(30)
+    words = {i: template | {f"{c}{'abcdefgh'[i]}" for c in "pqr"} for i in range(8)}
+    fams = [families.Family(str(k), (2 * k, 2 * k + 1)) for k in range(4)]
+    stem = str
+    calls: list[list[int]] = []
+
+    def read(idx: Sequence[int]) -> list[families.Text]:
+        calls.append(list(idx))
+        return _texts(words)(idx)
+
+    every = np.ones(8, dtype=bool)
+    whole = families.own_content(fams, every, read, stem)
+    assert whole.own == set(range(8)) and len(calls) == 1
+    calls.clear()
+    monkeypatch.setattr(families, "READ_BATCH", 3)  # one family of two at a time
+    assert families.own_content(fams, every, read, stem) == whole
+    assert calls == [[0, 1], [2, 3], [4, 5], [6, 7]]
