@@ -93,6 +93,38 @@ When complete, respond exactly:
 """
 
 
+BOUNDARY = """# Autonomy Boundary: Q03-{lane} (explorers)
+
+## Objective
+
+Deliver the next extraction pair focused on {focus} patterns that improve the city view's
+{goal}.
+
+## Allowed Work
+
+- Line-by-line source analysis for two high-value components.
+- Produce clean-room extraction packets with provenance and target contracts.
+- Escalate licensing concerns per the protocol.
+
+## Must Not Do
+
+- Lift code directly into the product.
+- Skip the canonical delivery proof.
+
+## Required Evidence
+
+- `/srv/work/plans/artifacts/Q03/Q03_{lane}_01_*.md`
+- `/srv/work/plans/artifacts/Q03/Q03_{lane}_02_*.md`
+
+Each packet must include the source provenance path, a concept summary, the value for the
+city view, a clean-room plan, target contracts, and a risk class with a licensing flag.
+"""
+
+# each boundary sets its own objective in a handful of words of a longer template
+FOCI = [("C5", "timeline and inspection", "observability and operator clarity"),
+        ("C6", "decision throughput and state explainability", "integration quality")]
+
+
 def _packets_and_prompts() -> dict[str, str]:
     files = {}
     for n, scope in enumerate(SCOPES, start=1):
@@ -100,6 +132,9 @@ def _packets_and_prompts() -> dict[str, str]:
                              for k in range(1, 4 + n % 3))
         files[f"docs/phase-packets/P{n:02d}-PACKET.md"] = PACKET.format(
             n=n, scope=scope, packages=packages)
+    for lane, focus, goal in FOCI:
+        files[f"docs/checkins/AUTONOMY_BOUNDARY_{lane}_EXPLORERS.md"] = BOUNDARY.format(
+            lane=lane, focus=focus, goal=goal)
     lanes = [f"C{k}" for k in range(2, 8)]
     for prev, lane in zip(["M1", *lanes], lanes, strict=False):
         files[f"docs/prompts/LAUNCH_Q03_{lane}_EXPLORERS.md"] = PROMPT.format(lane=lane, prev=prev)
@@ -110,7 +145,8 @@ def test_template_instances_that_each_order_their_own_work_stay_apart(
     repo: GitRepo, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # per-phase packets of one template: masked, only the scope line tells them apart;
-    # the launch prompts are one prompt with the packet id swapped (a run)
+    # two boundaries differ in their objective's few words; the launch prompts are one
+    # prompt with the packet id swapped (a run)
     repo.commit(_packets_and_prompts())
     scan = repo.scan()
     paths = [[scan.briefs[i].path for i in f.members] for f in scan.families]
@@ -120,7 +156,9 @@ def test_template_instances_that_each_order_their_own_work_stay_apart(
     monkeypatch.setattr(families, "OWN_SHARE", 2.0)
     fresh = repo.scan(use_cache=False)
     again = [[fresh.briefs[i].path for i in f.members] for f in fresh.families]
-    assert len(again) == 2 and any("PACKET" in p for p in again[0] + again[1])
+    bounds = sorted(p for p in (b.path for b in fresh.briefs) if "BOUNDARY" in p)
+    assert bounds in again and prompts in again
+    assert any(sum("PACKET" in p for p in f) >= 5 for f in again)
 
 
 ALL = np.ones(4, dtype=bool)
