@@ -119,7 +119,8 @@ def report(r: Replay, labels: dict[str, str] | None, verbose: bool = False) -> l
     lines = [f"{r.name}: {len(docs)} docs, {len(blocked)} blocked, {len(warned)} warned, "
              f"{len(r.outcome)} judged ({r.seconds:.1f} s)"]
     misses = []
-    if r.name in NEGATIVES:
+    negative = r.name in NEGATIVES or (labels is not None and set(labels.values()) <= {"-"})
+    if negative:  # the shared negatives, and every labelled corpus without a loop group
         if blocked:
             misses.append(f"MISS {r.name}: negative corpus, {len(blocked)} blocked")
         if len(warned) > NEGATIVE_WARN_SHARE * len(docs):

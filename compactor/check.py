@@ -1027,6 +1027,33 @@ def _stems(words: Iterable[str]) -> set[str]:
 _BREAK = "qxqlinebreakqxq"  # stands for a line break while a whole doc is masked at once
 
 
+# Counters spelled as words ("the fifth hour", "eleven checks") vary along a run as digits
+# do: a line that differs from the last lap's only by one is no new fact.
+_UNITS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen "
+          "fourteen fifteen sixteen seventeen eighteen nineteen").split()
+_TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
+_ORDINALS = ("zeroth first second third fourth fifth sixth seventh eighth ninth tenth "
+             "eleventh twelfth thirteenth fourteenth fifteenth sixteenth seventeenth "
+             "eighteenth nineteenth").split()
+NUMBER_WORDS = frozenset([
+    *_UNITS, *_TENS, *_ORDINALS, *(t[:-1] + "ieth" for t in _TENS),
+    "hundred", "thousand", "million", "billion", "hundredth", "thousandth", "millionth",
+    "hundreds", "thousands", "millions", "billions",
+])
+
+
+def _counters_masked(toks: Sequence[str]) -> list[str]:
+    """``toks`` with each run of number words (and masked numbers) one ``#``."""
+    out: list[str] = []
+    for tok in toks:
+        if tok in NUMBER_WORDS:
+            tok = shapes.MASK_NUMBER
+        if tok == shapes.MASK_NUMBER and out and out[-1] == tok:
+            continue
+        out.append(tok)
+    return out
+
+
 def fact_lines(text: str, label_words: Sequence[str]) -> dict[str, _Line]:
     """A doc's lines by their shape: labels and numbers masked as for fingerprints, and
     links, paths, URLs, code spans and checkbox states masked as ids (they point at
@@ -1045,7 +1072,7 @@ def fact_lines(text: str, label_words: Sequence[str]) -> dict[str, _Line]:
             line = _PATH.sub(" ~ ", line)
         lines.append(line)
     # one mask() for the whole doc (it costs per call), the lines kept apart by a word
-    toks = shapes.mask(f" {_BREAK} ".join(lines), label_words)
+    toks = _counters_masked(shapes.mask(f" {_BREAK} ".join(lines), label_words))
     out: dict[str, _Line] = {}
     k = 0
     current: list[str] = []

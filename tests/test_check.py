@@ -470,6 +470,23 @@ def test_near_copies_without_lane_ids_are_refused_past_max_adjacent(repo: GitRep
     assert (r.code, r.out) == (0, "")
 
 
+def test_counters_spelled_as_words_are_no_new_fact(repo: GitRepo) -> None:
+    """A status re-posted every lap with its counters in words ("the fourth hour, eleven
+    checks") says nothing new: its run of near-copies is refused as if they were digits."""
+    laps = [("fourth", "eleven"), ("fifth", "twelve"), ("sixth", "thirteen"),
+            ("seventh", "fourteen"), ("eighth", "fifteen")]
+    docs = {f"docs/handoffs/{a.replace(' ', '-')}.md": unnumbered(a).replace(
+        "## Next", f"Still waiting: the {o} hour, {n} checks so far.\n\n## Next")
+        for a, (o, n) in zip(HANDOFFS, laps, strict=False)}
+    repo.commit(docs, when=T0)
+    repo.stage({"docs/handoffs/reopen-ticket.md": unnumbered("reopen ticket").replace(
+        "## Next", "Still waiting: the ninth hour, sixteen checks so far.\n\n## Next")})
+    r = run_compactor("check", "--format", "json", cwd=repo.root)
+    [verdict] = json.loads(r.out)["verdicts"]
+    assert verdict["link"] == "copy"
+    assert r.code == 1 and "adjacent" in {c["name"] for c in verdict["conditions"]}
+
+
 def test_a_pause_of_more_than_a_day_ends_a_run(repo: GitRepo) -> None:
     """Near-copies a month apart (release notes of maintenance versions) are laps of
     nothing: the run is the family's latest lap, from its last pause of more than a day.
