@@ -397,14 +397,25 @@ def mentioned(text: str) -> frozenset[str]:
 
 @dataclass(frozen=True)
 class Apart:
-    """The members that say something of their own (``own``) and, among them, the pairs of
-    one family that are a step and the step it names (``named``: (smaller, larger))."""
+    """The members that say something of their own (``own``; ``groups``: them, family by
+    family) and, among them, the pairs of one family that are a step and the step it
+    names (``named``: (smaller, larger))."""
 
     own: frozenset[int] = frozenset()
     named: frozenset[tuple[int, int]] = frozenset()
+    groups: tuple[tuple[int, ...], ...] = ()
 
     def __bool__(self) -> bool:
         return bool(self.own)
+
+    def kept_from(self) -> dict[int, tuple[int, ...]]:
+        """Each member that says something of its own -> the members of its family it is
+        no link to (those that say something of their own and do not name it)."""
+        out: dict[int, tuple[int, ...]] = {}
+        for g in self.groups:
+            for i in g:
+                out[i] = tuple(j for j in g if j != i and (min(i, j), max(i, j)) not in self.named)
+        return out
 
     def veto(self, pairs: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
         """For each pair (brief indexes): both say something of their own, neither names
@@ -441,6 +452,7 @@ def own_content(
              if np.count_nonzero(judged[list(f.members)]) >= 2]  # numpy: ~10k lanes on a check
     own: set[int] = set()
     named: set[tuple[int, int]] = set()
+    groups: list[tuple[int, ...]] = []
     at = 0
     while at < len(asked):  # the families of ~READ_BATCH members read at once: bounded memory
         batch = [asked[at]]
@@ -453,16 +465,20 @@ def own_content(
         need = [i for f in batch for i in f.members]  # families share no member
         texts = dict(zip(need, read(need), strict=True))
         for f in batch:
-            _own_in(f, texts, judged, stem, own, named)
-    return Apart(frozenset(own), frozenset(named))
+            mine = _own_in(f, texts, judged, stem, named)
+            if mine:
+                own.update(mine)
+                groups.append(mine)
+    return Apart(frozenset(own), frozenset(named), tuple(groups))
 
 
 READ_BATCH = 2000  # members whose texts ``own_content`` holds at once
 
 
 def _own_in(f: Family, texts: Mapping[int, Text], judged: npt.NDArray[np.bool_],
-            stem: Callable[[int], str], own: set[int], named: set[tuple[int, int]]) -> None:
-    """``own_content`` of one family, added to ``own`` and ``named``."""
+            stem: Callable[[int], str], named: set[tuple[int, int]]) -> tuple[int, ...]:
+    """``own_content`` of one family: its members that say something of their own (none
+    when fewer than two do), their pairs where one names the other added to ``named``."""
     codes, counts = np.unique(np.concatenate([texts[i].words for i in f.members]),
                               return_counts=True)
     alone = codes[counts == 1]  # the words of one member only
@@ -475,8 +491,7 @@ def _own_in(f: Family, texts: Mapping[int, Text], judged: npt.NDArray[np.bool_],
         if n >= OWN_MIN and n >= OWN_SHARE * ws.size:
             mine.append(i)
     if len(mine) < 2:
-        return
-    own.update(mine)
+        return ()
     by_stem: dict[str, list[int]] = {}
     stems = {i: stem(i) for i in mine}
     for i in mine:
@@ -486,6 +501,7 @@ def _own_in(f: Family, texts: Mapping[int, Text], judged: npt.NDArray[np.bool_],
         for name in texts[i].names & by_stem.keys():
             if name != stems[i]:
                 named.update((min(i, j), max(i, j)) for j in by_stem[name])
+    return tuple(mine)
 
 
 def join(

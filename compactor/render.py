@@ -192,6 +192,9 @@ def explain_data(repo: Repo, scan: Scan, path: str) -> dict[str, Any]:
         out["link"] = link_data(scan, fam.link(i))
         if fam.pieces:
             out["pieces"] = list(fam.pieces)
+    kept = scan.apart.get(i)
+    if kept:
+        out["apart"] = [scan.briefs[j].path for j in kept]
     about = subject_data(scan, i, b.body or "")
     if about is not None:
         out["about"] = about
@@ -238,6 +241,13 @@ def explain_text(data: dict[str, Any]) -> str:
         if data.get("pieces"):
             lines.append(f"  one run joined from {', '.join(data['pieces'])}: pieces whose "
                          "numbers continue without a gap (runs.join_runs)")
+    kept = data.get("apart")
+    if kept:
+        shown = ", ".join(path_for_humans(p) for p in kept[:3])
+        more = f" and {len(kept) - 3} more" if len(kept) > 3 else ""
+        lines.append(f"  kept apart from {shown}{more}: template instances whose shapes meet, "
+                     "each saying something no other member of their family says "
+                     "(families.own_content)")
     about = data.get("about")
     if about is not None:
         what = path_for_humans(about["path"]) if about["path"] else f"step {about['step']}"

@@ -59,6 +59,9 @@ class Scan:
     # whose file names carry a token that rises along the run (``runs.py``). The gate can
     # judge such a doc as a lane: ``scan.runs.get(i)`` gives ``RunId(lane, number)``.
     runs: Mapping[int, RunId] = field(default_factory=dict)
+    # brief index -> the briefs it is no shape link to although their shapes meet: template
+    # instances of one family that each say something of their own (families.own_content)
+    apart: Mapping[int, tuple[int, ...]] = field(default_factory=dict)
 
     def index(self, path: str) -> int:
         for i, b in enumerate(self.briefs):
@@ -398,6 +401,7 @@ def run_scan(
         decisions=tuple(decided),
         warnings=tuple(warnings),
         runs=MappingProxyType(dict(infer_runs(briefs, fams))),
+        apart=MappingProxyType(apart.kept_from()),
     )
 
 
@@ -520,12 +524,15 @@ def _apart(repo: Repo, cache: Cache, config: Config, briefs: Sequence[Brief],
         found.update(new)
     own: set[int] = set()
     named: set[tuple[int, int]] = set()
+    groups = []
     for k, f in zip(keys, asked, strict=True):
         mine, pairs = found[k]
-        own.update(f.members[n] for n in mine)
+        if mine:
+            groups.append(tuple(f.members[n] for n in mine))
+            own.update(groups[-1])
         named.update((min(f.members[a], f.members[b]), max(f.members[a], f.members[b]))
                      for a, b in pairs)
-    return Apart(frozenset(own), frozenset(named))
+    return Apart(frozenset(own), frozenset(named), tuple(groups))
 
 
 def _texts(repo: Repo, briefs: Sequence[Brief], idx: Sequence[int]) -> list[Text]:

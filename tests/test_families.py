@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Callable, Sequence
 
 import numpy as np
 import pytest
-from conftest import GitRepo
+from conftest import GitRepo, run_compactor
 
 from compactor import families
 from compactor.families import components
@@ -152,6 +153,17 @@ def test_template_instances_that_each_order_their_own_work_stay_apart(
     paths = [[scan.briefs[i].path for i in f.members] for f in scan.families]
     prompts = sorted(p for p in (b.path for b in scan.briefs) if "/prompts/" in p)
     assert paths == [prompts]
+    # scan --explain says why a packet is in no family
+    out = run_compactor("scan", "--explain", "docs/phase-packets/P03-PACKET.md", cwd=repo.root)
+    assert out.code == 0
+    assert ("  kept apart from docs/phase-packets/P01-PACKET.md, docs/phase-packets/P04-PACKET.md,"
+            " docs/phase-packets/P05-PACKET.md and 1 more: template instances whose shapes meet,"
+            " each saying something no other member of their family says"
+            " (families.own_content)") in out.out.splitlines()
+    data = json.loads(run_compactor("scan", "--explain", "docs/checkins/AUTONOMY_BOUNDARY_C5"
+                                    "_EXPLORERS.md", "--format", "json", cwd=repo.root).out)
+    assert data["family"] is None
+    assert data["apart"] == ["docs/checkins/AUTONOMY_BOUNDARY_C6_EXPLORERS.md"]
     # without the rule the packets are one family: what the test guards
     monkeypatch.setattr(families, "OWN_SHARE", 2.0)
     fresh = repo.scan(use_cache=False)
