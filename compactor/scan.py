@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from compactor import shapes, store
-from compactor.briefs import Brief, brief_from_meta, decode
+from compactor.briefs import _NO_FIELDS, Brief, brief_from_meta, decode
 from compactor.config import Config
 from compactor.decisions import Decision, decide
 from compactor.errors import Warning, path_for_humans
@@ -161,6 +161,7 @@ def _build(
     place: list[int] = []  # per brief: its entry's position (its row in a rewritten snapshot)
     raws: list[bytes] = []
     fresh: list[tuple[IndexEntry, dict[str, Any]]] = []  # the entries not in the snapshot
+    new = tuple.__new__
     if snap is not None:  # the snapshot's columns as locals: this loop runs once per file
         s_warn, s_skip, s_lane, s_number, s_title, s_label, s_kind, s_words, s_fields = (
             snap.warnings, snap.skip, snap.lane, snap.number, snap.title, snap.label,
@@ -177,10 +178,12 @@ def _build(
                 warnings.extend(Warning(path, w) for w in s_warn[k])
             if s_skip[k]:
                 continue
-            briefs.append(Brief(
-                path, e.blob, s_lane[k], s_number[k], s_title[k], s_label[k],
-                s_kind[k], s_words[k], MappingProxyType(s_fields[k]), when, staged,
-            ))
+            fields = s_fields[k]
+            briefs.append(new(Brief, (  # Brief(...) without its Python-level __new__
+                path, e.blob, s_lane[k], s_number[k], s_title[k], s_label[k], s_kind[k],
+                s_words[k], MappingProxyType(fields) if fields else _NO_FIELDS, when, staged,
+                None, "present",
+            )))
             counts.append(s_shingles[k])
             sketches.append(s_facts[k])
         else:
