@@ -13,15 +13,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from compactor import shapes
 from compactor.briefs import parse_brief
 from compactor.config import Config
 from compactor.demo.example import ExampleDoc, loop_corpus
 from compactor.facts import FACTS_AGREE, copy_veto, masked_fact_sketch, names_veto
-from compactor.families import group
+from compactor.families import Text, group, mentioned, own_content
 from compactor.runs import join_runs
-from compactor.scan import family_name, order_key
+from compactor.scan import family_name, file_stem, order_key
 from compactor.vocab import FAMILY_KINDS
 
 
@@ -51,10 +52,22 @@ def predict(config: Config, docs: Sequence[ExampleDoc]) -> tuple[list[str | None
     matrix = np.vstack(sigs)
     rows = [i for i, b in enumerate(briefs)
             if b.kind in FAMILY_KINDS and counts[i] >= shapes.MIN_SHINGLES]
-    fams = group(matrix, rows, config.threshold, [order_key(b) for b in briefs],
-                 [family_name(b) for b in briefs],
-                 veto=lambda pairs: copy_veto(sketches, pairs, FACTS_AGREE) | names_veto(
-                     lambda i: None if briefs[i].in_run else briefs[i].title, pairs))
+    keys, names = [order_key(b) for b in briefs], [family_name(b) for b in briefs]
+
+    def veto(pairs: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        return copy_veto(sketches, pairs, FACTS_AGREE) | names_veto(
+            lambda i: None if briefs[i].in_run else briefs[i].title, pairs)
+
+    fams = group(matrix, rows, config.threshold, keys, names, veto=veto)
+    # template instances apart, as the scan does (families.own_content)
+    apart = own_content(
+        fams, np.array([not b.in_run for b in briefs], dtype=bool),
+        lambda idx: [Text(shapes.content_codes(briefs[i].body or "", briefs[i].mask_words),
+                          mentioned(briefs[i].body or "")) for i in idx],
+        lambda i: file_stem(briefs[i]))
+    if apart:
+        fams = group(matrix, rows, config.threshold, keys, names,
+                     veto=lambda pairs: veto(pairs) | apart.veto(pairs))
     fams = join_runs(briefs, fams, sketches, matrix, config.threshold)
     fam_of: list[str | None] = [None] * len(docs)
     for f in fams:

@@ -517,7 +517,7 @@ def _apart(repo: Repo, cache: Cache, config: Config, briefs: Sequence[Brief],
     missed = [(k, f) for k, f in zip(keys, asked, strict=True) if k not in found]
     if missed:
         got = own_content([f for _, f in missed], judged, lambda idx: _texts(repo, briefs, idx),
-                          lambda i: _stem(briefs[i]))
+                          lambda i: file_stem(briefs[i]))
         new: dict[bytes, store.OwnContent] = {}
         for k, f in missed:
             at = {m: n for n, m in enumerate(f.members)}
@@ -545,7 +545,7 @@ def _texts(repo: Repo, briefs: Sequence[Brief], idx: Sequence[int]) -> list[Text
             for i, body in zip(idx, _bodies(repo, briefs, idx), strict=True)]
 
 
-def _stem(b: Brief) -> str:
+def file_stem(b: Brief) -> str:
     """A brief's file name without its extension, lowercased."""
     name = b.path.rsplit("/", 1)[-1]
     return (name.rsplit(".", 1)[0] if "." in name else name).lower()
