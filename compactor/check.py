@@ -56,7 +56,15 @@ from compactor.errors import EXIT_BLOCKED, EXIT_OK, InputError, Warning
 from compactor.families import RESTATEMENT
 from compactor.files import in_dir, matches, path_for_humans
 from compactor.git import Repo
-from compactor.scan import Progress, Scan, family_name, order_key, run_scan, with_bodies
+from compactor.scan import (
+    Progress,
+    Scan,
+    family_name,
+    file_stem,
+    order_key,
+    run_scan,
+    with_bodies,
+)
 from compactor.vocab import CONSOLIDATION_KINDS, FAMILY_KINDS, PROOF_KINDS
 
 HOUR = 3600
@@ -284,6 +292,7 @@ class _Context:
             if b.fields and b.new_truth is not None:
                 self.claims.append(i)
         self.where = where
+        self._shared: dict[str, set[str]] = {}  # per family: lane ids two members carry
         self._series: dict[subjects.Series, list[int]] = {}
         self._steps: dict[int, subjects.Step] = {}
         self._subjects: dict[tuple[int, tuple[int, ...]], subjects.Ref | None] = {}
@@ -429,7 +438,22 @@ class _Context:
         return r is None or r < self.rank[i]
 
     def name(self, i: int) -> str:
-        return family_name(self.briefs[i])
+        """Brief i as messages name it: its lane id (else its file name), with its file
+        name when another member of its family carries the same lane id
+        (``SPRINT1 (PHASE5_SPRINT1_PLAN)``: the lane id alone would not say which)."""
+        b = self.briefs[i]
+        fam = self.scan.family_of(i) if b.lane is not None else None
+        if fam is None:
+            return family_name(b)
+        shared = self._shared.get(fam.id)
+        if shared is None:
+            seen: set[str] = set()
+            shared = self._shared[fam.id] = set()
+            for m in fam.members:
+                lane = self.briefs[m].lane
+                if lane is not None:
+                    (shared if lane in seen else seen).add(lane)
+        return f"{family_name(b)} ({file_stem(b.path)})" if b.lane in shared else family_name(b)
 
     # -- evidence: what a doc adds that its nearest earlier docs do not -----------------
 
@@ -1142,7 +1166,8 @@ class _Names:
     """A family's id and lane names, and a whole-word search for them in text."""
 
     def __init__(self, ctx: _Context, fid: str | None, prior: Sequence[int]) -> None:
-        self.shown = {ctx.name(m).lower(): ctx.name(m) for m in prior}
+        own = [family_name(ctx.briefs[m]) for m in prior]  # lane ids as docs write them
+        self.shown = {name.lower(): name for name in own}
         if fid is not None:
             self.shown.setdefault(fid.lower(), fid)
         self.pattern = names_pattern(self.shown)

@@ -487,6 +487,21 @@ def test_counters_spelled_as_words_are_no_new_fact(repo: GitRepo) -> None:
     assert r.code == 1 and "adjacent" in {c["name"] for c in verdict["conditions"]}
 
 
+def test_two_members_of_one_lane_id_are_named_by_their_files(repo: GitRepo) -> None:
+    """Messages name lanes by lane id; where two members of the family carry the same one
+    (a plan and a status of SPRINT1), the file name says which is meant."""
+    repo.commit({
+        "docs/lanes/S001-approve-invoice.md": small_lane(1, "approve invoice"),
+        "docs/lanes/S001-cancel-vendor.md": small_lane(1, "cancel vendor"),
+        "docs/lanes/S002-flag-invoice.md": small_lane(2, "flag invoice"),
+    }, when=T0)
+    repo.stage({"docs/lanes/S003-void-invoice.md": small_lane(3, "void invoice")})
+    r = run_compactor("check", "--format", "json", cwd=repo.root)
+    [verdict] = json.loads(r.out)["verdicts"]
+    names = {n["lane"] for n in verdict["nearest"]}
+    assert names == {"S001 (S001-approve-invoice)", "S001 (S001-cancel-vendor)", "S002"}
+
+
 def test_a_pause_of_more_than_a_day_ends_a_run(repo: GitRepo) -> None:
     """Near-copies a month apart (release notes of maintenance versions) are laps of
     nothing: the run is the family's latest lap, from its last pause of more than a day.
