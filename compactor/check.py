@@ -60,7 +60,7 @@ from compactor.scan import (
     Progress,
     Scan,
     family_name,
-    file_stem,
+    name_for_humans,
     order_key,
     run_scan,
     with_bodies,
@@ -453,7 +453,7 @@ class _Context:
                 lane = self.briefs[m].lane
                 if lane is not None:
                     (shared if lane in seen else seen).add(lane)
-        return f"{family_name(b)} ({file_stem(b.path)})" if b.lane in shared else family_name(b)
+        return f"{family_name(b)} ({name_for_humans(b.path)})" if b.lane in shared else family_name(b)
 
     # -- evidence: what a doc adds that its nearest earlier docs do not -----------------
 

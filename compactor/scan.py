@@ -304,10 +304,10 @@ def order_key(b: Brief) -> tuple[float, int, str]:
 def family_name(b: Brief) -> str:
     """A family's id: its first member's lane id, else its file name without the
     extension (control characters escaped: the id is printed everywhere)."""
-    return path_for_humans(b.lane) if b.lane else file_stem(b.path)
+    return path_for_humans(b.lane) if b.lane else name_for_humans(b.path)
 
 
-def file_stem(path: str) -> str:
+def name_for_humans(path: str) -> str:
     """A path's file name without its extension, control characters escaped."""
     stem = path.rsplit("/", 1)[-1]
     return path_for_humans(stem.rsplit(".", 1)[0] if "." in stem else stem)
