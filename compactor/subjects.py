@@ -45,6 +45,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple
 
 LEAD_LINES = 12  # lines of text, title included (blank lines and code fences not), that say what a doc is about
+LINE_CHARS = 400  # of a lead line, read (what a doc is about is said early in it)
 MIN_SERIES = 3  # docs a series needs before its name says what kind of document each is
 NOUN_GAP = 4  # words at most between a series' noun and the step it names
 RECENT = 3  # a subject is this many steps back at most, or among this many docs written last
@@ -123,9 +124,10 @@ def _file_pattern(series: Series) -> re.Pattern[str]:
                  for k, w in enumerate(series.key)]
         dotted = "[-_. ]+".join(parts)  # a name with a suffix: the last one dropped
         plain = "[-_ ]+".join(parts)  # a name without one
+        # matched against a file name as a whole: every separator run is bounded by a word
+        # or the suffix, so matching takes time linear in the name
         got = _FILES[series] = re.compile(
-            rf"(?:^|/)(?:[-_. ]*{dotted}[-_. ]*\.[^./]*|(?=\.*[^./]*$)[-_. ]*{plain}[-_ ]*)$",
-            re.IGNORECASE)
+            rf"[-_. ]*{dotted}[-_. ]*\.[^./]*|(?=\.*[^./]*$)[-_. ]*{plain}[-_ ]*", re.IGNORECASE)
     return got
 
 
@@ -139,7 +141,7 @@ def members(paths: Sequence[str], written: Sequence[int], series: Series) -> dic
     for j, p in enumerate(paths):
         if not p.startswith(folder) or p.count("/") != depth:
             continue
-        m = pattern.search(p)
+        m = pattern.fullmatch(p, len(folder))
         if m is not None:
             found[j] = Step(series, int(m.group(1) or m.group(2)))
     order = sorted(found, key=lambda j: (written[j], found[j].number, paths[j]))
@@ -149,13 +151,13 @@ def members(paths: Sequence[str], written: Sequence[int], series: Series) -> dic
 def lead(title: str, body: str) -> list[str]:
     """The lines that say what a doc is about: its title and the first lines of text of
     its body (:data:`LEAD_LINES` in all; blank lines and code fences skipped)."""
-    out = [title] if title else []
-    for raw in body.splitlines():
+    out = [title[:LINE_CHARS]] if title else []
+    for raw in body[: LEAD_LINES * (LINE_CHARS + 200)].splitlines():
         if len(out) >= LEAD_LINES:
             break
         line = raw.strip()
         if line and not line.startswith(("```", "~~~")):
-            out.append(line)
+            out.append(line[:LINE_CHARS])
     return out
 
 
@@ -175,7 +177,8 @@ def _patterns(series: Series) -> _Patterns:
     words = []
     for k, w in enumerate(series.key):
         if k == series.at:
-            words.append(rf"{re.escape(w[:-1])}{_SEP}#?\s*0*(\d{{1,9}}){_NOT_A_STEP}")
+            prefix = rf"{re.escape(w[:-1])}{_SEP}" if w[:-1] else ""  # the join puts one before it
+            words.append(rf"{prefix}(?:#\s*)?0*(\d{{1,9}}){_NOT_A_STEP}")
         else:
             words.append(re.escape(w))
     tail = r"(?![^\W_])" if series.noun else _EXTENSION
@@ -183,7 +186,7 @@ def _patterns(series: Series) -> _Patterns:
     step = noun = None
     if series.noun:
         cited = re.escape(series.idword or series.key[series.at][:-1])
-        head = rf"(?<![^\W_]){cited}{_SEP}#?\s*|(?<!&)#" if cited else r"(?<!&)#"
+        head = rf"(?<![^\W_]){cited}{_SEP}(?:#\s*)?|(?<!&)#" if cited else r"(?<!&)#"
         step = re.compile(rf"(?:{head})0*(\d{{1,9}}){_NOT_A_STEP}", re.IGNORECASE)
         phrase = _SEP.join(re.escape(w) for w in series.noun)
         noun = re.compile(rf"(?<![^\W_]){phrase}", re.IGNORECASE)

@@ -113,7 +113,7 @@ def test_the_docs_of_a_series_are_found_as_step_of_reads_their_names() -> None:
     words = ["pr", "merge", "log", "s", "wave", "cycle", "report", "a"]
     seps = ["_", "-", ".", " ", "__"]
     paths = []
-    for _ in range(3000):
+    for _ in range(1000):
         parts = [rng.choice(words) for _ in range(rng.randint(0, 3))]
         parts.insert(rng.randint(0, len(parts)), rng.choice(["", "s", "pr"]) + str(rng.randint(0, 99)))
         if rng.random() < 0.1:
@@ -126,3 +126,24 @@ def test_the_docs_of_a_series_are_found_as_step_of_reads_their_names() -> None:
         want = {j for j, p in enumerate(paths) if (s := steps[p]) is not None and s.series == series}
         assert set(got) == want, series
         assert all(got[j] == steps[paths[j]] for j in got)
+
+
+def test_hostile_leads_and_names_are_read_in_linear_time() -> None:
+    """A repo is untrusted: no lead or file name may make the gate's reading blow up
+    (quadratic matching on these would take minutes; the bound is generous)."""
+    import time
+
+    step = step_of("docs/PR_9_MERGE_LOG.md")
+    assert step is not None
+    start = time.monotonic()
+    body = "\n".join(["PR" + " " * 200_000 + "x", "merge log #1 " * 50_000,
+                      "pr_" + "0" * 100_000 + "x merge log", "PR #" + "-" * 100_000])
+    references(step, lead("merge log " * 10_000, body))
+    assert references(step, ["PR" + " " * 200_000 + "x", "pr #" + " " * 200_000 + "0" * 100_000]) == []
+    names = [f"docs/{'.' * 3000}x", f"docs/PR{' ' * 3000}1_merge_log.{'.' * 3000}/",
+             f"docs/pr_1{'_' * 3000}merge{'.' * 3000}log{'.-' * 3000}md", "docs/PR_1_MERGE_LOG.md"]
+    found = subjects.members(names * 200, [0] * 800, step.series)
+    assert set(found) == {j for j, p in enumerate(names * 200)
+                          if (s := step_of(p)) is not None and s.series == step.series}
+    assert len(found) == 400  # the third name is one of the series too, as step_of reads it
+    assert time.monotonic() - start < 5
