@@ -103,6 +103,9 @@ AFTER_WORDS = "complete completed completion done final retrospective closeout a
     "delivered acknowledged finished remediation"
 # these say "after" only in a name with no BEFORE word ("Kickoff Report" is a kickoff)
 AFTER_WEAK_WORDS = "report summary results"
+# work under way: another state than its completion (a progress note and the "complete"
+# report of one sprint), though not than a summary or a report of it
+DURING_WORDS = "progress ongoing interim partial midway"
 
 _WORD = re.compile(r"[^\W\d_]{3,}")
 # a numbered step in a name: a short prefix and a number (A5, P07, FC-02) or a word and a
@@ -141,9 +144,10 @@ def stems(words: Sequence[str]) -> list[str]:
 
 
 @lru_cache(maxsize=1)
-def _vocab() -> tuple[frozenset[str], frozenset[str], frozenset[str], frozenset[str]]:
+def _vocab() -> tuple[frozenset[str], ...]:
     return (frozenset(stems(GENRE_WORDS.split())), frozenset(stems(BEFORE_WORDS.split())),
-            frozenset(stems(AFTER_WORDS.split())), frozenset(stems(AFTER_WEAK_WORDS.split())))
+            frozenset(stems(AFTER_WORDS.split())), frozenset(stems(AFTER_WEAK_WORDS.split())),
+            frozenset(stems(DURING_WORDS.split())))
 
 
 def _h32(text: str) -> int:
@@ -362,7 +366,7 @@ def _own_name_word(a: Doc, b: Doc, genre: frozenset[str]) -> bool:
 
 def _stage(names: frozenset[str], vocab: tuple[frozenset[str], ...]) -> int:
     """-1 a name of a plan or a selection, 1 of a completion or a report, 0 neither or both."""
-    _, before, after, weak = vocab
+    _, before, after, weak, _ = vocab
     b, a = bool(names & before), bool(names & after)
     if b != a:
         return -1 if b else 1
@@ -371,7 +375,12 @@ def _stage(names: frozenset[str], vocab: tuple[frozenset[str], ...]) -> int:
 
 def _stage_conflict(a: frozenset[str], b: frozenset[str],
                     vocab: tuple[frozenset[str], ...]) -> bool:
-    return _stage(a, vocab) * _stage(b, vocab) < 0
+    """A plan against a completion or a report; or work under way against its completion."""
+    if _stage(a, vocab) * _stage(b, vocab) < 0:
+        return True
+    after, during = vocab[2], vocab[4]
+    return any(bool(x & during) and not x & after and bool(y & after) and not y & during
+               for x, y in ((a, b), (b, a)))
 
 
 Read = Callable[[Sequence[int]], Mapping[int, str]]

@@ -180,7 +180,7 @@ def test_templated_runbooks_of_distinct_alerts_are_not_restatements(repo: GitRep
     assert [_family_of(scan, p) for p in files] == [None] * len(files)
 
 
-@pytest.mark.parametrize("before", ["plan", "draft"])
+@pytest.mark.parametrize("before", ["plan", "draft", "progress"])
 def test_a_plan_and_its_completion_are_two_states(repo: GitRepo, before: str) -> None:
     """A plan (or a draft) and the report that it is done say two states of one piece of
     work, in the same words: not a restatement."""
