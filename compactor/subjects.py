@@ -41,6 +41,7 @@ run of two). Whether a run is a loop is the gate's to judge (``check.py``, condi
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple
 
@@ -196,21 +197,32 @@ def _patterns(series: Series) -> _Patterns:
 
 def _cited(line: str, noun: re.Pattern[str], step: re.Pattern[str]) -> list[int]:
     """The step each mention of the noun in ``line`` belongs to: the cited step nearest to
-    it, with at most :data:`NOUN_GAP` words between them."""
+    it, with at most :data:`NOUN_GAP` words between them. Only the nearest step on each
+    side (and any overlapping it) can be nearest, and a farther one has no fewer words
+    between: a few steps per noun, not every pair (a line of ``log #1 log #2 …`` is
+    hundreds of pairs)."""
     nouns = [m.span() for m in noun.finditer(line)]
     if not nouns:
         return []
-    steps = [(m.span(), int(m.group(1))) for m in step.finditer(line)]
+    spans, numbers = [], []
+    for m in step.finditer(line):  # in order, disjoint: starts and ends both rise
+        spans.append(m.span())
+        numbers.append(int(m.group(1)))
+    starts = [c for c, _ in spans]
+    ends = [d for _, d in spans]
     out = []
     for a, b in nouns:
+        lo = bisect_right(ends, a) - 1  # the last step ending before the noun
+        hi = bisect_left(starts, b)  # the first step starting after it
         best: tuple[int, int] | None = None
-        for (c, d), n in steps:
+        for k in range(max(lo, 0), min(hi + 1, len(spans))):  # those, and any in between
+            c, d = spans[k]
             gap = line[b:c] if c >= b else line[d:a] if d <= a else ""
             if len(_WORDS.findall(gap)) > NOUN_GAP:
                 continue
             distance = max(c - b, a - d, 0)
             if best is None or distance < best[0]:
-                best = (distance, n)
+                best = (distance, numbers[k])
         if best is not None:
             out.append(best[1])
     return out

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -970,3 +971,62 @@ def test_a_file_name_with_a_terminal_escape_is_escaped_in_family_ids_and_spans(
     code, out, _ = run(repo.root, "scan", capsys=capsys)
     assert code == 0 and "family A\\x1b]0;pwn\\x07_WS_FIX: " in out, out
     assert all(c.isprintable() for line in out.splitlines() for c in line), out
+
+
+# -- docs about docs (subjects.py): leads and names the gate reads -----------------------------
+
+def _dense_lead(n: int) -> str:
+    """A lead of thirteen lines, each 100 mentions of the series' noun and a step (``x#1``)."""
+    line = ("x#1 " * 100)[:400]
+    return f"# x #{n - 1}\n\n" + "\n".join([line] * 14) + "\n"
+
+
+def test_a_lead_dense_with_nouns_and_steps_is_read_in_linear_time(
+        repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    """Each mention of a series' noun belongs to the nearest cited step: a line of 100
+    nouns and 100 steps was 10,000 gaps counted word by word (1.2 s a lead; a PR of 100
+    such docs held the gate two minutes)."""
+    import time
+
+    repo.commit({f"docs/x_pr_{n}.md": _dense_lead(n) for n in (1, 2, 3)}, when=T0)
+    repo.commit({f"docs/x_pr_{n}.md": _dense_lead(n) for n in range(4, 12)}, when=T0 + 600)
+    start = time.monotonic()
+    code, out, err = run(repo.root, "check", "--range", "HEAD~1..HEAD", capsys=capsys)
+    assert time.monotonic() - start < 5  # was ~40 s
+    assert code == 1 and "Traceback" not in err and "docs about docs" in out
+
+
+def _cited_pairwise(line: str, noun: re.Pattern[str], step: re.Pattern[str]) -> list[int]:
+    """subjects._cited as every (noun, step) pair: the reference the fast one must equal."""
+    from compactor.subjects import _WORDS, NOUN_GAP
+
+    out = []
+    steps = [(m.span(), int(m.group(1))) for m in step.finditer(line)]
+    for a, b in (m.span() for m in noun.finditer(line)):
+        best: tuple[int, int] | None = None
+        for (c, d), n in steps:
+            gap = line[b:c] if c >= b else line[d:a] if d <= a else ""
+            if len(_WORDS.findall(gap)) <= NOUN_GAP and (best is None or max(c - b, a - d, 0) < best[0]):
+                best = (max(c - b, a - d, 0), n)
+        if best is not None:
+            out.append(best[1])
+    return out
+
+
+def test_the_nearest_cited_step_is_the_pairwise_answer() -> None:
+    import random
+
+    from compactor import subjects
+
+    rng = random.Random(7)
+    for path in ("docs/x_pr_9.md", "docs/PR_982_MERGE_LOG.md", "cycle-9-report.md"):
+        step = subjects.step_of(path)
+        assert step is not None
+        pats = subjects._patterns(step.series)
+        assert pats.noun is not None and pats.step is not None
+        pieces = ["x", "merge log", "log", "Merge-Log", "PR", "pr #", "#", "1", "98", "&#4", " ",
+                  "cycle 7 report", "report", "  ", "a b", "c", "-", ".", ":", "12:18", "x#3", "#0"]
+        for _ in range(3000):
+            line = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 30)))
+            assert subjects._cited(line, pats.noun, pats.step) == _cited_pairwise(
+                line, pats.noun, pats.step), line
