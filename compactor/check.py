@@ -251,6 +251,7 @@ def _is_candidate(config: Config, path: str) -> bool:
 
 # How far back the gate walks a family to measure a run (and reads bodies for it).
 WALK = 32
+FEW_SERIES = 8  # series looked up one by one; past this, every file name is read once for all
 PAUSE = CAP  # a pause longer than this (a day) between two members ends the run before it
 NEAR_POOL = 256  # a doc's nearest earlier members are looked for among this many before it
 FACT_WORDS = 2  # content words a line must add (absent from the nearest lanes) to be a new fact
@@ -341,10 +342,16 @@ class _Context:
             return None
         got = self._series.get(step.series)
         if got is None:
-            found = subjects.members([b.path for b in self.briefs],
-                                     [b.created for b in self.briefs], step.series)
-            self._steps.update(found)
-            got = self._series[step.series] = list(found)
+            paths, written = [b.path for b in self.briefs], [b.created for b in self.briefs]
+            if len(self._series) < FEW_SERIES:  # a regex search per path of the folder
+                found = subjects.members(paths, written, step.series)
+                self._steps.update(found)
+                got = self._series[step.series] = list(found)
+            else:  # a change adding docs of many series: every name read once, not once a series
+                for s, found in subjects.by_series(paths, written).items():
+                    self._steps.update(found)
+                    self._series[s] = list(found)
+                got = self._series[step.series]
         return got if len(got) >= subjects.MIN_SERIES else None
 
     def subject(self, j: int, written: Sequence[int]) -> subjects.Ref | None:

@@ -149,6 +149,18 @@ def members(paths: Sequence[str], written: Sequence[int], series: Series) -> dic
     return {j: found[j] for j in order}
 
 
+def by_series(paths: Sequence[str], written: Sequence[int]) -> dict[Series, dict[int, Step]]:
+    """:func:`members` of every series among ``paths`` at once: one :func:`step_of` per
+    path (asking many series one by one is a search of every path per series)."""
+    found: dict[Series, dict[int, Step]] = {}
+    for j, p in enumerate(paths):
+        step = step_of(p)
+        if step is not None:
+            found.setdefault(step.series, {})[j] = step
+    return {s: {j: steps[j] for j in sorted(steps, key=lambda j: (written[j], steps[j].number, paths[j]))}
+            for s, steps in found.items()}
+
+
 def lead(title: str, body: str) -> list[str]:
     """The lines that say what a doc is about: its title and the first lines of text of
     its body (:data:`LEAD_LINES` in all; blank lines and code fences skipped)."""

@@ -1030,3 +1030,41 @@ def test_the_nearest_cited_step_is_the_pairwise_answer() -> None:
             line = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 30)))
             assert subjects._cited(line, pats.noun, pats.step) == _cited_pairwise(
                 line, pats.noun, pats.step), line
+
+
+def test_a_change_adding_docs_of_many_series_reads_each_name_once(
+        repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    """Each added doc with a step asks for its series: 2,500 docs each of a series of its
+    own were 2,500 searches of every path (quadratic: 20,000 such docs, minutes)."""
+    import itertools
+    import string
+    import time
+
+    repo.commit({"docs/README.md": "# Readme\n\nhello\n"}, when=T0)
+    words = ("".join(w) for w in itertools.product(string.ascii_lowercase, repeat=3))
+    repo.commit({f"docs/{w}-1.md": f"# {w}\n" for w, _ in zip(words, range(2500), strict=False)},
+                when=T0 + 600)
+    start = time.monotonic()
+    code, out, err = run(repo.root, "check", "--range", "HEAD~1..HEAD", capsys=capsys)
+    assert time.monotonic() - start < 4  # was ~6 s
+    assert code == 0 and "Traceback" not in err
+
+
+def test_every_series_at_once_is_each_series_alone() -> None:
+    import random
+
+    from compactor import subjects
+
+    rng = random.Random(5)
+    words = ["pr", "merge", "log", "s", "wave", "cycle", "a"]
+    paths = []
+    for _ in range(600):
+        parts = [rng.choice(words) for _ in range(rng.randint(0, 2))]
+        parts.insert(rng.randint(0, len(parts)), rng.choice(["", "s"]) + str(rng.randint(0, 30)))
+        paths.append(rng.choice(["", "docs/"]) + rng.choice("_- ").join(parts) + rng.choice([".md", ".MD", ""]))
+    written = [rng.randint(0, 5) for _ in paths]
+    every = subjects.by_series(paths, written)
+    assert len(every) > 20
+    for series, found in every.items():
+        alone = subjects.members(paths, written, series)
+        assert list(found.items()) == list(alone.items())  # the same docs, in the same order
