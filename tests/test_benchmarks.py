@@ -25,6 +25,7 @@ def test_benchmark_runs_at_a_tiny_size_and_writes_its_results(tmp_path: Path) ->
         "floor (read from git + split words)",
         "naive datasketch update() per shingle",
         "compactor scan cold",
+        "(PSS ",  # the tree's proportional set sizes beside its RSS
         "same output as cold: yes",
         "where a cold scan's CPU goes, per brief, one process, 120 briefs",
         "where it goes: imports",
