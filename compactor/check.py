@@ -1208,8 +1208,11 @@ def _pct(x: float) -> str:
 
 
 def _quote(text: str, limit: int = 100) -> str:
+    """A doc's text quoted on one line: what JSON escapes, and any other character that is
+    not printable (a bidi override, C1 controls) escaped too."""
     one = " ".join(text.split())
-    return json.dumps(one if len(one) <= limit else one[: limit - 1] + "…", ensure_ascii=False)
+    out = json.dumps(one if len(one) <= limit else one[: limit - 1] + "…", ensure_ascii=False)
+    return out if out.isprintable() else "".join(c if c.isprintable() else json.dumps(c)[1:-1] for c in out)
 
 
 def human(n: int) -> str:

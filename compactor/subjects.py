@@ -45,6 +45,8 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple
 
+from compactor.errors import path_for_humans
+
 LEAD_LINES = 12  # lines of text, title included (blank lines and code fences not), that say what a doc is about
 LINE_CHARS = 400  # of a lead line, read (what a doc is about is said early in it)
 MIN_SERIES = 3  # docs a series needs before its name says what kind of document each is
@@ -69,8 +71,10 @@ class Series(NamedTuple):
     noun: tuple[str, ...]  # the name's other words
 
     def __str__(self) -> str:
-        return "_".join(w.upper() if k != self.at else w.replace("#", "").upper() + "#"
-                        for k, w in enumerate(self.key))
+        """The series as messages name it (``PR_#_MERGE_LOG``; control characters of a
+        file name escaped, as paths are)."""
+        return path_for_humans("_".join(w.upper() if k != self.at else w.replace("#", "").upper() + "#"
+                                        for k, w in enumerate(self.key)))
 
 
 class Step(NamedTuple):

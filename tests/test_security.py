@@ -1068,3 +1068,36 @@ def test_every_series_at_once_is_each_series_alone() -> None:
     for series, found in every.items():
         alone = subjects.members(paths, written, series)
         assert list(found.items()) == list(alone.items())  # the same docs, in the same order
+
+
+def test_a_series_name_and_a_lead_with_terminal_escapes_print_escaped(repo: GitRepo) -> None:
+    """The docs-about-docs evidence names the series (from file names: any byte but NUL
+    and '/') and quotes the lead line (a doc's text): an escape that clears the screen
+    or a bidi override must reach the terminal as text. (click strips some escapes when
+    the output is no terminal: the rendered text is what a terminal gets.)"""
+    from compactor.check import render_text, run_check
+    from compactor.config import Config
+    from compactor.git import Repo
+    from compactor.render import explain_data, explain_text
+    from tests.test_check import about_log, ordinary_log
+
+    esc = "\x1b[H\x1b[J"  # no digit: the name keeps one number, its step
+
+    def path(n: int) -> str:
+        return f"docs/merge_logs/PR_{n}_MERGE_LOG{esc}x.md"
+
+    def about(n: int) -> str:
+        return about_log(n, n - 1, 1).replace("link it from the index.",
+                                               "link it from the index.\u202e\x9b")
+
+    repo.commit({path(n): ordinary_log(n, n) for n in range(1, 6)}, when=T0)
+    repo.commit({path(6): about(6)}, when=T0 + 600)
+    repo.commit({path(7): about(7)}, when=T0 + 1200)
+    result = run_check(Repo(repo.root), Config(), rev_range="HEAD~1..HEAD")
+    text = render_text(result)
+    assert "docs about docs" in text and "series PR_#_MERGE_LOG\\x1b[H\\x1b[JX in a row" in text
+    assert all(c.isprintable() for line in text.splitlines() for c in line), text
+    scan = repo.scan()
+    shown = explain_text(explain_data(Repo(repo.root), scan, path(7)))
+    assert "series PR_#_MERGE_LOG\\x1b[H\\x1b[JX" in shown
+    assert all(c.isprintable() for line in shown.splitlines() for c in line), shown
