@@ -1056,6 +1056,7 @@ def _stems(words: Iterable[str]) -> set[str]:
 
 
 _BREAK = "qxqlinebreakqxq"  # stands for a line break while a whole doc is masked at once
+_FORGED_BREAK = re.compile(_BREAK, re.IGNORECASE)  # the same word in a doc's text
 
 
 # Counters spelled as words ("the fifth hour", "eleven checks") vary along a run as digits
@@ -1091,8 +1092,11 @@ def fact_lines(text: str, label_words: Sequence[str]) -> dict[str, _Line]:
     things; the sentence around them is what the doc says)."""
     raws = text.splitlines()
     lines = []
+    forged = _BREAK in text.lower()  # a doc that spells the line-break word: not one
     for raw in raws:
         line = _BOX.sub("", raw)
+        if forged:
+            line = _FORGED_BREAK.sub(" ", line)
         if "](" in line:
             line = _MD_LINK.sub(lambda m: f" {m.group(1)} ~ ", line)
         if "://" in line:

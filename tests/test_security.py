@@ -1101,3 +1101,14 @@ def test_a_series_name_and_a_lead_with_terminal_escapes_print_escaped(repo: GitR
     shown = explain_text(explain_data(Repo(repo.root), scan, path(7)))
     assert "series PR_#_MERGE_LOG\\x1b[H\\x1b[JX" in shown
     assert all(c.isprintable() for line in shown.splitlines() for c in line), shown
+
+
+def test_a_lane_that_spells_the_line_break_word_is_judged(
+        repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    """The gate masks a whole doc at once with a word standing for each line break: a doc
+    holding that word (any case) was more line breaks than lines (exit 3)."""
+    loop(repo)
+    forged = lane(6).replace("## Proof", "QXQLINEBREAKQXQ qxqlinebreakqxq\nqxqlinebreakqxq\n\n## Proof")
+    repo.stage({"docs/lanes/S006-deploy-widget.md": forged})
+    code, out, err = run(repo.root, "check", capsys=capsys)
+    assert code == 1 and "Traceback" not in err and "BLOCKED docs/lanes/S006-deploy-widget.md" in out
