@@ -407,7 +407,7 @@ def run_scan(
         decisions=tuple(decided),
         warnings=tuple(warnings),
         runs=MappingProxyType(dict(infer_runs(briefs, fams))),
-        apart=MappingProxyType(apart.kept_from()),
+        apart=apart.kept_from(),
     )
 
 
