@@ -45,6 +45,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -1181,7 +1182,12 @@ class _Names:
         self.shown = {name.lower(): name for name in own}
         if fid is not None:
             self.shown.setdefault(fid.lower(), fid)
-        self.pattern = names_pattern(self.shown)
+
+    @cached_property
+    def pattern(self) -> re.Pattern[str]:
+        """Compiled when a text is searched: most lanes ask only front matter (a change of
+        500 lanes of one family compiled 500 patterns of up to 500 names)."""
+        return names_pattern(self.shown)
 
     def get(self, value: str) -> str | None:
         return self.shown.get(value.strip().lower())
