@@ -102,9 +102,10 @@ def scan_json(scan: Scan) -> str:
     encoded by json's C encoder, which ``indent`` would turn off)."""
     data = {"schema_version": SCHEMA_VERSION, **scan_data(scan)}
     parts = []
+    encode = json.JSONEncoder(ensure_ascii=False).encode  # one encoder for 100k rows
     for key, value in data.items():
         if isinstance(value, list) and value:
-            rows = ",\n    ".join(json.dumps(v, ensure_ascii=False) for v in value)
+            rows = ",\n    ".join(map(encode, value))
             parts.append(f'  "{key}": [\n    {rows}\n  ]')
         else:
             parts.append(f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}")
