@@ -49,6 +49,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from compactor import SCHEMA_VERSION, shapes, subjects
 from compactor.briefs import Brief
 from compactor.config import Config
@@ -497,7 +499,7 @@ class _Context:
             return []
         lo = max(0, k - NEAR_POOL)
         sims = shapes.similarities(self.scan.signatures, seq[lo:k], self.scan.signatures[seq[k]])
-        order = sorted(range(k - lo), key=lambda j: (-float(sims[j]), -j))[:n]
+        order = np.lexsort((-np.arange(k - lo), -sims))[:n].tolist()  # by -sim, then -j
         return [seq[lo + j] for j in order]
 
     def link(self, seq: Sequence[int], k: int) -> str:
@@ -591,9 +593,13 @@ def _judge_lane(ctx: _Context, i: int) -> Verdict:
     # a lane id, configured or inferred from the run (``scan.runs``: LAUNCH_P07_A3, PR_805)
     numbered = lane.kind == "brief" or i in scan.runs
     prior = ctx.prior(i)  # a doc without a lane id is judged against any step, numbered or not
-    sims = {m: scan.similarity(i, m) for m in prior}
-    recency = {m: k for k, m in enumerate(prior)}
-    ranked = sorted(prior, key=lambda m: (-sims[m], -recency[m]))
+    # the three nearest, the most recent first on ties (one numpy pass: a change of many
+    # lanes of one family judges each against all the lanes before it)
+    sigs = scan.signatures
+    near = np.count_nonzero(sigs[prior] == sigs[i], axis=1) / sigs.shape[1]  # scan.similarity's
+    top = np.lexsort((-np.arange(len(prior)), -near))[:3].tolist() if prior else []
+    ranked = [prior[k] for k in top]
+    sims = {prior[k]: float(near[k]) for k in top}
     nearest = tuple(
         Neighbour(briefs[m].path, ctx.name(m), round(sims[m], 4)) for m in ranked[:3]
     )
@@ -711,6 +717,8 @@ def _proven(ctx: _Context, i: int, fid: str, prior: Sequence[int]) -> Condition 
             return Condition("proven", "stop", "block", f"{ctx.name(m)} has status: proven")
     proofs = [p for p in ctx.proofs
               if ctx.earlier(p, i) and not _NOT_PROOF.search(ctx.briefs[p].path)]
+    if not proofs:
+        return None
     names = ctx.names(fid, prior)
     for p in proofs:
         hit = names.in_fields(ctx.briefs[p].fields)
@@ -991,12 +999,11 @@ def _owed(
     owed: list[tuple[str, str]] = []
     closeout = None
     if fid is not None:
-        names = ctx.names(fid, prior)
         path = closeout_path(fid)
         ctx.read(o for o in ctx.outputs if ctx.briefs[o].kind == "closeout")
         for o in ctx.outputs:
             b = ctx.briefs[o]
-            if b.kind == "closeout" and (b.path == path or _speaks_for(ctx, o, names)):
+            if b.kind == "closeout" and (b.path == path or _speaks_for(ctx, o, ctx.names(fid, prior))):
                 closeout = b.path
                 break
         if closeout is None and (path in ctx.where or (Path(ctx.repo.root) / path).exists()):
