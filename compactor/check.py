@@ -256,6 +256,7 @@ def _is_candidate(config: Config, path: str) -> bool:
 WALK = 32
 FEW_SERIES = 8  # series looked up one by one; past this, every file name is read once for all
 PAUSE = CAP  # a pause longer than this (a day) between two members ends the run before it
+LAP_POOL = 256  # a lane is judged against at most this many members of its lap before it
 NEAR_POOL = 256  # a doc's nearest earlier members are looked for among this many before it
 FACT_WORDS = 2  # content words a line must add (absent from the nearest lanes) to be a new fact
 _ORDER = {"off": 0, "warn": 1, "block": 2}
@@ -304,6 +305,7 @@ class _Context:
         self._lines: dict[int, dict[str, _Line]] = {}
         self._links: dict[tuple[int, int, int], str] = {}
         self._prior: dict[int, list[int]] = {}
+        self._orders: dict[tuple[str, tuple[str, ...]], tuple[list[int], dict[int, int] | None]] = {}
         self._names: dict[tuple[str | None, tuple[int, ...]], _Names] = {}
         judged = [where[p] for p in self.new if p in where and self._judged(where[p])]
         self._set_lanes(judged)
@@ -402,13 +404,34 @@ class _Context:
         if got is None:
             fam = self.scan.family_of(i)
             kinds = ("brief",) if self.briefs[i].kind == "brief" else ("brief", "other")
-            got = [] if fam is None else [
-                m for m in fam.members if self.briefs[m].kind in kinds and self.earlier(m, i)]
+            got = []
+            if fam is not None:  # at most LAP_POOL back: a change adding 20k lanes to one
+                members, at = self._ordered(fam.id, fam.members, kinds)  # family is linear
+                if at is not None and i in at:
+                    got = members[max(0, at[i] - LAP_POOL):at[i]]
+                else:
+                    got = [m for m in members if self.earlier(m, i)][-LAP_POOL:]
             briefs, added, k = self.briefs, self.rank, len(got) - 1
             while k > 0 and (got[k] in added or
                              briefs[got[k]].created - briefs[got[k - 1]].created <= PAUSE):
                 k -= 1
             got = self._prior[i] = got[max(k, 0):]
+        return got
+
+    def _ordered(self, fid: str, members: Sequence[int], kinds: tuple[str, ...]
+                 ) -> tuple[list[int], dict[int, int] | None]:
+        """A family's members of ``kinds`` in order, and where each lane the change adds
+        stands among them when those lanes come last and in the order they are judged (the
+        usual case: then the members before a lane are the ones before it in the list)."""
+        key = (fid, kinds)
+        got = self._orders.get(key)
+        if got is None:
+            mine = [m for m in members if self.briefs[m].kind in kinds]
+            first = next((k for k, m in enumerate(mine) if m in self.rank), len(mine))
+            tail = [self.rank.get(m, -1) for m in mine[first:]]
+            last = all(r >= 0 for r in tail) and tail == sorted(tail)
+            at = {m: k for k, m in enumerate(mine) if k >= first} if last else None
+            got = self._orders[key] = (mine, at)
         return got
 
     def names(self, fid: str | None, prior: Sequence[int]) -> _Names:

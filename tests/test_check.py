@@ -502,6 +502,33 @@ def test_two_members_of_one_lane_id_are_named_by_their_files(repo: GitRepo) -> N
     assert names == {"S001 (S001-approve-invoice)", "S001 (S001-cancel-vendor)", "S002"}
 
 
+def test_a_lane_is_judged_against_at_most_lap_pool_members_before_it(
+        repo: GitRepo, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A change that adds thousands of lanes to one family must stay linear: each lane is
+    judged against at most LAP_POOL members before it, the same ones whether the change's
+    lanes come last in the family (the fast path) or not."""
+    from compactor import check
+
+    monkeypatch.setattr(check, "LAP_POOL", 4)
+    actions = ["approve invoice", "cancel vendor", "flag invoice", "void invoice",
+               "reopen ticket", "close account", "lock account", "open account"]
+    repo.commit({f"docs/lanes/S{k:03d}.md": small_lane(k, a)
+                 for k, a in enumerate(actions[:3], 1)}, when=T0)
+    added = {f"docs/lanes/S{k:03d}.md": small_lane(k, a) for k, a in enumerate(actions, 1)
+             if k > 3}
+    repo.stage(added)
+    scan = repo.scan()
+    ctx = check._Context(Repo(repo.root), scan, list(added))
+    fam = scan.family_of(ctx.lanes[0])
+    assert fam is not None and set(ctx.lanes) <= set(fam.members)
+    for i in ctx.lanes:
+        slow = [m for m in fam.members if ctx.earlier(m, i)][-4:]
+        assert ctx.prior(i) == slow
+    assert [len(ctx.prior(i)) for i in ctx.lanes] == [3, 4, 4, 4, 4]
+    result = check.judge(Repo(repo.root), scan, list(added))
+    assert result.verdicts[-1].outcome == "block"
+
+
 def test_a_pause_of_more_than_a_day_ends_a_run(repo: GitRepo) -> None:
     """Near-copies a month apart (release notes of maintenance versions) are laps of
     nothing: the run is the family's latest lap, from its last pause of more than a day.
