@@ -17,6 +17,7 @@ import numpy as np
 
 from compactor import markdown
 from compactor.config import Config
+from compactor.files import stem_of
 from compactor.kinds import infer_kind
 from compactor.vocab import Kind, is_kind
 
@@ -352,8 +353,7 @@ def find_label(
     action = fields.get("action")
     if isinstance(action, str) and action.strip():
         return " ".join(name_words(action[:MAX_ACTION_CHARS])[:MAX_LABEL_WORDS])
-    stem = path.rsplit("/", 1)[-1]
-    stem = stem.rsplit(".", 1)[0] if "." in stem else stem
+    stem = stem_of(path)
     for source in (stem, title):
         if lane:
             source = source.replace(lane, " ")

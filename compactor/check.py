@@ -57,7 +57,7 @@ from compactor.config import Config
 from compactor.episodes import CAP
 from compactor.errors import EXIT_BLOCKED, EXIT_OK, InputError, Warning
 from compactor.families import RESTATEMENT
-from compactor.files import in_dir, matches, path_for_humans
+from compactor.files import in_dir, matches, path_for_humans, stem_of
 from compactor.git import Repo
 from compactor.scan import (
     Progress,
@@ -904,8 +904,7 @@ def _title(b: Brief) -> str:
 
 
 def _stem(b: Brief) -> str:
-    name = b.path.rsplit("/", 1)[-1]
-    return name.rsplit(".", 1)[0] if "." in name else name
+    return stem_of(b.path)
 
 
 def _substitution(a: str, lane_a: Brief, b: str, lane_b: Brief) -> str | None:

@@ -29,6 +29,7 @@ from types import MappingProxyType
 
 from compactor.briefs import Brief, name_words
 from compactor.config import Config
+from compactor.files import stem_of
 from compactor.markdown import newlines, outline
 
 STANDARD = ("positive path", "negative path", "replay", "audit")
@@ -220,8 +221,7 @@ class Coverage:
 def lane_name(b: Brief) -> str:
     if b.lane:
         return b.lane
-    stem = b.path.rsplit("/", 1)[-1]
-    return stem.rsplit(".", 1)[0] if "." in stem else stem
+    return stem_of(b.path)
 
 
 def lane_ranges(briefs: Sequence[Brief], members: Sequence[int], limit: int = 0) -> str:

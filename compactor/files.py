@@ -122,6 +122,12 @@ def matches(patterns: Sequence[str], path: str) -> bool:
     return bool(m and m.match(path))
 
 
+def stem_of(path: str) -> str:
+    """A path's file name without its extension (``docs/S101-x.md`` -> ``S101-x``)."""
+    name = path.rsplit("/", 1)[-1]
+    return name.rsplit(".", 1)[0] if "." in name else name
+
+
 def in_dir(path: str, directory: str) -> bool:
     return path == directory or path.startswith(directory.rstrip("/") + "/")
 

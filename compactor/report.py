@@ -28,6 +28,7 @@ from compactor.briefs import Brief
 from compactor.decisions import Decision
 from compactor.episodes import MIN_LANES, Burst, find_bursts
 from compactor.errors import InputError
+from compactor.files import stem_of
 from compactor.runs import RunId
 from compactor.scan import Scan
 from compactor.vocab import AFTER_THE_FACT_KINDS, KIND_INFO, PHASES
@@ -136,13 +137,9 @@ def _lane_span(
         return len(numbered), numbered[min(numbered)], numbered[max(numbered)]
     if not by_time:
         return 0, None, None
-    names = [briefs[i].lane or _stem(briefs[i].path) for i in by_time]
+    names = [briefs[i].lane or stem_of(briefs[i].path) for i in by_time]
     return len({briefs[i].lane or briefs[i].path for i in by_time}), names[0], names[-1]
 
-
-def _stem(path: str) -> str:
-    name = path.rsplit("/", 1)[-1]
-    return name.rsplit(".", 1)[0] if "." in name else name
 
 
 def _token_sums(briefs: Sequence[Brief], idxs: Sequence[int]) -> Mapping[str, int]:

@@ -49,6 +49,7 @@ import numpy as np
 import numpy.typing as npt
 
 from compactor.facts import facts as fact_list
+from compactor.files import stem_of
 
 COSINE = 0.4  # tf-idf cosine of stemmed content words
 SKELETON = 0.5  # heading-set Jaccard at or above which two docs are one template's
@@ -269,9 +270,7 @@ def _name(path: str, title: str) -> tuple[str, str]:
     """A doc's file name without its extension, and its title, each cut at
     :data:`NAME_CHARS` (a heading may be megabytes long: a set of its words per doc, asked
     about for every candidate pair, took minutes and gigabytes)."""
-    stem = path.rsplit("/", 1)[-1]
-    stem = stem.rsplit(".", 1)[0] if "." in stem else stem
-    return stem[:NAME_CHARS], title[:NAME_CHARS]
+    return stem_of(path)[:NAME_CHARS], title[:NAME_CHARS]
 
 
 def name_words(path: str, title: str) -> frozenset[str]:

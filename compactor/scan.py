@@ -32,7 +32,7 @@ from compactor.families import (
     mentioned,
     own_content,
 )
-from compactor.files import select
+from compactor.files import select, stem_of
 from compactor.fingerprints import Row, cpus, fingerprint_parts
 from compactor.git import Background, IndexEntry, Repo, parse_creation_log
 from compactor.runs import RunId, infer_runs, join_runs
@@ -309,8 +309,7 @@ def family_name(b: Brief) -> str:
 
 def name_for_humans(path: str) -> str:
     """A path's file name without its extension, control characters escaped."""
-    stem = path.rsplit("/", 1)[-1]
-    return path_for_humans(stem.rsplit(".", 1)[0] if "." in stem else stem)
+    return path_for_humans(stem_of(path))
 
 
 def run_scan(
@@ -550,8 +549,7 @@ def _texts(repo: Repo, briefs: Sequence[Brief], idx: Sequence[int]) -> list[Text
 
 def file_stem(b: Brief) -> str:
     """A brief's file name without its extension, lowercased."""
-    name = b.path.rsplit("/", 1)[-1]
-    return (name.rsplit(".", 1)[0] if "." in name else name).lower()
+    return stem_of(b.path).lower()
 
 
 def _shape_veto(
