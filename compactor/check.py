@@ -884,7 +884,11 @@ def _speaks_for(ctx: _Context, o: int, names: _Names) -> bool:
 def _renamed(
     ctx: _Context, i: int, prior: Sequence[int], mode: str, strength: str = "strong"
 ) -> list[Condition]:
-    """The title (else the file name) is an earlier lane's with only the label swapped."""
+    """The title (else the file name) is an earlier lane's with only the label swapped.
+    For a doc without a lane id (weak evidence) a title that differs only in its numbers
+    is no rename: it numbers a series (release notes of version 2.18 and 2.19), whose
+    copies the run of near-copies judges."""
+    numbered = strength == "strong"
     lane = ctx.briefs[i]
     for what, text_of in (("title", _title), ("name", _stem)):
         mine = text_of(lane)
@@ -893,10 +897,13 @@ def _renamed(
         for m in reversed(prior):
             other = ctx.briefs[m]
             swap = _substitution(mine, lane, text_of(other), other)
-            if swap is not None:
+            if swap is not None and (numbered or swap != _ONLY_ID):
                 text = f"{what} = {ctx.name(m)}'s{swap}"
                 return [Condition("rename", "escalation", mode, text, strength)]
     return []
+
+
+_ONLY_ID = " with only the lane id changed"
 
 
 def _title(b: Brief) -> str:
@@ -917,7 +924,7 @@ def _substitution(a: str, lane_a: Brief, b: str, lane_b: Brief) -> str | None:
     if shapes.MASK_LABEL in shape_a and lane_a.label != lane_b.label:
         return f" with '{lane_b.label}' → '{lane_a.label}'"
     if shapes.tokens(a) != shapes.tokens(b):
-        return " with only the lane id changed"
+        return _ONLY_ID
     return ", word for word"
 
 
