@@ -662,7 +662,7 @@ def _judge_lane(ctx: _Context, i: int) -> Verdict:
             # a renamed title proves less without a lane id: templated names are common
             action = config.rename_mode if numbered else _weaker("warn", config.unnumbered_mode)
             if action != "off":
-                fired.extend(_renamed(ctx, i, prior, action, "strong" if numbered else "weak"))
+                fired.extend(_renamed(ctx, i, prior, action, numbered))
     elif link == "restatement":
         assert fam is not None
         run = ctx.run(run_seq, ("copy", "restatement"))
@@ -882,13 +882,13 @@ def _speaks_for(ctx: _Context, o: int, names: _Names) -> bool:
 
 
 def _renamed(
-    ctx: _Context, i: int, prior: Sequence[int], mode: str, strength: str = "strong"
+    ctx: _Context, i: int, prior: Sequence[int], mode: str, numbered: bool
 ) -> list[Condition]:
     """The title (else the file name) is an earlier lane's with only the label swapped.
-    For a doc without a lane id (weak evidence) a title that differs only in its numbers
+    Without a lane id (``numbered`` false) the evidence is weak, and a title that differs only in its numbers
     is no rename: it numbers a series (release notes of version 2.18 and 2.19), whose
     copies the run of near-copies judges."""
-    numbered = strength == "strong"
+    strength = "strong" if numbered else "weak"
     lane = ctx.briefs[i]
     for what, text_of in (("title", _title), ("name", _stem)):
         mine = text_of(lane)
