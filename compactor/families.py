@@ -320,6 +320,32 @@ def _grown(
     return components(m, np.concatenate(pairs))
 
 
+# Two docs that do not both declare themselves steps of a run (a lane id, front matter
+# ``action:``) written more than this apart are no shape link: a loop comes in bursts (on
+# the replayed corpora every doc of a labelled loop had a groupmate in its family within
+# 2.6 hours), a series of distinct deliverables of one template — per-release notes that
+# are copies with the version swapped — is spread over weeks. The same day as the gate's
+# lap (``check.PAUSE``) and the report's episodes (``episodes.CAP``). Pairs only: docs
+# written a day at a time still chain into one family, as a run resumed within a day is
+# one run.
+PAUSE = 24 * 3600
+
+
+def pause_veto(
+    created: npt.NDArray[np.int64], declared: npt.NDArray[np.bool_],
+    pairs: npt.NDArray[np.int64], pause: int | None = None,
+) -> npt.NDArray[np.bool_]:
+    """For each verified shape-leg pair (brief indexes), True when the two docs were
+    written more than ``pause`` seconds (default :data:`PAUSE`) apart (``created``) and
+    not both are declared steps of a run (``declared``)."""
+    if not len(pairs):
+        return np.zeros(0, dtype=bool)
+    a, b = pairs[:, 0], pairs[:, 1]
+    apart: npt.NDArray[np.bool_] = ~(declared[a] & declared[b]) & (
+        np.abs(created[a] - created[b]) > (PAUSE if pause is None else pause))
+    return apart
+
+
 def group(
     sigs: npt.NDArray[np.uint32],
     rows: Sequence[int],

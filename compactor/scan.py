@@ -6,6 +6,7 @@ it prints nothing and never writes outside the cache in the git dir.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -31,6 +32,7 @@ from compactor.families import (
     join,
     mentioned,
     own_content,
+    pause_veto,
 )
 from compactor.files import select, stem_of
 from compactor.fingerprints import Row, cpus, fingerprint_parts
@@ -365,7 +367,8 @@ def run_scan(
         keys = [order_key(b) for b in briefs]
         names = [family_name(b) for b in briefs]
         layout = store.cached_band_layout(cache, config, band_layout)
-        lkey = store.linked_key(config, origin.tag, layout) if origin and cache.enabled else None
+        lkey = store.linked_key(config, origin.tag + _times_tag(briefs, eligible, origin), layout)\
+            if origin and cache.enabled else None
         base = _known(cache, lkey, origin, eligible, len(briefs)) if lkey and origin else None
         fams = group(matrix, eligible, config.threshold, keys, names, layout=layout,
                      veto=_shape_veto(briefs, sketches), known=base)
@@ -428,6 +431,24 @@ def _known(cache: Cache, key: bytes, origin: Origin, eligible: Sequence[int],
             int((known >= 0).sum()) != int((linked >= 0).sum()):
         return None
     return known
+
+
+def _times_tag(briefs: Sequence[Brief], eligible: Sequence[int], origin: Origin) -> bytes:
+    """What the shape leg's components of a snapshot's rows depend on besides their content:
+    the creation times of its eligible briefs (``families.pause_veto``: two docs written
+    more than a day apart are no link unless both declare a run), per snapshot row; empty
+    when every eligible brief declares itself a step of a run (no pair is then asked). The
+    same blobs at the same paths may have been committed at other times (a rebased history,
+    a file scanned while staged)."""
+    if all(briefs[i].in_run for i in eligible):
+        return b""
+    at = np.asarray(eligible, dtype=np.int64)
+    created = np.fromiter((briefs[i].created for i in eligible), dtype=np.int64, count=at.size)
+    rows = origin.rows[at]
+    held = rows >= 0
+    times = np.full(origin.size, -1, dtype=np.int64)
+    times[rows[held]] = created[held]
+    return hashlib.blake2b(times.astype("<i8").tobytes(), digest_size=16).digest()
 
 
 def _snapshot_components(fams: Sequence[Family], eligible: Sequence[int],
@@ -563,15 +584,19 @@ def _shape_veto(
     grouping asks about ~10k pairs of a 10k repo whose lanes have ids, one Python call
     per pair."""
     judged: npt.NDArray[np.bool_] | None = None
+    created: npt.NDArray[np.int64] | None = None
 
     def title(i: int) -> str | None:
         return None if briefs[i].in_run else briefs[i].title
 
     def veto(pairs: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
-        nonlocal judged
+        nonlocal judged, created
         out = copy_veto(sketches, pairs, FACTS_AGREE)
-        if judged is None:  # once per scan, on the first question
+        if judged is None or created is None:  # once per scan, on the first question
             judged = np.fromiter((not b.in_run for b in briefs), dtype=bool, count=len(briefs))
+            created = np.fromiter((b.created for b in briefs), dtype=np.int64,
+                                  count=len(briefs))
+        out |= pause_veto(created, ~judged, pairs)
         both = judged[pairs[:, 0]] & judged[pairs[:, 1]] if len(pairs) else judged[:0]
         if both.any():
             out[both] |= names_veto(title, pairs[both])

@@ -334,3 +334,84 @@ def test_own_content_reads_families_in_batches_with_the_same_answer(
     monkeypatch.setattr(families, "READ_BATCH", 3)  # one family of two at a time
     assert families.own_content(fams, every, read, stem) == whole
     assert calls == [[0, 1], [2, 3], [4, 5], [6, 7]]
+
+
+# per-release notes of one template: a maintenance release is the last one with the
+# version swapped (no lane id, no front matter: nothing declares a run)
+RELEASE_NOTE = """# Reporting {v} release notes
+
+Compatible with the dashboards {v} line and the search engine {v}.
+
+## Maintenance
+
+- Bump the plugin version to {v} in `build.gradle` and `package.json`
+- Increment the dashboards dependency to {v} for the release train
+- Update the backwards compatibility matrix with the {v} artifacts
+- Refresh the release workflow so the {v} tag builds the bundle
+
+## Documentation
+
+- Add the release notes for {v}
+"""
+
+DAY = 24 * 3600
+T0 = 1_700_000_000
+
+
+def _note(n: int) -> tuple[str, str]:
+    v = f"2.{n}.0"
+    return f"docs/release-notes-{v}.md", RELEASE_NOTE.format(v=v)
+
+
+def test_copies_without_a_lane_id_written_weeks_apart_are_no_family(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a release a month: each note is distinct work, the copies are the template's
+    for k, n in enumerate((8, 9, 10)):
+        repo.commit(dict([_note(n)]), when=T0 + 30 * DAY * k)
+    assert repo.scan(use_cache=False).families == ()
+    # the same notes written within hours of each other: a burst of copies, one family
+    for k, n in enumerate((11, 12, 13)):
+        repo.commit(dict([_note(n)]), when=T0 + 200 * DAY + 3600 * k)
+    scan = repo.scan(use_cache=False)
+    assert [[scan.briefs[i].path for i in f.members] for f in scan.families] == [
+        [_note(n)[0] for n in (11, 12, 13)]]
+    # docs a day apart at most chain into one family, though the first and last are not
+    for k, n in enumerate((14, 15, 16, 17)):
+        repo.commit(dict([_note(n)]), when=T0 + 300 * DAY + 20 * 3600 * k)
+    scan = repo.scan(use_cache=False)
+    assert sorted(len(f.members) for f in scan.families) == [3, 4]
+    # without the rule every note is one family: what the test guards
+    monkeypatch.setattr(families, "PAUSE", 400 * DAY)
+    assert [len(f.members) for f in repo.scan(use_cache=False).families] == [10]
+
+
+def test_the_shape_legs_pause_is_the_gates_lap_and_the_reports_episode() -> None:
+    from compactor import check, episodes
+
+    assert families.PAUSE == check.PAUSE == episodes.CAP == 24 * 3600
+
+
+def test_declared_lanes_weeks_apart_stay_one_family(repo: GitRepo) -> None:
+    # a loop of numbered lanes resumed after a pause is the same loop: the lane ids
+    # declare the run, time does not cut it
+    for k, lane in enumerate(("S101", "S102", "S103")):
+        path, text = _note(k)
+        repo.commit({f"docs/{lane}-release-notes.md": text.replace("# Reporting",
+                                                                  f"# {lane} Reporting")},
+                    when=T0 + 30 * DAY * k)
+    scan = repo.scan(use_cache=False)
+    assert [len(f.members) for f in scan.families] == [3]
+
+
+def test_a_cached_scan_sees_the_times_its_links_depend_on(repo: GitRepo) -> None:
+    # three notes scanned while staged (all written "now": one family, cached) and then
+    # committed a month apart: the same blobs at the same paths, other times
+    notes = dict(_note(n) for n in (8, 9, 10))
+    repo.stage(notes)
+    assert [len(f.members) for f in repo.scan().families] == [3]
+    repo.git("rm", "-q", "--cached", "--", *notes)
+    for k, (path, text) in enumerate(notes.items()):
+        repo.commit({path: text}, when=T0 + 30 * DAY * k)
+    assert repo.scan().families == ()
+    assert repo.scan(use_cache=False).families == ()
