@@ -21,6 +21,10 @@ holds (each figure measured on labelled real corpora, ``benchmarks/QUALITY.md``)
   quick reference …) aside;
 - **one state**: not a plan or selection against a completion or a report
   (:data:`BEFORE_WORDS` / :data:`AFTER_WORDS` in the names);
+- **not two facets of one batch**: docs added by one commit are one author's batch, which
+  holds the facets of one piece of work — its guide, its status, its test results, its
+  plan. Two of them restate each other only when both announce its outcome, or neither
+  names a facet (:data:`OUTCOME_WORDS`, :data:`FACET_WORDS`); written apart, any two may;
 - **one step**: for docs without a lane id, their names do not number different steps
   (``Cycle 2`` / ``Cycle 3``, ``A5`` / ``B2``): each names its own; numbered steps
   that copy each other are the shape leg's. Two lanes (docs with lane ids) are expected
@@ -107,6 +111,15 @@ AFTER_WEAK_WORDS = "report summary results"
 # work under way: another state than its completion (a progress note and the "complete"
 # report of one sprint), though not than a summary or a report of it
 DURING_WORDS = "progress ongoing interim partial midway"
+# One commit's batch (docs added together, by one author) holds the facets of one piece of
+# work. A name announcing its outcome (done, a summary, a report, results) …
+# (not "fixed" nor "deployed": stemmed, they are the nouns "fix" and "deployment")
+OUTCOME_WORDS = AFTER_WORDS + " " + AFTER_WEAK_WORDS + " confirmed confirmation success " \
+    "successful passed passing verified resolved"
+# … and a name of a facet that is not its outcome: an instrument for doing it (a guide, an
+# index, a checklist), a state on the way (a status, an update, a log, "ready"), a plan
+FACET_WORDS = "guide guides index checklist quickstart tutorial howto manual instructions " \
+    "ready update log monitoring strategy status plan spec draft"
 
 _WORD = re.compile(r"[^\W\d_]{3,}")
 # a numbered step in a name: a short prefix and a number (A5, P07, FC-02) or a word and a
@@ -148,7 +161,8 @@ def stems(words: Sequence[str]) -> list[str]:
 def _vocab() -> tuple[frozenset[str], ...]:
     return (frozenset(stems(GENRE_WORDS.split())), frozenset(stems(BEFORE_WORDS.split())),
             frozenset(stems(AFTER_WORDS.split())), frozenset(stems(AFTER_WEAK_WORDS.split())),
-            frozenset(stems(DURING_WORDS.split())))
+            frozenset(stems(DURING_WORDS.split())), frozenset(stems(OUTCOME_WORDS.split())),
+            frozenset(stems(FACET_WORDS.split())))
 
 
 def _h32(text: str) -> int:
@@ -336,6 +350,7 @@ class Doc:
     steps: frozenset[tuple[str, int]]
     series: str | None  # its lane id without the digits ("S" for S087), None without one
     shown: Mapping[str, str] = field(default_factory=dict)  # stem -> the word as written
+    batch: int = 0  # when the commit that added it was written (0: not known)
 
 
 @dataclass(frozen=True)
@@ -365,7 +380,7 @@ def _own_name_word(a: Doc, b: Doc, genre: frozenset[str]) -> bool:
 
 def _stage(names: frozenset[str], vocab: tuple[frozenset[str], ...]) -> int:
     """-1 a name of a plan or a selection, 1 of a completion or a report, 0 neither or both."""
-    _, before, after, weak, _ = vocab
+    _, before, after, weak = vocab[:4]
     b, a = bool(names & before), bool(names & after)
     if b != a:
         return -1 if b else 1
@@ -575,6 +590,21 @@ def _complete(edges: Sequence[Edge], vectors: Vectors) -> list[Edge]:
     return kept
 
 
+def _facets_differ(a: frozenset[str], b: frozenset[str],
+                   vocab: tuple[frozenset[str], ...]) -> bool:
+    """Whether two names of one batch name different facets of one piece of work: one its
+    outcome, the other a facet that is not (an "Access Guide" and a "Status Report", a
+    "Testing Status" and "Test Results"), or two different facets (a "Plan" and a "Spec",
+    a "Kickoff Guide" and a "Sprint Checklist"). Two outcomes, or names of no facet, may
+    restate each other."""
+    outcome, facet = vocab[5], vocab[6]
+    fa = frozenset() if a & outcome else a & facet
+    fb = frozenset() if b & outcome else b & facet
+    if fa and fb:
+        return fa != fb
+    return bool(fa and b & outcome) or bool(fb and a & outcome)
+
+
 def _judge(a: Doc, b: Doc, vocab: tuple[frozenset[str], ...]) -> bool:
     """Whether a pair similar enough passes every test but the facts (read later)."""
     ha, hb = a.gist.heads, b.gist.heads
@@ -585,6 +615,8 @@ def _judge(a: Doc, b: Doc, vocab: tuple[frozenset[str], ...]) -> bool:
         return False
     if _stage_conflict(a.names, b.names, vocab):
         return False
+    if a.batch and a.batch == b.batch and _facets_differ(a.names, b.names, vocab):
+        return False  # one batch: its guide, its status, its results are one work's facets
     if a.series is not None and b.series is not None:
         # lanes of two runs (S087, lane-141) restate nothing of each other, unless their
         # names share a step (SPRINT_9_STORY_0 and STORY_0: the story of that sprint)

@@ -486,7 +486,8 @@ def restated(repo: Repo, cache: Cache, config: Config, fams: list[Family],
     if len(loose) < 2:
         return fams
     key = store.restate_key(config, [(briefs[i].path, briefs[i].blob, briefs[i].title,
-                                      briefs[i].lane or "") for i in loose])
+                                      briefs[i].lane or "", str(briefs[i].created))
+                                     for i in loose])
     at = {briefs[i].path: i for i in loose}
     found = store.read_restated(cache, key)
     if found is not None and not all(  # a damaged or foreign value: found again
@@ -505,7 +506,7 @@ def restated(repo: Repo, cache: Cache, config: Config, fams: list[Family],
             terms = restate.name_terms(briefs[i].path, briefs[i].title)
             docs[i] = restate.Doc(restate.read_gist(gists[briefs[i].blob]), frozenset(terms),
                                   restate.steps(briefs[i].path, briefs[i].title),
-                                  restate.series(briefs[i].lane), terms)
+                                  restate.series(briefs[i].lane), terms, briefs[i].created)
         edges = restate.links(docs, lambda idx: dict(zip(idx, _bodies(repo, briefs, idx),
                                                          strict=True)))
         found = [(briefs[e.a].path, briefs[e.b].path, e.score, e.facts, e.terms)

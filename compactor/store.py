@@ -661,9 +661,10 @@ def write_gists(cache: Cache, gists: Mapping[str, str]) -> None:
         cache.put_blobs({_gist_key(b): g.encode("ascii") for b, g in gists.items()})
 
 
-def restate_key(config: Config, docs: Sequence[tuple[str, str, str, str]]) -> bytes:
-    """The key of the restatement links found among ``docs`` ((path, blob, title, lane)
-    of each doc the shape leg left alone): the code, the config and every such doc."""
+def restate_key(config: Config, docs: Sequence[tuple[str, ...]]) -> bytes:
+    """The key of the restatement links found among ``docs`` ((path, blob, title, lane,
+    creation time) of each doc the shape leg left alone): the code, the config and every
+    such doc."""
     h = hashlib.blake2b(f"restated|{code_digest()}|{config!r}".encode(), digest_size=16)
     for doc in docs:
         h.update("\0".join(doc).encode("utf-8", "surrogatepass") + b"\1")

@@ -195,6 +195,46 @@ def test_a_plan_and_its_completion_are_two_states(repo: GitRepo, before: str) ->
     assert [_family_of(scan, p) for p in files] == [None, None]
 
 
+@pytest.mark.parametrize("together", [True, False])
+@pytest.mark.parametrize(("first", "second"), [
+    ("WebSocket timeout fix complete", "Websocket fix guide"),  # the outcome and a guide
+    ("WebSocket timeout fix complete", "Websocket fix status"),  # ... and a state on the way
+    ("Websocket fix checklist", "Websocket fix guide"),  # two other facets
+])
+def test_one_commit_holds_facets_of_one_work_not_restatements(
+        repo: GitRepo, first: str, second: str, together: bool) -> None:
+    """Docs added in one commit are one author's batch: its guide, its status and its
+    completion report are facets of one piece of work, not one state said again. The same
+    two texts written an hour apart do restate each other."""
+    texts = [BURST["docs/WEBSOCKET_TIMEOUT_FIX_COMPLETE.md"].replace(
+                 "# WebSocket timeout fix complete", f"# {first}"),
+             BURST["docs/WEBSOCKET_FIX_SUMMARY.md"].replace(
+                 "# Websocket fix summary", f"# {second}")]
+    paths = [f"docs/{t.upper().replace(' ', '_')}.md" for t in (first, second)]
+    if together:
+        repo.commit({**OTHERS, **dict(zip(paths, texts, strict=True))}, when=T0)
+    else:
+        repo.commit({**OTHERS, paths[0]: texts[0]}, when=T0)
+        repo.commit({paths[1]: texts[1]}, when=T0 + 3600)
+    scan = repo.scan()
+    fams = [_family_of(scan, p) for p in paths]
+    if together:
+        assert fams == [None, None]
+    else:
+        assert fams[0] == fams[1] is not None
+
+
+def test_two_outcomes_in_one_commit_still_restate(repo: GitRepo) -> None:
+    """Within one commit, a completion report and a summary of the same fix both announce
+    its outcome: one state said twice."""
+    files = {p: BURST[p] for p in ("docs/WEBSOCKET_TIMEOUT_FIX_COMPLETE.md",
+                                   "docs/WEBSOCKET_FIX_SUMMARY.md")}
+    repo.commit({**OTHERS, **files}, when=T0)
+    scan = repo.scan()
+    fams = [_family_of(scan, p) for p in files]
+    assert fams[0] == fams[1] is not None
+
+
 def test_numbered_steps_that_reword_are_left_to_the_shape_leg(repo: GitRepo) -> None:
     """``Cycle 2`` and ``Cycle 3`` each name their own step: a reworded pair of them is
     not linked as a restatement (a copied pair would be, by the shape leg)."""
