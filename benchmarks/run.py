@@ -138,7 +138,7 @@ timed(fingerprints, "parse_brief", "parse")
 timed(shapes, "_token_bytes", "tokens")
 timed(shapes, "shape_codes", "mask")
 timed(shapes, "_combine", "hashes")
-timed(shapes, "signature", "minhash")
+timed(shapes, "signatures", "minhash")  # a part signed at once
 timed(Repo, "read_blobs", "read")
 from pathlib import Path
 repo = Repo(Path(sys.argv[1])); config = load_config(repo.root)[0]

@@ -42,11 +42,11 @@ def fingerprint_part(
     repo: Repo, config: Config, entries: Sequence[IndexEntry]
 ) -> list[Row]:
     blobs = repo.read_blobs((e.blob for e in entries), limit=config.max_file_bytes)
-    rows = []
-    for e in entries:
-        meta, sig = fingerprint_file(config, e, blobs[e.blob])
-        rows.append((meta, shapes.to_bytes(sig)))
-    return rows
+    metas = [shingle_file(config, e, blobs[e.blob]) for e in entries]
+    # the signatures of the whole part at once (shapes.signatures: the same rows)
+    sigs = shapes.signatures([h for _, h in metas], config.num_perm, config.seed)
+    return [(meta, b"" if meta.get("skip") else shapes.to_bytes(sig))
+            for (meta, _), sig in zip(metas, sigs, strict=True)]
 
 
 def _init_worker(repo: Repo, config: Config) -> None:
@@ -92,6 +92,18 @@ def _has_control_bytes(data: bytes) -> bool:
 def fingerprint_file(
     config: Config, entry: IndexEntry, data: bytes | int
 ) -> tuple[dict[str, Any], npt.NDArray[np.uint32]]:
+    """A file's cache fields (and warnings) and its signature (empty when skipped)."""
+    meta, hashes = shingle_file(config, entry, data)
+    if meta.get("skip"):
+        return meta, hashes
+    return meta, shapes.signature(hashes, config.num_perm, config.seed)
+
+
+def shingle_file(
+    config: Config, entry: IndexEntry, data: bytes | int
+) -> tuple[dict[str, Any], npt.NDArray[np.uint32]]:
+    """A file's cache fields (and warnings) and its distinct shingle hashes (empty when
+    skipped): ``fingerprint_file`` but the signature."""
     empty = np.zeros(0, dtype=np.uint32)
     if isinstance(data, int):
         limit = config.max_file_bytes
@@ -106,13 +118,11 @@ def fingerprint_file(
     brief, warnings = parse_brief(config, entry.path, entry.blob, text)
     if problem:
         warnings.insert(0, problem)
-    sig, count = shapes.fingerprint(
-        text, brief.mask_words, config.shingle, config.num_perm, config.seed,
-        keep=config.guardrail_fields,
-    )
+    hashes = shapes.shingle_hashes(text, brief.mask_words, config.shingle,
+                                   keep=config.guardrail_fields)
     meta = brief.to_meta()
-    meta["shingles"] = count
+    meta["shingles"] = int(hashes.size)
     meta["facts"] = masked_fact_sketch(brief.body or "", brief.in_run)
     if warnings:
         meta["warnings"] = warnings
-    return meta, sig
+    return meta, hashes

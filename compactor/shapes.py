@@ -21,7 +21,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
-from itertools import groupby
+from itertools import accumulate, groupby
 
 import numpy as np
 import numpy.typing as npt
@@ -317,6 +317,45 @@ def signature(hashes: npt.NDArray[np.uint32], num_perm: int, seed: int) -> Signa
     return out
 
 
+_BLOCK = 1 << 19  # hashes x permutations per block of ``signatures`` (2 MB of uint32)
+
+
+def signatures(sets: Sequence[npt.NDArray[np.uint32]], num_perm: int, seed: int) -> Signature:
+    """``signature`` of each set of shingle hashes, one row each, for many documents at
+    once: consecutive documents share one outer product and one ``minimum.reduceat``, so
+    a part of a cold scan pays numpy's per-call cost once per block of documents, not
+    once per document (~40 us a brief). A document too big for a block alone, and an
+    empty one, take ``signature``; the rows are the same either way."""
+    out = np.empty((len(sets), num_perm), dtype=np.uint32)
+    a, b = permutations(num_perm, seed)
+    column = b[:, None]
+    step = max(1, _BLOCK // num_perm)
+    group: list[int] = []  # consecutive documents sharing a block
+    size = 0
+
+    def flush(group: list[int]) -> None:
+        starts = np.fromiter(accumulate((len(sets[i]) for i in group[:-1]), initial=0),
+                             dtype=np.int64, count=len(group))
+        hv = _fmix32(np.concatenate([sets[i] for i in group]).astype(np.uint32, copy=False))
+        phv = np.multiply.outer(a, hv)
+        phv += column
+        out[group[0] : group[-1] + 1] = np.minimum.reduceat(phv, starts, axis=1).T
+
+    for i, hashes in enumerate(sets):
+        n = len(hashes)
+        if group and (n == 0 or n > step or size + n > step):
+            flush(group)
+            group, size = [], 0
+        if n == 0 or n > step:
+            out[i] = signature(hashes, num_perm, seed)
+        else:
+            group.append(i)
+            size += n
+    if group:
+        flush(group)
+    return out
+
+
 def fingerprint(
     text: str,
     label_words: Sequence[str],
@@ -326,8 +365,15 @@ def fingerprint(
     keep: Iterable[str] = (),
 ) -> tuple[Signature, int]:
     """Signature of a text's proof shape and its number of distinct shingles."""
-    hashes = _combine(shape_codes(text, label_words, keep), shingle)
+    hashes = shingle_hashes(text, label_words, shingle, keep)
     return signature(hashes, num_perm, seed), int(hashes.size)
+
+
+def shingle_hashes(
+    text: str, label_words: Sequence[str], shingle: int, keep: Iterable[str] = ()
+) -> npt.NDArray[np.uint32]:
+    """The distinct 32-bit hashes of a text's proof-shape shingles (what ``signature`` takes)."""
+    return _combine(shape_codes(text, label_words, keep), shingle)
 
 
 def to_bytes(sig: Signature) -> bytes:

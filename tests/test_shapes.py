@@ -147,3 +147,23 @@ def test_shingle_hashes_are_the_sorted_distinct_hashes() -> None:
                                    for s in reference.shingle_strings(shape, 3)], dtype=np.uint32))
     assert np.array_equal(hashes, expected) and hashes.dtype == np.uint32
     assert reference.shingle_hashes(["one"], 3).tolist() == [reference.shingle_hash("one")]
+
+
+def test_many_signatures_at_once_are_each_documents_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a cold scan signs a part's documents in shared blocks; each row must be the
+    # document's own signature: small ones sharing a block, an empty one, and one
+    # bigger than a block (the block made small here so the test stays small)
+    monkeypatch.setattr(shapes, "_BLOCK", 64 * 130)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    big = " ".join(f"{a}{b}q" for a in letters for b in letters[:8])
+    texts = [lane("S1", "merge ledger", "0a0b0c0d", "2026-01-01"),
+             lane("S2", "approve invoice", "1a0b0c0d", "2026-01-02"), "x", "",
+             lane("S3", "cancel vendor payout", "2a0b0c0d", "2026-01-03"), big,
+             lane("S4", "close books", "3a0b0c0d", "2026-01-04"), "one two"]
+    sets = [shapes.shingle_hashes(t, [], 3) for t in texts]
+    sizes = [len(s) for s in sets]
+    assert 0 in sizes and max(sizes) > 130 and sizes[0] + sizes[1] + sizes[2] <= 130
+    many = shapes.signatures(sets, 64, 7)
+    assert many.shape == (len(texts), 64) and many.dtype == np.uint32
+    for row, hashes in zip(many, sets, strict=True):
+        assert np.array_equal(row, shapes.signature(hashes, 64, 7))
