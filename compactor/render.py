@@ -196,10 +196,43 @@ def explain_data(repo: Repo, scan: Scan, path: str) -> dict[str, Any]:
     kept = scan.apart.get(i)
     if kept:
         out["apart"] = [scan.briefs[j].path for j in kept]
+    paused = paused_data(scan, i)
+    if paused:
+        out["paused"] = paused
     about = subject_data(scan, i, b.body or "")
     if about is not None:
         out["about"] = about
     return out
+
+
+def paused_data(scan: Scan, i: int) -> list[dict[str, Any]]:
+    """The docs outside brief i's family whose proof shapes meet its own but that were
+    written more than a day before or after it, while not both declare a run: no shape
+    link (``families.pause_veto``), most similar first, then nearest in time. ``days`` is
+    signed: negative for a doc written before brief i."""
+    import numpy as np
+
+    from compactor import shapes
+    from compactor.families import PAUSE
+    from compactor.vocab import FAMILY_KINDS
+
+    briefs, me = scan.briefs, scan.briefs[i]
+    if me.kind not in FAMILY_KINDS or scan.shingles[i] < shapes.MIN_SHINGLES:
+        return []
+    fam = scan.family_of(i)
+    mine = set(fam.members) if fam is not None else {i}
+    sims = np.count_nonzero(scan.signatures == scan.signatures[i], axis=1) / \
+        scan.signatures.shape[1]
+    found = []
+    for j in np.flatnonzero(sims >= scan.config.threshold).tolist():
+        b = briefs[j]
+        if j in mine or b.kind not in FAMILY_KINDS or scan.shingles[j] < shapes.MIN_SHINGLES:
+            continue
+        if abs(b.created - me.created) > PAUSE and not (b.in_run and me.in_run):
+            days = (b.created - me.created) / 86400
+            found.append((-float(sims[j]), abs(days), b.path, days))
+    return [{"path": path, "similarity": round(-neg, 2), "days": round(days, 1)}
+            for neg, _, path, days in sorted(found)]
 
 
 def subject_data(scan: Scan, i: int, body: str) -> dict[str, Any] | None:
@@ -249,6 +282,13 @@ def explain_text(data: dict[str, Any]) -> str:
         lines.append(f"  kept apart from {shown}{more}: template instances whose shapes meet, "
                      "each saying something no other member of their family says "
                      "(families.own_content)")
+    paused = data.get("paused")
+    if paused:
+        shown = ", ".join(f"{path_for_humans(p['path'])} ({_days(p['days'])})"
+                          for p in paused[:3])
+        more = f" and {len(paused) - 3} more" if len(paused) > 3 else ""
+        lines.append(f"  no copy link to {shown}{more}: shapes that meet, written more than a "
+                     "day apart, and no lane id declares one run (families.pause_veto)")
     about = data.get("about")
     if about is not None:
         what = path_for_humans(about["path"]) if about["path"] else f"step {about['step']}"
@@ -258,3 +298,9 @@ def explain_text(data: dict[str, Any]) -> str:
                      f"named by {about['by']} in its lead ({json.dumps(path_for_humans(line), ensure_ascii=False)}); "
                      "the gate refuses more than max_bookkeeping such docs in a row")
     return "\n".join(lines)
+
+
+def _days(days: float) -> str:
+    n = abs(days)
+    amount = f"{n:g} day{'' if n == 1 else 's'}"
+    return f"written {amount} {'before' if days < 0 else 'after'}"

@@ -370,6 +370,18 @@ def test_copies_without_a_lane_id_written_weeks_apart_are_no_family(
     for k, n in enumerate((8, 9, 10)):
         repo.commit(dict([_note(n)]), when=T0 + 30 * DAY * k)
     assert repo.scan(use_cache=False).families == ()
+    # scan --explain names the copies a pause kept apart (equal shapes: nearest first)
+    out = run_compactor("scan", "--explain", _note(9)[0], cwd=repo.root)
+    assert out.code == 0
+    assert ("  no copy link to docs/release-notes-2.10.0.md (written 30 days after), "
+            "docs/release-notes-2.8.0.md (written 30 days before): shapes that meet, written "
+            "more than a day apart, and no lane id declares one run (families.pause_veto)"
+            ) in out.out.splitlines()
+    data = json.loads(run_compactor("scan", "--explain", _note(10)[0], "--format", "json",
+                                    cwd=repo.root).out)
+    assert data["family"] is None
+    assert [(p["path"], p["days"]) for p in data["paused"]] == [
+        ("docs/release-notes-2.9.0.md", -30.0), ("docs/release-notes-2.8.0.md", -60.0)]
     # the same notes written within hours of each other: a burst of copies, one family
     for k, n in enumerate((11, 12, 13)):
         repo.commit(dict([_note(n)]), when=T0 + 200 * DAY + 3600 * k)
