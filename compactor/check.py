@@ -59,6 +59,7 @@ from compactor.errors import EXIT_BLOCKED, EXIT_OK, InputError, Warning
 from compactor.families import RESTATEMENT
 from compactor.files import in_dir, matches, path_for_humans, stem_of
 from compactor.git import Repo
+from compactor.restate import stems
 from compactor.scan import (
     Progress,
     Scan,
@@ -512,8 +513,19 @@ class _Context:
         for o in others:
             for line in self.lines(o).values():
                 vocab.update(line.words)
-        return [line for line in self.new_lines(i, others)
-                if len(line.words - vocab) >= FACT_WORDS]
+        out = []
+        vocab_stems: set[str] | None = None
+        for line in self.new_lines(i, others):
+            fresh = line.words - vocab
+            if len(fresh) < FACT_WORDS:
+                continue
+            # a word the others used in another form ("clocking" after "clock") is no new
+            # content: new words are compared by their stems
+            if vocab_stems is None:
+                vocab_stems = set(stems(list(vocab)))
+            if len(set(stems(list(fresh))) - vocab_stems) >= FACT_WORDS:
+                out.append(line)
+        return out
 
     def nearest(self, seq: Sequence[int], k: int, n: int = 3) -> list[int]:
         """The ``n`` members before ``seq[k]`` (of the last ``NEAR_POOL``) most similar to

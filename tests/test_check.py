@@ -487,6 +487,29 @@ def test_counters_spelled_as_words_are_no_new_fact(repo: GitRepo) -> None:
     assert r.code == 1 and "adjacent" in {c["name"] for c in verdict["conditions"]}
 
 
+def test_words_of_earlier_laps_in_another_form_are_no_new_fact(repo: GitRepo) -> None:
+    """A lap that re-inflects the words of the laps before it ("clocking" after "clock")
+    adds nothing: it is a copy, refused past max_adjacent. The same lap with a line about
+    something the laps never named is a templated doc of its own and passes."""
+    lap = "Still waiting on the clock; the checker checks; a report is due.\n\n## Next"
+    repo.commit({f"docs/handoffs/{a.replace(' ', '-')}.md":
+                 unnumbered(a).replace("## Next", lap) for a in HANDOFFS}, when=T0)
+    path = "docs/handoffs/reopen-ticket.md"
+    repo.stage({path: unnumbered("reopen ticket").replace(
+        "## Next", "Clocking, checked, reports reporting.\n\n## Next")})
+    r = run_compactor("check", "--format", "json", cwd=repo.root)
+    [verdict] = json.loads(r.out)["verdicts"]
+    assert verdict["link"] == "copy"
+    assert r.code == 1 and "adjacent" in {c["name"] for c in verdict["conditions"]}
+
+    repo.stage({path: unnumbered("reopen ticket").replace(
+        "## Next", "Migrated the ledger exporter to parquet partitions.\n\n## Next")})
+    r = run_compactor("check", "--format", "json", cwd=repo.root)
+    [verdict] = json.loads(r.out)["verdicts"]
+    assert verdict["link"] == "distinct"
+    assert r.code == 0, r.out
+
+
 def test_two_members_of_one_lane_id_are_named_by_their_files(repo: GitRepo) -> None:
     """Messages name lanes by lane id; where two members of the family carry the same one
     (a plan and a status of SPRINT1), the file name says which is meant."""
