@@ -439,3 +439,25 @@ def test_decisions_reused_from_a_shorter_or_different_family_equal_fresh_ones() 
         warm = decisions_mod.decide(config, briefs, sigs, [fam], learned, again)
         assert warm == fresh
         assert bool(again) == (list(members) != list(range(40)))
+
+
+def test_a_doc_staged_beside_copies_is_linked_by_their_times_when_grown(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # copies without a lane id: one a month before the others, two within hours
+    from test_families import DAY, T0, _note
+
+    for when, n in ((T0, 8), (T0 + 30 * DAY, 9), (T0 + 30 * DAY + 7200, 10)):
+        repo.commit(dict([_note(n)]), when=when)
+    first = repo.scan(now=T0 + 31 * DAY)
+    assert [[first.briefs[i].path for i in f.members] for f in first.families] == [
+        [_note(9)[0], _note(10)[0]]]
+    spy = Spy(monkeypatch)
+    path, text = _note(11)
+    repo.stage({f"docs/zz-{path.rsplit('/', 1)[1]}": text})  # sorts after them: grown
+    for now, size in ((T0 + 30 * DAY + 5 * 3600, 3), (T0 + 90 * DAY, 2)):
+        spy.reset()
+        warm = repo.scan(now=now)
+        assert spy.grown == [True]
+        _same(warm, repo.scan(now=now, use_cache=False))
+        assert [len(f.members) for f in warm.families] == [size]
