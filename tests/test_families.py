@@ -427,3 +427,16 @@ def test_a_cached_scan_sees_the_times_its_links_depend_on(repo: GitRepo) -> None
         repo.commit({path: text}, when=T0 + 30 * DAY * k)
     assert repo.scan().families == ()
     assert repo.scan(use_cache=False).families == ()
+
+
+def test_a_numbered_run_resumed_after_a_pause_is_joined_again(repo: GitRepo) -> None:
+    # cycles 1-3 one day, 4-6 five days later, copies without a lane id: the pause splits
+    # them, the numbering that continues without a gap joins the pieces (runs.join_runs)
+    for k in range(1, 7):
+        text = RELEASE_NOTE.format(v="x").replace("Reporting", f"Cycle {k}")
+        repo.commit({f"docs/cycle-{k}-report.md": text},
+                    when=T0 + (5 * DAY if k > 3 else 0) + 600 * k)
+    scan = repo.scan(use_cache=False)
+    assert [[scan.briefs[i].path for i in f.members] for f in scan.families] == [
+        [f"docs/cycle-{k}-report.md" for k in range(1, 7)]]
+    assert scan.families[0].pieces == ("cycle-1-report", "cycle-4-report")
