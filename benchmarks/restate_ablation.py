@@ -26,17 +26,20 @@ import quality  # noqa: E402
 from compactor import restate  # noqa: E402
 
 NAMES = ["statusdocs", "devlogs", "cycles", "sprints", "finstatus", "handoffs", "milestones",
-         "launch", "journal", "runbooks", "dtm", "slices", "audits"]
+         "autopr", "phases", "rulereports", "ghchecks", "launch", "mergelogs", "waves",
+         "journal", "runbooks", "dtm", "slices", "audits", "news", "relnotes"]
 _NEVER: Callable[..., bool] = lambda *_: False  # noqa: E731 - a test switched off
-TESTS = ("_own_name_word", "_stage_conflict", "_steps_differ")
+TESTS = ("_own_name_word", "_stage_conflict", "_steps_differ", "_facets_differ")
+BATCH = TESTS[3:]  # the batch test: not two facets of one commit's batch
 VARIANTS: list[tuple[str, dict[str, float], tuple[str, ...]]] = [
     ("shape leg only (no restatement leg)", {"COSINE": 9.0}, ()),
     ("cosine >= 0.4 only", {"SKELETON": 9.0, "FACTS_SHARED": 0.0, "LINKAGE": 0.0}, TESTS),
     ("+ different skeleton", {"FACTS_SHARED": 0.0, "LINKAGE": 0.0}, TESTS),
     ("+ no name word of its own", {"FACTS_SHARED": 0.0, "LINKAGE": 0.0}, TESTS[1:]),
-    ("+ one state, one step", {"FACTS_SHARED": 0.0, "LINKAGE": 0.0}, ()),
-    ("+ shared facts", {"LINKAGE": 0.0}, ()),
-    ("+ complete linkage (default)", {}, ()),
+    ("+ one state, one step", {"FACTS_SHARED": 0.0, "LINKAGE": 0.0}, BATCH),
+    ("+ shared facts", {"LINKAGE": 0.0}, BATCH),
+    ("+ complete linkage", {}, BATCH),
+    ("+ not two facets of one batch (default)", {}, ()),
 ]
 
 
