@@ -20,7 +20,7 @@ from compactor.briefs import parse_brief
 from compactor.config import Config
 from compactor.demo.example import ExampleDoc, loop_corpus
 from compactor.facts import FACTS_AGREE, copy_veto, masked_fact_sketch, names_veto
-from compactor.families import Text, group, mentioned, own_content
+from compactor.families import Text, group, mentioned, own_content, pause_veto
 from compactor.runs import join_runs
 from compactor.scan import family_name, file_stem, order_key
 from compactor.vocab import FAMILY_KINDS
@@ -54,9 +54,13 @@ def predict(config: Config, docs: Sequence[ExampleDoc]) -> tuple[list[str | None
             if b.kind in FAMILY_KINDS and counts[i] >= shapes.MIN_SHINGLES]
     keys, names = [order_key(b) for b in briefs], [family_name(b) for b in briefs]
 
+    created = np.array([b.created for b in briefs], dtype=np.int64)
+    declared = np.array([b.in_run for b in briefs], dtype=bool)
+
     def veto(pairs: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
         return copy_veto(sketches, pairs, FACTS_AGREE) | names_veto(
-            lambda i: None if briefs[i].in_run else briefs[i].title, pairs)
+            lambda i: None if briefs[i].in_run else briefs[i].title, pairs) | pause_veto(
+            created, declared, pairs)
 
     fams = group(matrix, rows, config.threshold, keys, names, veto=veto)
     # template instances apart, as the scan does (families.own_content)
