@@ -25,6 +25,8 @@ holds (each figure measured on labelled real corpora, ``benchmarks/QUALITY.md``)
   holds the facets of one piece of work — its guide, its status, its test results, its
   plan. Two of them restate each other only when both announce its outcome, or neither
   names a facet (:data:`OUTCOME_WORDS`, :data:`FACET_WORDS`); written apart, any two may;
+- **no entry page**: a folder's ``README.md`` or ``index.md`` is the standing doc others
+  are written against (:func:`standing`), never a restatement of them;
 - **one step**: for docs without a lane id, their names do not number different steps
   (``Cycle 2`` / ``Cycle 3``, ``A5`` / ``B2``): each names its own; numbered steps
   that copy each other are the shape leg's. Two lanes (docs with lane ids) are expected
@@ -351,6 +353,7 @@ class Doc:
     series: str | None  # its lane id without the digits ("S" for S087), None without one
     shown: Mapping[str, str] = field(default_factory=dict)  # stem -> the word as written
     batch: int = 0  # when the commit that added it was written (0: not known)
+    standing: bool = False  # a folder's README.md / index.md: its entry page, no restatement
 
 
 @dataclass(frozen=True)
@@ -607,6 +610,8 @@ def _facets_differ(a: frozenset[str], b: frozenset[str],
 
 def _judge(a: Doc, b: Doc, vocab: tuple[frozenset[str], ...]) -> bool:
     """Whether a pair similar enough passes every test but the facts (read later)."""
+    if a.standing or b.standing:
+        return False
     ha, hb = a.gist.heads, b.gist.heads
     if (ha or hb) and len(ha & hb) / len(ha | hb) >= SKELETON:
         return False
@@ -625,6 +630,12 @@ def _judge(a: Doc, b: Doc, vocab: tuple[frozenset[str], ...]) -> bool:
     elif _steps_differ(a.steps, b.steps):
         return False
     return True
+
+
+def standing(path: str) -> bool:
+    """Whether a doc is a folder's entry page (``README.md``, ``index.md``): the standing
+    doc others are written against, kept up to date in place, not a state announced."""
+    return stem_of(path).lower() in ("readme", "index")
 
 
 def series(lane: str | None) -> str | None:

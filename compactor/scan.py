@@ -506,7 +506,8 @@ def restated(repo: Repo, cache: Cache, config: Config, fams: list[Family],
             terms = restate.name_terms(briefs[i].path, briefs[i].title)
             docs[i] = restate.Doc(restate.read_gist(gists[briefs[i].blob]), frozenset(terms),
                                   restate.steps(briefs[i].path, briefs[i].title),
-                                  restate.series(briefs[i].lane), terms, briefs[i].created)
+                                  restate.series(briefs[i].lane), terms, briefs[i].created,
+                                  restate.standing(briefs[i].path))
         edges = restate.links(docs, lambda idx: dict(zip(idx, _bodies(repo, briefs, idx),
                                                          strict=True)))
         found = [(briefs[e.a].path, briefs[e.b].path, e.score, e.facts, e.terms)

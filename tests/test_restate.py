@@ -235,6 +235,23 @@ def test_two_outcomes_in_one_commit_still_restate(repo: GitRepo) -> None:
     assert fams[0] == fams[1] is not None
 
 
+@pytest.mark.parametrize("name", ["README.md", "index.md", "WEBSOCKET_FIX_OVERVIEW.md"])
+def test_a_folders_entry_page_is_no_restatement(repo: GitRepo, name: str) -> None:
+    """A folder's README.md or index.md is its standing entry page, which later reports
+    are written against: a report that says what it says is no restatement of it. The
+    same text under another name is."""
+    entry = f"docs/ws/{name}"
+    repo.commit({**OTHERS, entry: BURST["docs/WEBSOCKET_TIMEOUT_FIX_COMPLETE.md"]}, when=T0)
+    repo.commit({"docs/WEBSOCKET_FIX_SUMMARY.md": BURST["docs/WEBSOCKET_FIX_SUMMARY.md"]},
+                when=T0 + 3600)
+    scan = repo.scan()
+    fams = [_family_of(scan, p) for p in (entry, "docs/WEBSOCKET_FIX_SUMMARY.md")]
+    if name.startswith("WEBSOCKET"):
+        assert fams[0] == fams[1] is not None
+    else:
+        assert fams == [None, None]
+
+
 def test_numbered_steps_that_reword_are_left_to_the_shape_leg(repo: GitRepo) -> None:
     """``Cycle 2`` and ``Cycle 3`` each name their own step: a reworded pair of them is
     not linked as a restatement (a copied pair would be, by the shape leg)."""
