@@ -42,6 +42,24 @@ class Context:
             self._repo = Repo.discover(self.repo_path)
         return self._repo
 
+    def from_root(self, path: str) -> tuple[str, str]:
+        """A PATH argument and the directory it is read from (as a path from the repo root; ''
+        at the root or outside it): the -C directory when given, else the current one. An
+        absolute PATH inside the repo becomes a path from the root."""
+        root = self.repo.root.resolve()
+        start = Path.cwd() / (self.repo_path or ".")
+        given = Path(path)
+        if given.is_absolute():
+            try:  # the folders resolved (a symlinked checkout), the file named as given
+                return (given.parent.resolve() / given.name).relative_to(root).as_posix(), ""
+            except ValueError:
+                return path, ""
+        try:
+            here = start.resolve().relative_to(root).as_posix()
+        except ValueError:
+            return path, ""
+        return path, "" if here == "." else here
+
     @property
     def config(self) -> Config:
         if self._config is None:
@@ -145,7 +163,8 @@ FORMAT = click.Choice(["text", "json"])
               help="Scan the tree of a commit instead of the index.")
 @click.option("--no-cache", is_flag=True, help="Recompute every signature.")
 @click.option("--explain", "explain", default=None, metavar="PATH",
-              help="Say why one doc got its kind, lane id and family (path from the repo root).")
+              help="Say why one doc got its kind, lane id and family (PATH from the current "
+                   "directory, else from the repo root).")
 @pass_ctx
 def scan(ctx: Context, fmt: str, rev: str | None, no_cache: bool, explain: str | None) -> None:
     """List families, phases, novelty and retention of every brief."""
@@ -158,20 +177,35 @@ def scan(ctx: Context, fmt: str, rev: str | None, no_cache: bool, explain: str |
     if explain is not None:
         import json
 
-        data = explain_data(ctx.repo, result, explain)
+        data = explain_data(ctx.repo, result, *ctx.from_root(explain))
         click.echo(json.dumps(data, ensure_ascii=False) if fmt == "json" else explain_text(data))
         return
     click.echo(scan_json(result) if fmt == "json" else scan_text(result))
 
 
+DEMO_NO_REPO = ("demo builds a new repo and reads no other, so it takes no -C/--repo: "
+                "give the directory to build as `compactor demo DIR`")
+
+
+def _no_repo_for_demo(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        raise click.UsageError(DEMO_NO_REPO, ctx)
+
+
 @cli.command()
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--seed", default=0, show_default=True, help="Seed of the generated loop.")
-def demo(directory: Path | None, seed: int) -> None:
+@click.option("-C", "--repo", metavar="PATH", default=None, expose_value=False, hidden=True,
+              callback=_no_repo_for_demo, help="Refused: demo builds its own repo in DIRECTORY.")
+@_pass_context
+def demo(ctx: Context, directory: Path | None, seed: int) -> None:
     """Build an example docs repo replaying a runaway lane loop, and scan it.
 
     DIRECTORY (default: a new temporary directory) must be empty or missing.
+    It takes no -C/--repo: it builds a new repo rather than reading one.
     """
+    if ctx.repo_path is not None:  # `compactor -C PATH demo`: refused rather than ignored
+        raise click.UsageError(DEMO_NO_REPO)
     from compactor.demo import run_demo
 
     for line in run_demo(directory, seed=seed, command=own_command()):
@@ -317,8 +351,9 @@ def _shell_quote(text: str) -> str:
 @cli.command()
 @click.option("--rev", default="HEAD", show_default=True, metavar="REV",
               help="Check the manifest of this commit.")
+@click.option("--no-cache", is_flag=True, help="Recompute every signature.")
 @pass_ctx
-def verify(ctx: Context, rev: str) -> int:
+def verify(ctx: Context, rev: str, no_cache: bool) -> int:
     """Check that every file the compaction manifest names can still be restored.
 
     Exit 1 when a blob is missing from the repository, an archived file is not
@@ -327,7 +362,7 @@ def verify(ctx: Context, rev: str) -> int:
     """
     from compactor.restore import verify as run_verify
 
-    result = run_verify(ctx.repo, ctx.config, rev)
+    result = run_verify(ctx.repo, ctx.config, rev, use_cache=not no_cache)
     if not result.manifest_found:
         click.echo(f"no compaction manifest in {rev}: nothing to verify")
         return 0

@@ -160,22 +160,32 @@ def scan_text(scan: Scan) -> str:
     return "\n".join(lines)
 
 
-def explain_data(repo: Repo, scan: Scan, path: str) -> dict[str, Any]:
-    """Why one doc got its kind, lane id and family (``scan --explain PATH``)."""
+def explain_data(repo: Repo, scan: Scan, path: str, here: str = "") -> dict[str, Any]:
+    """Why one doc got its kind, lane id and family (``scan --explain PATH``).
+
+    ``path`` is read like git and ruff read one: from ``here`` (the current directory, as a
+    path from the repository root) first, then from the repository root."""
     from compactor.briefs import explain_lane
     from compactor.config import repo_relative
     from compactor.errors import InputError
     from compactor.kinds import explain_kind
     from compactor.scan import with_bodies
 
-    clean = repo_relative(path) or path
-    try:
-        i = scan.index(clean)
-    except KeyError:
+    i = None
+    for candidate in dict.fromkeys([f"{here}/{path}" if here else path, path]):
+        clean = repo_relative(candidate)
+        if clean is None:
+            continue
+        try:
+            i = scan.index(clean)
+            break
+        except KeyError:
+            continue
+    if i is None:
         raise InputError(
-            f"{path}: not a scanned doc (not in the index, excluded, or skipped); "
-            "give its path from the repository root"
-        ) from None
+            f"{path}: not a scanned doc (not in the index, excluded, or skipped); give its path "
+            "from the current directory or from the repository root"
+        )
     b = with_bodies(repo, [scan.briefs[i]])[0]
     declared = b.fields.get("kind")
     if isinstance(declared, str) and declared.strip().lower() == b.kind:

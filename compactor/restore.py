@@ -234,7 +234,7 @@ def _undo(repo: Repo, config: Config, done: Sequence[Entry], restored: tuple[Res
     return Undone(restored, tuple(updated), tuple(removed))
 
 
-def verify(repo: Repo, config: Config, rev: str = "HEAD") -> Verified:
+def verify(repo: Repo, config: Config, rev: str = "HEAD", use_cache: bool = True) -> Verified:
     """Every manifest blob present, every archived file and folded entry where it says."""
     manifest, tree, found = _manifest_in(repo, config, rev)
     problems: list[str] = []
@@ -273,15 +273,16 @@ def verify(repo: Repo, config: Config, rev: str = "HEAD") -> Verified:
             problems.append(f"{path_for_humans(path)}: has an entry in the folded block of "
                             f"{config.inventory} but is not folded in the manifest")
     if manifest.folded and not problems:
-        problems += _invisible(repo, config, rev, manifest)
+        problems += _invisible(repo, config, rev, manifest, use_cache)
     return Verified(len(manifest.entries), tuple(problems), found)
 
 
-def _invisible(repo: Repo, config: Config, rev: str, manifest: Manifest) -> list[str]:
+def _invisible(repo: Repo, config: Config, rev: str, manifest: Manifest,
+               use_cache: bool = True) -> list[str]:
     """Folded lanes a scan of ``rev`` does not see (so no command would count them)."""
     from compactor.scan import run_scan
 
-    scan = run_scan(repo, config, rev=rev)
+    scan = run_scan(repo, config, rev=rev, use_cache=use_cache)
     seen = {b.path for b in scan.briefs}
     return [
         f"{path_for_humans(e.path)}: folded, but a scan of {rev} does not see it (its path is "

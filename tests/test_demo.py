@@ -43,6 +43,15 @@ def test_demo_tells_the_story_and_its_hint_works_when_pasted(tmp_path: Path) -> 
     assert out.count("docs/acks/") == 0, "no file lists: the demo shows counts"
     assert re.search(r"; fold \d+ lanes into docs/INVENTORY\.md \(their unique lines kept\); "
                      r"archive \d+ ACK files under docs/archive/", out)
+    # a family named by run ids says so, and the compaction counts it in the same lanes
+    by_run = [re.match(r"  family (\S+): (\d+) lanes \(\S+ \.\. \S+: run ids read from file names, "
+                       r"not lane ids\); establishing", line) for line in families]
+    runs = [m for m in by_run if m]
+    assert runs, families
+    for m in runs:
+        assert re.search(rf"^  family {re.escape(m[1])}: fold 0 of {m[2]} lanes: run ids, not lane "
+                         r"ids; its \d+ repeats stay in place", out, re.M), m[0]
+    assert "without a lane id" not in out
 
     # the hint: absolute path to this compactor, and a sequence that goes past the staged lane
     hint = lines[lines.index("See more (paste these lines):") + 1:]
@@ -69,3 +78,15 @@ def test_demo_hint_without_a_console_script_uses_python_m(tmp_path: Path) -> Non
     result = run_compactor("demo", str(tmp_path / "demo"), cwd=tmp_path)  # python -m compactor
     assert result.code == 0
     assert f"  {sys.executable} -m compactor scan " in result.out
+
+
+def test_demo_refuses_dash_c_rather_than_ignoring_it(tmp_path: Path) -> None:
+    # demo builds a new repo and reads none: -C before or after the command is a usage error
+    # (not silently ignored), and nothing is built
+    for args in (("-C", str(tmp_path), "demo", "built"), ("demo", "built", "-C", str(tmp_path)),
+                 ("demo", "--repo", str(tmp_path))):
+        result = run_compactor(*args, cwd=tmp_path)
+        assert result.code == 2, args
+        assert "demo builds a new repo and reads no other, so it takes no -C/--repo" in result.err
+        assert "Traceback" not in result.err
+    assert list(tmp_path.iterdir()) == []

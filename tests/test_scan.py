@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from conftest import GitRepo, run_compactor
@@ -186,6 +187,29 @@ def test_scan_explain_says_why_a_doc_got_its_kind_lane_and_family(loop: GitRepo)
     assert out["kind"] == "ack" and "short" in out["kind_why"] and out["family"] is None
     missing = run_compactor("scan", "--explain", "docs/nope.md", cwd=loop.root)
     assert missing.code == 2 and "docs/nope.md: not a scanned doc" in missing.err
+
+
+def test_scan_explain_reads_a_path_from_the_current_directory_first(loop: GitRepo,
+                                                                    tmp_path: Path) -> None:
+    # like git and ruff: from a subdirectory a path is read from there, then from the root
+    member = json.loads(run_compactor("scan", "--format", "json", cwd=loop.root).out
+                        )["families"][0]["members"][1]
+    folder, name = member.rsplit("/", 1)
+    want = run_compactor("scan", "--explain", member, cwd=loop.root).out
+    assert want.startswith(member + "\n")
+    for arg, cwd in [(name, loop.root / folder), (f"./{name}", loop.root / folder),
+                     (member, loop.root / folder),  # not there: from the root
+                     (f"../{folder.rsplit('/', 1)[-1]}/{name}", loop.root / folder),
+                     (str(loop.root / member), loop.root)]:  # absolute
+        got = run_compactor("scan", "--explain", arg, cwd=cwd)
+        assert (got.code, got.out) == (0, want), (arg, cwd)
+    # -C names the directory a path is read from, as with git -C
+    got = run_compactor("-C", str(loop.root / folder), "scan", "--explain", name, cwd=tmp_path)
+    assert (got.code, got.out) == (0, want)
+    missing = run_compactor("scan", "--explain", "nope.md", cwd=loop.root / folder)
+    assert missing.code == 2 and missing.err.endswith(
+        "nope.md: not a scanned doc (not in the index, excluded, or skipped); give its path "
+        "from the current directory or from the repository root\n")
 
 
 def test_the_shape_veto_asks_names_veto_only_what_it_can_veto() -> None:

@@ -79,13 +79,26 @@ def scan_summary(scan: Scan) -> list[str]:
         for i in f.members:
             phase = scan.decisions[i].phase or "-"
             phases[phase] = phases.get(phase, 0) + 1
-        # a member without a lane id is named by its run id (PKT-0349), as `report` names it
+        # a member without a lane id is named by its run id (PKT-0349), as `report` names it;
+        # the line says so, so that "lanes" here and "docs without a lane id" below agree
         names = [scan.briefs[i].lane or (scan.runs[i].lane if i in scan.runs else scan.briefs[i].path)
                  for i in f.members]
         span = f"{names[0]} .. {names[-1]}"
+        if not any(b.lane for b in members):
+            span += ": run ids read from file names, not lane ids"
         lines.append(f"  family {f.id}: {plural(len(members), 'lane')} ({span}); "
                      + ", ".join(f"{k} {v}" for k, v in phases.items()))
     return lines
+
+
+def unlaned_families(scan: Scan) -> list[tuple[str, int, int]]:
+    """(id, members, repeats) of each family without a lane id: compaction leaves its
+    repeated docs (retention compress) in place (``compact.lane_families``)."""
+    from compactor.compact import lane_families
+
+    folded = lane_families(scan)
+    return [(f.id, len(f.members), sum(scan.decisions[i].retention == "compress" for i in f.members))
+            for f in scan.families if f.id not in folded]
 
 
 def report_summary(text: str) -> list[str]:
@@ -136,9 +149,9 @@ def run_demo(directory: Path | None, seed: int = 0, command: str = "compactor") 
            f"under {plan_archive_dir(plan)}/")
     for fam in plan.families:
         yield f"  family {fam.id}: fold {len(fam.folded)} of {plural(fam.lanes, 'lane')}"
-    if plan.unlaned:
-        yield (f"  {plural(plan.unlaned, 'doc')} without a lane id repeat a shape but stay in "
-               "place (runbooks, prompts and templated notes can look alike)")
+    for fid, size, repeats in unlaned_families(scan):
+        yield (f"  family {fid}: fold 0 of {plural(size, 'lane')}: run ids, not lane ids; its "
+               f"{repeats} repeats stay in place (prompts and templated notes can look alike)")
     yield ""
     yield "See more (paste these lines):"
     hint = [
