@@ -54,6 +54,7 @@ class Corpus:
     kind: str  # what a careful reader found: positive, negative or mixed
     about: str  # one line: what it holds
     history: str = ""  # pathspec that limits the search for births ("" = all history)
+    by_path: bool = False  # births keyed by full path, not basename (folders of same-named files)
 
 
 CORPORA: dict[str, Corpus] = {
@@ -125,6 +126,15 @@ CORPORA: dict[str, Corpus] = {
                      "a coding agent's phase docs: kickoffs, guides, and each phase's completion told many times"),
     "relnotes": Corpus("opensearch-project+reporting", "2085329cdfed9262723d79401b54b7ce545d0910", "release-notes/",
                        r"\.md$", "negative", "per-release notes from one template, many of them a version bump only"),
+    # found and labelled by a second scout after the legs were tuned on the 21 above (corpora4)
+    "mutfix": Corpus("rshoemake-grid+cursor-test", "5cfa2d6ea52cd6a40ce46ff8a29af6b368c40d3d", "frontend/",
+                     r"^frontend/(PHASE10|CHUNK|TASK)[^/]*\.md$", "positive",
+                     "a coding agent's mutation-testing fix docs: each step's state announced in several reworded docs",
+                     history=":(glob)frontend/*.md"),
+    "swarmruns": Corpus("BatthewZ+terminal-img-paste", "28ee3737985a31959762acf5bf6e8831b495a3b5", "swarm/outputs/",
+                        r"\.md$", "negative",
+                        "an agent swarm's per-stage reports (finder, worker, bug and refactor review, test-build-commit)",
+                        history="swarm/outputs", by_path=True),
 }
 
 
@@ -146,9 +156,10 @@ def docs_of(gitdir: str, corpus: Corpus) -> list[str]:
             if rx.search(p) and (not corpus.folder or p.startswith(corpus.folder))]
 
 
-def births(gitdir: str, revision: str, history: str = "") -> dict[str, str]:
+def births(gitdir: str, revision: str, history: str = "", by_path: bool = False) -> dict[str, str]:
     """Basename -> author date (ISO) of the first commit that added a file of that name
-    (under the pathspec HISTORY if given: some snapshots lack objects elsewhere)."""
+    (under the pathspec HISTORY if given: some snapshots lack objects elsewhere). With BY_PATH
+    the key is the whole path: for folders where many files share one name (``run-1/result.md``)."""
     spec = ["--", history] if history else []
     log = _git(gitdir, "log", revision, "--reverse", "--diff-filter=A", "--name-only", "--format=@%aI",
                *spec).decode()
@@ -158,7 +169,7 @@ def births(gitdir: str, revision: str, history: str = "") -> dict[str, str]:
         if line.startswith("@"):
             when = line[1:]
         elif line and when:
-            born.setdefault(os.path.basename(line), when)
+            born.setdefault(line if by_path else os.path.basename(line), when)
     return born
 
 
@@ -181,15 +192,15 @@ def build(mirror_root: str, out_dir: str, name: str, split: bool = False) -> boo
         return False
     paths = docs_of(gitdir, corpus)
     try:
-        born = births(gitdir, corpus.revision, corpus.history)
+        born = births(gitdir, corpus.revision, corpus.history, corpus.by_path)
     except subprocess.CalledProcessError:  # objects missing elsewhere in the snapshot's history
         print(f"{name}: full history unreadable; births searched under {corpus.folder or '.'} only",
               file=sys.stderr)
-        born = births(gitdir, corpus.revision, corpus.folder)
+        born = births(gitdir, corpus.revision, corpus.folder, corpus.by_path)
     fallback = _git(gitdir, "log", "-1", "--format=%aI", corpus.revision).decode().strip()
     batches: dict[str, list[str]] = defaultdict(list)
     for p in paths:
-        batches[born.get(os.path.basename(p), fallback)].append(p)
+        batches[born.get(p if corpus.by_path else os.path.basename(p), fallback)].append(p)
     repo = Path(out_dir) / name
     shutil.rmtree(repo, ignore_errors=True)
     repo.mkdir(parents=True)
