@@ -135,6 +135,10 @@ CORPORA: dict[str, Corpus] = {
                         r"\.md$", "negative",
                         "an agent swarm's per-stage reports (finder, worker, bug and refactor review, test-build-commit)",
                         history="swarm/outputs", by_path=True),
+    "epiccards": Corpus("mj1618+inkbinders", "418e8c70ea1b4011a01d17296e72b5c42a80712b", "swarm/epics/",
+                        r"^swarm/epics/[^/]+/done/[^/]+\.reviewed\.md$", "negative",
+                        "an agent swarm's reviewed task cards, one per feature, from one template",
+                        history="swarm"),
 }
 
 
