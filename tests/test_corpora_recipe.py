@@ -93,3 +93,24 @@ def test_split_replay_commits_each_doc_in_natural_order(repo: GitRepo, tmp_path:
     log = subprocess.run(["git", "-C", str(tmp_path / "out" / "tiny"), "log", "--reverse", "--format=%s %at"],
                          capture_output=True, text=True, check=True).stdout.splitlines()
     assert log == ["add LAUNCH_A3.md 1000000000", "add LAUNCH_A4.md 1000000000", "add LAUNCH_A10.md 1000000000"]
+
+
+def test_births_by_path_date_same_named_files_apart(repo: GitRepo, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A folder of runs that each write ``result.md``: keyed by basename every result would take
+    the first one's birth and land in one batch; keyed by path each keeps its own date."""
+    repo.commit({"out/run1/result.md": "# one\n"}, when=1_000_000_000)
+    repo.commit({"out/run2/result.md": "# two\n"}, when=2_000_000_000)
+    mirror = tmp_path / "mirror"
+    (mirror / "o+n").mkdir(parents=True)
+    (mirror / "o+n" / "repo").symlink_to(repo.root / ".git")
+
+    def replay(by_path: bool) -> list[str]:
+        monkeypatch.setitem(corpora.CORPORA, "runs",
+                            corpora.Corpus("o+n", "HEAD", "out/", r"\.md$", "mixed", "t", by_path=by_path))
+        assert corpora.build(str(mirror), str(tmp_path / "out"), "runs")
+        return subprocess.run(["git", "-C", str(tmp_path / "out" / "runs"), "log", "--reverse", "--name-only",
+                               "--format=@%at"], capture_output=True, text=True, check=True).stdout.split()
+
+    assert replay(by_path=False) == ["@1000000000", "docs/run1/result.md", "docs/run2/result.md"]
+    assert replay(by_path=True) == ["@1000000000", "docs/run1/result.md", "@2000000000", "docs/run2/result.md"]
