@@ -133,7 +133,7 @@ CORPORA: dict[str, Corpus] = {
                      history=":(glob)frontend/*.md"),
     "swarmruns": Corpus("BatthewZ+terminal-img-paste", "28ee3737985a31959762acf5bf6e8831b495a3b5", "swarm/outputs/",
                         r"\.md$", "negative",
-                        "an agent swarm's per-stage reports (finder, worker, bug and refactor review, test-build-commit)",
+                        "an agent swarm's per-stage reports (finder, worker, bug and refactor reviews, commit)",
                         history="swarm/outputs", by_path=True),
     "epiccards": Corpus("mj1618+inkbinders", "418e8c70ea1b4011a01d17296e72b5c42a80712b", "swarm/epics/",
                         r"^swarm/epics/[^/]+/done/[^/]+\.reviewed\.md$", "negative",
