@@ -182,3 +182,34 @@ def test_readme_package_index_snippet_runs_both_hooks(
                       "S004 webhook retries")
     assert re.search(r"compactor check \(repetition gate\)\.+Passed", out)
     assert re.search(r"compactor inventory is fresh\.+Passed", out)
+
+
+def test_readme_team_snippet_names_the_local_clone_snippets_hooks(tmp_path: Path) -> None:
+    # the team's config is the local-clone one (which runs above under pre-commit) with the
+    # URL and tag of the team's copy in place of a path on one machine; both clearly marked
+    from ruamel.yaml import YAML
+
+    team = YAML(typ="safe").load(readme_block("yaml", "-   repo: https://GIT-HOST/"))
+    assert "placeholder" in readme_block("yaml", "-   repo: https://GIT-HOST/")
+    printf = readme_block("sh", "printf 'repos:").strip()
+    made = subprocess.run(["bash", "-c", printf.replace('"$(git rev-parse HEAD)"', "v0.1.0")],
+                          cwd=tmp_path, capture_output=True, text=True, check=True)
+    clone = YAML(typ="safe").load(made.stdout)
+    assert clone["repos"][0]["repo"] == str(tmp_path)
+    (repo,) = team["repos"]
+    assert repo["repo"] == "https://GIT-HOST/YOUR-ORG/compactor.git" and repo["rev"] == "v0.1.0"
+    assert repo["hooks"] == clone["repos"][0]["hooks"]
+    shipped = YAML(typ="safe").load((PROJECT / ".pre-commit-hooks.yaml").read_text())
+    assert [h["id"] for h in repo["hooks"]] == [h["id"] for h in shipped]
+
+
+def test_readme_local_snippet_matches_the_shipped_hooks() -> None:
+    # the `repo: local` snippet is the shipped manifest plus the package to install
+    from ruamel.yaml import YAML
+
+    (local,) = YAML(typ="safe").load(readme_block("yaml", "repo: local"))["repos"]
+    shipped = YAML(typ="safe").load((PROJECT / ".pre-commit-hooks.yaml").read_text())
+    assert [h["id"] for h in local["hooks"]] == [h["id"] for h in shipped]
+    for mine, theirs in zip(local["hooks"], shipped, strict=True):
+        assert {k: v for k, v in mine.items() if k != "additional_dependencies"} == {
+            k: v for k, v in theirs.items() if k != "description"}, mine["id"]
