@@ -139,6 +139,10 @@ CORPORA: dict[str, Corpus] = {
                         r"^swarm/epics/[^/]+/done/[^/]+\.reviewed\.md$", "negative",
                         "an agent swarm's reviewed task cards, one per feature, from one template",
                         history="swarm"),
+    "agentreports": Corpus("teoat+reconciliation-platform-378", "a91a246df4613d876e90529e7630c3e7a7e228c1",
+                           "archive/agent_reports/", r"\.md$", "mixed",
+                           "agents' completion, status and final reports, each completion announced several times",
+                           history="*.md"),
 }
 
 
