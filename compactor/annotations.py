@@ -34,12 +34,12 @@ DESCRIPTIONS = {
                    "merge log): self-referential bookkeeping.",
     "budget": "The tokens of the trailing hour exceed token_budget_per_hour.",
     "claim": "The lane's new_truth claim is empty or nearly the same as an earlier lane's.",
-    "new-truth": "The lane passes on its new_truth claim: it adds lines its nearest earlier "
+    "new-truth": "The lane's new_truth claim is earned: it adds lines its nearest earlier "
                  "lanes do not have and the claim names them. Review the claim.",
 }
 # A lane that passes on an earned claim and trips no condition still gets one result.
 _CLAIMED = "new-truth"
-_CLAIMED_TITLE = "passes on its new_truth claim"
+_CLAIMED_TITLE = "its new_truth claim is earned"
 HELP = ("A repetitive lane owes consolidation instead: `compactor inventory` (coverage matrix, "
         "missing gaps), `compactor closeout FAMILY`, or a redirect brief. If the lane does buy "
         "new truth, say so in its front matter: new_truth: \"...\".")

@@ -670,6 +670,14 @@ def _judge_lane(ctx: _Context, i: int) -> Verdict:
             if len(run) - 1 > config.max_adjacent and action != "off":
                 fired.append(_adjacent(ctx, run, fam.id, reset_by, action, config.max_adjacent,
                                        "near-copies"))
+            else:
+                # a copy is no weaker than a restatement: one that continues a run of
+                # restatements counts in it (a loop that rewords, then copies an old lap)
+                run = ctx.run(run_seq, ("copy", "restatement"))
+                if len(run) - 1 > config.max_restated and action != "off":
+                    fired.append(_adjacent(ctx, run, fam.id, reset_by, action,
+                                           config.max_restated, "restatements",
+                                           name="restated", strength="strong"))
         if config.rename_mode != "off":
             # a renamed title proves less without a lane id: templated names are common
             action = config.rename_mode if numbered else _weaker("warn", config.unnumbered_mode)
@@ -1314,7 +1322,10 @@ def verdict_text(v: Verdict) -> str:
         near = ", ".join(f"{n.lane} {_pct(n.similarity)}" for n in v.nearest)
         lines.append(f"  family {v.family}; nearest earlier lanes: {near or 'none'}")
     if v.new_truth is not None and (v.overridden or v.earned):
-        lines.append(f"  passes on its new_truth claim: {_quote(v.new_truth or '', 200)}")
+        # "passes on" only where the claim lifted a block; an earned claim on a lane that
+        # would pass anyway is shown with its lines, not credited with the pass
+        said = "passes on its new_truth claim" if v.overridden else "its new_truth claim is earned"
+        lines.append(f"  {said}: {_quote(v.new_truth or '', 200)}")
         if v.earned:
             lines.append("  the lines it adds that the claim names:")
             lines.extend(f"    + {_quote(t, 120)}" for t in v.earned[:5])

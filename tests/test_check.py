@@ -191,7 +191,7 @@ def test_a_real_new_section_with_a_matching_claim_passes_with_a_warning(
     r = run_compactor("check", cwd=loop.root)
     assert r.code == 0, r.out
     assert r.out.startswith(f"WARNING {path} (S{n})\n")
-    assert ('  passes on its new_truth claim: "Bulk cancel: 500 vendors in one call stay '
+    assert ('  its new_truth claim is earned: "Bulk cancel: 500 vendors in one call stay '
             'inside one audit transaction"\n  the lines it adds that the claim names:\n'
             '    + "- Batch endpoint: 500 vendors cancelled in one call inside one audit '
             'transaction."\n') in r.out

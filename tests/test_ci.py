@@ -201,7 +201,7 @@ def test_sarif_of_a_clean_pass_and_of_a_warning_is_valid(repo: GitRepo) -> None:
     assert results and {res["level"] for res in results} == {"warning"}
     uri = results[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
     assert uri == "docs/lanes/S005%20reopen%20ticket.md"
-    assert "passes on its new_truth claim" in results[0]["message"]["text"]
+    assert "its new_truth claim is earned" in results[0]["message"]["text"]
 
 
 # -- action.yml and the README workflow ------------------------------------------------------------

@@ -360,27 +360,42 @@ def reworded_status(k: int) -> tuple[str, str]:
     return f"docs/status/LEDGER_EXPORT_FIX_{name}.md", "\n".join(body)
 
 
+def claimed(repo: GitRepo, path: str, text: str, now: str) -> None:
+    """A claim lifts the block of a refused restatement only with a line of its own that
+    it names; the warning then says what the lane would otherwise have been blocked by."""
+    claim = '"the storage policy now grants the sandbox bucket permissions"'
+    line = "\nThe storage policy now grants the sandbox bucket permissions (ticket closed).\n"
+    repo.stage({path: f"---\nnew_truth: {claim}\n---\n{text}{line}"})
+    r = run_compactor("check", "--now", now, cwd=repo.root)
+    assert r.code == 0, r.out
+    assert f"  passes on its new_truth claim: {claim}\n" in r.out
+    assert "\n  it would otherwise be blocked by:\n" in r.out and "restated" in r.out
+    repo.stage({path: text})
+
+
 def test_a_reworded_loop_warns_then_is_refused_by_the_real_gate(repo: GitRepo) -> None:
     """No lane ids, no copies: one state re-announced under new titles and headings. The
     scan links the docs as restatements and the gate, asked before each commit, warns
     and then refuses once the run passes ``max_restated``."""
     repo.commit({".compactor.yaml": "max_restated: 2\n", **OTHERS}, when=T0)
     outcomes = []
-    for k in range(4):
+    for k in range(5):  # the fifth is a copy of the first: it counts in the run too
         path, text = reworded_status(k)
         repo.stage({path: text})
-        r = run_compactor("check", "--format", "json", cwd=repo.root)
+        now = str(T0 + 600 * (k + 1))  # the hook's clock: written minutes after the last
+        r = run_compactor("check", "--now", now, "--format", "json", cwd=repo.root)
         verdicts = json.loads(r.out)["verdicts"] if r.out.strip() else []
         outcomes.append(verdicts[0]["outcome"] if verdicts else "pass")
         assert r.code == (1 if outcomes[-1] == "block" else 0)
         if verdicts and verdicts[0]["outcome"] != "pass":
-            assert verdicts[0]["link"] == "restatement"
+            assert verdicts[0]["link"] == ("copy" if k == 4 else "restatement")
             assert [c["name"] for c in verdicts[0]["conditions"]] == ["restated"]
+        if k == 3:
+            claimed(repo, path, text, now)
         repo.commit({}, when=T0 + 600 * (k + 1), message=f"status {k}")
-    assert outcomes == ["pass", "warn", "warn", "block"], outcomes
-    assert outcomes[-1] == "block", outcomes
+    assert outcomes == ["pass", "warn", "warn", "block", "block"], outcomes
     scan = repo.scan()
-    fam = {scan.decisions[scan.index(reworded_status(k)[0])].family for k in range(4)}
+    fam = {scan.decisions[scan.index(reworded_status(k)[0])].family for k in range(5)}
     assert len(fam) == 1 and None not in fam
 
 
