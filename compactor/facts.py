@@ -30,8 +30,13 @@ FACTS_AGREE = 0.7
 
 _CODE = re.compile(r"`([^`\n]{1,80})`")
 _QUOTE = re.compile(r"[\"\u201c]([^\"\u201d\n]{3,60})[\"\u201d]")
+# A number starts at a digit not preceded by a word character or '.'. The pattern opens
+# with the digit (the lookbehind checks the character before it), so the regex engine
+# skips ahead to digits instead of trying every position (~2x faster); the number's
+# parts are possessive: a unit never starts with a digit, '.' or ',', so giving digits
+# back never finds a match. The number is text[m.start():m.end(1)].
 _UNIT = re.compile(
-    r"(?<![\w.])(\d+(?:[.,]\d+)?)\s?(%|ms|s|secs?|seconds?|min|mins|minutes?|h|hrs?|hours?|"
+    r"\d(?<![\w.]\d)(\d*+(?:[.,]\d++)?+)\s?(%|ms|s|secs?|seconds?|min|mins|minutes?|h|hrs?|hours?|"
     r"days?|weeks?|[kmgt]b|k|x|tokens?|items?|files?|tests?|docs?|lines?|errors?|failures?|"
     r"passed|failed|commits?|lanes?|cycles?|agents?|points?|usd)(?!\w)",
     re.IGNORECASE,
@@ -54,7 +59,7 @@ def facts(body: str) -> list[str]:
     for m in _QUOTE.finditer(body):
         out[f"q {m.group(1).strip()}"] = None
     for m in _UNIT.finditer(body):
-        out[f"n {m.group(1).replace(',', '.')} {m.group(2).lower()}"] = None
+        out[f"n {body[m.start():m.end(1)].replace(',', '.')} {m.group(2).lower()}"] = None
     for m in _NAME_CANDIDATE.finditer(body):
         start, end = m.span()
         if start and (body[start - 1].isalnum() or body[start - 1] in "_`"):
@@ -79,7 +84,11 @@ def masked_fact_sketch(body: str, in_run: bool) -> list[int]:
     not judge it."""
     if in_run:
         return []
-    return _hash32(_DIGITS.sub("#", f.lower()) for f in facts(body))[:FACTS_KEPT]
+    found = facts(body)
+    if not found:
+        return []
+    # lowered and masked in one pass over all of them: no fact holds a newline
+    return _hash32(_DIGITS.sub("#", "\n".join(found).lower()).split("\n"))[:FACTS_KEPT]
 
 
 def sketch_jaccard(a: Sequence[int], b: Sequence[int]) -> float:

@@ -37,8 +37,46 @@ def _rules(items: tuple[tuple[str, tuple[str, ...]], ...]) -> dict[str, re.Patte
             for kind, pats in items if pats}
 
 
+RulesKey = tuple[tuple[str, tuple[str, ...]], ...]
+
+
+_KEYS: dict[int, tuple[object, RulesKey]] = {}  # id(kind_rules) -> (kind_rules, key)
+
+
+def _rules_key(config: Config) -> RulesKey:
+    """The config's kind rules as a sorted tuple, built once per (read-only) KindRules."""
+    rules = config.kind_rules
+    hit = _KEYS.get(id(rules))
+    if hit is not None and hit[0] is rules:
+        return hit[1]
+    key = tuple(sorted((k, tuple(v)) for k, v in rules.items()))
+    if len(_KEYS) >= 64:
+        _KEYS.clear()
+    _KEYS[id(rules)] = (rules, key)
+    return key
+
+
 def compiled_rules(config: Config) -> dict[str, re.Pattern[str]]:
-    return _rules(tuple(sorted((k, tuple(v)) for k, v in config.kind_rules.items())))
+    return _rules(_rules_key(config))
+
+
+@lru_cache(maxsize=1 << 14)  # folders repeat, and names along a run: ~20 us a brief saved
+def _named(key: RulesKey, tail: str, last_folder: str, laned: bool) -> tuple[Kind, bool] | None:
+    """The kind a name (its last words ``tail``) or its folder (``last_folder``) *is*, and
+    whether the name said so (else the folder); None: neither is a kind's."""
+    rules = _rules(key)
+    for kind in _NAMED:
+        rule = rules.get(kind)
+        if rule is None:
+            continue
+        by_folder = bool(last_folder) and any(
+            rule.fullmatch(f) for f in (last_folder, last_folder.removesuffix("s")))
+        by_name = _is(rule, tail) and not (laned and kind in _LATE)
+        if by_name:
+            return kind, True
+        if by_folder:
+            return kind, False
+    return None
 
 
 _OPENS_WITH_ACK = re.compile(
@@ -96,24 +134,19 @@ def explain_kind(
     ``ack`` only for short text (an ACK name, or text that acknowledges / pushes the next
     step); a lane id makes a ``brief``, anything else is ``other``.
     """
-    rules = compiled_rules(config)
+    key = _rules_key(config)
+    rules = _rules(key)
     folder, _, name = path.rpartition("/")
     if path == config.inventory:
         return "coverage", f"it is the configured inventory ({config.inventory})"
-    tail = _name_tail(name)
-    last_folder = _name_tail(folder.rpartition("/")[2]) if folder else ""
     short = 0 < words <= config.ack_max_words
-    for kind in _NAMED:
-        rule = rules.get(kind)
-        if rule is None:
-            continue
-        by_folder = bool(last_folder) and any(
-            rule.fullmatch(f) for f in (last_folder, last_folder.removesuffix("s")))
-        by_name = _is(rule, tail) and not (lane and kind in _LATE)
+    named = _named(key, _name_tail(name), _name_tail(folder.rpartition("/")[2]) if folder else "",
+                   bool(lane))
+    if named is not None:
+        kind, by_name = named
         if by_name:
             return kind, f"its file name is one ({name!r} ends with {kind!r} words)"
-        if by_folder:
-            return kind, f"its folder is named for it ({folder.rpartition('/')[2]!r})"
+        return kind, f"its folder is named for it ({folder.rpartition('/')[2]!r})"
     rule = rules.get("ack")
     if rule is not None and short and (rule.search(name) or rule.search(title)):
         return "ack", f"short ({words} words) and its name or title says it is an ACK"

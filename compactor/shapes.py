@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from itertools import accumulate, groupby
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -202,10 +203,66 @@ def _encoded(words: frozenset[str]) -> frozenset[bytes]:
     return frozenset(w.encode("utf-8", "surrogatepass") for w in words)
 
 
+class _Plan(NamedTuple):
+    """What ``shape_codes`` masks for one label: the codes of the tokens that are label
+    words (sorted), and what each becomes alone (``@``, or itself: a guardrail word)."""
+
+    codes: npt.NDArray[np.uint64]
+    lone: npt.NDArray[np.uint64]  # per code in ``codes``
+    numbered: bool  # a label word holds a digit: its code is the number's
+
+
+@lru_cache(maxsize=4096)
+def _plan(label_words: tuple[str, ...], keep: tuple[str, ...]) -> _Plan | None:
+    every = label_masks(label_words)
+    if not every:
+        return None
+    masks = label_masks(label_words, keep)
+    found: dict[int, int] = {}
+    numbered = False
+    for t in _encoded(_inflections(every)):
+        word = t.decode("utf-8", "surrogatepass")
+        if _hit(word, every):
+            h = _codes[t]
+            numbered = numbered or h == _NUMBER
+            found[h] = _LABEL if _hit(word, masks) else h
+    order = sorted(found)
+    return _Plan(np.array(order, dtype=np.uint64),
+                 np.array([found[h] for h in order], dtype=np.uint64), numbered)
+
+
 def shape_codes(text: str, label_words: Sequence[str], keep: Iterable[str] = ()) -> npt.NDArray[np.uint64]:
-    """The token hashes of ``mask(text, label_words, keep)``, in order."""
+    """The token hashes of ``mask(text, label_words, keep)``, in order.
+
+    The label's words are found among the token hashes (``_plan``: every spelling the
+    label masks, hashed once per label), not among the tokens, with a few array
+    operations per document."""
     toks = _token_bytes(text)
     codes = np.fromiter(map(_codes.__getitem__, toks), dtype=np.uint64, count=len(toks))
+    plan = _plan(tuple(label_words), tuple(keep)) if label_words and toks else None
+    if plan is not None and plan.numbered:
+        return _shape_codes_by_token(text, label_words, keep, toks, codes)
+    is_number = codes == np.uint64(_NUMBER)
+    keepers = np.ones(len(toks), dtype=bool)
+    keepers[1:] = ~(is_number[1:] & is_number[:-1])  # a run of numbers is one #
+    if plan is not None and plan.codes.size:
+        at = np.searchsorted(plan.codes, codes)
+        np.minimum(at, plan.codes.size - 1, out=at)
+        is_label = plan.codes[at] == codes
+        if is_label.any():
+            first = is_label.copy()  # the first label word of each run
+            first[1:] &= ~is_label[:-1]
+            keepers &= ~is_label | first  # a run of label words is one @ ...
+            alone = first.copy()
+            alone[:-1] &= ~is_label[1:]
+            codes[first & ~alone] = _LABEL
+            codes[alone] = plan.lone[at[alone]]  # ... and a lone one @ unless a guardrail word
+    return codes if keepers.all() else codes[keepers]
+
+
+def _shape_codes_by_token(text: str, label_words: Sequence[str], keep: Iterable[str],
+                          toks: list[bytes], codes: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    """``shape_codes`` for a label with a word holding a digit, token by token."""
     is_number = codes == np.uint64(_NUMBER)
     drop = np.zeros(len(toks), dtype=bool)
     drop[1:] = is_number[1:] & is_number[:-1]  # a run of numbers is one #
