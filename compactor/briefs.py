@@ -13,8 +13,6 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-import numpy as np
-
 from compactor import markdown
 from compactor.config import Config
 from compactor.files import stem_of
@@ -428,18 +426,21 @@ def parse_brief(
     return brief, warnings
 
 
-_ASCII_SPACE = np.zeros(256, dtype=bool)
-_ASCII_SPACE[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True  # what str.split() splits ASCII on
+# ASCII text with what str.split() splits it on (\t \n \v \f \r \x1c-\x1f, space) as b" "
+# and every other byte as b"x": a word starts wherever b" x" occurs, or at the start
+_ASCII_WORD_STARTS = bytes(32 if b in (9, 10, 11, 12, 13, 28, 29, 30, 31, 32) else 120
+                           for b in range(256))
 
 
 def count_words(text: str) -> int:
-    """``len(text.split())``, counted with numpy for ASCII text (half the time)."""
+    """``len(text.split())``, counted with one translate and one count for ASCII text
+    (0.4x the time of the split)."""
     if not text.isascii():
         return len(text.split())
     if not text:
         return 0
-    space = _ASCII_SPACE[np.frombuffer(text.encode("ascii"), dtype=np.uint8)]
-    return int(np.count_nonzero(space[:-1] & ~space[1:])) + (not space[0])
+    marks = text.encode("ascii").translate(_ASCII_WORD_STARTS)
+    return marks.count(b" x") + (marks[0] == 120)
 
 
 def brief_from_meta(

@@ -124,7 +124,7 @@ def test_times_formatted_at_once_equal_one_by_one(stamps: list[int]) -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(st.text(alphabet=" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0ab-é", max_size=30))
-def test_words_counted_with_numpy_equal_str_split(text: str) -> None:
+def test_words_counted_fast_equal_str_split(text: str) -> None:
     from compactor.briefs import count_words
 
     assert count_words(text) == len(text.split())
