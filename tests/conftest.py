@@ -23,6 +23,14 @@ if os.environ.get("CI"):
     settings.load_profile("ci")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The few tests marked ``slow`` (each several seconds: real pip installs, a hundred
+    commits, a benchmark run) go first, so that the workers of ``-n auto`` start them
+    early and share out the short ones after, instead of one worker meeting a slow test
+    at the end while the others wait. The order of the rest is kept."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(autouse=True)
 def _git_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     home = tmp_path_factory.mktemp("home")

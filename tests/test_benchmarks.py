@@ -6,9 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "run.py"
 
 
+@pytest.mark.slow  # started first: see tests/conftest.py
 def test_benchmark_runs_at_a_tiny_size_and_writes_its_results(tmp_path: Path) -> None:
     results = tmp_path / "RESULTS.md"
     proc = subprocess.run(

@@ -262,6 +262,7 @@ def test_ten_renamed_lanes_staged_in_one_commit_are_all_blocked(
     assert all(any(c["name"] == "adjacent" for c in v["conditions"]) for v in verdicts[3:])
 
 
+@pytest.mark.slow  # started first: see tests/conftest.py
 def test_replaying_templated_reports_through_the_gate_blocks_none(repo: GitRepo) -> None:
     """110 sprint reports: one skeleton, distinct content, each a lane (sprint-N), one per commit."""
     rng = random.Random(7)

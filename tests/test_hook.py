@@ -121,6 +121,7 @@ def fixer_round(repo: GitRepo, env: dict[str, str], files: dict[str, str], messa
     return out
 
 
+@pytest.mark.slow  # started first: see tests/conftest.py
 def test_readme_local_clone_snippet_runs_both_hooks(
     repo: GitRepo, hook_env: dict[str, str]
 ) -> None:
@@ -163,6 +164,7 @@ def test_readme_local_clone_snippet_runs_both_hooks(
     assert claim in (repo.root / "docs/INVENTORY.md").read_text()
 
 
+@pytest.mark.slow  # started first: see tests/conftest.py
 def test_readme_package_index_snippet_runs_both_hooks(
     repo: GitRepo, hook_env: dict[str, str], tmp_path: Path
 ) -> None:

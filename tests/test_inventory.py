@@ -574,6 +574,7 @@ def memory_scan(docs: list[ExampleDoc], config: Config, root: Path) -> Scan:
                 tuple(decided), ())
 
 
+@pytest.mark.slow  # started first: see tests/conftest.py
 def test_the_inventory_of_a_3k_doc_tree_is_a_few_hundred_readable_lines(repo: GitRepo) -> None:
     config = Config()
     docs = scale_corpus(3000, seed=3)

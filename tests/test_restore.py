@@ -8,6 +8,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+import pytest
 from conftest import GitRepo, git, run_compactor
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -247,6 +248,7 @@ family = st.tuples(
 )
 
 
+@pytest.mark.slow  # started first: see tests/conftest.py
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     families=st.lists(family, min_size=1, max_size=2),
