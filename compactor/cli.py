@@ -52,11 +52,11 @@ class Context:
         if given.is_absolute():
             try:  # the folders resolved (a symlinked checkout), the file named as given
                 return (given.parent.resolve() / given.name).relative_to(root).as_posix(), ""
-            except ValueError:
+            except (ValueError, OSError, RuntimeError):  # outside, or a symlink loop
                 return path, ""
         try:
             here = start.resolve().relative_to(root).as_posix()
-        except ValueError:
+        except (ValueError, OSError, RuntimeError):
             return path, ""
         return path, "" if here == "." else here
 

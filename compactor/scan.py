@@ -367,8 +367,9 @@ def run_scan(
         keys = [order_key(b) for b in briefs]
         names = [family_name(b) for b in briefs]
         layout = store.cached_band_layout(cache, config, band_layout)
-        lkey = store.linked_key(config, origin.tag + _times_tag(briefs, eligible, origin), layout)\
-            if origin and cache.enabled else None
+        times = _times_tag(briefs, eligible, origin) if origin and cache.enabled else None
+        lkey = store.linked_key(config, origin.tag + times, layout) \
+            if origin and times is not None else None
         base = _known(cache, lkey, origin, eligible, len(briefs)) if lkey and origin else None
         fams = group(matrix, eligible, config.threshold, keys, names, layout=layout,
                      veto=_shape_veto(briefs, sketches), known=base)
@@ -433,15 +434,20 @@ def _known(cache: Cache, key: bytes, origin: Origin, eligible: Sequence[int],
     return known
 
 
-def _times_tag(briefs: Sequence[Brief], eligible: Sequence[int], origin: Origin) -> bytes:
+def _times_tag(briefs: Sequence[Brief], eligible: Sequence[int],
+               origin: Origin) -> bytes | None:
     """What the shape leg's components of a snapshot's rows depend on besides their content:
     the creation times of its eligible briefs (``families.pause_veto``: two docs written
     more than a day apart are no link unless both declare a run), per snapshot row; empty
     when every eligible brief declares itself a step of a run (no pair is then asked). The
     same blobs at the same paths may have been committed at other times (a rebased history,
-    a file scanned while staged)."""
+    a file scanned while staged). None when a brief the snapshot holds is staged and does not
+    declare a run: its time is the time of this run, so its components are neither stored
+    nor looked up (a key of it would be new every second, a row each time the hook runs)."""
     if all(briefs[i].in_run for i in eligible):
         return b""
+    if any(briefs[i].staged and not briefs[i].in_run and origin.rows[i] >= 0 for i in eligible):
+        return None
     at = np.asarray(eligible, dtype=np.int64)
     created = np.fromiter((briefs[i].created for i in eligible), dtype=np.int64, count=at.size)
     rows = origin.rows[at]
@@ -449,6 +455,17 @@ def _times_tag(briefs: Sequence[Brief], eligible: Sequence[int], origin: Origin)
     times = np.full(origin.size, -1, dtype=np.int64)
     times[rows[held]] = created[held]
     return hashlib.blake2b(times.astype("<i8").tobytes(), digest_size=16).digest()
+
+
+def _batches(briefs: Sequence[Brief], idx: Sequence[int]) -> list[str]:
+    """What the restatement leg reads of the docs' creation times: which of them share one
+    (one commit's batch, ``restate.Doc.batch``), as the position of the first doc with the
+    same time ('' for an unknown time). A cache key of the times themselves would change
+    every second while a doc is staged (its time is the time of the run): a new row each
+    time the hook runs, never read again."""
+    first: dict[int, str] = {}
+    return ["" if not briefs[i].created else first.setdefault(briefs[i].created, str(k))
+            for k, i in enumerate(idx)]
 
 
 def _snapshot_components(fams: Sequence[Family], eligible: Sequence[int],
@@ -486,8 +503,9 @@ def restated(repo: Repo, cache: Cache, config: Config, fams: list[Family],
     if len(loose) < 2:
         return fams
     key = store.restate_key(config, [(briefs[i].path, briefs[i].blob, briefs[i].title,
-                                      briefs[i].lane or "", str(briefs[i].created))
-                                     for i in loose])
+                                      briefs[i].lane or "", batch)
+                                     for i, batch in zip(loose, _batches(briefs, loose),
+                                                         strict=True)])
     at = {briefs[i].path: i for i in loose}
     found = store.read_restated(cache, key)
     if found is not None and not all(  # a damaged or foreign value: found again

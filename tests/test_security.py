@@ -1152,3 +1152,55 @@ def test_many_lanes_of_one_family_in_one_change_compile_no_pattern_each(
                 when=T0 + 600)
     code, out, err = run(repo.root, "check", "--range", "HEAD~1..HEAD", capsys=capsys)
     assert code == 1 and "adds 60 lanes; 60 blocked" in out and compiled == []
+
+
+# -- scan --explain PATH and cache keys of creation times (attack review, 2026-11-30) ----------
+
+def test_explain_through_a_committed_symlink_loop_is_an_input_error(
+        repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    """``scan --explain`` resolves an absolute PATH's folders: a repo may commit a symlink
+    loop (a -> b, b -> a), and resolving a path through it raised (exit 3, 'internal
+    error') instead of saying the path is no scanned doc."""
+    loop(repo)
+    commit_link(repo, "a", "b")
+    commit_link(repo, "b", "a")
+    code, out, err = run(repo.root, "scan", "--explain", str(repo.root / "a" / "S001.md"),
+                         capsys=capsys)
+    assert code == 2 and out == ""
+    assert "a/S001.md: not a scanned doc" in error_line(err)
+    code, out, err = run(repo.root, "scan", "--explain",
+                         str(repo.root / "docs" / "lanes" / "S001-deploy-widget.md"),
+                         capsys=capsys)
+    assert code == 0 and "docs/lanes/S001-deploy-widget.md" in out
+
+
+def _note(topic: str, k: int) -> str:
+    words = [f"{topic}{(k * 7 + j * 3) % 23}" for j in range(90)]
+    return f"---\nkind: brief\n---\n# Notes on {topic} {k}\n\n" + " ".join(words) + "\n"
+
+
+def test_a_staged_doc_without_a_lane_id_adds_no_cache_rows_each_run(repo: GitRepo) -> None:
+    """The shape leg's components and the restatement leg's links are cached under keys of
+    the docs' creation times; a staged doc's time is the time of the run. With such a doc
+    in the index every hook run (a blocked commit retried, `compactor scan` while editing)
+    stored new rows that no later run could read: the cache grew without bound."""
+    import sqlite3
+
+    repo.commit({f"docs/notes/{t}-{k}.md": _note(t, k)
+                 for t in ("cache", "queue", "index") for k in range(2)}, when=T0)
+    repo.stage({"docs/notes/fresh-status.md": _note("queue", 5)})
+    db = repo.root / ".git" / "compactor" / "cache-v1.sqlite"
+
+    def rows() -> int:
+        con = sqlite3.connect(db)
+        try:
+            return int(con.execute("SELECT count(*) FROM blobs").fetchone()[0])
+        finally:
+            con.close()
+
+    counts = []
+    for k in range(4):  # four runs, minutes apart (the staged doc's time moves with them)
+        scan = repo.scan(now=T0 + 3600 + 60 * k)
+        assert "docs/notes/fresh-status.md" in [b.path for b in scan.briefs]
+        counts.append(rows())
+    assert counts[1] == counts[2] == counts[3], counts  # was +2 rows a run
