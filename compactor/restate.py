@@ -26,7 +26,8 @@ holds (each figure measured on labelled real corpora, ``benchmarks/QUALITY.md``)
   plan. Two of them restate each other only when both announce its outcome, or neither
   names a facet (:data:`OUTCOME_WORDS`, :data:`FACET_WORDS`); written apart, any two may;
 - **no entry page**: a folder's ``README.md`` or ``index.md`` is the standing doc others
-  are written against (:func:`standing`), never a restatement of them;
+  are written against (:func:`standing`), never a restatement of them (two entry pages
+  are judged as any two docs: a loop must not hide its laps as folders' README.md);
 - **one step**: for docs without a lane id, their names do not number different steps
   (``Cycle 2`` / ``Cycle 3``, ``A5`` / ``B2``): each names its own; numbered steps
   that copy each other are the shape leg's. Two lanes (docs with lane ids) are expected
@@ -610,7 +611,7 @@ def _facets_differ(a: frozenset[str], b: frozenset[str],
 
 def _judge(a: Doc, b: Doc, vocab: tuple[frozenset[str], ...]) -> bool:
     """Whether a pair similar enough passes every test but the facts (read later)."""
-    if a.standing or b.standing:
+    if a.standing != b.standing:  # an entry page and a doc written against it
         return False
     ha, hb = a.gist.heads, b.gist.heads
     if (ha or hb) and len(ha & hb) / len(ha | hb) >= SKELETON:

@@ -1204,3 +1204,20 @@ def test_a_staged_doc_without_a_lane_id_adds_no_cache_rows_each_run(repo: GitRep
         assert "docs/notes/fresh-status.md" in [b.path for b in scan.briefs]
         counts.append(rows())
     assert counts[1] == counts[2] == counts[3], counts  # was +2 rows a run
+
+
+def test_a_reworded_loop_cannot_hide_as_entry_pages(repo: GitRepo) -> None:
+    """A folder's README.md / index.md is no restatement of the reports written against it;
+    but two entry pages that announce one state again are. A loop that put each reworded
+    lap in a folder of its own as README.md was never linked (and the gate passed it)."""
+    from test_restate import OTHERS, reworded_status
+
+    repo.commit(OTHERS, when=T0)
+    paths = []
+    for k in range(4):
+        path = f"docs/status/lap-{k}/{'README' if k % 2 else 'index'}.md"
+        repo.commit({path: reworded_status(k)[1]}, when=T0 + 600 * (k + 1))
+        paths.append(path)
+    scan = repo.scan()
+    fams = {scan.decisions[scan.index(p)].family for p in paths}
+    assert len(fams) == 1 and None not in fams, fams
