@@ -23,6 +23,27 @@ if os.environ.get("CI"):
     settings.load_profile("ci")
 
 
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    """Without pytest-xdist (a venv made before it joined the test extras, or
+    ``-p no:xdist``) the ``-n auto --dist worksteal`` of pyproject's addopts are accepted
+    and ignored: the tests run in this one process instead of stopping at a usage error."""
+    if not pluginmanager.has_plugin("xdist"):
+        group = parser.getgroup("xdist", "without pytest-xdist: ignored")
+        group._addoption("-n", "--numprocesses", dest="numprocesses", default=None,
+                         help="ignored: pytest-xdist is not installed")
+        group.addoption("--dist", dest="dist", default="no",
+                        help="ignored: pytest-xdist is not installed")
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """``-n auto`` (pyproject's addopts) is one worker per CPU for the whole suite or a
+    folder, and this one process for named files or tests (`pytest tests/test_x.py`):
+    starting the workers costs seconds that a small selection does not win back."""
+    named = config.args_source == pytest.Config.ArgsSource.ARGS and not any(
+        Path(arg.split("::")[0]).is_dir() for arg in config.args)
+    return 0 if named else None
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The few tests marked ``slow`` (each several seconds: real pip installs, a hundred
     commits, a benchmark run) go first, so that the workers of ``-n auto`` start them
