@@ -441,12 +441,12 @@ def _times_tag(briefs: Sequence[Brief], eligible: Sequence[int],
     more than a day apart are no link unless both declare a run), per snapshot row; empty
     when every eligible brief declares itself a step of a run (no pair is then asked). The
     same blobs at the same paths may have been committed at other times (a rebased history,
-    a file scanned while staged). None when a brief the snapshot holds is staged and does not
-    declare a run: its time is the time of this run, so its components are neither stored
-    nor looked up (a key of it would be new every second, a row each time the hook runs)."""
+    a file scanned while staged). None when a brief the snapshot holds is staged: its time
+    is the time of this run, so its components are neither stored nor looked up (a key of
+    it would be new every second, a row each time the hook runs)."""
     if all(briefs[i].in_run for i in eligible):
         return b""
-    if any(briefs[i].staged and not briefs[i].in_run and origin.rows[i] >= 0 for i in eligible):
+    if any(briefs[i].staged and origin.rows[i] >= 0 for i in eligible):
         return None
     at = np.asarray(eligible, dtype=np.int64)
     created = np.fromiter((briefs[i].created for i in eligible), dtype=np.int64, count=at.size)

@@ -1179,16 +1179,18 @@ def _note(topic: str, k: int) -> str:
     return f"---\nkind: brief\n---\n# Notes on {topic} {k}\n\n" + " ".join(words) + "\n"
 
 
-def test_a_staged_doc_without_a_lane_id_adds_no_cache_rows_each_run(repo: GitRepo) -> None:
+@pytest.mark.parametrize("staged", ["docs/notes/fresh-status.md", "docs/lanes/S001-deploy-widget.md"])
+def test_a_staged_doc_adds_no_cache_rows_each_run(repo: GitRepo, staged: str) -> None:
     """The shape leg's components and the restatement leg's links are cached under keys of
     the docs' creation times; a staged doc's time is the time of the run. With such a doc
     in the index every hook run (a blocked commit retried, `compactor scan` while editing)
-    stored new rows that no later run could read: the cache grew without bound."""
+    stored new rows that no later run could read: the cache grew without bound. A staged
+    lane (it declares a run) is paired with the docs that do not by its time too."""
     import sqlite3
 
     repo.commit({f"docs/notes/{t}-{k}.md": _note(t, k)
                  for t in ("cache", "queue", "index") for k in range(2)}, when=T0)
-    repo.stage({"docs/notes/fresh-status.md": _note("queue", 5)})
+    repo.stage({staged: _note("queue", 5) if "notes" in staged else lane(1)})
     db = repo.root / ".git" / "compactor" / "cache-v1.sqlite"
 
     def rows() -> int:
@@ -1201,7 +1203,7 @@ def test_a_staged_doc_without_a_lane_id_adds_no_cache_rows_each_run(repo: GitRep
     counts = []
     for k in range(4):  # four runs, minutes apart (the staged doc's time moves with them)
         scan = repo.scan(now=T0 + 3600 + 60 * k)
-        assert "docs/notes/fresh-status.md" in [b.path for b in scan.briefs]
+        assert staged in [b.path for b in scan.briefs]
         counts.append(rows())
     assert counts[1] == counts[2] == counts[3], counts  # was +2 rows a run
 
@@ -1221,3 +1223,22 @@ def test_a_reworded_loop_cannot_hide_as_entry_pages(repo: GitRepo) -> None:
     scan = repo.scan()
     fams = {scan.decisions[scan.index(p)].family for p in paths}
     assert len(fams) == 1 and None not in fams, fams
+
+
+@pytest.mark.parametrize("where", ["a-file/demo", "locked/demo"])
+def test_demo_where_it_cannot_write_is_an_input_error(
+        tmp_path: Path, where: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """``compactor demo DIR`` under a file, or in a folder it may not write, was an
+    internal error (exit 3, NotADirectoryError / PermissionError); now it says so (exit 2)
+    and writes nothing."""
+    (tmp_path / "a-file").write_text("mine\n")
+    (tmp_path / "locked").mkdir(mode=0o500)
+    if os.access(tmp_path / "locked", os.W_OK) and where.startswith("locked"):
+        pytest.skip("running as a user who may write anywhere (root)")
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:
+        main(["demo", str(tmp_path / where)])
+    out, err = capsys.readouterr()
+    assert exc.value.code == 2 and out == ""
+    assert f"{tmp_path / where}: cannot make the demo repo there" in error_line(err)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["a-file", "locked"]

@@ -30,9 +30,14 @@ def build_demo_repo(directory: Path | None, seed: int = 0) -> Path:
     """Create the example repo in ``directory`` (must be empty or missing) or a temp dir."""
     if directory is None:
         directory = Path(tempfile.mkdtemp(prefix="compactor-demo-"))
-    elif directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
-        raise InputError(f"{directory}: is not an empty directory; give a new or empty one")
-    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
+            raise InputError(f"{directory}: is not an empty directory; give a new or empty one")
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # under a file, not ours to write, a read-only file system
+        raise InputError(f"{directory}: cannot make the demo repo there "
+                         f"({exc.strerror or exc}); give a new or empty directory you can "
+                         "write") from None
     write_repo(directory, loop_corpus(seed))
     return directory.resolve()
 
