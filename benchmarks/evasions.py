@@ -1,0 +1,156 @@
+"""Cheap ways a loop's author fools the gate, measured on tiny generated repos.
+
+    python benchmarks/evasions.py [DIR]     (DIR: where the repos are built; a temp dir)
+
+Each row replays one loop twice or more — as written, and with one cheap trick — and
+prints what the real gate (``compactor check``, a subprocess, as the hook and CI run it)
+said to each lap, or how many of a range it blocked, and the biggest family ``compactor
+scan`` finds afterwards. Rows marked OPEN are evasions that need a design change (see
+the attack review in CHANGELOG/issue notes); the others are controls or were fixed.
+
+- A: the shape leg's pause veto (``families.pause_veto``) believes commit author dates,
+  which ``git commit --date`` sets freely: renamed copies without lane ids pass.
+- B: the restatement leg's entry-page rule (``restate.standing``).
+- C: the restatement leg's batch/facet rule keys a batch by the author date alone, so
+  laps committed at one forged date are "one batch".
+
+Texts are generated here (an invented deploy loop) and by the project's own restatement
+test generator (``tests/test_restate.reworded_status``); nothing from any corpus.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE.parent), str(HERE.parent / "tests")]
+
+from test_restate import OTHERS, reworded_status  # noqa: E402
+
+T0 = 1_790_000_000
+DAY = 86_400
+ACTIONS = ["deploy widget", "rotate keys", "migrate ledger", "replay harness", "tune cache",
+           "audit tenant", "pin session", "drain queue", "seal envelope", "sweep routes"]
+FACETS = ["guide", "status", "plan", "checklist"]
+
+
+def copy_lap(action: str) -> str:
+    """A lap of a renamed-copy loop without a lane id: one proof shape, a new action name."""
+    return (f"# {action.title()} status\n\n"
+            "## Scope\n\nCheck the route, verify the session and record the tenant for the "
+            "envelope. Re-run the replay harness against the staging cluster and compare the "
+            f"ledger totals with the audited baseline before closing the slice of {action}.\n\n"
+            "## Proof\n\nThe harness printed matching totals; the audit trail shows no drift.\n")
+
+
+class Repo:
+    def __init__(self, root: Path) -> None:
+        subprocess.run(["rm", "-rf", str(root)], check=True)
+        root.mkdir(parents=True)
+        self.root = root
+        self.git("init", "-q", "-b", "main")
+        for key, value in (("user.email", "loop@example.invalid"), ("user.name", "loop"),
+                           ("commit.gpgsign", "false")):
+            self.git("config", key, value)
+
+    def git(self, *args: str, author: int | None = None, committer: int | None = None) -> str:
+        env = dict(os.environ)
+        if author is not None:
+            env["GIT_AUTHOR_DATE"] = f"{author} +0000"
+        if committer is not None:
+            env["GIT_COMMITTER_DATE"] = f"{committer} +0000"
+        return subprocess.run(["git", "-C", str(self.root), *args], check=True,
+                              capture_output=True, env=env, text=True).stdout
+
+    def stage(self, files: dict[str, str]) -> None:
+        for path, text in files.items():
+            (self.root / path).parent.mkdir(parents=True, exist_ok=True)
+            (self.root / path).write_text(text, encoding="utf-8")
+        self.git("add", "-A")
+
+    def commit(self, files: dict[str, str], author: int, committer: int | None = None) -> None:
+        self.stage(files)
+        self.git("commit", "-q", "--no-verify", "-m", "docs", author=author,
+                 committer=author if committer is None else committer)
+
+    def compactor(self, *args: str) -> tuple[int, str]:
+        p = subprocess.run([sys.executable, "-m", "compactor", "-C", str(self.root), *args],
+                           capture_output=True, text=True)
+        return p.returncode, p.stdout
+
+    def hook(self, now: int) -> str:
+        """What the pre-commit hook says to the staged lap at ``now``."""
+        code, out = self.compactor("check", "--now", str(now), "--format", "json")
+        verdicts = json.loads(out)["verdicts"] if out.strip() else []
+        return str(verdicts[0]["outcome"]) if verdicts else "pass"
+
+    def biggest_family(self) -> int:
+        _, out = self.compactor("scan", "--format", "json")
+        return max((len(f["members"]) for f in json.loads(out)["families"]), default=0)
+
+
+def hook_row(top: Path, name: str, base: dict[str, str], laps: dict[str, str],
+             author: list[int] | None = None) -> None:
+    """Each lap staged, judged by the hook at its time (10 minutes apart) and committed —
+    with its true time, or with the forged author date ``author[k]``."""
+    repo = Repo(top / name.split()[0].lower())
+    repo.commit(base, T0 - 10)
+    outcomes = []
+    for k, (path, text) in enumerate(laps.items()):
+        now = T0 + 600 * (k + 1)
+        repo.stage({path: text})
+        outcomes.append(repo.hook(now))
+        repo.git("commit", "-q", "--no-verify", "-m", "lap",
+                 author=now if author is None else author[k], committer=now)
+    print(f"{name:64s} {' '.join(outcomes):44s} family {repo.biggest_family()}", flush=True)
+
+
+def range_row(top: Path, name: str, laps: dict[str, str], gap: int) -> None:
+    """Each lap its own commit, ``gap`` seconds apart; CI's ``check --range`` over them."""
+    repo = Repo(top / name.split()[0].lower())
+    repo.commit({"docs/README.md": "# Docs\n\nWhere the status notes live.\n"}, T0 - 10)
+    for k, (path, text) in enumerate(laps.items()):
+        repo.commit({path: text}, T0 + k * gap)
+    _, out = repo.compactor("check", "--range", f"HEAD~{len(laps)}..HEAD")
+    blocked = sum(line.startswith("BLOCKED") for line in out.splitlines())
+    print(f"{name:64s} {f'{blocked}/{len(laps)} blocked':44s} family {repo.biggest_family()}",
+          flush=True)
+
+
+def main() -> None:
+    top = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.mkdtemp(prefix="evasions-"))
+    copies = {f"docs/status/{a.replace(' ', '-')}-status.md": copy_lap(a) for a in ACTIONS}
+    readme = {"docs/README.md": "# Docs\n\nWhere the status notes live.\n"}
+    print("-- A: renamed copies without lane ids (the shape leg)")
+    range_row(top, "A1 CI range, commits 10 min apart (control)", copies, 600)
+    range_row(top, "A2 CI range, author dates 25 h apart (OPEN)", copies, 25 * 3600)
+    hook_row(top, "A3 hook, committed as written (control)", readme, copies)
+    hook_row(top, "A4 hook, every lap `git commit --date` 2 days back (OPEN)", readme,
+             copies, [T0 - 2 * DAY] * len(copies))
+    hook_row(top, "A5 hook, every lap `git commit --date` 1 day later each (OPEN)", readme,
+             copies, [T0 + DAY * (k + 1) + 3600 * k for k in range(len(copies))])
+    print("-- B/C: one state reworded in four laps, max_restated 2 (the restatement leg)")
+    base = {".compactor.yaml": "max_restated: 2\n", **OTHERS}
+    laps = dict(reworded_status(k) for k in range(4))
+    hook_row(top, "B1 as written (control)", base, laps)
+    hook_row(top, "B2 each lap a folder's README.md / index.md (fixed)", base,
+             {f"docs/status/lap-{k}/{'README' if k % 2 else 'index'}.md": t
+              for k, t in enumerate(laps.values())})
+    hook_row(top, "B3 README.md and a named doc in turn (OPEN, partial)", base,
+             {(f"docs/status/lap-{k}/README.md" if k % 2 == 0 else p): t
+              for k, (p, t) in enumerate(laps.items())})
+    facets = {f"docs/status/LEDGER_EXPORT_FIX_{f.upper()}.md":
+              f"# Ledger export retry fix {f}\n" + t.split("\n", 1)[1]
+              for f, t in zip(FACETS, laps.values(), strict=True)}
+    hook_row(top, "C1 titles end in a facet word (control)", base, facets)
+    hook_row(top, "C2 same, every lap committed at one forged date (OPEN)", base, facets,
+             [T0] * len(facets))
+
+
+if __name__ == "__main__":
+    main()
