@@ -8,11 +8,14 @@ said to each lap, or how many of a range it blocked, and the biggest family ``co
 scan`` finds afterwards. Rows marked OPEN are evasions that need a design change (see
 the attack review in CHANGELOG/issue notes); the others are controls or were fixed.
 
-- A: the shape leg's pause veto (``families.pause_veto``) believes commit author dates,
-  which ``git commit --date`` sets freely: renamed copies without lane ids pass.
+- A: the shape leg's pause veto (``families.pause_veto``) reads a doc's creation time. It
+  read author dates, which ``git commit --date`` sets freely (renamed copies without lane
+  ids passed: A4, A5); it now reads committer dates, as the hook stamps a staged doc. A
+  loop that forges both dates a day apart (A2) is, by the rule, laps a day apart.
 - B: the restatement leg's entry-page rule (``restate.standing``).
-- C: the restatement leg's batch/facet rule keys a batch by the author date alone, so
-  laps committed at one forged date are "one batch".
+- C: the restatement leg's batch/facet rule keys a batch by the creation time alone, so
+  laps committed at one forged author date were "one batch" (C2; fixed with committer
+  dates).
 
 Texts are generated here (an invented deploy loop) and by the project's own restatement
 test generator (``tests/test_restate.reworded_status``); nothing from any corpus.
@@ -128,11 +131,11 @@ def main() -> None:
     readme = {"docs/README.md": "# Docs\n\nWhere the status notes live.\n"}
     print("-- A: renamed copies without lane ids (the shape leg)")
     range_row(top, "A1 CI range, commits 10 min apart (control)", copies, 600)
-    range_row(top, "A2 CI range, author dates 25 h apart (OPEN)", copies, 25 * 3600)
+    range_row(top, "A2 CI range, author and committer dates 25 h apart (OPEN)", copies, 25 * 3600)
     hook_row(top, "A3 hook, committed as written (control)", readme, copies)
-    hook_row(top, "A4 hook, every lap `git commit --date` 2 days back (OPEN)", readme,
+    hook_row(top, "A4 hook, every lap `git commit --date` 2 days back (fixed)", readme,
              copies, [T0 - 2 * DAY] * len(copies))
-    hook_row(top, "A5 hook, every lap `git commit --date` 1 day later each (OPEN)", readme,
+    hook_row(top, "A5 hook, every lap `git commit --date` 1 day later each (fixed)", readme,
              copies, [T0 + DAY * (k + 1) + 3600 * k for k in range(len(copies))])
     print("-- B/C: one state reworded in four laps, max_restated 2 (the restatement leg)")
     base = {".compactor.yaml": "max_restated: 2\n", **OTHERS}
@@ -148,7 +151,7 @@ def main() -> None:
               f"# Ledger export retry fix {f}\n" + t.split("\n", 1)[1]
               for f, t in zip(FACETS, laps.values(), strict=True)}
     hook_row(top, "C1 titles end in a facet word (control)", base, facets)
-    hook_row(top, "C2 same, every lap committed at one forged date (OPEN)", base, facets,
+    hook_row(top, "C2 same, every lap committed at one forged author date (fixed)", base, facets,
              [T0] * len(facets))
 
 

@@ -650,7 +650,11 @@ class Repo:
     def creation_times(
         self, since: str | None = None, upto: str = "HEAD", known: dict[str, int] | None = None
     ) -> dict[str, int]:
-        """Author time of the commit that first added each path, from ONE ``git log`` pass.
+        """Committer time of the commit that first added each path, from ONE ``git log`` pass.
+
+        The committer time, not the author time: it is what the hook stamps a staged
+        file with (``commit_time``), and ``git commit --date`` does not set it, so a
+        loop cannot space its laps apart with one flag (``families.pause_veto``).
 
         A path deleted and added again keeps its first time; a renamed file
         keeps the time of its original add (git's default rename detection).
@@ -666,7 +670,7 @@ class Repo:
         if self.head() is None:
             return None
         spec = f"{since}..{upto}" if since else upto
-        args = ("log", "--reverse", "-z", "-M", "--no-merges", "--format=%x01%at", "--name-status",
+        args = ("log", "--reverse", "-z", "-M", "--no-merges", "--format=%x01%ct", "--name-status",
                 spec, "--")
         return Background(self.root, args)
 
@@ -866,7 +870,7 @@ def _stopped_by_signals() -> Iterator[None]:
 
 
 def parse_creation_log(out: bytes, known: dict[str, int] | None = None) -> dict[str, int]:
-    """Parse ``git log --reverse -z --format=%x01%at --name-status`` output.
+    """Parse ``git log --reverse -z --format=%x01%ct --name-status`` output.
 
     ``known`` is an earlier answer that the log continues (it is not modified).
     """

@@ -120,6 +120,11 @@ def value_key(*parts: object) -> bytes:
     return hashlib.blake2b(text.encode("utf-8", "surrogateescape"), digest_size=16).digest()
 
 
+# The stored creation times are committer times (``Repo.creation_times``); the head they
+# were read up to is stored behind this tag, so times of another kind are read again.
+CREATED_TAG = "committer:"
+
+
 class Cache:
     """A best-effort key/value store; ``warnings`` collects what went wrong."""
 
@@ -262,14 +267,14 @@ class Cache:
             return None
         try:
             row = self._db.execute("SELECT head, data FROM created WHERE id=1").fetchone()
-            if row is None:
-                return None
+            if row is None or not str(row[0]).startswith(CREATED_TAG):
+                return None  # none, or times of another kind (author times before 0.1.0)
             data = json.loads(row[1])
             if not isinstance(data, dict):
                 return None
             if set(map(type, data.values())) <= {int}:  # as written (JSON keys are str)
-                return str(row[0]), data
-            return str(row[0]), {str(k): int(v) for k, v in data.items()}
+                return str(row[0])[len(CREATED_TAG):], data
+            return str(row[0])[len(CREATED_TAG):], {str(k): int(v) for k, v in data.items()}
         except (sqlite3.Error, ValueError, TypeError) as exc:
             if isinstance(exc, sqlite3.Error):
                 self._fail(exc)
@@ -280,7 +285,8 @@ class Cache:
             return
         try:
             self._db.execute(
-                "INSERT OR REPLACE INTO created VALUES (1, ?, ?)", (head, json.dumps(data))
+                "INSERT OR REPLACE INTO created VALUES (1, ?, ?)",
+                (CREATED_TAG + head, json.dumps(data)),
             )
         except sqlite3.Error as exc:
             self._fail(exc)

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import GitRepo
+from conftest import GitRepo, run_compactor
 
 from compactor.cli import main
 from compactor.paths import PathRefused, contained, is_dotgit, lexical
@@ -1242,3 +1242,28 @@ def test_demo_where_it_cannot_write_is_an_input_error(
     assert exc.value.code == 2 and out == ""
     assert f"{tmp_path / where}: cannot make the demo repo there" in error_line(err)
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["a-file", "locked"]
+
+
+def test_a_loop_cannot_space_its_laps_apart_with_commit_date(repo: GitRepo) -> None:
+    """Near-copies without lane ids written more than a day apart are no family (the pause
+    rule), so a doc's creation time is its commit's committer time, which the hook stamps a
+    staged doc with too: with author times, ``git commit --date`` two days back on every
+    lap got every lap past the hook."""
+    def lap(action: str) -> str:  # a renamed copy declaring no run (no lane id, no action:)
+        return (f"# {action.title()} status\n\n## Scope\n\nCheck the route, verify the "
+                "session and record the tenant for the envelope. Re-run the replay harness "
+                "against staging and compare the ledger totals with the audited baseline "
+                f"before closing the slice of {action}.\n\n## Proof\n\nThe harness printed "
+                "matching totals; the audit trail shows no drift.\n")
+
+    actions = ["approve invoice", "cancel vendor", "flag invoice", "void invoice",
+               "reopen ticket", "close account"]
+    outcomes = []
+    for k, action in enumerate(actions):
+        now = T0 + 600 * k
+        repo.stage({f"docs/status/{action.replace(' ', '-')}-status.md": lap(action)})
+        outcomes.append(run_compactor("check", "--now", str(now), cwd=repo.root).code)
+        repo.git("commit", "-q", "--no-verify", "-m", "lap",
+                 env={"GIT_AUTHOR_DATE": f"{T0 - 2 * 86_400} +0000",
+                      "GIT_COMMITTER_DATE": f"{now} +0000"})
+    assert outcomes[-2:] == [1, 1], outcomes
