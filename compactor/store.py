@@ -268,7 +268,7 @@ class Cache:
         try:
             row = self._db.execute("SELECT head, data FROM created WHERE id=1").fetchone()
             if row is None or not str(row[0]).startswith(CREATED_TAG):
-                return None  # none, or times of another kind (author times before 0.1.0)
+                return None  # none, or times of another kind (author times, by earlier builds)
             data = json.loads(row[1])
             if not isinstance(data, dict):
                 return None
