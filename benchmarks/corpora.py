@@ -143,6 +143,11 @@ CORPORA: dict[str, Corpus] = {
                            "archive/agent_reports/", r"\.md$", "mixed",
                            "agents' completion, status and final reports, each completion announced several times",
                            history="*.md"),
+    # found and labelled by a third scout, unseen while detection was tuned on the 25 above (corpora5)
+    "heartbeats": Corpus("microchipgnu+microtonomous", "d5196752b1a2b34f704738c03ea797966b455c10", "output/",
+                         r"^output/([^/]+|\.prose/runs/[^/]+/bindings/(autonomous|heartbeat))\.md$", "positive",
+                         "an autonomous agent's heartbeat outputs: one quiet 'awaiting directive' state every cycle",
+                         history="output", by_path=True),
 }
 
 
