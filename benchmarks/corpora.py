@@ -148,6 +148,9 @@ CORPORA: dict[str, Corpus] = {
                          r"^output/([^/]+|\.prose/runs/[^/]+/bindings/(autonomous|heartbeat))\.md$", "positive",
                          "an autonomous agent's heartbeat outputs: one quiet 'awaiting directive' state every cycle",
                          history="output", by_path=True),
+    "erpdocs": Corpus("Bharath-Thiravium+ERP", "f5fb645fd7d2f0e3482ac5c573bb13612fdf6047", "", r"^[^/]+\.md$", "mixed",
+                      "coding agents' fix, status and guide docs at an ERP's root: each fix told again as summary, "
+                      "quick reference, deployed", history=":(glob)*.md"),
 }
 
 
