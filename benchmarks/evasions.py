@@ -144,7 +144,7 @@ def main() -> None:
     hook_row(top, "B2 each lap a folder's README.md / index.md (fixed)", base,
              {f"docs/status/lap-{k}/{'README' if k % 2 else 'index'}.md": t
               for k, t in enumerate(laps.values())})
-    hook_row(top, "B3 README.md and a named doc in turn (OPEN, partial)", base,
+    hook_row(top, "B3 README.md and a named doc in turn (fixed)", base,
              {(f"docs/status/lap-{k}/README.md" if k % 2 == 0 else p): t
               for k, (p, t) in enumerate(laps.items())})
     facets = {f"docs/status/LEDGER_EXPORT_FIX_{f.upper()}.md":

@@ -26,8 +26,9 @@ holds (each figure measured on labelled real corpora, ``benchmarks/QUALITY.md``)
   plan. Two of them restate each other only when both announce its outcome, or neither
   names a facet (:data:`OUTCOME_WORDS`, :data:`FACET_WORDS`); written apart, any two may;
 - **no entry page**: a folder's ``README.md`` or ``index.md`` is the standing doc others
-  are written against (:func:`standing`), never a restatement of them (two entry pages
-  are judged as any two docs: a loop must not hide its laps as folders' README.md);
+  are written against (:func:`entry_pages`: a folder that holds other docs), never a
+  restatement of them (two entry pages are judged as any two docs, and a README alone in
+  its folder is no entry page: a loop must not hide its laps as folders' README.md);
 - **one step**: for docs without a lane id, their names do not number different steps
   (``Cycle 2`` / ``Cycle 3``, ``A5`` / ``B2``): each names its own; numbered steps
   that copy each other are the shape leg's. Two lanes (docs with lane ids) are expected
@@ -634,9 +635,25 @@ def _judge(a: Doc, b: Doc, vocab: tuple[frozenset[str], ...]) -> bool:
 
 
 def standing(path: str) -> bool:
-    """Whether a doc is a folder's entry page (``README.md``, ``index.md``): the standing
-    doc others are written against, kept up to date in place, not a state announced."""
+    """Whether a doc is named as a folder's entry page (``README.md``, ``index.md``)."""
     return stem_of(path).lower() in ("readme", "index")
+
+
+def entry_pages(paths: Sequence[str]) -> frozenset[int]:
+    """The docs among ``paths`` that are entry pages: named so (:func:`standing`) and in a
+    folder that holds another of ``paths`` (in it or below). Such a page is the standing
+    doc the others are written against, kept up to date in place, not a state announced.
+    A README alone in its folder is the entry to nothing: a loop writing each lap as a new
+    folder's README.md is judged like any doc."""
+    held: Counter[str] = Counter()
+    for p in paths:
+        d = p
+        while "/" in d:
+            d = d.rsplit("/", 1)[0]
+            held[d] += 1
+        held[""] += 1
+    return frozenset(k for k, p in enumerate(paths)
+                     if standing(p) and held[p.rsplit("/", 1)[0] if "/" in p else ""] >= 2)
 
 
 def series(lane: str | None) -> str | None:

@@ -502,8 +502,9 @@ def restated(repo: Repo, cache: Cache, config: Config, fams: list[Family],
     loose = sorted({*loose, *firsts})
     if len(loose) < 2:
         return fams
+    entries = restate.entry_pages([b.path for b in briefs])
     key = store.restate_key(config, [(briefs[i].path, briefs[i].blob, briefs[i].title,
-                                      briefs[i].lane or "", batch)
+                                      briefs[i].lane or "", batch, "entry" if i in entries else "")
                                      for i, batch in zip(loose, _batches(briefs, loose),
                                                          strict=True)])
     at = {briefs[i].path: i for i in loose}
@@ -525,7 +526,7 @@ def restated(repo: Repo, cache: Cache, config: Config, fams: list[Family],
             docs[i] = restate.Doc(restate.read_gist(gists[briefs[i].blob]), frozenset(terms),
                                   restate.steps(briefs[i].path, briefs[i].title),
                                   restate.series(briefs[i].lane), terms, briefs[i].created,
-                                  restate.standing(briefs[i].path))
+                                  i in entries)
         edges = restate.links(docs, lambda idx: dict(zip(idx, _bodies(repo, briefs, idx),
                                                          strict=True)))
         found = [(briefs[e.a].path, briefs[e.b].path, e.score, e.facts, e.terms)

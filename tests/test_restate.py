@@ -238,18 +238,31 @@ def test_two_outcomes_in_one_commit_still_restate(repo: GitRepo) -> None:
 @pytest.mark.parametrize("name", ["README.md", "index.md", "WEBSOCKET_FIX_OVERVIEW.md"])
 def test_a_folders_entry_page_is_no_restatement(repo: GitRepo, name: str) -> None:
     """A folder's README.md or index.md is its standing entry page, which later reports
-    are written against: a report that says what it says is no restatement of it. The
-    same text under another name is."""
+    in that folder are written against: a report that says what it says is no
+    restatement of it. The same text under another name is."""
     entry = f"docs/ws/{name}"
+    summary = "docs/ws/WEBSOCKET_FIX_SUMMARY.md"
     repo.commit({**OTHERS, entry: BURST["docs/WEBSOCKET_TIMEOUT_FIX_COMPLETE.md"]}, when=T0)
-    repo.commit({"docs/WEBSOCKET_FIX_SUMMARY.md": BURST["docs/WEBSOCKET_FIX_SUMMARY.md"]},
-                when=T0 + 3600)
+    repo.commit({summary: BURST["docs/WEBSOCKET_FIX_SUMMARY.md"]}, when=T0 + 3600)
     scan = repo.scan()
-    fams = [_family_of(scan, p) for p in (entry, "docs/WEBSOCKET_FIX_SUMMARY.md")]
+    fams = [_family_of(scan, p) for p in (entry, summary)]
     if name.startswith("WEBSOCKET"):
         assert fams[0] == fams[1] is not None
     else:
         assert fams == [None, None]
+
+
+def test_a_readme_alone_in_its_folder_is_judged_like_any_doc(repo: GitRepo) -> None:
+    """A README.md that is the only doc of its folder is the entry to nothing: a loop that
+    writes every other lap as a new folder's README.md (the rest under names of their own)
+    keeps one run of restatements, not two half runs."""
+    alone = "docs/ws-lap-2/README.md"
+    repo.commit({**OTHERS, alone: BURST["docs/WEBSOCKET_TIMEOUT_FIX_COMPLETE.md"]}, when=T0)
+    repo.commit({"docs/WEBSOCKET_FIX_SUMMARY.md": BURST["docs/WEBSOCKET_FIX_SUMMARY.md"]},
+                when=T0 + 3600)
+    scan = repo.scan()
+    assert _family_of(scan, alone) == _family_of(scan, "docs/WEBSOCKET_FIX_SUMMARY.md") \
+        is not None
 
 
 def test_numbered_steps_that_reword_are_left_to_the_shape_leg(repo: GitRepo) -> None:
