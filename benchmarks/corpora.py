@@ -151,6 +151,10 @@ CORPORA: dict[str, Corpus] = {
     "erpdocs": Corpus("Bharath-Thiravium+ERP", "f5fb645fd7d2f0e3482ac5c573bb13612fdf6047", "", r"^[^/]+\.md$", "mixed",
                       "coding agents' fix, status and guide docs at an ERP's root: each fix told again as summary, "
                       "quick reference, deployed", history=":(glob)*.md"),
+    "taskreports": Corpus("NotA-Company+gromozeka", "40685ba21899bf52726286708e46ec64d0e07f10", "docs/archive/reports/",
+                          r"\.md$", "negative",
+                          "a coding agent's per-task, per-phase and per-PR completion reports, one template, each "
+                          "its own work"),
 }
 
 
