@@ -1,10 +1,11 @@
 """What each test of the restatement leg buys, on every labelled real corpus.
 
-    python benchmarks/restate_ablation.py [--out /work/corpora] [NAME ...]
+    python benchmarks/restate_ablation.py [--out /work/corpora] [--grid] [NAME ...]
 
 Each row switches tests of ``compactor/restate.py`` off (module constants and functions
 patched in this process only) and scores the scan with ``quality.measure``. Cells are
-``loop/P/neg`` for corpora with labelled groups, ``neg`` for negatives (see
+``loop/P/neg`` for corpora with labelled groups (``--grid``: instead of the tests, each
+row sets ``COSINE`` and ``FACTS_SHARED``, the leg's two thresholds), ``neg`` for negatives (see
 ``benchmarks/quality.py`` for the columns). The corpora must have been replayed already
 (``python benchmarks/quality.py`` does it).
 """
@@ -41,6 +42,10 @@ VARIANTS: list[tuple[str, dict[str, float], tuple[str, ...]]] = [
     ("+ complete linkage", {}, BATCH),
     ("+ not two facets of one batch (default)", {}, ()),
 ]
+GRID: list[tuple[str, dict[str, float], tuple[str, ...]]] = [
+    (f"cosine {c} / facts {f}", {"COSINE": c, "FACTS_SHARED": f}, ())
+    for c in (0.4, 0.5, 0.6) for f in (0.4, 0.6)
+]
 
 
 def _cell(root: Path, name: str) -> str:
@@ -57,6 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=quality.DEFAULT_OUT,
                     help="where the replayed corpora are (default: quality.py's)")
+    ap.add_argument("--grid", action="store_true",
+                    help="rows of the two thresholds instead of the tests")
     ap.add_argument("names", nargs="*", default=NAMES)
     args = ap.parse_args(argv)
     names = [n for n in args.names if (args.out / n).is_dir()]
@@ -65,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("| variant | " + " | ".join(names) + " |")
     print("|---|" + "---|" * len(names))
     try:
-        for label, constants, off in VARIANTS:
+        for label, constants, off in GRID if args.grid else VARIANTS:
             for k, v in saved.items():
                 setattr(restate, k, v)
             for k, v in constants.items():
