@@ -551,6 +551,55 @@ def closeout(ctx: Context, family: str, output: str | None, force: bool, rev: st
     return 0
 
 
+@cli.command(name="cache")
+@click.option("--clean", is_flag=True,
+              help="Empty the cache: the next run recomputes everything (like `ruff clean`).")
+@pass_ctx
+def cache_command(ctx: Context, clean: bool) -> int:
+    """Show what compactor's cache holds, or empty it with --clean.
+
+    The cache (.git/compactor/cache-v1.sqlite) only makes runs faster: every answer is the
+    same without it (--no-cache). It prunes itself as runs go by: what no recent run read
+    (values of an older compactor or config, files no longer in any checkout) is deleted.
+    """
+    from compactor.errors import path_for_humans
+    from compactor.store import CacheState, cache_state, clean_cache
+
+    repo = ctx.repo
+
+    def shown(state: CacheState) -> str:
+        try:
+            return path_for_humans(state.path.relative_to(repo.root.resolve()).as_posix())
+        except ValueError:
+            return path_for_humans(str(state.path))
+
+    def mb(n: int) -> str:
+        return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.0f} kB"
+
+    if clean:
+        before, after = clean_cache(repo)
+        if not before.present:
+            click.echo(f"no cache at {shown(before)}: nothing to clean")
+        elif before.problem is not None:
+            click.echo(f"deleted {shown(before)} ({mb(before.size)}; unreadable: "
+                       f"{before.problem})")
+        else:
+            click.echo(f"emptied {shown(before)}: {mb(before.size)} -> {mb(after.size)}")
+        return 0
+    state = cache_state(repo)
+    if not state.present:
+        click.echo(f"no cache at {shown(state)}: the next scan or check creates it")
+    elif state.problem is not None:
+        what = "in use by another run" if state.busy else "unreadable"
+        click.echo(f"{shown(state)}: {mb(state.size)}, {what} ({state.problem}); "
+                   + ("try again" if state.busy else "the next run rebuilds it"))
+    else:
+        click.echo(f"{shown(state)}: {mb(state.size)} ({mb(state.free)} of it free), "
+                   f"{plural(state.briefs, 'brief row')}, {plural(state.values, 'value')}, "
+                   f"written by {plural(state.runs, 'run')}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: run the CLI with the project's error handling."""
     try:

@@ -32,11 +32,12 @@ import sqlite3
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from compactor.errors import Warning
+from compactor.errors import InputError, RefusedError, Warning
 from compactor.vocab import KINDS, PHASES, RETENTIONS
 
 if TYPE_CHECKING:  # numpy is imported where a value is decoded (manifest readers need none)
@@ -52,6 +53,7 @@ CREATE TABLE IF NOT EXISTS briefs (key BLOB PRIMARY KEY, meta TEXT NOT NULL, sig
 CREATE TABLE IF NOT EXISTS blobs (key BLOB PRIMARY KEY, crc INTEGER NOT NULL, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS created (id INTEGER PRIMARY KEY CHECK (id = 1), head TEXT NOT NULL,
                                     data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS used (key BLOB PRIMARY KEY, tick INTEGER NOT NULL) WITHOUT ROWID;
 """
 # the tables' layout: a file written under another layout is rebuilt
 SCHEMA = hashlib.blake2b(_DDL.encode(), digest_size=8).hexdigest()
@@ -125,15 +127,34 @@ def value_key(*parts: object) -> bytes:
 CREATED_TAG = "committer:"
 
 
+# Pruning. Every run that writes to the cache is one tick of its clock (meta 'clock'), and
+# every row of ``briefs`` and ``blobs`` has a stamp in ``used``: the tick it was last written
+# or read at. A read stamps a row again only once its stamp is TOUCH ticks old (a warm run
+# that finds everything writes nothing), and every PRUNE_EVERY ticks the rows that no run
+# wrote or read in the last KEEP ticks are deleted: values of another compactor version or
+# config, rows of blobs no longer in any checkout, restatements of doc sets gone by. A row
+# some run reads — on this branch or another, by this version or the one in the hook's
+# environment — stays while it is read at least every KEEP ticks.
+KEEP = 64
+TOUCH = 8
+PRUNE_EVERY = 16
+# pruned pages go back to the file system once they are a quarter of the file (and 1 MB)
+_GIVE_BACK_PAGES = 256
+CACHE_FILE = "cache-v1.sqlite"
+
+
 class Cache:
     """A best-effort key/value store; ``warnings`` collects what went wrong."""
 
     def __init__(self, directory: Path | None) -> None:
         self.warnings: list[Warning] = []
         self._db: sqlite3.Connection | None = None
+        self._clock = 0  # the tick this run stamps what it writes with
+        self._stale: set[bytes] = set()  # keys read whose stamp is TOUCH ticks old
+        self._wrote = False
         if directory is None:
             return
-        path = directory / "cache-v1.sqlite"
+        path = directory / CACHE_FILE
         try:
             directory.mkdir(parents=True, exist_ok=True)
             self._db = self._open_patiently(path)
@@ -149,6 +170,8 @@ class Cache:
             except (sqlite3.DatabaseError, OSError) as exc2:
                 self._warn(f"{path}: cannot rebuild the cache ({exc2}); running without")
                 self._db = None
+        if self._db is not None:
+            self._clock = _clock(self._db)
 
     @property
     def enabled(self) -> bool:
@@ -171,8 +194,10 @@ class Cache:
     @staticmethod
     def _open(path: Path) -> sqlite3.Connection:
         db = sqlite3.connect(path, timeout=15, isolation_level=None)
+        db.execute("PRAGMA auto_vacuum=INCREMENTAL")  # takes effect in a new file only
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")  # a cache: a lost last commit is recomputed
+        db.execute(f"PRAGMA journal_size_limit={8 << 20}")  # the WAL after a big write
         db.executescript(_DDL)
         row = db.execute("SELECT v FROM meta WHERE k='schema'").fetchone()
         if row is None:
@@ -195,24 +220,40 @@ class Cache:
 
     def _fail(self, exc: Exception) -> None:
         self._warn(f"signature cache error ({exc}); continuing without the cache")
-        self.close()
+        self._drop()
 
     def _select(self, columns: str, table: str, keys: list[bytes]) -> Iterator[tuple[Any, ...]]:
-        """Rows of ``table`` whose key is in ``keys`` (SQLite caps bound parameters: chunks)."""
+        """(key, stamp, *columns) of the rows of ``table`` whose key is in ``keys`` (SQLite
+        caps bound parameters: chunks); a row whose stamp is TOUCH ticks old is noted, to be
+        stamped again when the cache is closed."""
         assert self._db is not None
+        old = self._clock - TOUCH
+        stale = self._stale
         for i in range(0, len(keys), 900):
             chunk = keys[i : i + 900]
             marks = ",".join("?" * len(chunk))
-            yield from self._db.execute(
-                f"SELECT key, {columns} FROM {table} WHERE key IN ({marks})", chunk
-            )
+            for row in self._db.execute(
+                f"SELECT t.key, u.tick, {columns} FROM {table} AS t "
+                f"LEFT JOIN used AS u ON u.key = t.key WHERE t.key IN ({marks})", chunk
+            ):
+                if row[1] is None or row[1] <= old:
+                    stale.add(bytes(row[0]))
+                yield row
+
+    def _stamp(self, keys: Iterable[bytes]) -> None:
+        """Stamp ``keys`` (written in the open transaction) with this run's tick."""
+        assert self._db is not None
+        clock = self._clock
+        self._db.executemany("INSERT OR REPLACE INTO used VALUES (?, ?)",
+                             [(k, clock) for k in keys])
+        self._wrote = True
 
     def get_many(self, keys: Iterable[bytes]) -> dict[bytes, tuple[dict[str, Any], bytes]]:
         if self._db is None:
             return {}
         found: dict[bytes, tuple[dict[str, Any], bytes]] = {}
         try:
-            for key, meta, sig in self._select("meta, sig", "briefs", list(keys)):
+            for key, _tick, meta, sig in self._select("meta, sig", "briefs", list(keys)):
                 try:
                     found[bytes(key)] = (json.loads(meta), bytes(sig))
                 except (ValueError, TypeError):
@@ -231,6 +272,7 @@ class Cache:
                 "INSERT OR REPLACE INTO briefs VALUES (?, ?, ?)",
                 [(k, json.dumps(m, sort_keys=True), s) for k, (m, s) in rows.items()],
             )
+            self._stamp(rows)
             self._db.execute("COMMIT")
         except sqlite3.Error as exc:
             self._fail(exc)
@@ -241,7 +283,7 @@ class Cache:
             return {}
         found: dict[bytes, bytes] = {}
         try:
-            for key, crc, data in self._select("crc, data", "blobs", list(keys)):
+            for key, _tick, crc, data in self._select("crc, data", "blobs", list(keys)):
                 if isinstance(data, bytes) and zlib.crc32(data) == crc:
                     found[bytes(key)] = data
         except sqlite3.Error as exc:
@@ -258,6 +300,7 @@ class Cache:
                 "INSERT OR REPLACE INTO blobs VALUES (?, ?, ?)",
                 [(k, zlib.crc32(v), v) for k, v in rows.items()],
             )
+            self._stamp(rows)
             self._db.execute("COMMIT")
         except sqlite3.Error as exc:
             self._fail(exc)
@@ -292,12 +335,61 @@ class Cache:
             self._fail(exc)
 
     def close(self) -> None:
+        """Stamp what this run read (when due), tick the clock if it wrote, prune (every
+        PRUNE_EVERY ticks) — best effort: a busy cache is settled by a later run — and close."""
+        if self._db is not None:
+            try:
+                self._settle()
+            except sqlite3.Error:
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
+            self._drop()
+
+    def _settle(self) -> None:
+        if not (self._wrote or self._stale):
+            return
+        db = self._db
+        assert db is not None
+        db.execute("PRAGMA busy_timeout=200")  # never wait long for bookkeeping
+        db.execute("BEGIN IMMEDIATE")
+        clock = max(self._clock, _clock(db)) + 1
+        stale = list(self._stale)
+        for i in range(0, len(stale), 900):
+            db.executemany("INSERT OR REPLACE INTO used VALUES (?, ?)",
+                           [(k, clock) for k in stale[i : i + 900]])
+        db.execute("INSERT OR REPLACE INTO meta VALUES ('clock', ?)", (str(clock),))
+        if clock % PRUNE_EVERY == 0:
+            prune(db, clock - KEEP)
+        db.execute("COMMIT")
+
+    def _drop(self) -> None:
         if self._db is not None:
             try:
                 self._db.close()
             except sqlite3.Error:
                 pass
             self._db = None
+
+
+def _clock(db: sqlite3.Connection) -> int:
+    row = db.execute("SELECT v FROM meta WHERE k='clock'").fetchone()
+    try:
+        return max(0, int(row[0])) if row is not None else 0
+    except (TypeError, ValueError):
+        return 0  # not a value this version wrote: start again
+
+
+def prune(db: sqlite3.Connection, before: int) -> None:
+    """Delete the rows last written or read before tick ``before`` (in the open
+    transaction), and give the freed pages back once they are a quarter of the file."""
+    for table in ("briefs", "blobs"):
+        db.execute(f"DELETE FROM {table} WHERE key IN (SELECT key FROM used WHERE tick < ?)",
+                   (before,))
+    db.execute("DELETE FROM used WHERE tick < ?", (before,))
+    pages = db.execute("PRAGMA page_count").fetchone()[0]
+    free = db.execute("PRAGMA freelist_count").fetchone()[0]
+    if free >= _GIVE_BACK_PAGES and free * 4 >= pages:
+        db.execute("PRAGMA incremental_vacuum").fetchall()
 
 
 def open_cache(repo: Repo, enabled: bool = True) -> Cache:
@@ -309,6 +401,100 @@ def open_cache(repo: Repo, enabled: bool = True) -> Cache:
     except Exception:  # noqa: BLE001 - a cache is optional
         return Cache(None)
     return Cache(directory)
+
+
+# -- `compactor cache`: what the cache holds, and emptying it -----------------------------------
+
+
+@dataclass(frozen=True)
+class CacheState:
+    """The cache file of a repo as ``compactor cache`` reports it."""
+
+    path: Path
+    present: bool
+    size: int = 0  # bytes on disk: the database and its WAL
+    free: int = 0  # bytes of free pages in it (reused by later writes)
+    briefs: int = 0  # brief rows
+    values: int = 0  # other values (snapshots, decisions, restatements, ...)
+    runs: int = 0  # the clock: runs that wrote to it
+    problem: str | None = None  # why it cannot be read (the next run rebuilds it)
+    busy: bool = False  # another compactor holds it
+
+
+def cache_file(repo: Repo) -> Path:
+    return repo.common_dir() / "compactor" / CACHE_FILE
+
+
+def cache_state(repo: Repo) -> CacheState:
+    """What the repo's cache holds (read only: nothing is created, rebuilt or pruned)."""
+    path = cache_file(repo)
+    if not path.is_file():
+        return CacheState(path, False)
+    size = sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.is_file())
+    try:
+        db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=1)
+    except sqlite3.Error as exc:
+        return CacheState(path, True, size, problem=str(exc))
+    try:
+        schema = db.execute("SELECT v FROM meta WHERE k='schema'").fetchone()
+        if schema is None or schema[0] != str(SCHEMA):
+            return CacheState(path, True, size, problem="written by another version")
+        page = db.execute("PRAGMA page_size").fetchone()[0]
+        free = db.execute("PRAGMA freelist_count").fetchone()[0] * page
+        briefs = db.execute("SELECT count(*) FROM briefs").fetchone()[0]
+        values = db.execute("SELECT count(*) FROM blobs").fetchone()[0]
+        return CacheState(path, True, size, free, briefs, values, _clock(db))
+    except sqlite3.OperationalError as exc:
+        busy = "locked" in str(exc) or "busy" in str(exc)
+        return CacheState(path, True, size, problem=str(exc), busy=busy)
+    except sqlite3.DatabaseError as exc:
+        return CacheState(path, True, size, problem=str(exc))
+    finally:
+        db.close()
+
+
+def clean_cache(repo: Repo) -> tuple[CacheState, CacheState]:
+    """Empty the repo's cache: every row deleted and the file shrunk (under SQLite's lock:
+    a run using it meanwhile goes on safely), or an unreadable file deleted. The state
+    before and after."""
+    before = cache_state(repo)
+    path = before.path
+    if not before.present:
+        return before, before
+    if before.busy:
+        raise _in_use(path)
+    if before.problem is not None:
+        Cache._discard(path)  # what the next run would do
+        return before, cache_state(repo)
+    try:
+        db = sqlite3.connect(path, timeout=1, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise InputError(f"{path}: cannot open the cache ({exc}); delete the file") from None
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        for table in ("briefs", "blobs", "used", "created"):
+            db.execute(f"DELETE FROM {table}")
+        db.execute("DELETE FROM meta WHERE k = 'clock'")
+        db.execute("COMMIT")
+        with contextlib.suppress(sqlite3.OperationalError):  # a reader: the pages stay free
+            db.execute("VACUUM")
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise _in_use(path) from None
+        raise InputError(f"{path}: cannot empty the cache ({exc}); delete the file") from None
+    except sqlite3.DatabaseError as exc:
+        db.close()
+        Cache._discard(path)
+        return replace(before, problem=str(exc)), cache_state(repo)
+    finally:
+        db.close()
+    return before, cache_state(repo)
+
+
+def _in_use(path: Path) -> RefusedError:
+    return RefusedError(f"{path}: another compactor run is using the cache; run "
+                        "`compactor cache --clean` again when it has finished")
 
 
 # -- brief rows ---------------------------------------------------------------------------------

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import compactor.templates
 import pytest
-from conftest import GitRepo, Result
+from conftest import GitRepo, Result, run_compactor
 
 import compactor
+from compactor import store
 
 LANE = """# {lane} guarded export proof
 
@@ -98,3 +101,220 @@ def test_an_edited_packaged_template_makes_the_inventory_stale(
     assert stale.code == 1
     assert _run(site, loop, "inventory").code == 0
     assert "Edited by hand." in (loop.root / "docs" / "INVENTORY.md").read_text(encoding="utf-8")
+
+
+# -- a long-lived repo: the cache prunes itself ----------------------------------------------------
+
+T0 = 1_778_400_000
+NOTE = """# {topic} notes {k}
+
+Where the {topic} stands after step {k}: the replay harness ran against staging, the ledger
+totals matched the audited baseline and the retry path re-read only the failed page.
+"""
+
+
+def _db(repo: GitRepo) -> Path:
+    return repo.root / ".git" / "compactor" / store.CACHE_FILE
+
+
+def _keys(repo: GitRepo) -> set[bytes]:
+    con = sqlite3.connect(_db(repo))
+    try:
+        return {bytes(k) for (k,) in con.execute("SELECT key FROM briefs UNION ALL "
+                                                 "SELECT key FROM blobs")}
+    finally:
+        con.close()
+
+
+def _clock(repo: GitRepo) -> int:
+    con = sqlite3.connect(_db(repo))
+    try:
+        return store._clock(con)
+    finally:
+        con.close()
+
+
+@pytest.fixture
+def quick_pruning(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pruning schedule shortened (128 runs would make a slow test): rows no run read in
+    the last 6 writing runs go, checked every 2nd; a read row is stamped again after 2."""
+    monkeypatch.setattr(store, "KEEP", 6)
+    monkeypatch.setattr(store, "TOUCH", 2)
+    monkeypatch.setattr(store, "PRUNE_EVERY", 2)
+
+
+def _step(repo: GitRepo, k: int) -> None:
+    """Commit k of a long-lived repo: a new lane, or (every third) an edited note."""
+    if k % 3 == 2:
+        repo.commit({f"docs/notes/queue-{k % 2}.md": NOTE.format(topic="queue", k=k)},
+                    when=T0 + 60 * k)
+    else:
+        repo.commit({f"docs/lanes/S{k:03d}-export.md": LANE.format(lane=f"S{k:03d}")},
+                    when=T0 + 60 * k)
+
+
+def test_the_cache_stays_bounded_over_commits_a_config_edit_and_upgrades(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch, quick_pruning: None
+) -> None:
+    from compactor.config import Config
+    from compactor.render import scan_json
+
+    repo.commit({**{f"docs/notes/{t}-{k}.md": NOTE.format(topic=t, k=k)
+                    for t in ("cache", "queue") for k in range(2)},
+                 "docs/acks/ack.md": ACK}, when=T0)
+    config = Config()
+    gone: dict[str, set[bytes]] = {}  # each retired build's keys, as it left them
+    sizes = []
+    for k in range(1, 25):
+        if k in (5, 13):  # an upgrade: every key of the build before changes
+            gone[f"build before {k}"] = _keys(repo)
+            monkeypatch.setattr(store, "_code", f"upgraded at commit {k}")
+        if k == 9:  # a config edit
+            gone["config before 9"] = _keys(repo)
+            config = Config(max_adjacent=4)
+        _step(repo, k)
+        warm = repo.scan(config, now=T0 + 60 * k + 30)
+        if k % 4 == 0 or k in (5, 9, 13):  # pruning never changes an answer
+            assert scan_json(warm) == scan_json(repo.scan(config, now=T0 + 60 * k + 30,
+                                                          use_cache=False))
+        sizes.append(len(_keys(repo)))
+    now = _keys(repo)
+    for retired, keys in gone.items():  # what only a retired build or config read is gone
+        still = keys & now
+        assert len(still) < len(keys) // 4, retired
+    # bounded: two builds and a config came and went, and it holds no more rows than after
+    # the first upgrade
+    assert max(sizes[-6:]) <= max(sizes[4:8]), sizes
+
+
+def test_switching_branches_stays_warm_and_a_branch_left_alone_is_pruned(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch, quick_pruning: None
+) -> None:
+    from compactor.git import Repo
+
+    repo.commit({f"docs/lanes/S{k:03d}-export.md": LANE.format(lane=f"S{k:03d}")
+                 for k in (1, 2, 3)}, when=T0)
+    repo.git("branch", "side")
+    read: list[str] = []
+    original = Repo.read_blobs
+
+    def counting(self: Repo, blobs, limit=None):  # type: ignore[no-untyped-def]
+        wanted = list(blobs)
+        read.extend(wanted)
+        return original(self, wanted, limit)
+
+    monkeypatch.setattr(Repo, "read_blobs", counting)
+    side_note = {"docs/notes/side.md": NOTE.format(topic="side", k=0)}
+    for k in range(4, 20):  # a commit on each branch in turn, and a scan after each
+        branch = "side" if k % 2 else "main"
+        repo.git("checkout", "-q", branch)
+        if k == 5:
+            repo.commit(side_note, when=T0 + 60 * k)
+        else:
+            _step(repo, k)
+        read.clear()
+        repo.scan(now=T0 + 60 * k + 30)
+        if k >= 8:  # warm: only the commit's own file is read from git, on either branch
+            assert len(set(read)) <= 1, (k, branch)
+    # main alone for more than KEEP writing runs: the side branch's own rows are pruned
+    repo.git("checkout", "-q", "main")
+    for k in range(20, 32):
+        _step(repo, k)
+        repo.scan(now=T0 + 60 * k + 30)
+    repo.git("checkout", "-q", "side")
+    read.clear()
+    repo.scan(now=T0 + 60 * 40)
+    side_blob = repo.git("rev-parse", "side:docs/notes/side.md").strip()
+    assert side_blob in read
+
+
+def test_a_warm_run_writes_nothing_and_a_read_row_is_stamped_again_when_due(
+    loop: GitRepo, quick_pruning: None
+) -> None:
+    loop.scan(now=T0)
+    clock, size = _clock(loop), _db(loop).stat().st_size
+    for _ in range(3):
+        loop.scan(now=T0)
+    assert (_clock(loop), _db(loop).stat().st_size) == (clock, size)
+    # runs that write (here: another config) move the clock on; what the first config's scan
+    # reads is stamped again once its stamp is TOUCH runs old, and survives the pruning
+    from compactor.config import Config
+
+    first = store.snapshot_key(store.brief_settings(Config()))
+    for k in range(12):
+        loop.scan(Config(max_adjacent=4 + k), now=T0)
+        loop.scan(now=T0)
+    assert _clock(loop) >= 12 and first in _keys(loop)
+    assert store.snapshot_key(store.brief_settings(Config(max_adjacent=4))) not in _keys(loop)
+
+
+def test_a_locked_cache_is_left_for_a_later_run_to_prune(loop: GitRepo) -> None:
+    from compactor.git import Repo
+    from compactor.render import scan_json
+
+    want = scan_json(loop.scan(use_cache=False))
+    loop.scan()
+    cache = store.open_cache(Repo(loop.root))
+    cache.put_blobs({b"k" * 16: b"a value"})  # this run wrote: its close ticks the clock
+    clock = _clock(loop)
+    other = sqlite3.connect(_db(loop), isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process writing
+    try:
+        started = time.perf_counter()
+        cache.close()
+        assert time.perf_counter() - started < 5  # not the 15 s a write would wait
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert _clock(loop) == clock and not cache.enabled
+    assert scan_json(loop.scan()) == want
+
+
+def test_cache_command_shows_and_empties_the_cache(loop: GitRepo) -> None:
+    outside = run_compactor("cache", "--clean", cwd=loop.root.parent,
+                            env={"GIT_CEILING_DIRECTORIES": str(loop.root.parent)})
+    assert (outside.code, outside.out) == (2, "")
+    assert outside.err == (f"compactor: error: {loop.root.parent}: not inside a git repository; "
+                           "run compactor inside one or pass -C/--repo PATH\n")
+    missing = run_compactor("cache", cwd=loop.root)
+    assert (missing.code, missing.out) == (
+        0, "no cache at .git/compactor/cache-v1.sqlite: the next scan or check creates it\n")
+    before = run_compactor("scan", "--format", "json", cwd=loop.root)
+    shown = run_compactor("cache", cwd=loop.root)
+    assert shown.code == 0 and shown.out.startswith(".git/compactor/cache-v1.sqlite: ")
+    assert ", 1 run written" not in shown.out and "written by 1 run\n" in shown.out
+    assert _keys(loop)
+    state = loop.state()
+    cleaned = run_compactor("cache", "--clean", cwd=loop.root)
+    assert cleaned.code == 0 and cleaned.out.startswith("emptied .git/compactor/cache-v1.sqlite: ")
+    assert _keys(loop) == set() and loop.state() == state
+    assert run_compactor("cache", cwd=loop.root).out.endswith(
+        "0 brief rows, 0 values, written by 0 runs\n")
+    assert run_compactor("scan", "--format", "json", cwd=loop.root).out == before.out
+    # an unreadable file is deleted (the next run would rebuild it anyway)
+    for extra in _db(loop).parent.glob("cache-v1.sqlite-*"):
+        extra.unlink()
+    _db(loop).write_bytes(b"not a database" * 50)
+    assert "unreadable (file is not a database)" in run_compactor("cache", cwd=loop.root).out
+    gone = run_compactor("cache", "--clean", cwd=loop.root)
+    assert gone.code == 0 and gone.out.startswith("deleted .git/compactor/cache-v1.sqlite")
+    assert not _db(loop).exists()
+    assert run_compactor("cache", "--clean", cwd=loop.root).out == (
+        "no cache at .git/compactor/cache-v1.sqlite: nothing to clean\n")
+
+
+def test_cache_clean_refuses_while_another_run_writes(loop: GitRepo) -> None:
+    loop.scan()
+    keys = _keys(loop)
+    other = sqlite3.connect(_db(loop), isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        result = run_compactor("cache", "--clean", cwd=loop.root)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert result.code == 2 and result.out == ""
+    assert result.err == (
+        f"compactor: error: {_db(loop)}: another compactor run is using the cache; run "
+        "`compactor cache --clean` again when it has finished\n")
+    assert _keys(loop) == keys
