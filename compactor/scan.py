@@ -268,6 +268,7 @@ class CreationTimes:
         self._answer: dict[str, int] | None = {} if head is None else None
         self._job: Background | None = None
         self._known: dict[str, int] | None = None
+        self._since: str | None = None  # the cached ancestor the pass goes on from
         if head is None:
             return
         if repo.is_shallow():
@@ -276,21 +277,23 @@ class CreationTimes:
                 "shallow clone: files added before the oldest fetched commit get that commit's "
                 "time; run 'git fetch --unshallow' for exact creation times",
             ))
-        cached = cache.get_created()
-        if cached is not None and cached[0] == head:
-            self._answer = cached[1]
-        elif cached is not None and repo.is_ancestor(cached[0], head):
-            self._known = cached[1]
-            self._job = repo.start_creation_log(since=cached[0], upto=head)
-        else:
-            self._job = repo.start_creation_log(upto=head)
+        self._answer = cache.get_created(head)
+        if self._answer is not None:
+            return
+        for older in cache.created_heads():  # the last stored first: usually HEAD's parent
+            if repo.is_ancestor(older, head):
+                self._known = cache.get_created(older)
+                if self._known is not None:
+                    self._since = older
+                break
+        self._job = repo.start_creation_log(since=self._since, upto=head)
 
     def result(self) -> dict[str, int]:
         if self._answer is None:
             assert self._head is not None
             job = self._job  # None only when the repo has no commits at all
             self._answer = parse_creation_log(job.wait(), self._known) if job is not None else {}
-            self._cache.put_created(self._head, self._answer)
+            self._cache.put_created(self._head, self._answer, self._since)
         return self._answer
 
     def stop(self) -> None:

@@ -51,8 +51,7 @@ _DDL = """
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS briefs (key BLOB PRIMARY KEY, meta TEXT NOT NULL, sig BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS blobs (key BLOB PRIMARY KEY, crc INTEGER NOT NULL, data BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS created (id INTEGER PRIMARY KEY CHECK (id = 1), head TEXT NOT NULL,
-                                    data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS created (head TEXT PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS used (key BLOB PRIMARY KEY, tick INTEGER NOT NULL) WITHOUT ROWID;
 """
 # the tables' layout: a file written under another layout is rebuilt
@@ -125,6 +124,10 @@ def value_key(*parts: object) -> bytes:
 # The stored creation times are committer times (``Repo.creation_times``); the head they
 # were read up to is stored behind this tag, so times of another kind are read again.
 CREATED_TAG = "committer:"
+# Creation times are kept for the last few heads (a head's times replace those of the
+# ancestor they were computed from): switching between branches finds each branch's head,
+# or an ancestor of it to go on from, instead of reading the whole history again.
+CREATED_SLOTS = 4
 
 
 # Pruning. Every run that writes to the cache is one tick of its clock (meta 'clock'), and
@@ -305,32 +308,53 @@ class Cache:
         except sqlite3.Error as exc:
             self._fail(exc)
 
-    def get_created(self) -> tuple[str, dict[str, int]] | None:
+    def get_created(self, head: str) -> dict[str, int] | None:
+        """The creation times stored for ``head``, or None."""
         if self._db is None:
             return None
         try:
-            row = self._db.execute("SELECT head, data FROM created WHERE id=1").fetchone()
-            if row is None or not str(row[0]).startswith(CREATED_TAG):
-                return None  # none, or times of another kind (author times, by earlier builds)
-            data = json.loads(row[1])
+            row = self._db.execute("SELECT data FROM created WHERE head=?",
+                                   (CREATED_TAG + head,)).fetchone()
+            if row is None:
+                return None
+            data = json.loads(row[0])
             if not isinstance(data, dict):
                 return None
             if set(map(type, data.values())) <= {int}:  # as written (JSON keys are str)
-                return str(row[0])[len(CREATED_TAG):], data
-            return str(row[0])[len(CREATED_TAG):], {str(k): int(v) for k, v in data.items()}
+                return data
+            return {str(k): int(v) for k, v in data.items()}
         except (sqlite3.Error, ValueError, TypeError) as exc:
             if isinstance(exc, sqlite3.Error):
                 self._fail(exc)
             return None
 
-    def put_created(self, head: str, data: Mapping[str, int]) -> None:
+    def created_heads(self) -> list[str]:
+        """The heads that have creation times stored, the last stored first (times of
+        another kind, stored behind another tag by earlier builds, are not listed)."""
+        if self._db is None:
+            return []
+        try:
+            rows = self._db.execute("SELECT head FROM created ORDER BY rowid DESC").fetchall()
+        except sqlite3.Error as exc:
+            self._fail(exc)
+            return []
+        return [str(h)[len(CREATED_TAG):] for (h,) in rows if str(h).startswith(CREATED_TAG)]
+
+    def put_created(self, head: str, data: Mapping[str, int], since: str | None = None) -> None:
+        """Store the times of ``head`` (computed from those of its ancestor ``since``: that
+        slot is dropped), keeping the CREATED_SLOTS stored last."""
         if self._db is None:
             return
         try:
-            self._db.execute(
-                "INSERT OR REPLACE INTO created VALUES (1, ?, ?)",
-                (CREATED_TAG + head, json.dumps(data)),
-            )
+            self._db.execute("BEGIN IMMEDIATE")
+            if since is not None:
+                self._db.execute("DELETE FROM created WHERE head=?", (CREATED_TAG + since,))
+            self._db.execute("INSERT OR REPLACE INTO created VALUES (?, ?)",
+                             (CREATED_TAG + head, json.dumps(data)))
+            self._db.execute("DELETE FROM created WHERE rowid NOT IN "
+                             "(SELECT rowid FROM created ORDER BY rowid DESC LIMIT ?)",
+                             (CREATED_SLOTS,))
+            self._db.execute("COMMIT")
         except sqlite3.Error as exc:
             self._fail(exc)
 

@@ -242,3 +242,39 @@ def test_the_shape_veto_asks_names_veto_only_what_it_can_veto() -> None:
     vetoed = {tuple(p) for p, v in zip(pairs.tolist(), plain.tolist(), strict=True) if v}
     assert {(0, 1), (2, 3)} <= vetoed and (2, 5) not in vetoed and (3, 7) not in vetoed
     assert veto(pairs[:0]).tolist() == []
+
+
+def test_switching_branches_reads_the_history_once_per_branch(
+    loop: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Creation times are kept for the last few heads: a branch switched to and from goes
+    on from its own head's times (``git log`` over its new commits only, or not at all),
+    and they are the times an uncached scan reads."""
+    loop.git("checkout", "-q", "-b", "side", "HEAD~2")
+    loop.commit({"docs/lanes/S120-close-dispute.md": lane(120, "close dispute")}, when=T0 + 7000)
+    passes: list[str | None] = []
+    original = Repo.start_creation_log
+
+    def logged(self: Repo, since: str | None = None, upto: str = "HEAD"):  # type: ignore[no-untyped-def]
+        passes.append(since)
+        return original(self, since, upto)
+
+    monkeypatch.setattr(Repo, "start_creation_log", logged)
+    for branch in ("main", "side"):
+        loop.git("checkout", "-q", branch)
+        loop.scan()
+    assert len(passes) == 2
+    passes.clear()
+    for k in range(6):  # commits on both branches in turn, a scan after each
+        branch = ("main", "side")[k % 2]
+        loop.git("checkout", "-q", branch)
+        loop.scan()
+        loop.commit({f"docs/lanes/S{130 + k}-{branch}.md": lane(130 + k, f"hold {branch}")},
+                    when=T0 + 8000 + 60 * k)
+        scan = loop.scan()
+        cached = list(passes)
+        uncached = loop.scan(use_cache=False)
+        assert [b.created for b in scan.briefs] == [b.created for b in uncached.briefs]
+        del passes[len(cached):]
+    # one pass a commit, from the branch's last head: never the whole history again
+    assert len(passes) == 6 and None not in passes
