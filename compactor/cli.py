@@ -177,7 +177,7 @@ def scan(ctx: Context, fmt: str, rev: str | None, no_cache: bool, explain: str |
     if explain is not None:
         import json
 
-        data = explain_data(ctx.repo, result, *ctx.from_root(explain))
+        data = explain_data(ctx.repo, result, *ctx.from_root(explain), use_cache=not no_cache)
         click.echo(json.dumps(data, ensure_ascii=False) if fmt == "json" else explain_text(data))
         return
     click.echo(scan_json(result) if fmt == "json" else scan_text(result))

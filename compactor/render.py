@@ -160,7 +160,8 @@ def scan_text(scan: Scan) -> str:
     return "\n".join(lines)
 
 
-def explain_data(repo: Repo, scan: Scan, path: str, here: str = "") -> dict[str, Any]:
+def explain_data(repo: Repo, scan: Scan, path: str, here: str = "",
+                 use_cache: bool = True) -> dict[str, Any]:
     """Why one doc got its kind, lane id and family (``scan --explain PATH``).
 
     ``path`` is read like git and ruff read one: from ``here`` (the current directory, as a
@@ -212,6 +213,32 @@ def explain_data(repo: Repo, scan: Scan, path: str, here: str = "") -> dict[str,
     about = subject_data(scan, i, b.body or "")
     if about is not None:
         out["about"] = about
+    near = nearest_data(repo, scan, i, use_cache)
+    if near:
+        out["nearest"] = near
+    return out
+
+
+def nearest_data(repo: Repo, scan: Scan, i: int, use_cache: bool) -> list[dict[str, Any]]:
+    """Brief i's nearest docs in words among those the restatement leg compared, each with
+    what kept the two apart (``apart``: null when the two are in one family). Asked only for a doc the
+    leg compared: one in no family, one it linked, a family's first member."""
+    from compactor.families import RESTATEMENT
+    from compactor.restate import LINKAGE
+    from compactor.scan import restatement_candidates
+
+    fam = scan.family_of(i)
+    if fam is not None and fam.members[0] != i and fam.link(i).leg != RESTATEMENT:
+        return []
+    out = []
+    for near in restatement_candidates(repo, scan, i, use_cache):
+        other = scan.family_of(near.doc)
+        apart = near.apart
+        if apart is None and (fam is None or other is None or other.id != fam.id):
+            apart = (f"every test passes, but a doc of one group is below cosine {LINKAGE} "
+                     "with a doc of the other (complete linkage)")
+        out.append({"path": scan.briefs[near.doc].path, "cosine": near.cosine,
+                    "apart": apart})
     return out
 
 
@@ -299,6 +326,10 @@ def explain_text(data: dict[str, Any]) -> str:
         more = f" and {len(paused) - 3} more" if len(paused) > 3 else ""
         lines.append(f"  no copy link to {shown}{more}: shapes that meet, written more than a "
                      "day apart, and no lane id declares one run (families.pause_veto)")
+    for near in data.get("nearest", ()):
+        why = near["apart"] or "in its family"
+        lines.append(f"  near in words: {path_for_humans(near['path'])} (cosine "
+                     f"{near['cosine']:.2f}): {path_for_humans(why)}")
     about = data.get("about")
     if about is not None:
         what = path_for_humans(about["path"]) if about["path"] else f"step {about['step']}"

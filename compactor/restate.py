@@ -612,26 +612,82 @@ def _facets_differ(a: frozenset[str], b: frozenset[str],
 
 def _judge(a: Doc, b: Doc, vocab: tuple[frozenset[str], ...]) -> bool:
     """Whether a pair similar enough passes every test but the facts (read later)."""
+    return verdict(a, b, vocab) is None
+
+
+def verdict(a: Doc, b: Doc, vocab: tuple[frozenset[str], ...]) -> str | None:
+    """What keeps a pair similar enough apart, in a few words; None when it passes every
+    test but the facts (read later)."""
     if a.standing != b.standing:  # an entry page and a doc written against it
-        return False
+        return "one is a folder's entry page, the other a doc written against it"
     ha, hb = a.gist.heads, b.gist.heads
     if (ha or hb) and len(ha & hb) / len(ha | hb) >= SKELETON:
-        return False
+        return (f"their headings agree ({len(ha & hb) / len(ha | hb):.2f} >= {SKELETON}): "
+                "instances of one template, the shape leg's to judge")
     genre = vocab[0]
-    if _own_name_word(a, b, genre) or _own_name_word(b, a, genre):
-        return False
+    for x, y in ((a, b), (b, a)):
+        if _own_name_word(x, y, genre):
+            word = next(iter(_own_words(x, y, genre)), "")
+            return (f"'{word}' in one name is that doc's own subject, hardly used by the other"
+                    if word else "a word of one name is that doc's own subject")
     if _stage_conflict(a.names, b.names, vocab):
-        return False
+        return "two states of one work: a plan or work under way against its completion"
     if a.batch and a.batch == b.batch and _facets_differ(a.names, b.names, vocab):
-        return False  # one batch: its guide, its status, its results are one work's facets
+        # one batch: its guide, its status, its results are one work's facets
+        return "two facets of one commit's batch (a guide, a status, a plan, its results)"
     if a.series is not None and b.series is not None:
         # lanes of two runs (S087, lane-141) restate nothing of each other, unless their
         # names share a step (SPRINT_9_STORY_0 and STORY_0: the story of that sprint)
         if a.series != b.series and a.steps.isdisjoint(b.steps):
-            return False
+            return "lanes of two runs"
     elif _steps_differ(a.steps, b.steps):
-        return False
-    return True
+        return "their names number different steps"
+    return None
+
+
+def _own_words(a: Doc, b: Doc, genre: frozenset[str]) -> list[str]:
+    """The words ``_own_name_word`` finds, as ``a``'s name writes them."""
+    out = []
+    for w in sorted(a.names - b.names - genre):
+        h = _h32(w)
+        mine, theirs = a.gist.terms.get(h, 0), b.gist.terms.get(h, 0)
+        if mine >= 1 and mine >= OWN_RATIO * theirs:
+            out.append(a.shown.get(w, w))
+    return out
+
+
+@dataclass(frozen=True)
+class Nearest:
+    """One of a doc's nearest docs in words (``scan --explain``)."""
+
+    doc: int
+    cosine: float
+    apart: str | None  # what keeps the two apart; None: linked, or left out by linkage
+
+
+def nearest(docs: Mapping[int, Doc], i: int, read: Read, k: int = 3) -> list[Nearest]:
+    """Doc ``i``'s ``k`` nearest docs among ``docs`` by the cosine of their content words
+    (none below half of :data:`COSINE`), each with the first test that keeps the pair
+    apart (the tests of :func:`links`)."""
+    vectors = Vectors(docs)
+    vocab = _vocab()
+    sims = sorted(((cos, j) for j in docs if j != i
+                   if (cos := vectors.cosine(i, j)) >= COSINE / 2),
+                  key=lambda t: (-t[0], t[1]))[:k]
+    texts = read([i, *(j for _, j in sims)])
+    mine = fact_list(texts[i])[:MAX_FACTS]
+    out = []
+    for cos, j in sims:
+        apart = f"fewer content words in common than a restatement has (cosine {COSINE})" \
+            if cos < COSINE else verdict(docs[i], docs[j], vocab)
+        if apart is None:
+            theirs = fact_list(texts[j])[:MAX_FACTS]
+            share = len(set(mine) & set(theirs)) / min(len(mine), len(set(theirs))) \
+                if mine and theirs else 0.0
+            if share < FACTS_SHARED:
+                apart = f"they share {share:.2f} of their facts, below {FACTS_SHARED}"
+        out.append(Nearest(j, round(cos, 3), apart))
+    return out
 
 
 def standing(path: str) -> bool:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -40,6 +40,9 @@ from compactor.git import Background, IndexEntry, Repo, parse_creation_log
 from compactor.runs import RunId, infer_runs, join_runs
 from compactor.store import Cache, open_cache
 from compactor.vocab import FAMILY_KINDS
+
+if TYPE_CHECKING:
+    from compactor import restate
 
 Progress = Callable[[str, int, int], None]
 
@@ -517,19 +520,7 @@ def restated(repo: Repo, cache: Cache, config: Config, fams: list[Family],
     ):
         found = None
     if found is None:
-        gists = store.read_gists(cache, [briefs[i].blob for i in loose])
-        need = list({briefs[i].blob: i for i in loose if briefs[i].blob not in gists}.values())
-        new = dict(zip((briefs[i].blob for i in need),
-                       restate.gists(_bodies(repo, briefs, need)), strict=True))
-        store.write_gists(cache, new)
-        gists.update(new)
-        docs = {}
-        for i in loose:
-            terms = restate.name_terms(briefs[i].path, briefs[i].title)
-            docs[i] = restate.Doc(restate.read_gist(gists[briefs[i].blob]), frozenset(terms),
-                                  restate.steps(briefs[i].path, briefs[i].title),
-                                  restate.series(briefs[i].lane), terms, briefs[i].created,
-                                  i in entries)
+        docs = restate_docs(repo, cache, briefs, loose, entries)
         edges = restate.links(docs, lambda idx: dict(zip(idx, _bodies(repo, briefs, idx),
                                                          strict=True)))
         found = [(briefs[e.a].path, briefs[e.b].path, e.score, e.facts, e.terms)
@@ -542,6 +533,60 @@ def restated(repo: Repo, cache: Cache, config: Config, fams: list[Family],
     keys = [order_key(b) for b in briefs]
     names = [family_name(b) for b in briefs]
     return join(fams, edges, keys, names)
+
+
+def restate_docs(repo: Repo, cache: Cache, briefs: Sequence[Brief], idx: Sequence[int],
+                 entries: frozenset[int]) -> dict[int, restate.Doc]:
+    """What the restatement leg reads of briefs ``idx`` (``restate.Doc``), their gists
+    cached per blob."""
+    from compactor import restate
+
+    gists = store.read_gists(cache, [briefs[i].blob for i in idx])
+    need = list({briefs[i].blob: i for i in idx if briefs[i].blob not in gists}.values())
+    new = dict(zip((briefs[i].blob for i in need),
+                   restate.gists(_bodies(repo, briefs, need)), strict=True))
+    store.write_gists(cache, new)
+    gists.update(new)
+    docs = {}
+    for i in idx:
+        terms = restate.name_terms(briefs[i].path, briefs[i].title)
+        docs[i] = restate.Doc(restate.read_gist(gists[briefs[i].blob]), frozenset(terms),
+                              restate.steps(briefs[i].path, briefs[i].title),
+                              restate.series(briefs[i].lane), terms, briefs[i].created,
+                              i in entries)
+    return docs
+
+
+def restatement_candidates(repo: Repo, scan: Scan, i: int,
+                           use_cache: bool = True) -> list[restate.Nearest]:
+    """Brief ``i``'s nearest docs in words among those the restatement leg compared in
+    this scan, each with what kept it apart from ``i`` (``scan --explain``): the docs in
+    no family, those the leg linked, and each family's first member."""
+    from compactor import restate
+    from compactor.families import RESTATEMENT
+
+    briefs = scan.briefs
+    if not scan.config.restatement or briefs[i].kind not in FAMILY_KINDS:
+        return []
+    eligible = {k for k, b in enumerate(briefs)
+                if b.kind in FAMILY_KINDS and scan.shingles[k] >= shapes.MIN_SHINGLES}
+    if i not in eligible:
+        return []
+    taken = {m for f in scan.families for m in f.members}
+    compared = {k for k in eligible if k not in taken} | {f.members[0] for f in scan.families}
+    compared |= {m for f in scan.families for m, link in f.member_links()
+                 if link.leg == RESTATEMENT}
+    idx = sorted(compared | {i})
+    if len(idx) < 2:
+        return []
+    cache = store.open_cache(repo, enabled=use_cache)
+    try:
+        docs = restate_docs(repo, cache, briefs, idx,
+                            restate.entry_pages([b.path for b in briefs]))
+    finally:
+        cache.close()
+    return restate.nearest(docs, i, lambda ids: dict(zip(ids, _bodies(repo, briefs, ids),
+                                                         strict=True)))
 
 
 def _bodies(repo: Repo, briefs: Sequence[Brief], idx: Sequence[int]) -> list[str]:

@@ -465,3 +465,34 @@ def test_the_leg_can_be_turned_off(repo: GitRepo) -> None:
     repo.commit({".compactor.yaml": "restatement: maybe\n"}, when=T0 + 60)
     bad = run_compactor("scan", cwd=repo.root)
     assert bad.code == 2 and "restatement" in bad.err and "true or false" in bad.err
+
+
+def test_explain_names_the_nearest_docs_in_words_and_what_kept_each_apart(
+        repo: GitRepo) -> None:
+    """``scan --explain`` on a doc in no family names its nearest docs in words and the
+    test that kept each apart, so a user can see why a restatement was not linked; on a
+    linked doc it shows its family's docs as such."""
+    a = BURST["docs/WEBSOCKET_TIMEOUT_FIX_COMPLETE.md"]
+    b = BURST["docs/WEBSOCKET_FIX_SUMMARY.md"]
+    files = {"docs/cycles/Cycle_2_websocket.md": a, "docs/cycles/Cycle_3_websocket.md": b}
+    repo.commit({**OTHERS, **files}, when=T0)
+    out = run_compactor("scan", "--explain", "docs/cycles/Cycle_2_websocket.md", cwd=repo.root)
+    assert out.code == 0
+    assert ("near in words: docs/cycles/Cycle_3_websocket.md (cosine "
+            in out.out), out.out
+    assert "their names number different steps" in out.out
+    data = json.loads(run_compactor("scan", "--explain", "docs/cycles/Cycle_2_websocket.md",
+                                    "--format", "json", cwd=repo.root).out)
+    near = data["nearest"]
+    assert near[0]["path"] == "docs/cycles/Cycle_3_websocket.md"
+    assert near[0]["apart"] == "their names number different steps"
+    assert near[0]["cosine"] >= 0.4 and all(n["apart"] for n in near)  # none linked
+    # the same two texts under names that announce one state again: linked, shown as such
+    repo.commit({"docs/cycles/Cycle_2_websocket.md": "# gone\n",
+                 "docs/cycles/Cycle_3_websocket.md": "# gone too\n",
+                 "docs/WS_FIX_COMPLETE.md": a, "docs/WS_FIX_SUMMARY.md": b}, when=T0 + 60)
+    data = json.loads(run_compactor("scan", "--explain", "docs/WS_FIX_COMPLETE.md",
+                                    "--format", "json", cwd=repo.root).out)
+    assert data["nearest"][0] == {"path": "docs/WS_FIX_SUMMARY.md",
+                                  "cosine": data["nearest"][0]["cosine"], "apart": None}
+    assert data["link"]["leg"] == RESTATEMENT or data["family"] is not None
