@@ -377,11 +377,8 @@ def build_plan(
     folds.sort(key=lambda f: rank[f.path])  # family by family, in lane order
     moves.sort(key=lambda m: m.path)
 
-    for fid, n in sorted(unlaned.items()):
-        warnings.append(
-            f"family {fid}: {n} repeated doc{_s(n)} without a lane id left in place (compaction "
-            "folds lane families only; set lane_pattern to match their ids to fold them)"
-        )
+    if unlaned:
+        warnings.append(unlaned_warning(dict(sorted(unlaned.items()))))
     families = []
     folded_now = {f.path for f in folds}
     for fam in scan.families:
@@ -467,14 +464,22 @@ def read_manifest(repo: Repo, config: Config, rev: str) -> Manifest:
     return read(repo, config, rev) or Manifest()
 
 
-def lane_families(scan: Scan) -> set[str]:
-    """Families holding at least one lane (a doc with a lane id): the ones compaction folds.
+def lane_families(scan: Scan) -> frozenset[str]:
+    """Families holding at least one lane: the ones compaction folds (``Scan.lane_families``)."""
+    return scan.lane_families
 
-    A family of docs without lane ids (runbooks per service, templated notes) can look
-    like renamed lanes and still be the docs a team wants; the gate may warn about them,
-    but compaction leaves them in place.
-    """
-    return {f.id for f in scan.families if any(scan.briefs[i].kind == "brief" for i in f.members)}
+
+def unlaned_warning(unlaned: Mapping[str, int]) -> str:
+    """The one warning for the repeated docs of families without lane ids, left in place."""
+    n = sum(unlaned.values())
+    where = (f"family {next(iter(unlaned))}: {n} repeated doc{_s(n)}" if len(unlaned) == 1
+             else f"{n} repeated docs in {len(unlaned)} families")
+    return (
+        f"{where} {'has' if n == 1 else 'have'} no lane id and stay{'s' if n == 1 else ''} in "
+        "place (compaction folds only families with lane ids; `compactor scan` lists them as "
+        "compress): to retire one, merge what it adds into its family's first doc and delete "
+        "it by hand; if their file names carry an id, set lane_pattern to match it"
+    )
 
 
 def plan_compaction(repo: Repo, config: Config, *, use_cache: bool = True) -> Plan:

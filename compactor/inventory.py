@@ -314,6 +314,22 @@ def summary_table(report: Report) -> list[tuple[str, str]]:
     ]
 
 
+def compaction_does(retention: str, count: int, unlaned: int) -> str:
+    """What ``compactor compact`` does to a retention class, as the retention table says it.
+    ``unlaned`` of the compress docs belong to families without lane ids: compaction leaves
+    them in place (``Scan.lane_families``), so the table must not call them folded."""
+    if retention != "compress":
+        return {"keep": "left alone", "mostly-keep": "left alone (establishing lanes, new truth)",
+                "archive": "moved under the archive folder (whole folders only)"}[retention]
+    if not unlaned:
+        return "folded into this inventory"
+    stay = (f"{'all ' if unlaned == count and count > 1 else ''}{unlaned} left in place: "
+            "no lane id (compaction folds lanes only; merge or delete them by hand)")
+    if unlaned == count:
+        return stay
+    return f"{count - unlaned} folded into this inventory; {stay}"
+
+
 def inventory_data(repo: Repo, scan: Scan, skip: frozenset[str] = frozenset()) -> dict[str, Any]:
     """Everything the inventory template sees (plain, sorted, deterministic values)."""
     members = sorted({i for f in scan.families for i in f.members})
@@ -325,11 +341,15 @@ def inventory_data(repo: Repo, scan: Scan, skip: frozenset[str] = frozenset()) -
         families.append(family_data(scan, briefs, f.id, f.members, cov))
     retention: dict[str, list[dict[str, Any]]] = {r: [] for r in RETENTIONS}
     claims = []
+    unlaned = 0  # compress docs of families without lane ids: compaction leaves them in place
     for b, d in zip(briefs, scan.decisions, strict=True):
         if b.path in skip:
             continue
+        stays = d.retention == "compress" and d.family not in scan.lane_families
+        unlaned += stays
         retention[d.retention].append(
-            {"path": b.path, "kind": b.kind, "lane": b.lane or "", "family": d.family or ""}
+            {"path": b.path, "kind": b.kind, "lane": b.lane or "", "family": d.family or "",
+             "stays": stays}
         )
         if b.new_truth is not None:
             claims.append({"lane": lane_name(b), "path": b.path, "claim": b.new_truth.strip(),
@@ -362,7 +382,8 @@ def inventory_data(repo: Repo, scan: Scan, skip: frozenset[str] = frozenset()) -
         "retention": [
             {"name": r, "count": len(retention[r]),
              "paths": sorted(retention[r], key=lambda x: x["path"]),
-             "listed": r in ("compress", "archive")}
+             "listed": r in ("compress", "archive"),
+             "what": compaction_does(r, len(retention[r]), unlaned)}
             for r in RETENTIONS
         ],
         "folders": [{"folder": k, **v} for k, v in folder_rows[:FOLDER_ROWS]],

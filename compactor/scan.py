@@ -91,6 +91,15 @@ class Scan:
     def similarity(self, i: int, j: int) -> float:
         return shapes.similarity(self.signatures[i], self.signatures[j])
 
+    @cached_property
+    def lane_families(self) -> frozenset[str]:
+        """Families holding at least one lane (a doc with a lane id): the ones compaction
+        folds. A family of docs without lane ids (runbooks per service, templated notes)
+        can look like renamed lanes and still be the docs a team wants; the gate may warn
+        about them, but compaction leaves them in place (and the inventory says so)."""
+        return frozenset(f.id for f in self.families
+                         if any(self.briefs[i].kind == "brief" for i in f.members))
+
 
 @dataclass(frozen=True, eq=False)
 class Origin:

@@ -91,6 +91,61 @@ def test_dry_run_prints_the_plan_and_changes_nothing(repo: GitRepo) -> None:
     assert repo.state() == before
 
 
+def compress_row(repo: GitRepo) -> str:
+    """The inventory's retention-table row for class compress (``compactor inventory`` run)."""
+    assert run_compactor("inventory", cwd=repo.root).code == 0
+    text = (repo.root / INVENTORY).read_text(encoding="utf-8")
+    return next(line for line in text.splitlines() if line.startswith("| compress |"))
+
+
+def test_the_inventory_says_which_compress_docs_compaction_folds_and_which_stay(
+    repo: GitRepo,
+) -> None:
+    plan = loop_repo(repo)
+    assert plan.unlaned and plan.folds
+    assert compress_row(repo) == (
+        f"| compress | {len(plan.folds) + plan.unlaned} | {len(plan.folds)} folded into this "
+        f"inventory; {plan.unlaned} left in place: no lane id (compaction folds lanes only; "
+        "merge or delete them by hand) |"
+    )
+
+
+def test_repeated_docs_without_lane_ids_stay_with_one_warning_and_the_inventory_says_so(
+    repo: GitRepo,
+) -> None:
+    # two families of docs without lane ids (launch prompts and a reworded hand-off copy of
+    # each): compaction folds neither, and says so once, not once per family
+    launch = [d for d in loop_corpus(0, families=2, lanes_per_family=6, skeleton_docs=0,
+                                     one_offs=0, proofs=0) if d.path.startswith("docs/launch/")]
+    files = {}
+    for d in launch:
+        files[d.path] = d.text
+        files[d.path.replace("launch/", "handoff/")] = "\n".join(
+            " ".join(w[::-1] for w in line.split()) for line in d.text.splitlines())
+    for k, path in enumerate(sorted(files, key=lambda p: (p.rsplit("/", 1)[1], p))):
+        repo.commit({path: files[path]}, when=1767000000 + 600 * k)
+    scan = repo.scan(rev="HEAD")
+    stay = [b.path for b, d in zip(scan.briefs, scan.decisions, strict=True)
+            if d.retention == "compress"]
+    assert len(scan.families) == 2 and not scan.lane_families and len(stay) >= 4
+    before = repo.state()
+    r = run_compactor("compact", cwd=repo.root)
+    assert r.code == 0 and repo.state() == before
+    warned = [line for line in r.err.splitlines() if "no lane id" in line]
+    assert warned == [
+        f"compactor: warning: {len(stay)} repeated docs in 2 families have no lane id and stay in "
+        "place (compaction folds only families with lane ids; `compactor scan` lists them as "
+        "compress): to retire one, merge what it adds into its family's first doc and delete it "
+        "by hand; if their file names carry an id, set lane_pattern to match it"
+    ]
+    assert "nothing to compact" in r.out
+    # the inventory does not call them folded: it says they stay, with compact's count
+    assert compress_row(repo) == (
+        f"| compress | {len(stay)} | all {len(stay)} left in place: no lane id (compaction folds "
+        "lanes only; merge or delete them by hand) |"
+    )
+
+
 def test_plan_folds_compress_lanes_archives_acks_and_keeps_the_rest(repo: GitRepo) -> None:
     plan = loop_repo(repo)
     scan = repo.scan(rev="HEAD")
@@ -105,9 +160,11 @@ def test_plan_folds_compress_lanes_archives_acks_and_keeps_the_rest(repo: GitRep
     left = {p for p in compressed if family_of[p] not in lanes_in}
     assert left and all(p.startswith("docs/launch/") for p in left)
     assert plan.unlaned == len(left)
-    assert (f"family {family_of[min(left)]}: {len(left)} repeated docs without a lane id left in "
-            "place (compaction folds lane families only; set lane_pattern to match their ids to "
-            "fold them)") in plan.warnings
+    assert (f"family {family_of[min(left)]}: {len(left)} repeated docs have no lane id and stay "
+            "in place (compaction folds only families with lane ids; `compactor scan` lists them "
+            "as compress): to retire one, merge what it adds into its family's first doc and "
+            "delete it by hand; if their file names carry an id, set lane_pattern to match it"
+            ) in plan.warnings
     assert {m.path for m in plan.moves} == by_retention["archive"]
     assert all(m.target == f"docs/archive/{m.path}" for m in plan.moves)
     touched = {f.path for f in plan.folds} | {m.path for m in plan.moves}

@@ -67,7 +67,7 @@ def compacted_loop(repo: GitRepo) -> tuple[dict[str, bytes], str, compact.Plan]:
     assert len([f for f in plan.folds if f.lane]) >= 3 and len(plan.moves) >= 2
     # the launch prompts (a family without lane ids) stay in place, and the plan says so
     assert not [f for f in plan.folds if not f.lane]
-    assert any("without a lane id left in place" in w for w in plan.warnings)
+    assert any("no lane id and stay in place" in w for w in plan.warnings)
     r = run_compactor("compact", "--apply", "--branch", "tidy", cwd=repo.root)
     assert r.code == 0
     repo.git("checkout", "-q", "tidy")
