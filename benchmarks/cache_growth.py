@@ -222,7 +222,9 @@ def main(argv: list[str] | None = None) -> int:
             times.append(run("scan", "--format", "json"))
         git(root, "checkout", "-q", "main")
         replay.scan_s = max(times[2:] or times)
-        replay.sample(f"{args.switches} branch switches (slowest warm scan after the 2nd)")
+        print("scan after each branch switch: " + ", ".join(f"{t:.2f}" for t in times) + " s",
+              file=sys.stderr)
+        replay.sample(f"{args.switches} branch switches (slowest scan after the 2nd)")
         # a config edit
         (root / ".compactor.yaml").write_text("max_adjacent: 4\n", encoding="utf-8")
         git(root, "add", ".compactor.yaml")

@@ -9,7 +9,7 @@ its integrity check.
   components among its rows, keyed by its digest (a check grows them by its new lanes);
 - **family decisions**, keyed by the first member's signature;
 - the **band layout** of the LSH index, and the **last rendered inventory block**;
-- **creation times** of every path at one HEAD.
+- **creation times** of every path at each of the last few heads (``CREATED_SLOTS``).
 
 Every key starts from :func:`code_digest`, a digest of the source files of the
 running compactor, and the whole config: edit a rule and every value it produced
@@ -18,6 +18,10 @@ when read (CRC-32 for the larger ones, then its shape); anything unreadable — 
 corrupt file, a row of the wrong size, a schema from another version — is thrown
 away and rebuilt, never trusted. The cache is an accelerator only: every failure
 degrades to recomputing, with at most a warning.
+
+It prunes itself (see ``KEEP``): each row carries the tick of the cache's clock (one tick a
+run that writes) at which it was last written or read, and rows that no run touched in the
+last ``KEEP`` ticks are deleted as runs go by. ``compactor cache`` shows it and empties it.
 """
 
 from __future__ import annotations
@@ -382,9 +386,12 @@ class Cache:
             db.executemany("INSERT OR REPLACE INTO used VALUES (?, ?)",
                            [(k, clock) for k in stale[i : i + 900]])
         db.execute("INSERT OR REPLACE INTO meta VALUES ('clock', ?)", (str(clock),))
-        if clock % PRUNE_EVERY == 0:
+        pruned = clock % PRUNE_EVERY == 0
+        if pruned:
             prune(db, clock - KEEP)
         db.execute("COMMIT")
+        if pruned:
+            give_back(db)
 
     def _drop(self) -> None:
         if self._db is not None:
@@ -404,16 +411,21 @@ def _clock(db: sqlite3.Connection) -> int:
 
 
 def prune(db: sqlite3.Connection, before: int) -> None:
-    """Delete the rows last written or read before tick ``before`` (in the open
-    transaction), and give the freed pages back once they are a quarter of the file."""
+    """Delete the rows last written or read before tick ``before`` (in the open transaction)."""
     for table in ("briefs", "blobs"):
         db.execute(f"DELETE FROM {table} WHERE key IN (SELECT key FROM used WHERE tick < ?)",
                    (before,))
     db.execute("DELETE FROM used WHERE tick < ?", (before,))
+
+
+def give_back(db: sqlite3.Connection) -> None:
+    """Return the free pages to the file system once they are a quarter of the file (a file
+    made by this version: ``auto_vacuum=INCREMENTAL``; outside a transaction)."""
     pages = db.execute("PRAGMA page_count").fetchone()[0]
     free = db.execute("PRAGMA freelist_count").fetchone()[0]
     if free >= _GIVE_BACK_PAGES and free * 4 >= pages:
-        db.execute("PRAGMA incremental_vacuum").fetchall()
+        # executescript steps the pragma to its end (execute frees one page a step)
+        db.executescript("PRAGMA incremental_vacuum;")
 
 
 def open_cache(repo: Repo, enabled: bool = True) -> Cache:

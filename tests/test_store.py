@@ -318,3 +318,22 @@ def test_cache_clean_refuses_while_another_run_writes(loop: GitRepo) -> None:
         f"compactor: error: {_db(loop)}: another compactor run is using the cache; run "
         "`compactor cache --clean` again when it has finished\n")
     assert _keys(loop) == keys
+
+
+def test_pruned_pages_go_back_to_the_file_system(tmp_path: Path, quick_pruning: None) -> None:
+    """What an upgrade leaves behind (here 5 MB of values no later run reads) is deleted,
+    and the file shrinks back instead of keeping the free pages for good."""
+    db = tmp_path / store.CACHE_FILE
+    cache = store.Cache(tmp_path)
+    cache.put_blobs({bytes([k]) * 16: bytes([k]) * 100_000 for k in range(50)})
+    cache.close()
+    assert db.stat().st_size > 5_000_000
+    for k in range(12):  # later runs, each writing a value of its own
+        cache = store.Cache(tmp_path)
+        cache.put_blobs({b"run %02d value...." % k: b"small"})
+        assert cache.get_blobs([b"run %02d value...." % k]) == {b"run %02d value...." % k: b"small"}
+        cache.close()
+    assert db.stat().st_size < 200_000
+    cache = store.Cache(tmp_path)
+    assert cache.get_blobs([bytes([0]) * 16]) == {} and cache.get_blobs([b"run 11 value...."])
+    cache.close()
