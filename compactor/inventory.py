@@ -36,6 +36,7 @@ from compactor.briefs import Brief
 from compactor.config import Config
 from compactor.coverage import Coverage, family_coverage, lane_name, lane_ranges
 from compactor.errors import InputError, RefusedError
+from compactor.families import RESTATEMENT
 from compactor.files import path_for_humans
 from compactor.git import Repo
 from compactor.paths import contained, write_bytes
@@ -128,6 +129,9 @@ def sparkline(values: Sequence[float], width: int = 40) -> str:
     return "".join(SPARKS[min(len(SPARKS) - 1, max(0, int(v * len(SPARKS))))] for v in values)
 
 
+NO_SHAPE = "—"  # the novelty shown for a member linked by the restatement leg (reworded)
+
+
 def pct(x: float | None) -> str:
     return "-" if x is None else f"{round(x * 100)}%"
 
@@ -160,9 +164,23 @@ def family_data(
         if phase is not None:
             phases[phase] += 1
         tokens += sum(briefs[i].tokens.values())
-    novelty = [decisions[i].novelty or 0.0 for i in members]
-    later = novelty[1:][-5:]
+    # a member the restatement leg linked says the family's state again in other words: its
+    # shape novelty (how much of its proof shape is new) measures nothing, so it is shown as
+    # NO_SHAPE and left out of the trend, its average and the chart
+    fam = scan.family(fid)
+    reworded = ({i for i, link in fam.member_links() if link.leg == RESTATEMENT}
+                if fam is not None else set())
+    shaped = [i for i in members if i not in reworded]
+    novelty = [decisions[i].novelty or 0.0 for i in shaped]
+    later = [decisions[i].novelty or 0.0 for i in shaped if i != members[0]][-5:]
     ex = typical(scan, members)
+    trend = sparkline(novelty) if novelty else NO_SHAPE
+    recent = pct(sum(later) / len(later)) if later else NO_SHAPE
+    if not novelty:
+        trend_cell = f"{NO_SHAPE} (reworded: no shape novelty)"
+    else:
+        trend_cell = f"{trend} (last 5: {recent}" + (
+            f"; {len(reworded)} reworded not shown)" if reworded else ")")
     return {
         "id": fid,
         "typical": lane_name(briefs[ex]),
@@ -174,8 +192,9 @@ def family_data(
         "phases": phases,
         "phases_text": ", ".join(f"{p} {n}" for p, n in phases.items() if n),
         "tokens": tokens,
-        "trend": sparkline(novelty),
-        "recent_novelty": pct(sum(later) / len(later)) if later else "-",
+        "trend": trend,
+        "recent_novelty": recent,
+        "trend_cell": trend_cell,
         "actions": [r.label for r in cov.rows],
         "columns": list(cov.columns),
         "rows": [
@@ -185,10 +204,11 @@ def family_data(
         ],
         "gaps": [g.text for g in cov.gaps],
         "chart": novelty_chart(
-            [(shorten(lane_name(briefs[i])), decisions[i].novelty or 0.0) for i in members]),
+            [(shorten(lane_name(briefs[i])), decisions[i].novelty or 0.0) for i in shaped]),
         "members": [
             {"lane": lane_name(briefs[i]), "path": briefs[i].path, "label": briefs[i].label,
-             "phase": decisions[i].phase, "novelty": pct(decisions[i].novelty),
+             "phase": decisions[i].phase,
+             "novelty": NO_SHAPE if i in reworded else pct(decisions[i].novelty),
              "retention": decisions[i].retention}
             for i in members
         ],
@@ -254,7 +274,8 @@ def arrange_families(families: Sequence[dict[str, Any]]) -> list[dict[str, Any]]
     for f in sorted(families, key=cost_key):
         is_full = full < FULL_FAMILIES and f["count"] >= FULL_MIN_LANES
         full += is_full
-        chart = is_full and charts < CHARTS and f["count"] >= CHART_MIN_LANES
+        chart = (is_full and charts < CHARTS and f["count"] >= CHART_MIN_LANES
+                 and bool(f["chart"]["points"]))
         charts += chart
         out.append(shape_family(f, is_full, chart))
     return out

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from compactor import SCHEMA_VERSION
-from compactor.families import COPY, Link
+from compactor.families import COPY, RESTATEMENT, Link
 from compactor.files import path_for_humans
 from compactor.scan import Scan
 from compactor.vocab import RETENTIONS
@@ -143,7 +143,8 @@ def scan_text(scan: Scan) -> str:
         for i, link in f.member_links():
             b, d = scan.briefs[i], scan.decisions[i]
             lines.append(
-                f"  {b.lane or '-':<10} {d.phase or '-':<13} {_pct(d.novelty):>7}  "
+                f"  {b.lane or '-':<10} {d.phase or '-':<13} "
+                f"{'—' if link.leg == RESTATEMENT else _pct(d.novelty):>7}  "
                 f"{d.retention:<11} {link.leg:<11} {path_for_humans(b.path)}{_state(b.state)}"
             )
             why = link_text(scan, link) if link.leg != COPY else ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -17,7 +18,7 @@ from compactor.coverage import canonical, family_coverage, lane_ranges, read_pro
 from compactor.decisions import decide
 from compactor.demo.example import ExampleDoc, scale_corpus
 from compactor.errors import InputError
-from compactor.families import group
+from compactor.families import RESTATEMENT, group
 from compactor.git import Repo
 from compactor.inventory import (
     CHARTS,
@@ -606,3 +607,30 @@ def test_the_inventory_of_a_3k_doc_tree_is_a_few_hundred_readable_lines(repo: Gi
     assert f"| keep | {len(keep):,} | left alone |" in lines
     assert block.count("<details>") == FULL_FAMILIES + 1  # lanes per section, compress paths
     assert "more lanes: `compactor scan`." in block
+
+
+def test_reworded_members_show_no_shape_novelty(repo: GitRepo) -> None:
+    # a fix announced four times in other words: the restatement leg links them, and a
+    # shape novelty (how much of a proof shape is new) says nothing about them
+    from test_restate import BURST, OTHERS
+    from test_restate import T0 as WHEN
+
+    repo.commit({**OTHERS, **BURST}, when=WHEN)
+    scan = repo.scan()
+    [fam] = scan.families
+    assert {link.leg for _, link in fam.member_links()} == {RESTATEMENT}
+    rows = [line for line in run_compactor("scan", cwd=repo.root).out.splitlines()
+            if line.rstrip().endswith(tuple(BURST))]
+    assert len(rows) == len(BURST)
+    for line in rows:
+        lane, phase, novelty, retention, leg, path = line.split()
+        assert (novelty, leg) == ("—", "restatement"), line
+    assert run_compactor("inventory", cwd=repo.root).code == 0
+    text = inventory_text(repo)
+    [row] = [line for line in text.splitlines() if line.startswith(f"| **{fam.id}** |")]
+    assert row.endswith("| — (reworded: no shape novelty) |")
+    members = [line for line in text.splitlines() if line.endswith(tuple(f"`{p}` |" for p in BURST))]
+    assert len(members) == len(BURST) and all(line.split(" | ")[3] == "—" for line in members)
+    # JSON keeps the measured fields
+    data = json.loads(run_compactor("scan", "--format", "json", cwd=repo.root).out)
+    assert all(isinstance(b["novelty"], float) for b in data["briefs"] if b["path"] in BURST)
