@@ -156,19 +156,20 @@ def _neighbours(
                 for col in cols:  # one slot at a time, into a reused scratch (no temporaries)
                     np.equal(col[lo:end, None], col[None, :end], out=same)
                     acc += same.view(np.uint8)
-        pos = np.arange(lo, end)[:, None]
-        col_ix = np.arange(end)[None, :]
-        earlier = col_ix < pos
-        best = np.where(earlier, acc, 0).max(axis=1)
-        recent = np.where(earlier & (col_ix >= pos - k), acc, 0).max(axis=1)
-        key = acc.astype(np.int64) * (end + 1) - col_ix  # unique: most slots, then earliest
-        key[~earlier] = -(end + 1)
+        rows_ix = np.arange(end - lo)
+        acc *= np.arange(end)[None, :] < (rows_ix + lo)[:, None]  # only earlier rows count
+        best = acc.max(axis=1)
+        # the k previous rows (a column before the first row counts 0, as acc is >= 0)
+        back = (rows_ix + lo)[:, None] - np.arange(1, k + 1)[None, :]
+        recent = np.where(back >= 0, acc[rows_ix[:, None], np.maximum(back, 0)], 0).max(axis=1)
+        # unique: most slots, then earliest; a later row (acc 0 there) below every earlier one
+        key = acc.astype(np.int64) * (end + 1) - np.arange(end)[None, :]
         # the k best by k argmax passes (cheaper than a partition of every row)
         picked = []
         for _ in range(min(k, end)):
             pick = key.argmax(axis=1)
             picked.append(pick)
-            key[np.arange(end - lo), pick] = -(end + 2)
+            key[rows_ix, pick] = -(end + 2)
         top = np.stack(picked, axis=1)
         shared = np.take_along_axis(acc, top, 1).tolist()
         recents, bests, tops = recent.tolist(), best.tolist(), top.tolist()
@@ -203,8 +204,11 @@ def _family(
     establishing = phases[-1] == ESTABLISHING if phases else True
     if len(phases) >= n:
         return phases, retentions, novelty, novelty_any, nearest
+    # round(1 - s / width, 4) and round(s / width, 4) of every count of shared slots
+    unlike = [round(1.0 - s / width, 4) for s in range(width + 1)]
+    alike = [round(s / width, 4) for s in range(width + 1)]
     for recent, best, top in _neighbours(rows, start=len(phases)):
-        nov = round(1.0 - recent / width, 4)
+        nov = unlike[recent]
         if establishing and nov >= config.establish_novelty:
             phase, retention = ESTABLISHING, MOSTLY_KEEP
         else:
@@ -214,8 +218,8 @@ def _family(
         phases.append(phase)
         retentions.append(retention)
         novelty.append(nov)
-        novelty_any.append(round(1.0 - best / width, 4))
-        nearest.append(tuple((t, round(same / width, 4)) for t, same in top))
+        novelty_any.append(unlike[best])
+        nearest.append(tuple([(t, alike[same]) for t, same in top]))
     return phases, retentions, novelty, novelty_any, nearest
 
 

@@ -679,42 +679,48 @@ class Snapshot:
     ) -> bytes:
         """A snapshot of ``entries``: rows ``at`` of ``snap``, the others from ``fresh``."""
         metas = iter(fresh)
-        cols: dict[str, list[Any]] = {c: [] for c in _SNAPSHOT_COLUMNS}
+        picks: list[Mapping[str, Any] | None] = []  # per entry: its meta, None: from snap
         skip = bytearray()
         warns: dict[int, list[str]] = {}
-        import numpy as np
-
-        sigs = np.zeros((len(entries), width), dtype=np.uint32)
-        row = 0  # the entry's row in matrix (skipped entries have none)
         for i, k in enumerate(at):
             if k >= 0:
                 assert snap is not None
-                for c in _SNAPSHOT_COLUMNS:
-                    cols[c].append(getattr(snap, c)[k])
-                skipped = bool(snap.skip[k])
+                picks.append(None)
+                skip.append(snap.skip[k])
                 if k in snap.warnings:
                     warns[i] = snap.warnings[k]
             else:
-                e, meta = next(metas)
+                meta = next(metas)[1]
                 skipped = bool(meta.get("skip"))
-                for c in _SNAPSHOT_COLUMNS:
-                    cols[c].append(meta.get(c, _SKIPPED[c]) if not skipped else _SKIPPED[c])
+                picks.append(_SKIPPED if skipped else meta)
+                skip.append(skipped)
                 if meta.get("warnings"):
                     warns[i] = list(meta["warnings"])
-            skip.append(skipped)
-            if not skipped:
-                sigs[i] = matrix[row]
-                row += 1
         # equal strings as one object: marshal then writes each once, and reading the
-        # snapshot back makes half as many objects
+        # snapshot back makes half as many objects (columns of numbers need no pass)
         memo: dict[Any, Any] = {}
+        cols = []
+        for c in _SNAPSHOT_COLUMNS:
+            held: list[Any] = getattr(snap, c) if snap is not None else []
+            default = _SKIPPED[c]
+            col = [held[k] if m is None else m.get(c, default)
+                   for m, k in zip(picks, at, strict=True)]
+            if c in _STRING_COLUMNS:
+                col = [memo.setdefault(v, v) for v in col]
+            elif c == "fields":
+                col = [_shared(v, memo) if v else {} for v in col]
+            cols.append(col)
         head = marshal.dumps((
-            width, [e.path for e in entries], [e.blob for e in entries],
-            bytes(skip), warns, *(_shared(cols[c], memo) for c in _SNAPSHOT_COLUMNS),
+            width, [e.path for e in entries], [e.blob for e in entries], bytes(skip), warns,
+            *cols,
         ))
         # the tag: the head's digest (paths, blobs and what was parsed from them; the
         # signatures follow from those and the settings in the snapshot's key)
         tag = hashlib.blake2b(head, digest_size=_TAGGED - 8).digest()
+        import numpy as np
+
+        sigs = np.zeros((len(entries), width), dtype=np.uint32)
+        sigs[np.frombuffer(bytes(skip), dtype=np.uint8) == 0] = matrix  # briefs' rows in order
         return len(head).to_bytes(8, "little") + tag + head + sigs.tobytes()
 
 
@@ -728,6 +734,9 @@ def _shared(value: Any, memo: dict[Any, Any]) -> Any:
     if kind is dict:
         return {memo.setdefault(k, k): _shared(v, memo) for k, v in value.items()}
     return value
+
+
+_STRING_COLUMNS = frozenset({"lane", "title", "label", "kind"})  # str (lane: or None)
 
 
 _TAGGED = 24  # a snapshot's head length (8 bytes) and tag (16) come first
