@@ -131,6 +131,10 @@ def parse_tokens(value: Any) -> dict[str, int]:
     if isinstance(value, Mapping):
         out: dict[str, int] = {}
         for k, v in value.items():
+            if type(v) is int:  # the usual case, as parse_tokens(v) would take it
+                if v >= 0:
+                    out[str(k)] = v
+                continue
             n = parse_tokens(v).get("total")
             if n is not None:
                 out[str(k)] = n

@@ -256,6 +256,10 @@ class Background:
             raise GitError(f"git {self.args[0]} failed: {err[-1] if err else f'exit {code}'}")
         return out
 
+    def done(self) -> bool:
+        """Whether the command has finished (``wait`` then returns at once)."""
+        return self._proc is not None and self._proc.poll() is not None
+
     def stop(self) -> None:
         """End the command if it still runs (the caller gave up on it)."""
         if self._proc is None:

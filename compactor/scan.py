@@ -121,6 +121,7 @@ def read_briefs(
     progress: Progress | None = None,
     created: Callable[[], Mapping[str, int]] | None = None,
     stamp: int = 0,
+    meanwhile: Callable[[], None] | None = None,
 ) -> tuple[list[Brief], npt.NDArray[np.uint32], list[int], list[Warning], list[list[int]],
            Origin | None]:
     """Briefs, their signatures (one row each), shingle counts, warnings, masked fact
@@ -130,7 +131,8 @@ def read_briefs(
     A brief's ``created`` is its path's time in ``created()`` (asked once the files
     are fingerprinted: it may still be coming from git), else ``stamp`` (and it is
     ``staged``). Entries of the last snapshot with the same blob come from it in one
-    read; the others from their cache rows, or are parsed and fingerprinted.
+    read; the others from their cache rows, or are parsed and fingerprinted
+    (``meanwhile()`` is called after each part of them the workers return).
     """
     settings = store.brief_settings(config)
     width = config.num_perm
@@ -146,7 +148,8 @@ def read_briefs(
     )
     # what the new snapshot holds needs no rows of its own (one representation, not two)
     rows_too = not rewrite or len(entries) > store.SNAPSHOT_MAX
-    rows = iter(_read_rows(repo, config, rest, cache, settings, progress, write=rows_too))
+    rows = iter(_read_rows(repo, config, rest, cache, settings, progress, write=rows_too,
+                           meanwhile=meanwhile))
     times = created() if created is not None else {}
     with store.paused_gc():  # fingerprinting (workers are forked) is done by now
         return _build(entries, at, snap, rows, times, stamp, width, cache, rewrite, skey)
@@ -249,9 +252,11 @@ def _read_rows(
     settings: str,
     progress: Progress | None = None,
     write: bool = True,
+    meanwhile: Callable[[], None] | None = None,
 ) -> list[Row]:
     """(meta, signature bytes) of each entry from its cache row, or parsed and
-    fingerprinted (and then written as a row, unless ``write`` is False)."""
+    fingerprinted (and then written as a row, unless ``write`` is False); ``meanwhile()``
+    after each part fingerprinted."""
     found = store.read_rows(cache, settings, entries, config.num_perm)
     misses = [i for i, row in enumerate(found) if row is None]
     done = 0
@@ -264,6 +269,8 @@ def _read_rows(
         done += part
         if progress:
             progress("fingerprint", done, len(misses))
+        if meanwhile:
+            meanwhile()
     return [row for row in found if row is not None]
 
 
@@ -307,6 +314,13 @@ class CreationTimes:
             self._answer = parse_creation_log(job.wait(), self._known) if job is not None else {}
             self._cache.put_created(self._head, self._answer, self._since)
         return self._answer
+
+    def poll(self) -> None:
+        """Take the answer in now if the pass has finished: called between the parts the
+        fingerprint workers return, it parses git's output (~0.6 s for 100k commits) while
+        they go on, not after them."""
+        if self._answer is None and self._job is not None and self._job.done():
+            self.result()
 
     def stop(self) -> None:
         """Stop the background pass if nobody waited for it (the scan failed)."""
@@ -366,7 +380,8 @@ def run_scan(
         created = CreationTimes(repo, cache, head)  # git log runs while files are fingerprinted
         try:
             briefs, matrix, counts, warnings, sketches, origin = read_briefs(
-                repo, config, selection.entries, cache, progress, created.result, stamp
+                repo, config, selection.entries, cache, progress, created.result, stamp,
+                meanwhile=created.poll,
             )
         finally:
             created.stop()
