@@ -688,7 +688,18 @@ def _judge_lane(ctx: _Context, i: int) -> Verdict:
         run = ctx.run(run_seq, ("copy", "restatement"))
         over = len(run) - 1 > config.max_restated
         action = mode(config.adjacent_mode) if over else "warn"
-        if config.adjacent_mode != "off" and action != "off":
+        if config.adjacent_mode != "off" and action != "off" and len(run) == 1:
+            # the first restatement since a consolidation output: no run yet to count
+            to = fam.link(i).to
+            what = f"{ctx.name(to)}, an earlier doc" if to >= 0 and to != i else "an earlier doc"
+            first = (f"the first since its last consolidation output {path_for_humans(reset_by)}"
+                     if reset_by else "the first in a row")
+            fired.append(Condition(
+                "restated", "escalation", action,
+                f"{ctx.name(i)} restates {what} of family {fam.id} in other words: {first}; more "
+                f"than max_restated {config.max_restated} restatements in a row are refused",
+                "medium"))
+        elif config.adjacent_mode != "off" and action != "off":
             fired.append(_adjacent(ctx, run, fam.id, reset_by, action, config.max_restated,
                                    "restatements", name="restated",
                                    strength="strong" if over else "medium"))
@@ -894,11 +905,26 @@ def _bookkeeping(ctx: _Context, i: int, book: _Run) -> Condition:
 
 
 def _speaks_for(ctx: _Context, o: int, names: _Names) -> bool:
-    """Does consolidation output ``o`` speak for the family (the inventory speaks for all)?"""
+    """Does consolidation output ``o`` speak for the family (the inventory speaks for all)?
+    A close-out whose redirect was left as ``compactor closeout`` wrote it speaks for none:
+    committing the generated file unread must not reset a run."""
     b = ctx.briefs[o]
     if b.path == ctx.config.inventory:
         return True
-    return bool(names.in_fields(b.fields) or names.in_text(ctx.bodies.get(o, "")))
+    body = ctx.bodies.get(o, "")
+    if b.kind == "closeout" and unfilled(body):
+        return False
+    return bool(names.in_fields(b.fields) or names.in_text(body))
+
+
+# the lines of the close-out template's redirect that the author fills in (closeout.md.j2)
+_FILL = re.compile(r"^[ \t]*[-*][ \t]*(Next frontier|Owner):[ \t]*$", re.MULTILINE)
+
+
+def unfilled(body: str) -> list[str]:
+    """The redirect lines of a generated close-out still empty (``Next frontier``,
+    ``Owner``); a close-out written by hand without them has none."""
+    return list(dict.fromkeys(m.group(1) for m in _FILL.finditer(body)))
 
 
 def _renamed(
@@ -1053,11 +1079,18 @@ def _owed(
         for o in ctx.outputs:
             b = ctx.briefs[o]
             if b.kind == "closeout" and (b.path == path or _speaks_for(ctx, o, ctx.names(fid, prior))):
-                closeout = b.path
+                empty = unfilled(ctx.bodies.get(o, ""))
+                if empty:
+                    owed.append((f"the redirect of {b.path}, still empty ({', '.join(empty)}): "
+                                 "where the work goes instead of another lane",
+                                 f"fill it in and commit {shlex.quote(b.path)}"))
+                else:
+                    closeout = b.path
                 break
-        if closeout is None and (path in ctx.where or (Path(ctx.repo.root) / path).exists()):
-            closeout = path
-        if closeout is None:
+        else:
+            if path in ctx.where or (Path(ctx.repo.root) / path).exists():
+                closeout = path
+        if closeout is None and not owed:
             owed.append((f"closeout of family {fid} (its coverage matrix, missing-gap list "
                          "and a redirect to fill in)", f"compactor closeout {shlex.quote(fid)}"))
     inventory = config.inventory

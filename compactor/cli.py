@@ -547,7 +547,8 @@ def closeout(ctx: Context, family: str, output: str | None, force: bool, rev: st
         return 0
     write_closeout(ctx.repo.root, plan, force=force)
     click.echo(f"wrote {path_for_humans(plan.path)}", err=True)
-    click.echo("fill in its Redirect section, then commit it", err=True)
+    click.echo("fill in its Redirect section (Next frontier, Owner), then commit it: left "
+               "empty, the gate does not count it as a consolidation output", err=True)
     return 0
 
 

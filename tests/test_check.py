@@ -154,6 +154,47 @@ def test_closeout_passes_and_resets_the_adjacency_count(
     assert "adjacent lanes" not in r.out  # ... but the run of adjacent lanes starts over
 
 
+def test_a_generated_closeout_left_unfilled_resets_nothing(
+    loop: GitRepo, loop_docs: list[ExampleDoc]
+) -> None:
+    """``compactor closeout`` writes a close-out whose redirect the author fills in.
+    Committed as generated, it would let a loop clear every block with one unread file
+    per few lanes: the gate counts it only once its redirect says where the work goes."""
+    lanes = family_lanes(loop_docs)
+    loop.commit({".compactor.yaml": "max_adjacent: 1\n"}, message="config")
+    path, text = rename(lanes[-1], next_number(loop_docs), "cancel vendor")
+    loop.stage({path: text})
+    r = run_compactor("check", cwd=loop.root)
+    assert r.code == 1 and "adjacent lanes" in r.out
+    family = re.search(r"compactor closeout (\S+)\n", r.out)
+    assert family is not None
+    loop.git("rm", "-q", "--cached", "--", path)
+    made = run_compactor("closeout", family.group(1), cwd=loop.root)
+    assert made.code == 0 and "Next frontier, Owner" in made.err
+    written = re.search(r"wrote (\S+)", made.err)
+    assert written is not None
+    closeout = written.group(1)
+    loop.commit({closeout: (loop.root / closeout).read_text()}, message="closeout, unread")
+
+    loop.stage({path: text})
+    r = run_compactor("check", cwd=loop.root)
+    assert r.code == 1 and "adjacent lanes" in r.out  # the run goes on
+    assert (f"    - the redirect of {closeout}, still empty (Next frontier, Owner): where the "
+            f"work goes instead of another lane: fill it in and commit {closeout}\n") in r.out
+    assert "already consolidates" not in r.out
+
+    loop.git("rm", "-q", "--cached", "--", path)
+    filled = (loop.root / closeout).read_text().replace(
+        "- Next frontier:", "- Next frontier: the vendor API v2 migration").replace(
+        "- Owner:", "- Owner: payments team")
+    loop.commit({closeout: filled}, message="closeout, filled in")
+    loop.stage({path: text})
+    r = run_compactor("check", cwd=loop.root)
+    assert r.code == 1  # the stop conditions still hold ...
+    assert "adjacent lanes" not in r.out  # ... but the run starts over from the close-out
+    assert f"{closeout} already consolidates family" in r.out
+
+
 def test_an_invented_claim_on_a_label_swapped_copy_is_refused(
     loop: GitRepo, loop_docs: list[ExampleDoc]
 ) -> None:

@@ -365,7 +365,8 @@ def test_closeout_writes_a_closeout_document_once(loop: GitRepo) -> None:
     result = run_compactor("closeout", "s201", cwd=loop.root)  # ids match case-insensitively
     assert result.code == 0
     assert result.err == ("wrote docs/closeouts/S201-closeout.md\n"
-                          "fill in its Redirect section, then commit it\n")
+                          "fill in its Redirect section (Next frontier, Owner), then commit it: "
+                          "left empty, the gate does not count it as a consolidation output\n")
     text = (loop.root / "docs/closeouts/S201-closeout.md").read_text(encoding="utf-8")
     assert text.startswith('---\nkind: closeout\nfamily: "S201"\nlanes: "S201–S205"\n---\n')
     assert "# Close-out: family S201" in text

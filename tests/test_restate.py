@@ -10,6 +10,7 @@ import pytest
 from conftest import GitRepo, run_compactor
 
 from compactor.families import RESTATEMENT
+from compactor.files import stem_of
 from compactor.restate import gist, name_words, read_gist, steps
 
 T0 = 1_700_000_000
@@ -496,3 +497,27 @@ def test_explain_names_the_nearest_docs_in_words_and_what_kept_each_apart(
     assert data["nearest"][0] == {"path": "docs/WS_FIX_SUMMARY.md",
                                   "cosine": data["nearest"][0]["cosine"], "apart": None}
     assert data["link"]["leg"] == RESTATEMENT or data["family"] is not None
+
+
+def test_the_first_restatement_after_a_consolidation_output_names_what_it_restates(
+        repo: GitRepo) -> None:
+    """After the inventory is written, the next restatement starts a new run: the warning
+    names the earlier doc it restates and says it is the first since that output (it
+    read "0 restatements of X in a row … ()" before)."""
+    repo.commit({**OTHERS}, when=T0)
+    for k in range(2):
+        path, text = reworded_status(k)
+        repo.commit({path: text}, when=T0 + 600 * (k + 1), message=f"status {k}")
+    assert run_compactor("inventory", cwd=repo.root).code == 0
+    repo.commit({"docs/INVENTORY.md": (repo.root / "docs/INVENTORY.md").read_text()},
+                when=T0 + 1800, message="inventory")
+    path, text = reworded_status(2)
+    repo.stage({path: text})
+    r = run_compactor("check", "--now", str(T0 + 2400), "--format", "json", cwd=repo.root)
+    assert r.code == 0, r
+    verdict = json.loads(r.out)["verdicts"][0]
+    assert verdict["outcome"] == "warn" and verdict["link"] == "restatement"
+    evidence = verdict["conditions"][0]["evidence"]
+    assert "0 restatements" not in evidence and "()" not in evidence, evidence
+    assert f"{stem_of(path)} restates " in evidence and "in other words: the first since its " \
+        "last consolidation output docs/INVENTORY.md" in evidence, evidence
