@@ -216,6 +216,9 @@ def explain_data(repo: Repo, scan: Scan, path: str, here: str = "",
         "lane_why": explain_lane(scan.config, b.path, b.title, b.fields),
         "family": d.family, "retention": d.retention,
     }
+    run = scan.runs.get(i)
+    if run is not None:
+        out["run"] = run.lane
     fam = scan.family(d.family) if d.family else None
     if fam is not None:
         out["link"] = link_data(scan, fam.link(i))
@@ -316,6 +319,9 @@ def explain_text(data: dict[str, Any]) -> str:
     lines = [path_for_humans(data["path"]),
              f"  kind {data['kind']}: {data['kind_why']}",
              f"  lane {data['lane'] or '-'}: {data['lane_why']}"]
+    if data.get("run"):
+        lines.append(f"  run id {path_for_humans(data['run'])}: inferred, a number in its file "
+                     "name rises along its family; the gate judges it as a lane with that id")
     if data["family"] is None:
         lines.append(f"  family -: in no family; retention {data['retention']}")
     else:

@@ -228,3 +228,7 @@ def test_scan_says_which_pieces_a_run_was_joined_from(repo: GitRepo) -> None:
                         "-success.md", cwd=repo.root).out
     assert ("one run joined from autonomous-cycle-9_maintenance-pass, "
             "autonomous-cycle-15_proactive-optimization-success") in out
+    # no lane id, but the run id the gate judges it by is said, with where it comes from
+    run = [r for r in data["briefs"] if r["path"].startswith("devlogs/autonomous-cycle-17")]
+    assert run[0]["run"] and f"  run id {run[0]['run']}: inferred, a number in its file " in out
+    assert "  lane -: none" in out
