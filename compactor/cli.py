@@ -253,16 +253,31 @@ def compact(ctx: Context, do_apply: bool, branch: str | None, force: bool,
             pr_body_to: str | None, no_cache: bool) -> int:
     """Fold late renamed lanes into the inventory, archive ACKs: ONE new commit.
 
-    Works from HEAD: uncommitted changes are not included. The default is a dry
-    run that prints the plan. --apply builds the commit with git plumbing on a
+    Works from HEAD: uncommitted changes are not included, and --apply refuses a
+    config (.compactor.yaml, pyproject.toml) that differs from HEAD's: commit it
+    first. The default is a dry run that prints the plan. --apply builds the commit with git plumbing on a
     new branch; your working tree, index and current branch are never touched.
     """
     from compactor import compact as core
+    from compactor.config import load_config
+    from compactor.errors import InputError
 
     repo, config = ctx.repo, ctx.config
-    if repo.head() is not None and repo.has_uncommitted_changes():
+    head = repo.head()
+    if head is not None and repo.has_uncommitted_changes():
         warn(f"uncommitted changes are not included: compaction works from HEAD "
              f"({repo.text('rev-parse', '--short', 'HEAD')}); commit them first to include them")
+    if head is not None:
+        source = load_config(repo.root)[1]
+        changed = core.uncommitted_config(repo, config, source, head)
+        if changed is not None and do_apply:
+            raise InputError(
+                f"{changed}: uncommitted config (it differs from HEAD's): the compaction "
+                f"branch is built on HEAD and would lack it; commit {changed} first, or stash "
+                "the change to compact with HEAD's config")
+        if changed is not None:
+            warn(f"{changed}: uncommitted config (it differs from HEAD's): this dry run uses "
+                 f"it; --apply refuses until it is committed")
     plan = core.plan_compaction(repo, config, use_cache=not no_cache)
     show_warnings(plan.warnings)
     name = branch or core.default_branch(repo, plan.head)

@@ -32,8 +32,8 @@ from dataclasses import dataclass
 from compactor import shapes
 from compactor.blocks import neutralise, read_block, replace_block
 from compactor.briefs import decode
-from compactor.config import Config
-from compactor.errors import InputError, RefusedError
+from compactor.config import Config, config_from_texts
+from compactor.errors import ConfigError, InputError, RefusedError
 from compactor.files import in_dir, path_for_humans
 from compactor.git import IndexEntry, Repo
 from compactor.manifest import (
@@ -564,6 +564,38 @@ def _inventory_block(repo: Repo, config: Config, tree: Sequence[IndexEntry],
 
 
 # -- applying -----------------------------------------------------------------------------------
+
+
+CONFIG_FILES = (".compactor.yaml", "pyproject.toml")
+
+
+def config_at(repo: Repo, rev: str) -> tuple[Config, str | None]:
+    """The config that commit ``rev``'s files give (``config.load_config`` on its tree)."""
+    texts: dict[str, str | None] = {}
+    for name in CONFIG_FILES:
+        entry = repo.tree_entry(rev, name)
+        if entry is None or entry.mode not in ("100644", "100755"):
+            texts[name] = None
+            continue
+        data = repo.read_blobs([entry.blob]).get(entry.blob)
+        texts[name] = decode(data)[0] if isinstance(data, bytes) else None
+    return config_from_texts(texts[".compactor.yaml"], texts["pyproject.toml"])
+
+
+def uncommitted_config(repo: Repo, config: Config, source: str | None, head: str) -> str | None:
+    """The config file whose uncommitted state makes ``config`` (read from the work tree,
+    from ``source``) differ from HEAD's, or None when HEAD's files give the same config.
+
+    The compaction commit is built on HEAD's tree, so its branch carries HEAD's config:
+    made with another one, its inventory and manifest would not be what ``compactor
+    inventory --check`` expects there."""
+    try:
+        theirs, their_source = config_at(repo, head)
+    except ConfigError:  # HEAD's config does not even load: the work tree's differs
+        return source or CONFIG_FILES[0]
+    if theirs == config:
+        return None
+    return source or their_source or CONFIG_FILES[0]
 
 
 def default_branch(repo: Repo, head: str) -> str:

@@ -359,26 +359,33 @@ def _validate(source: str, key: str, value: Any) -> Any:
 
 def load_config(root: Path) -> tuple[Config, str | None]:
     """Read the repo's config; returns it and the file it came from (None: defaults)."""
-    yaml_path = root / ".compactor.yaml"
-    if os.path.lexists(yaml_path):
-        text = _config_text(root, ".compactor.yaml")
-        if text is not None:
-            raw = _read_yaml(yaml_path, text)
-            try:
-                return make_config(raw, ".compactor.yaml"), ".compactor.yaml"
-            except ConfigError as exc:
-                line = _yaml_key_line(text, exc.key)
-                if line is None:
-                    raise
-                raise ConfigError(exc.message.replace(".compactor.yaml:", f".compactor.yaml:{line}:",
-                                                      1)) from None
-    toml_path = root / "pyproject.toml"
-    if os.path.lexists(toml_path):
+    yaml_text = toml_text = None
+    if os.path.lexists(root / ".compactor.yaml"):
+        yaml_text = _config_text(root, ".compactor.yaml")
+    if yaml_text is None and os.path.lexists(root / "pyproject.toml"):
+        toml_text = _config_text(root, "pyproject.toml") or ""
+    return config_from_texts(yaml_text, toml_text)
+
+
+def config_from_texts(yaml_text: str | None, toml_text: str | None) -> tuple[Config, str | None]:
+    """The config that a ``.compactor.yaml`` and a ``pyproject.toml`` with these texts give
+    (None: no such file), and the file it came from (None: defaults). ``load_config`` reads
+    the work tree's; ``compact`` compares them with HEAD's."""
+    if yaml_text is not None:
+        raw = _read_yaml(Path(".compactor.yaml"), yaml_text)
+        try:
+            return make_config(raw, ".compactor.yaml"), ".compactor.yaml"
+        except ConfigError as exc:
+            line = _yaml_key_line(yaml_text, exc.key)
+            if line is None:
+                raise
+            raise ConfigError(exc.message.replace(".compactor.yaml:", f".compactor.yaml:{line}:",
+                                                  1)) from None
+    if toml_text is not None:
         import tomllib  # only for a repo with a pyproject.toml (the hook's import budget)
 
-        text = _config_text(root, "pyproject.toml")
         try:
-            data = tomllib.loads(text) if text is not None else {}
+            data = tomllib.loads(toml_text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"pyproject.toml: cannot parse ({exc}); fix the TOML syntax") from None
         except (ValueError, RecursionError) as exc:  # a 5,000-digit number; [[[[…]]]]

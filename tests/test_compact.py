@@ -520,6 +520,34 @@ def test_refuses_during_a_merge(repo: GitRepo) -> None:
     assert repo.state() == before
 
 
+def test_apply_refuses_an_uncommitted_config_and_uses_a_committed_one(repo: GitRepo) -> None:
+    # the branch is built on HEAD's tree: made with a config HEAD lacks, it would carry
+    # an inventory and an archive that HEAD's config does not give
+    loop_repo(repo)
+    repo.write(".compactor.yaml", "archive_dir: docs/old\n")  # untracked
+    r = run_compactor("compact", cwd=repo.root)
+    assert r.code == 0 and "under docs/old/" in r.out
+    assert (".compactor.yaml: uncommitted config (it differs from HEAD's): this dry run uses "
+            "it; --apply refuses until it is committed") in r.err
+    before = repo.state()
+    r = run_compactor("compact", "--apply", cwd=repo.root)
+    assert r.code == 2
+    assert r.err.endswith(
+        "compactor: error: .compactor.yaml: uncommitted config (it differs from HEAD's): the "
+        "compaction branch is built on HEAD and would lack it; commit .compactor.yaml first, "
+        "or stash the change to compact with HEAD's config\n")
+    assert repo.state() == before
+    repo.commit({".compactor.yaml": "archive_dir: docs/old\n"}, message="config")
+    # a comment changes the file, not the config: nothing to refuse
+    repo.write(".compactor.yaml", "# where ACKs go\narchive_dir: docs/old\n")
+    r = run_compactor("compact", "--apply", "--branch", "tidy", cwd=repo.root)
+    assert r.code == 0 and "uncommitted config" not in r.err
+    repo.git("stash", "-q")
+    repo.git("checkout", "-q", "tidy")
+    assert (repo.root / "docs/old/compactor-manifest.json").is_file()
+    assert run_compactor("inventory", "--check", cwd=repo.root).code == 0
+
+
 def run_git_allow_fail(repo: GitRepo, *args: str) -> int:
     import subprocess
 
