@@ -162,16 +162,18 @@ def _neighbours(
         # the k previous rows (a column before the first row counts 0, as acc is >= 0)
         back = (rows_ix + lo)[:, None] - np.arange(1, k + 1)[None, :]
         recent = np.where(back >= 0, acc[rows_ix[:, None], np.maximum(back, 0)], 0).max(axis=1)
-        # unique: most slots, then earliest; a later row (acc 0 there) below every earlier one
-        key = acc.astype(np.int64) * (end + 1) - np.arange(end)[None, :]
-        # the k best by k argmax passes (cheaper than a partition of every row)
-        picked = []
+        # the k best by k argmax passes (cheaper than a partition of every row): argmax takes
+        # the first of equal counts, so most slots, then the earliest row; a later row (0
+        # there) comes after every earlier one, and a picked one (-1) after them all
+        work = acc if acc.dtype.kind == "i" else acc.astype(np.int32)
+        picked, counts = [], []
         for _ in range(min(k, end)):
-            pick = key.argmax(axis=1)
+            pick = work.argmax(axis=1)
             picked.append(pick)
-            key[rows_ix, pick] = -(end + 2)
+            counts.append(work[rows_ix, pick])
+            work[rows_ix, pick] = -1
         top = np.stack(picked, axis=1)
-        shared = np.take_along_axis(acc, top, 1).tolist()
+        shared = np.stack(counts, axis=1).tolist()
         recents, bests, tops = recent.tolist(), best.tolist(), top.tolist()
         for r in range(end - lo):
             m = min(lo + r, k)
@@ -229,12 +231,52 @@ def _common_prefix(a: npt.NDArray[np.uint32], b: npt.NDArray[np.uint32]) -> int:
     return int(differs[0]) if differs.size else m
 
 
-# Above this much pairwise work (sum of members squared) families are decided on threads.
+# Above this much pairwise work (sum of members squared) families are decided side by side
+# (forked processes, else threads).
 THREADED_WORK = 250_000
 
 
 def _prior(prior: tuple[npt.NDArray[np.uint32], FamilyDecisions] | None) -> FamilyDecisions | None:
     return prior[1] if prior is not None else None
+
+
+_Job = tuple[npt.NDArray[np.uint32], bytes,
+             tuple[npt.NDArray[np.uint32], FamilyDecisions] | None, int]
+_forked: tuple[Config, list[_Job]] | None = None  # what forked workers decide (inherited)
+
+
+def _decide_forked(i: int) -> FamilyDecisions:
+    assert _forked is not None
+    config, jobs = _forked
+    rows, _, prior, keep = jobs[i]
+    return _family(config, rows, _prior(prior), keep)
+
+
+def _in_processes(config: Config, jobs: list[_Job], workers: int) -> list[FamilyDecisions] | None:
+    """Each family's decisions in a pool of forked processes, the biggest families first
+    (the same as one by one: each family is decided on its own). Threads gain little here:
+    the many small numpy steps of a family hold the GIL. None where there is no fork
+    (not Linux) or no process to be had."""
+    import sys
+
+    if sys.platform != "linux":
+        return None
+    import multiprocessing
+
+    global _forked
+    order = sorted(range(len(jobs)), key=lambda i: -(len(jobs[i][0]) ** 2 - jobs[i][3] ** 2))
+    _forked = (config, jobs)
+    try:
+        with multiprocessing.get_context("fork").Pool(min(workers, len(jobs))) as pool:
+            got = pool.map(_decide_forked, order, chunksize=1)
+    except OSError:  # no processes to be had here (a tight container): decided otherwise
+        return None
+    finally:
+        _forked = None
+    out: list[FamilyDecisions] = [([], [], [], [], [])] * len(jobs)
+    for i, values in zip(order, got, strict=True):
+        out[i] = values
+    return out
 
 
 def decide(
@@ -264,7 +306,9 @@ def decide(
     work = sum(len(rows) ** 2 - keep**2 for rows, _, _, keep in jobs)
     results: list[FamilyDecisions] | None = None
     if threads > 1 and work >= THREADED_WORK and len(jobs) > 1:
-        # numpy lets go of the GIL in the comparisons: big families decide side by side
+        results = _in_processes(config, jobs, threads)
+    if results is None and threads > 1 and work >= THREADED_WORK and len(jobs) > 1:
+        # numpy lets go of the GIL in some comparisons: big families decide side by side
         from concurrent.futures import ThreadPoolExecutor
 
         try:

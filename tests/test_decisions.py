@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 import pytest
@@ -65,7 +67,9 @@ def test_neighbours_from_a_later_start_are_the_tail() -> None:
     assert list(decisions._neighbours(rows, start=170)) == _plain(rows, decisions.LOOKBACK)[169:]
 
 
-def test_families_decided_on_threads_equal_one_by_one(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_families_decided_side_by_side_equal_one_by_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Big families are decided in forked processes (threads where there is no fork): the
+    same decisions as one family after another."""
     rng = np.random.default_rng(3)
     blocks = [_family_rows(rng, n, 128, 50) for n in (400, 350, 5, 300)]
     sigs = np.concatenate(blocks)
@@ -79,6 +83,17 @@ def test_families_decided_on_threads_equal_one_by_one(monkeypatch: pytest.Monkey
     config = Config()
     serial = decisions.decide(config, briefs, sigs, families, threads=1)
     monkeypatch.setattr(decisions, "THREADED_WORK", 1)
-    threaded = decisions.decide(config, briefs, sigs, families, threads=2)
-    assert threaded == serial
+    forked: list[int] = []
+    real = decisions._in_processes
+
+    def spy(*args: Any) -> Any:
+        got = real(*args)
+        forked.append(len(got or ()))
+        return got
+
+    monkeypatch.setattr(decisions, "_in_processes", spy)
+    assert decisions.decide(config, briefs, sigs, families, threads=2) == serial
+    assert forked == [4]  # all four families came back from the processes
+    monkeypatch.setattr(decisions, "_in_processes", lambda *args: None)  # no fork: threads
+    assert decisions.decide(config, briefs, sigs, families, threads=2) == serial
     assert {d.family for d in serial} == {"F0", "F1", "F2", "F3"}
