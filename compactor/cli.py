@@ -579,7 +579,7 @@ def cache_command(ctx: Context, clean: bool) -> int:
     (values of an older compactor or config, files no longer in any checkout) is deleted.
     """
     from compactor.errors import path_for_humans
-    from compactor.store import CacheState, cache_state, clean_cache
+    from compactor.store import OTHER_VERSION, CacheState, cache_state, clean_cache
 
     repo = ctx.repo
 
@@ -606,8 +606,10 @@ def cache_command(ctx: Context, clean: bool) -> int:
     if not state.present:
         click.echo(f"no cache at {shown(state)}: the next scan or check creates it")
     elif state.problem is not None:
-        what = "in use by another run" if state.busy else "unreadable"
-        click.echo(f"{shown(state)}: {mb(state.size)}, {what} ({state.problem}); "
+        what = ("in use by another run" if state.busy else "unreadable")
+        what = (f"{what} ({state.problem})" if state.problem != OTHER_VERSION
+                else "written by another compactor version")
+        click.echo(f"{shown(state)}: {mb(state.size)}, {what}; "
                    + ("try again" if state.busy else "the next run rebuilds it"))
     else:
         click.echo(f"{shown(state)}: {mb(state.size)} ({mb(state.free)} of it free), "

@@ -150,6 +150,10 @@ _GIVE_BACK_PAGES = 256
 CACHE_FILE = "cache-v1.sqlite"
 
 
+class OtherVersion(sqlite3.DatabaseError):
+    """The cache file holds another compactor version's layout (meta 'schema')."""
+
+
 class Cache:
     """A best-effort key/value store; ``warnings`` collects what went wrong."""
 
@@ -170,7 +174,11 @@ class Cache:
             self._warn(f"{path}: signature cache unavailable ({exc}); running without it")
             self._db = None
         except sqlite3.DatabaseError as exc:  # corrupt, or another schema
-            self._warn(f"{path}: signature cache unreadable ({exc}); rebuilding it")
+            if isinstance(exc, OtherVersion):  # an upgrade (or downgrade): nothing is wrong
+                self._warn(f"{path}: the cache was written by another compactor version; "
+                           "rebuilding it once for this one")
+            else:
+                self._warn(f"{path}: signature cache unreadable ({exc}); rebuilding it")
             self._discard(path)
             try:
                 self._db = self._open(path)
@@ -210,7 +218,7 @@ class Cache:
         if row is None:
             db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA),))
         elif row[0] != str(SCHEMA):
-            raise sqlite3.DatabaseError(f"schema {row[0]}, expected {SCHEMA}")
+            raise OtherVersion(f"cache layout {row[0]}, expected {SCHEMA}")
         db.execute("SELECT count(*) FROM briefs").fetchone()
         return db
 
@@ -457,6 +465,9 @@ class CacheState:
     busy: bool = False  # another compactor holds it
 
 
+OTHER_VERSION = "written by another version"  # CacheState.problem of another layout
+
+
 def cache_file(repo: Repo) -> Path:
     return repo.common_dir() / "compactor" / CACHE_FILE
 
@@ -474,7 +485,7 @@ def cache_state(repo: Repo) -> CacheState:
     try:
         schema = db.execute("SELECT v FROM meta WHERE k='schema'").fetchone()
         if schema is None or schema[0] != str(SCHEMA):
-            return CacheState(path, True, size, problem="written by another version")
+            return CacheState(path, True, size, problem=OTHER_VERSION)
         page = db.execute("PRAGMA page_size").fetchone()[0]
         free = db.execute("PRAGMA freelist_count").fetchone()[0] * page
         briefs = db.execute("SELECT count(*) FROM briefs").fetchone()[0]

@@ -3,6 +3,7 @@ edited answers differently on the next run, with the cache still on."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
@@ -384,3 +385,24 @@ def test_a_snapshot_reads_back_what_it_was_given_and_carries_rows_over() -> None
                                         list(zip(entries[3:], metas[3:], strict=True)), matrix,
                                         width), width)
     assert mixed is not None and columns(mixed) == columns(whole)
+
+
+def test_a_cache_of_another_version_is_rebuilt_with_a_plain_note(loop: GitRepo) -> None:
+    # the first run after an upgrade meets the older version's cache layout: that is no
+    # corruption, and the note must not read like one
+    before = run_compactor("scan", "--format", "json", cwd=loop.root)
+    con = sqlite3.connect(_db(loop))
+    with con:
+        con.execute("UPDATE meta SET v = ? WHERE k = 'schema'", ("0123456789abcdef",))
+    con.close()
+    assert run_compactor("cache", cwd=loop.root).out.endswith(
+        ", written by another compactor version; the next run rebuilds it\n")
+    after = run_compactor("scan", "--format", "json", cwd=loop.root)
+    assert after.code == 0
+    assert json.loads(after.out)["briefs"] == json.loads(before.out)["briefs"]
+    assert after.err == (
+        f"compactor: warning: {_db(loop)}: the cache was written by another compactor version; "
+        "rebuilding it once for this one\n")
+    assert "unreadable" not in after.err
+    again = run_compactor("scan", "--format", "json", cwd=loop.root)
+    assert again.err == "" and again.out == before.out
