@@ -705,11 +705,12 @@ def plan_text(plan: Plan, branch: str, applied: Applied | None = None) -> str:
         out.append("")
         out.append(f"family {fam.id}: fold {len(fam.folded)} of {fam.lanes} lanes; "
                    f"keep {', '.join(fam.kept)}")
-        for f in plan.folds:
-            if f.family == fam.id:
-                out.append(f"  fold  {f.lane or '-':<10} {f.phase or '-':<11} "
-                           f"novelty {_pct(f.novelty):>4}  {path_for_humans(f.path)}  "
-                           f"({_unique_text(f)})")
+        folds = [f for f in plan.folds if f.family == fam.id]
+        w = max([10, *(len(path_for_humans(f.lane or "-")) for f in folds)])  # longest lane id
+        for f in folds:
+            out.append(f"  fold  {path_for_humans(f.lane or '-'):<{w}} {f.phase or '-':<11} "
+                       f"novelty {_pct(f.novelty):>4}  {path_for_humans(f.path)}  "
+                       f"({_unique_text(f)})")
     if plan.moves:
         out.append("")
         out.append("archive (content unchanged):")

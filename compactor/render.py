@@ -154,18 +154,20 @@ def scan_text(scan: Scan) -> str:
         span = path_for_humans(f"{first.lane or first.path} .. {last.lane or last.path}")
         lines.append("")
         lines.append(f"family {f.id}: {plural(len(members), 'lane')} ({span})")
-        lines.append(f"  {'lane':<10} {'phase':<13} {'novelty':>7}  {'retention':<11} "
+        # the lane column as wide as the family's longest lane id (`heartbeat-cycle-70`)
+        w = max([10, *(len(path_for_humans(b.lane or "-")) for b in members)])
+        lines.append(f"  {'lane':<{w}} {'phase':<13} {'novelty':>7}  {'retention':<11} "
                      f"{'link':<11} path")
         for i, link in f.member_links():
             b, d = scan.briefs[i], scan.decisions[i]
             lines.append(
-                f"  {b.lane or '-':<10} {d.phase or '-':<13} "
+                f"  {path_for_humans(b.lane or '-'):<{w}} {d.phase or '-':<13} "
                 f"{'—' if link.leg == RESTATEMENT else _pct(d.novelty):>7}  "
                 f"{d.retention:<11} {link.leg:<11} {path_for_humans(b.path)}{_state(b.state)}"
             )
             why = link_text(scan, link) if link.leg != COPY else ""
             if why:
-                lines.append(f"  {'':<10} {why}")
+                lines.append(f"  {'':<{w}} {why}")
     rest = [i for i, d in enumerate(scan.decisions) if d.family is None]
     if rest:
         lines.append("")

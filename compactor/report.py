@@ -26,7 +26,7 @@ from typing import Any
 from compactor import SCHEMA_VERSION
 from compactor.briefs import Brief
 from compactor.decisions import Decision
-from compactor.episodes import MIN_LANES, Burst, find_bursts
+from compactor.episodes import CAP, MIN_LANES, Burst, find_bursts
 from compactor.errors import InputError
 from compactor.files import stem_of
 from compactor.runs import RunId
@@ -379,7 +379,7 @@ def _episodes_line(report: Report) -> str:
                 "say nothing about a loop)")
     if not found:
         return (f"none: no {MIN_LANES} lanes of one family or run close together in time "
-                "(episodes rule: compactor/episodes.py)")
+                f"(a pause over {CAP // 3600} h always ends an episode)")
     if report.one_loop:
         return f"1 (the whole history: {report.episodes[0].group})"
     hours = sum(e.report.duration_hours for e in report.episodes)

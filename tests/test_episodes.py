@@ -109,7 +109,9 @@ def test_a_repo_of_occasional_lanes_has_no_loop(tmp_path: Path) -> None:
     assert data["burn_per_hour"] is None
     assert data["lanes"]["count"] == 6
     text = run_compactor("report", cwd=root).out
-    assert "episodes:      none: no 3 lanes of one family or run close together in time" in text
+    assert ("episodes:      none: no 3 lanes of one family or run close together in time (a "
+            "pause over 24 h always ends an episode)\n") in text
+    assert "compactor/" not in text  # no source path in what a user reads
     assert "burn per hour" not in text
 
 

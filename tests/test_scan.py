@@ -278,3 +278,26 @@ def test_switching_branches_reads_the_history_once_per_branch(
         del passes[len(cached):]
     # one pass a commit, from the branch's last head: never the whole history again
     assert len(passes) == 6 and None not in passes
+
+
+def test_long_lane_ids_keep_the_scan_table_aligned(repo: GitRepo) -> None:
+    repo.commit({".compactor.yaml": 'lane_pattern: "heartbeat-cycle-(\\\\d+)"\n'}, when=T0 - 60)
+    for i, action in enumerate(ACTIONS):
+        n = 70 + i
+        text = LANE.format(lane=f"heartbeat-cycle-{n}", kebab=action.replace(" ", "-"),
+                           title=action.capitalize(), words=action)
+        repo.commit({f"docs/heartbeat-cycle-{n}.md": text}, when=T0 + i * 600)
+    out = run_compactor("scan", cwd=repo.root).out.splitlines()
+    header = next(k for k, line in enumerate(out) if line.lstrip().startswith("lane "))
+    rows = [line for line in out[header + 1:] if line.startswith("  heartbeat-cycle-")]
+    assert len(rows) == len(ACTIONS)
+    columns = out[header].index("phase"), out[header].index("path")
+    for row in rows:  # each value starts under its heading, the lane id whole
+        lane, phase = row.split()[:2]
+        assert lane.startswith("heartbeat-cycle-") and row.index(phase) == columns[0], row
+        assert row.index("docs/") == columns[1], row
+    # compact's plan lists the folded lanes the same way
+    folds = [line for line in run_compactor("compact", cwd=repo.root).out.splitlines()
+             if line.startswith("  fold  ")]
+    assert len(folds) >= 3 and len({line.index(" novelty ") for line in folds}) == 1
+    assert all(line.split()[1].startswith("heartbeat-cycle-") for line in folds)
