@@ -543,6 +543,8 @@ def restated(repo: Repo, cache: Cache, config: Config, fams: list[Family],
         a in at and b in at and a != b and 0.0 <= score <= 1.0 for a, b, score, _, _ in found
     ):
         found = None
+    if found is not None:  # their gists are kept as long as these links are read
+        store.keep_gists(cache, key, [briefs[i].blob for i in loose])
     if found is None:
         docs = restate_docs(repo, cache, briefs, loose, entries)
         edges = restate.links(docs, lambda idx: dict(zip(idx, _bodies(repo, briefs, idx),

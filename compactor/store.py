@@ -263,6 +263,23 @@ class Cache:
                              [(k, clock) for k in keys])
         self._wrote = True
 
+    def keep(self, parent: bytes, keys: Iterable[bytes]) -> None:
+        """Stamp ``keys`` as if read when ``parent`` (read by this run) is due to be stamped
+        again: values a run reads only when ``parent`` is missing (the gists behind the
+        restatement links) live as long as it does, checked every TOUCH ticks."""
+        if self._db is None or parent not in self._stale:
+            return
+        old = self._clock - TOUCH
+        wanted = list(keys)
+        try:
+            for i in range(0, len(wanted), 900):
+                chunk = wanted[i : i + 900]
+                marks = ",".join("?" * len(chunk))
+                self._stale.update(bytes(k) for k, tick in self._db.execute(
+                    f"SELECT key, tick FROM used WHERE key IN ({marks})", chunk) if tick <= old)
+        except sqlite3.Error as exc:
+            self._fail(exc)
+
     def get_many(self, keys: Iterable[bytes]) -> dict[bytes, tuple[dict[str, Any], bytes]]:
         if self._db is None:
             return {}
@@ -911,6 +928,13 @@ def read_gists(cache: Cache, blobs: Sequence[str]) -> dict[str, str]:
         except UnicodeDecodeError:
             continue
     return out
+
+
+def keep_gists(cache: Cache, restated: bytes, blobs: Sequence[str]) -> None:
+    """The gists of ``blobs`` stay while the restatement links computed from them
+    (``restated``, read by this run) do."""
+    if cache.enabled:
+        cache.keep(restated, (_gist_key(b) for b in set(blobs)))
 
 
 def write_gists(cache: Cache, gists: Mapping[str, str]) -> None:

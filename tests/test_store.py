@@ -406,3 +406,51 @@ def test_a_cache_of_another_version_is_rebuilt_with_a_plain_note(loop: GitRepo) 
     assert "unreadable" not in after.err
     again = run_compactor("scan", "--format", "json", cwd=loop.root)
     assert again.err == "" and again.out == before.out
+
+
+DISTINCT = {
+    "docs/notes/queue.md": "# Queue backlog\n\nThe ingestion queue drains slower on Mondays "
+    "because the partner batch lands at nine; we moved the consumer pool to twelve workers, "
+    "added a dead-letter alarm and wrote the replay runbook for poisoned messages.\n",
+    "docs/notes/billing.md": "# Billing migration\n\nInvoices now render from the ledger "
+    "service instead of the monolith; tax rounding differs by a cent on Swiss orders, so "
+    "finance signed off a reconciliation script that posts the difference nightly.\n",
+    "docs/notes/search.md": "# Search relevance\n\nSynonyms for product colours were "
+    "missing from the analyzer, which sank navy and maroon results; the new dictionary "
+    "ships behind a flag and the click-through dashboard tracks the change per locale.\n",
+    "docs/notes/oncall.md": "# On-call rota\n\nPagers rotate weekly on Tuesdays at noon; "
+    "the secondary covers holidays, escalations go to the platform lead after thirty "
+    "minutes, and every incident gets a written review within five working days.\n",
+}
+
+
+def test_restatement_gists_live_as_long_as_the_links_computed_from_them(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch, quick_pruning: None
+) -> None:
+    """The gists behind the restatement links are read only when the links must be found
+    again (a doc in no family changed): they are kept while the links are read, so that
+    day's run computes the changed doc's gist alone."""
+    from compactor import restate
+
+    repo.commit(DISTINCT, when=T0)
+    computed: list[int] = []
+    original = restate.gists
+
+    def counting(bodies):  # type: ignore[no-untyped-def]
+        bodies = list(bodies)
+        computed.append(len(bodies))
+        return original(bodies)
+
+    monkeypatch.setattr(restate, "gists", counting)
+    repo.scan(now=T0)
+    assert sum(computed) >= 3  # the docs in no family (the queue note is read as an ACK)
+    for k in range(1, 16):  # lanes of one family: the docs in no family stay the same
+        repo.commit({f"docs/lanes/S{k:03d}-export.md": LANE.format(lane=f"S{k:03d}")},
+                    when=T0 + 60 * k)
+        repo.scan(now=T0 + 60 * k + 30)
+    assert _clock(repo) > store.KEEP + store.PRUNE_EVERY
+    computed.clear()
+    repo.commit({"docs/notes/billing.md": DISTINCT["docs/notes/billing.md"] + "\nUpdated.\n"},
+                when=T0 + 3600)
+    repo.scan(now=T0 + 3660)
+    assert computed == [1]
