@@ -98,6 +98,7 @@ class Config:
     kind_rules: KindRules = KindRules(DEFAULT_KIND_RULES)
     establish_novelty: float = 0.25
     churn_novelty: float = 0.08
+    fold_restated: float = 0.6
     adjacent_mode: str = "block"
     rename_mode: str = "block"
     budget_mode: str = "block"
@@ -151,6 +152,11 @@ OPTIONS: dict[str, tuple[str, str]] = {
         "A family's leading lanes with at least this novelty are its establishing lanes.",
     ),
     "churn_novelty": ("float 0-1", "Later lanes below this novelty are near-identical churn."),
+    "fold_restated": (
+        "float 0-1",
+        "A member the restatement leg linked is compressed (folded by `compact`) only when its "
+        "link's cosine reaches this; below, it stays in place (`mostly-keep`).",
+    ),
     "adjacent_mode": ("block | warn | off", "What the gate does when `max_adjacent` is exceeded."),
     "rename_mode": (
         "block | warn | off",
@@ -298,7 +304,7 @@ def _validate(source: str, key: str, value: Any) -> Any:
         return globs
     if key == "guardrail_fields":
         return _as_list(source, key, value)
-    if key in ("threshold", "establish_novelty", "churn_novelty"):
+    if key in ("threshold", "establish_novelty", "churn_novelty", "fold_restated"):
         return _as_number(source, key, value, float, 0.0, 1.0)
     if key == "shingle":
         return _as_number(source, key, value, int, 1, 16)

@@ -9,7 +9,9 @@ earlier lane. Phases:
 - ``churn``: later lanes below ``churn_novelty`` (near-identical);
 - ``repetition``: the rest — the same shape with shrinking novelty; and every
   member after the first that the restatement leg linked (``restate.py``): it says
-  the same state again in other words, so its shape novelty says nothing.
+  the same state again in other words, so its shape novelty says nothing. Such a
+  member is ``compress`` when its link's cosine reaches ``fold_restated``, else
+  ``mostly-keep`` (a weaker link may join two stages of one piece of work).
 
 Retention: ``keep`` for proofs, hardening, consolidation outputs, postmortems
 and anything in no family; ``mostly-keep`` for establishing lanes and any later
@@ -326,8 +328,11 @@ def decide(
         phases, retentions, novelty, novelty_any, nearest = values
         for pos, (i, link) in enumerate(fam.member_links()):
             phase, retention = phases[pos], retentions[pos]
-            if pos and link.leg == RESTATEMENT:  # the same state again: nothing to keep
-                phase, retention = REPETITION, COMPRESS
+            if pos and link.leg == RESTATEMENT:  # the same state again in other words
+                # folded only on a strong link: a weaker one may join two stages of one
+                # work (a fix and its later diagnosis), which must stay readable in place
+                strong = link.score is not None and link.score >= config.fold_restated
+                phase, retention = REPETITION, COMPRESS if strong else MOSTLY_KEEP
             out[i] = Decision(
                 fam.id, PHASES[phase], RETENTIONS[retention], novelty[pos],
                 novelty_any[pos], tuple([(members[t], sim) for t, sim in nearest[pos]]),
