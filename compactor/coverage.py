@@ -4,9 +4,13 @@ Only a family's own lanes are read (their bodies, with a simple line parser —
 never the whole corpus). A lane *proves a dimension* when
 
 - a guardrail field (``Config.guardrail_fields``) is in its front matter, or
-- a list item or sub-heading inside a proof or guardrail section (headings such
-  as Proof, Evidence, Receipts, Verification, Tests, Guardrails, Constraints)
-  names it: ``- Negative path: …``, ``### Replay``.
+- a top-level bullet item or sub-heading inside a proof or guardrail section (a
+  short heading naming one: Proof, Evidence, Receipts, Verification, Tests,
+  Guardrails, Constraints) names it: ``- Negative path: …``, ``### Replay``.
+
+The steps of a how-to name none: a numbered item (``3. **Click**: Send``), an
+indented sub-item, a backticked label (``- `npm run test`: …``), a numbered
+heading (``### Step 3: …``) and what sits under it.
 
 Names are normalised (``Audit log`` -> ``audit``, ``positive-path tests`` ->
 ``positive path``) and the lane's own action words are dropped from them.
@@ -15,8 +19,9 @@ The gap list names dimensions some lanes never proved (and, in a family whose
 lanes prove at least two of the standard dimensions — positive path, negative
 path, replay, audit — the standard ones no lane proved), guardrails whose
 front matter value never varied (the action name masked), and open questions
-(a line ending in ``?``, ``open question``, ``TODO``, ``TBD``, ``unclear`` …)
-that no later lane answered (no later line repeats most of its words).
+(a line ending in ``?``, ``open question``, ``TODO``, ``TBD``, ``unclear`` …; not
+a table row, an all-bold line or a ``?`` inside code) that no later lane answered
+(no later line repeats most of its words).
 """
 
 from __future__ import annotations
@@ -86,11 +91,11 @@ def canonical(name: str) -> str:
 
 
 def _label_of(item: str) -> str | None:
-    """The 'Label' of a 'Label: text' list item, or None."""
-    item = item.replace("*", "").replace("`", "").strip()
-    item = _MARKERS.sub("", item)
+    """The 'Label' of a 'Label: text' list item, or None (also when the label is code: a
+    backticked command or file name, as in ``- `npm run test`: …``, names no dimension)."""
+    item = _MARKERS.sub("", item.replace("*", "").strip())
     head, colon, _rest = item.partition(":")
-    if not colon:
+    if not colon or "`" in head:
         return None
     head = head.rsplit(",", 1)[-1].strip()
     words = name_words(head)
@@ -124,6 +129,53 @@ def _may_ask(line: str) -> bool:
     return any(k in low for k in _ASKING)
 
 
+_STEP_HEADING = re.compile(r"^\W*(?:\d+(?:\.\d+)*\b|[^\W\d_]+\s+\d+(?:\.\d+)*\s*(?:[:.)(\-—–]|$))")
+_ORDERED_ITEM = re.compile(r"\d{1,9}[.)](?:\s|$)")
+PROOF_HEADING_WORDS = 3  # a proof section's heading names the section and little else
+
+
+def _numbered(heading: str) -> bool:
+    """A heading that numbers a step, test or scenario ("Step 3.1: Run tests", "Test 2",
+    "1. Shipping address") — not one that merely holds a number ("S104 evidence")."""
+    return bool(_STEP_HEADING.match(heading.replace("*", "").replace("_", " ")))
+
+
+def _proof_heading(text: str, label: Sequence[str]) -> bool:
+    """A heading that opens a proof or guardrail section: short and naming one ("Evidence",
+    "Verification", "Route / session / tenant") — not any heading that mentions a test
+    ("Fix failing tests in mutation testing", "Task 1: Fix useWorkflow.test.ts Tests")."""
+    name = _drop_label(text, label, ())
+    return bool(_PROOF_HEADING.search(name)) and len(name_words(name)) <= PROOF_HEADING_WORDS
+
+
+def _in_proof(stack: Sequence[tuple[int, bool, bool]]) -> bool:
+    return any(p for _lvl, p, _n in stack) and not any(n for _lvl, _p, n in stack)
+
+
+def _records(raw: str) -> bool:
+    """Whether a list item's line records a proof dimension: a top-level bullet. A numbered
+    item is a step of a how-to ("3. **Click**: Send"), an indented one a detail of the
+    item above it ("   - **Line**: ~3055") — neither names a dimension."""
+    return not raw[:1].isspace() and not _ORDERED_ITEM.match(raw)
+
+
+_BOLD_LINE = re.compile(r"^(?:\*\*|__)(?:(?!\*\*|__).)+(?:\*\*|__)\s*:?$")
+_ITEM_MARK = re.compile(r"^(?:[-*+]|\d{1,9}[.)])\s+")
+_CODE_SPAN = re.compile(r"(`+)(?:(?!\1).)+\1")
+
+
+def _asks(line: str) -> bool:
+    """Whether a (stripped) line raises an open question. A table row (its cells are
+    labels: ``| Purpose | TDS? |``) and a line that is all bold (a heading in disguise:
+    ``**Need help?**``) ask nothing."""
+    if not _may_ask(line) or line.startswith("|"):
+        return False
+    text = _CODE_SPAN.sub(" ", _ITEM_MARK.sub("", line))  # code asks nothing: `a ? b : c`
+    if _BOLD_LINE.match(text):
+        return False
+    return bool(_QUESTION.search(text)) and not _NOT_QUESTION.search(text)
+
+
 def content_words(text: str, label: Sequence[str] = ()) -> frozenset[str]:
     return frozenset(
         w for w in (t.lower() for t in _WORD.findall(text))
@@ -146,7 +198,9 @@ def read_proof(index: int, brief: Brief, config: Config) -> LaneProof:
             values[g] = str(value).strip()
     questions: list[str] = []
     statements: list[str] = []
-    stack: list[tuple[int, bool]] = []  # (heading level, is a proof heading)
+    # (heading level, is a proof heading, is a numbered step): a proof context is any proof
+    # heading above, unless a numbered step heading ("### Test 1: …") sits between
+    stack: list[tuple[int, bool, bool]] = []
     title_seen = False
     in_proof = False
     for raw, line in zip(body.split("\n"), outline(body), strict=True):
@@ -157,17 +211,22 @@ def read_proof(index: int, brief: Brief, config: Config) -> LaneProof:
             level, text = line.level, " ".join(line.text.split())
             while stack and stack[-1][0] >= level:
                 stack.pop()
-            in_proof = any(p for _lvl, p in stack)
-            if in_proof and len(name_words(text)) <= 5:
+            in_proof = _in_proof(stack)
+            # a numbered heading ("Step 3: …", "Test 1: …", "Scenario 2") is a step of a
+            # procedure, not a dimension every lane should prove
+            is_title = not title_seen and level == 1
+            title_seen = True
+            numbered = not is_title and _numbered(text)
+            words = name_words(text)
+            if in_proof and not numbered and len(words) <= 5 and not any(
+                    w.isdigit() for w in words):
                 name = _drop_label(text, label, guards)
                 if name:
                     dims.add(canonical(name))
             # a leading level-1 title names the lane, not a section: never a proof context
-            is_title = not title_seen and level == 1
-            title_seen = True
-            proofish = bool(_PROOF_HEADING.search(_drop_label(text, label, ())))
-            stack.append((level, proofish and not is_title))
-            in_proof = in_proof or stack[-1][1]
+            stack.append((level, not is_title and not numbered and _proof_heading(text, label),
+                          numbered))
+            in_proof = _in_proof(stack)
             continue
         stripped = raw.strip()
         if role == "item" and ":" in stripped:
@@ -178,9 +237,9 @@ def read_proof(index: int, brief: Brief, config: Config) -> LaneProof:
                     lowered = " ".join(name_words(head))
                     if lowered in guards:
                         dims.add(lowered)
-                    elif in_proof:
+                    elif in_proof and _records(raw):
                         dims.add(canonical(name))
-        if _may_ask(stripped) and _QUESTION.search(stripped) and not _NOT_QUESTION.search(stripped):
+        if _asks(stripped):
             questions.append(stripped)
         else:
             statements.append(stripped)

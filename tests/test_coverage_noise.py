@@ -1,0 +1,121 @@
+"""Docs without lane ids (fix summaries, how-tos, status reports): their coverage matrix,
+gaps and open questions come only from what a lane records as proved or asks."""
+
+from __future__ import annotations
+
+from conftest import GitRepo
+
+from compactor.config import Config
+from compactor.coverage import Coverage, family_coverage
+from compactor.git import Repo
+from compactor.inventory import inventory_scan, load_bodies
+
+
+def coverage_of(repo: GitRepo, docs: dict[str, str]) -> Coverage:
+    """Commit ``docs`` to a real repo and read the coverage of all of them as one family."""
+    repo.commit(docs)
+    config = Config()
+    git_repo = Repo(repo.root)
+    scan = inventory_scan(git_repo, config, use_cache=False)
+    members = [i for i, b in enumerate(scan.briefs) if b.path in docs]
+    assert len(members) == len(docs)
+    briefs = load_bodies(git_repo, scan, members)
+    return family_coverage(config, briefs, "F", members)
+
+
+HOWTO = """# {title}
+
+## Problem
+
+The invoice list showed the wrong status after sending.
+
+## Test Now
+
+1. **Refresh browser** (hard reload)
+2. **Go to**: Finance, then Invoices
+3. **Find**: the draft invoice
+4. **Click**: Send Email
+5. **Verify**:
+   - Status changes to sent
+   - **Counter updates**: sent count grows by one
+
+## Commands
+
+- `npm run test`: runs the unit tests
+- `make deploy`: ships it
+"""
+
+
+def test_the_steps_of_a_how_to_are_not_proof_dimensions(repo: GitRepo) -> None:
+    cov = coverage_of(repo, {
+        f"docs/{name}.md": HOWTO.format(title=name.replace("_", " ").title())
+        for name in ("STATUS_FIX", "STATUS_FIX_FINAL", "STATUS_FIX_SUMMARY")
+    })
+    # numbered steps (click, go to, find), a nested detail (counter updates) and a
+    # backticked command are no dimension: nothing to put in a matrix
+    assert cov.columns == ()
+    assert not [g for g in cov.gaps if g.what == "dimension"]
+
+
+TESTED = """# {title}
+
+## Fix Failing Tests In Mutation Testing
+
+- Error: the mock returned nothing
+- Line: 3055
+
+## Step 3: Test Individual Files
+
+- Result: all green
+
+## Verification
+
+- Before fixes: 12 failing
+- After fixes: {after}
+
+### Test 1: Status update
+
+- Status: sent
+"""
+
+
+def test_only_a_proof_section_records_and_numbered_headings_are_steps(repo: GitRepo) -> None:
+    cov = coverage_of(repo, {
+        "docs/CHUNK_FIX.md": TESTED.format(title="Chunk fix", after="0 failing"),
+        "docs/CHUNK_FIX_FINAL.md": TESTED.format(title="Chunk fix final", after="1 failing"),
+    })
+    # a heading that merely mentions tests opens no proof section ("error", "line" are
+    # not dimensions); a numbered heading is a step ("test 1 status update", "result",
+    # "status" are not either); the Verification section's items are
+    assert cov.columns == ("after fixes", "before fixes")
+
+
+QUESTIONS = """# {title}
+
+## Reference
+
+| Purpose | Example | Taxed? |
+|---|---|---|
+| payment | 100 | yes |
+
+## Troubleshooting
+
+**Need help?**
+
+- **Migration error?**
+- Set it to `value={{x === 0 ? '' : x}}` in the form
+
+## Open
+
+Did the customer deduct the tax?
+"""
+
+
+def test_table_cells_bold_headings_and_code_ask_no_question(repo: GitRepo) -> None:
+    cov = coverage_of(repo, {
+        "docs/PAYMENT_GUIDE.md": QUESTIONS.format(title="Payment guide"),
+        "docs/PAYMENT_GUIDE_QUICK.md": "# Payment guide quick\n\nShort notes only.\n",
+    })
+    questions = [g.text for g in cov.gaps if g.what == "question"]
+    assert len(questions) == 1, questions
+    assert "Did the customer deduct the tax?" in questions[0]
