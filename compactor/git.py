@@ -660,7 +660,7 @@ class Repo:
         file with (``commit_time``), and ``git commit --date`` does not set it, so a
         loop cannot space its laps apart with one flag (``families.pause_veto``).
 
-        A path deleted and added again keeps its first time; a renamed file
+        A path deleted and added again keeps its earliest time; a renamed file
         keeps the time of its original add (git's default rename detection).
         ``since`` limits the pass to ``since..upto`` (an incremental update of
         an earlier answer).
@@ -876,7 +876,11 @@ def _stopped_by_signals() -> Iterator[None]:
 def parse_creation_log(out: bytes, known: dict[str, int] | None = None) -> dict[str, int]:
     """Parse ``git log --reverse -z --format=%x01%ct --name-status`` output.
 
-    ``known`` is an earlier answer that the log continues (it is not modified).
+    ``known`` is an earlier answer that the log continues (it is not modified). A path
+    added more than once (deleted and added again, or added on two branches since merged)
+    keeps its earliest time, not the first the log lists: git lists merged branches by
+    date, so "first listed" would differ between one full pass and an incremental one
+    that goes on from a cached ancestor (a warm scan and a cold one disagreeing).
     """
     created: dict[str, int] = dict(known or {})
     for chunk in out.split(b"\x01"):
@@ -897,9 +901,13 @@ def parse_creation_log(out: bytes, known: dict[str, int] | None = None) -> dict[
             if code in (b"R", b"C"):
                 old = _decode_path(next(it, b""))
                 new = _decode_path(next(it, b""))
-                created.setdefault(new, created.get(old, when))
+                t = created.get(old, when)
+                if created.get(new, t) >= t:
+                    created[new] = t
             elif code == b"A":
-                created.setdefault(_decode_path(next(it, b"")), when)
+                path = _decode_path(next(it, b""))
+                if created.get(path, when) >= when:
+                    created[path] = when
             else:
                 next(it, None)
     return created

@@ -155,3 +155,25 @@ def test_reads_started_ahead_give_what_the_calls_would(repo: GitRepo, committed:
     assert ahead.diff_added(base) == plain.diff_added(base)
     assert "docs/later.md" in ahead.diff_added(base)
     assert ahead.head() == base
+
+
+def test_a_path_added_on_two_branches_gets_one_time_whatever_the_pass(repo: GitRepo) -> None:
+    """One path added on a side branch (an old committer date: a PR's commits carry the
+    dates their author chose) and on main (a later date), then merged: the full pass and
+    the incremental one that goes on from main's cached head give the path one time, the
+    earliest (before, the incremental pass kept main's: a warm scan and a cold one
+    disagreed about which docs were written days apart)."""
+    repo.commit({"docs/a.md": "a\n"}, when=T0)
+    repo.git("checkout", "-q", "-b", "side")
+    repo.commit({"docs/p.md": "same text\n"}, when=T0 + 100, message="side adds p")
+    repo.git("checkout", "-q", "main")
+    repo.commit({"docs/p.md": "same text\n"}, when=T0 + 30 * 86400, message="main adds p")
+    r = Repo(repo.root)
+    main = r.head()
+    assert main is not None
+    known = r.creation_times()
+    repo.git("-c", "commit.gpgsign=false", "merge", "-q", "--no-edit", "side",
+             env={"GIT_COMMITTER_DATE": f"{T0 + 31 * 86400} +0000"})
+    full = r.creation_times()
+    assert full["docs/p.md"] == T0 + 100
+    assert r.creation_times(since=main, known=known) == full
