@@ -25,6 +25,7 @@ interrupted run leaves nothing behind but unreachable objects.
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -571,15 +572,30 @@ CONFIG_FILES = (".compactor.yaml", "pyproject.toml")
 
 def config_at(repo: Repo, rev: str) -> tuple[Config, str | None]:
     """The config that commit ``rev``'s files give (``config.load_config`` on its tree)."""
-    texts: dict[str, str | None] = {}
-    for name in CONFIG_FILES:
-        entry = repo.tree_entry(rev, name)
-        if entry is None or entry.mode not in ("100644", "100755"):
-            texts[name] = None
-            continue
-        data = repo.read_blobs([entry.blob]).get(entry.blob)
-        texts[name] = decode(data)[0] if isinstance(data, bytes) else None
+    texts = {name: _committed_text(repo, rev, name) for name in CONFIG_FILES}
     return config_from_texts(texts[".compactor.yaml"], texts["pyproject.toml"])
+
+
+def _committed_text(repo: Repo, rev: str, name: str) -> str | None:
+    """The text of file ``name`` in commit ``rev``, a committed symlink followed inside the
+    tree as the work tree's config file is read (``config.load_config``); None when absent,
+    not a file, or linked out of the tree (the work tree's copy is refused then)."""
+    path = name
+    for _ in range(8):  # a chain of links; a loop ends here
+        entry = repo.tree_entry(rev, path)
+        if entry is None:
+            return None
+        data = repo.read_blobs([entry.blob]).get(entry.blob)
+        if not isinstance(data, bytes):
+            return None
+        if entry.mode != "120000":
+            return decode(data)[0] if entry.mode in ("100644", "100755") else None
+        target = posixpath.normpath(posixpath.join(posixpath.dirname(path),
+                                                   data.decode("utf-8", "surrogateescape")))
+        if target == ".." or target.startswith(("../", "/")):
+            return None
+        path = target
+    return None
 
 
 def uncommitted_config(repo: Repo, config: Config, source: str | None, head: str) -> str | None:

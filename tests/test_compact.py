@@ -520,6 +520,23 @@ def test_refuses_during_a_merge(repo: GitRepo) -> None:
     assert repo.state() == before
 
 
+def test_apply_takes_a_committed_config_that_is_a_symlink_in_the_tree(repo: GitRepo) -> None:
+    # the work tree's .compactor.yaml is read through a symlink inside the work tree; HEAD's
+    # must be read the same way, or a committed config reads as "uncommitted" for ever
+    loop_repo(repo)
+    repo.write("conf/compactor.yaml", "archive_dir: docs/old\n")
+    (repo.root / ".compactor.yaml").symlink_to("conf/compactor.yaml")
+    repo.git("add", "conf/compactor.yaml", ".compactor.yaml")
+    repo.commit({}, message="config, linked")
+    r = run_compactor("compact", "--apply", "--branch", "tidy", cwd=repo.root)
+    assert r.code == 0 and "uncommitted config" not in r.err
+    assert repo.git("ls-tree", "-r", "--name-only", "tidy", "--", "docs/old").strip()
+    # an edit of the linked file is an uncommitted config like any other
+    repo.write("conf/compactor.yaml", "archive_dir: docs/older\n")
+    r = run_compactor("compact", "--apply", "--branch", "tidy2", cwd=repo.root)
+    assert r.code == 2 and "uncommitted config" in r.err
+
+
 def test_apply_refuses_an_uncommitted_config_and_uses_a_committed_one(repo: GitRepo) -> None:
     # the branch is built on HEAD's tree: made with a config HEAD lacks, it would carry
     # an inventory and an archive that HEAD's config does not give
