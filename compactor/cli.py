@@ -517,6 +517,14 @@ def inventory(ctx: Context, check_only: bool, fail_on_fix: bool, rev: str | None
         if plan.old is None:
             click.echo(f"{shown} is missing; run `compactor inventory` and commit it", err=True)
             return 1
+        if plan.stale and repo.is_shallow():
+            # the block depends on when each doc was first committed (families, phases,
+            # episodes): a shallow clone gives the docs older than it one time
+            click.echo(f"{shown} is stale in this shallow clone, maybe only because the "
+                       "history is cut (the inventory depends on when each doc was first "
+                       "committed); fetch the whole history (git fetch --unshallow; "
+                       "actions/checkout: fetch-depth: 0) and check again", err=True)
+            return 1
         if plan.stale:
             click.echo(f"{shown} is stale; run `compactor inventory` and commit it", err=True)
             return 1

@@ -20,9 +20,9 @@ from typing import Any, NamedTuple
 from compactor.errors import CompactorError, InputError, NotARepoError, RefusedError
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
-SHALLOW_RANGE = ("the range reaches past this shallow clone: fetch with --depth=0 or fetch the base "
-                 "(actions/checkout: fetch-depth: 0; git: git fetch --unshallow, or "
-                 "git fetch origin BASE)")
+SHALLOW_RANGE = ("the range reaches past this shallow clone: fetch the whole history or the base "
+                 "(git fetch --unshallow, or git fetch origin BASE; actions/checkout: "
+                 "fetch-depth: 0)")
 
 
 class GitError(CompactorError):

@@ -288,14 +288,20 @@ class CreationTimes:
         self._job: Background | None = None
         self._known: dict[str, int] | None = None
         self._since: str | None = None  # the cached ancestor the pass goes on from
+        self._shallow = False
         if head is None:
             return
-        if repo.is_shallow():
+        # a shallow clone's times are not the history's: they are neither stored (after
+        # `git fetch --unshallow` the same head would answer with them) nor read
+        self._shallow = repo.is_shallow()
+        if self._shallow:
             self.warnings.append(Warning(
                 None,
                 "shallow clone: files added before the oldest fetched commit get that commit's "
                 "time; run 'git fetch --unshallow' for exact creation times",
             ))
+            self._job = repo.start_creation_log(upto=head)
+            return
         self._answer = cache.get_created(head)
         if self._answer is not None:
             return
@@ -312,7 +318,8 @@ class CreationTimes:
             assert self._head is not None
             job = self._job  # None only when the repo has no commits at all
             self._answer = parse_creation_log(job.wait(), self._known) if job is not None else {}
-            self._cache.put_created(self._head, self._answer, self._since)
+            if not self._shallow:
+                self._cache.put_created(self._head, self._answer, self._since)
         return self._answer
 
     def poll(self) -> None:

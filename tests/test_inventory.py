@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import GitRepo, run_compactor
+from conftest import GitRepo, git, run_compactor
 
 from compactor import shapes
 from compactor.briefs import parse_brief, split_front_matter
@@ -635,3 +635,24 @@ def test_reworded_members_show_no_shape_novelty(repo: GitRepo) -> None:
     # JSON keeps the measured fields
     data = json.loads(run_compactor("scan", "--format", "json", cwd=repo.root).out)
     assert all(isinstance(b["novelty"], float) for b in data["briefs"] if b["path"] in BURST)
+
+
+def test_check_in_a_shallow_clone_says_the_cut_history_may_be_why(
+    loop: GitRepo, tmp_path: Path
+) -> None:
+    # the inventory depends on when each doc was first committed; a shallow clone gives
+    # every doc older than it the oldest fetched commit's time, and the check must say so
+    # instead of asking to regenerate an inventory that is fine
+    assert run_compactor("inventory", cwd=loop.root).code == 0
+    loop.commit({"docs/INVENTORY.md": inventory_text(loop)}, when=T0 + 86_400)
+    clone = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth", "1", f"file://{loop.root}", str(clone))
+    r = run_compactor("inventory", "--check", cwd=clone)
+    assert r.code == 1
+    assert r.err.endswith(
+        "docs/INVENTORY.md is stale in this shallow clone, maybe only because the history is "
+        "cut (the inventory depends on when each doc was first committed); fetch the whole "
+        "history (git fetch --unshallow; actions/checkout: fetch-depth: 0) and check again\n")
+    git(clone, "fetch", "-q", "--unshallow")
+    r = run_compactor("inventory", "--check", cwd=clone)  # times of the shallow run not reused
+    assert (r.code, r.err.splitlines()[-1]) == (0, "docs/INVENTORY.md is up to date")
