@@ -15,6 +15,10 @@ heading (``### Step 3: …``) and what sits under it.
 Names are normalised (``Audit log`` -> ``audit``, ``positive-path tests`` ->
 ``positive path``) and the lane's own action words are dropped from them.
 
+A dimension only one lane records is a column only in a family with a proof
+vocabulary (:func:`shared_counts`); a family without columns gets a one-line
+``note`` saying why instead of a matrix.
+
 The gap list names dimensions some lanes never proved (and, in a family whose
 lanes prove at least two of the standard dimensions — positive path, negative
 path, replay, audit — the standard ones no lane proved), guardrails whose
@@ -264,7 +268,7 @@ class MatrixRow:
 
 @dataclass(frozen=True)
 class Gap:
-    what: str  # "dimension", "never proved", "guardrail", "question", "no proof"
+    what: str  # "dimension", "never proved", "guardrail", "question"
     text: str  # one line, markdown
 
 
@@ -275,6 +279,7 @@ class Coverage:
     columns: tuple[str, ...]
     rows: tuple[MatrixRow, ...]
     gaps: tuple[Gap, ...]
+    note: str = ""  # without columns: why there is no matrix, one line
 
 
 def lane_name(b: Brief) -> str:
@@ -302,11 +307,36 @@ def lane_ranges(briefs: Sequence[Brief], members: Sequence[int], limit: int = 0)
     return ", ".join(parts)
 
 
-def _columns(config: Config, proofs: Sequence[LaneProof]) -> tuple[str, ...]:
+def _counts(proofs: Sequence[LaneProof]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for p in proofs:
         for d in p.dimensions:
             counts[d] = counts.get(d, 0) + 1
+    return counts
+
+
+def shared_counts(config: Config, proofs: Sequence[LaneProof]) -> dict[str, int]:
+    """The dimensions the family's lanes share, with how many lanes record each.
+
+    A dimension one lane records and no other is that lane's own section structure (the
+    subjects it happened to verify: "shipping address", "check backend status"), not a
+    dimension the others failed to prove — unless the family speaks a proof vocabulary:
+    some dimension recorded by at least ``VOCABULARY_LANES`` lanes and half of them (a lane
+    loop's positive path, audit, route …), against which one lane's extra "rollback" is
+    worth a column. A guardrail front matter field is declared, so always a column.
+    """
+    counts = _counts(proofs)
+    guards = {g.lower() for g in config.guardrail_fields}
+    need = max(VOCABULARY_LANES, math.ceil(len(proofs) / 2))
+    if any(n >= need for d, n in counts.items() if d not in guards):
+        return counts
+    return {d: n for d, n in counts.items() if n >= 2 or d in guards}
+
+
+VOCABULARY_LANES = 3  # lanes that must record one dimension before single-lane ones count
+
+
+def _columns(config: Config, counts: Mapping[str, int]) -> tuple[str, ...]:
     guards = [g.lower() for g in config.guardrail_fields if g.lower() in counts]
     standard = [s for s in STANDARD if s in counts and s not in guards]
     rest = sorted(
@@ -378,7 +408,8 @@ def family_coverage(
 ) -> Coverage:
     """The coverage matrix and gap list of one family; member bodies must be loaded."""
     proofs = [read_proof(i, briefs[i], config) for i in members]
-    columns = _columns(config, proofs)
+    counts = shared_counts(config, proofs)
+    columns = _columns(config, counts)
     by_label: dict[str, list[LaneProof]] = {}
     for p in proofs:
         b = briefs[p.index]
@@ -391,9 +422,9 @@ def family_coverage(
             cells.append("✓" if n == len(group) else "·" if n == 0 else f"{n}/{len(group)}")
         rows.append(MatrixRow(label, tuple(p.index for p in group), tuple(cells)))
     gaps: list[Gap] = []
+    note = ""
     if not columns:
-        gaps.append(Gap("no proof", "no lane records proof: none has a proof or guardrail "
-                                    "section with `Label: …` items, nor guardrail front matter"))
+        note = _no_matrix(proofs)
     else:
         for s in unproved_standard(columns):
             gaps.append(Gap("never proved", f"`{s}` is never proved in any lane"))
@@ -423,4 +454,21 @@ def family_coverage(
                 f"(always `{value}`{note})",
             ))
     gaps.extend(_questions(briefs, proofs))
-    return Coverage(family, tuple(members), columns, tuple(rows), tuple(gaps))
+    return Coverage(family, tuple(members), columns, tuple(rows), tuple(gaps), note)
+
+
+def _no_matrix(proofs: Sequence[LaneProof]) -> str:
+    """One line saying why a family has no coverage matrix."""
+    recording = [p for p in proofs if p.dimensions]
+    if not recording:
+        return (f"no coverage matrix: none of the {len(proofs)} lanes records a proof dimension "
+                "(a proof or verification section with `Label: …` items, or guardrail front "
+                "matter)")
+    names = len(_counts(proofs))
+    named = f"{names} name{'s' if names != 1 else ''}"
+    if len(recording) == 1:
+        return (f"no coverage matrix: only 1 of the {len(proofs)} lanes records proof "
+                f"dimensions ({named}), so there is nothing to compare across lanes")
+    return (f"no coverage matrix: the {len(recording)} of {len(proofs)} lanes that record proof "
+            f"share no dimension ({named}, each in one lane: what each lane verified, not a "
+            "dimension the others missed)")

@@ -197,6 +197,7 @@ def family_data(
         "trend_cell": trend_cell,
         "actions": [r.label for r in cov.rows],
         "columns": list(cov.columns),
+        "coverage_note": cov.note,
         "rows": [
             {"label": r.label, "lanes": lane_ranges(briefs, r.lanes, limit=6),
              "cells": list(r.cells)}

@@ -3,7 +3,7 @@ gaps and open questions come only from what a lane records as proved or asks."""
 
 from __future__ import annotations
 
-from conftest import GitRepo
+from conftest import GitRepo, run_compactor
 
 from compactor.config import Config
 from compactor.coverage import Coverage, family_coverage
@@ -119,3 +119,64 @@ def test_table_cells_bold_headings_and_code_ask_no_question(repo: GitRepo) -> No
     questions = [g.text for g in cov.gaps if g.what == "question"]
     assert len(questions) == 1, questions
     assert "Did the customer deduct the tax?" in questions[0]
+
+
+VERIFIED = """# {title}
+
+## Problem
+
+The numbering of quotations restarted at one after the fiscal year changed, so two
+quotations carried the same number and the second could not be saved.
+
+## Fix
+
+Moved the counter to one row per company and fiscal year, and made the next number a
+single atomic update of that row.
+
+## Verification Results
+
+### {subject}
+
+- Next number: as expected
+"""
+
+
+def test_a_subject_one_lane_verifies_is_no_column_without_a_shared_vocabulary(
+        repo: GitRepo) -> None:
+    subjects = ("Shipping address", "Backend service status", "Teal header")
+    docs = {
+        f"docs/NUMBERING_FIX{suffix}.md": VERIFIED.format(title=f"Numbering fix {k}",
+                                                          subject=subject)
+        for k, (suffix, subject) in enumerate(zip(("", "_FINAL", "_SUMMARY"), subjects,
+                                                  strict=True))
+    }
+    docs["docs/NUMBERING_FIX_SUMMARY.md"] = docs["docs/NUMBERING_FIX_SUMMARY.md"].replace(
+        "- Next number: as expected\n", "Looked right.\n")
+    cov = coverage_of(repo, docs)
+    # "next number" is recorded by two lanes: a shared dimension, the one column; each
+    # lane's own subject heading is no column and no "not proved by 2 of 3 lanes" gap
+    assert cov.columns == ("next number",)
+    assert [g.text for g in cov.gaps if g.what == "dimension"] == [
+        "`next number` not proved by 1 of 3 lanes: NUMBERING_FIX_SUMMARY"]
+
+
+def test_a_family_whose_lanes_share_no_dimension_says_so_in_one_line(repo: GitRepo) -> None:
+    docs = {
+        f"docs/NUMBERING_FIX{suffix}.md": VERIFIED.replace("- Next number: as expected\n", "")
+        .format(title=f"Numbering fix {k}", subject=subject)
+        for k, (suffix, subject) in enumerate(zip(
+            ("", "_FINAL", "_SUMMARY"), ("Shipping address", "Backend status", "Teal header"),
+            strict=True))
+    }
+    cov = coverage_of(repo, {**docs})
+    assert cov.columns == () and not cov.gaps
+    assert cov.note.startswith("no coverage matrix: the 3 of 3 lanes that record proof share "
+                               "no dimension (3 names, each in one lane")
+    result = run_compactor("inventory", cwd=repo.root)
+    assert result.code == 0
+    text = (repo.root / "docs/INVENTORY.md").read_text(encoding="utf-8")
+    if "### Family" in text:  # the three formed a family with a section
+        section = text.split("### Family", 1)[1].split("<details>", 1)[0]
+        assert "; no coverage matrix: the 3 of 3 lanes that record proof share no" in section
+        assert "| action | lanes |" not in section
+        assert "#### Missing gaps" not in section  # nothing to list: no "None found."
