@@ -12,7 +12,9 @@ the attack review in CHANGELOG/issue notes); the others are controls or were fix
   read author dates, which ``git commit --date`` sets freely (renamed copies without lane
   ids passed: A4, A5); it now reads committer dates, as the hook stamps a staged doc. A
   loop that forges both dates a day apart (A2) is, by the rule, laps a day apart.
-- B: the restatement leg's entry-page rule (``restate.standing``).
+- B: the restatement leg's entry-page rule (``restate.standing``): B4 is open — a folder
+  holding any other doc makes its README.md an entry page, and an entry page is kept
+  apart from every doc that is not one, not only from those written under it.
 - C: the restatement leg's batch/facet rule keys a batch by the creation time alone, so
   laps committed at one forged author date were "one batch" (C2; fixed with committer
   dates).
@@ -97,16 +99,18 @@ class Repo:
         return max((len(f["members"]) for f in json.loads(out)["families"]), default=0)
 
 
-def hook_row(top: Path, name: str, base: dict[str, str], laps: dict[str, str],
-             author: list[int] | None = None) -> None:
-    """Each lap staged, judged by the hook at its time (10 minutes apart) and committed —
-    with its true time, or with the forged author date ``author[k]``."""
+def hook_row(top: Path, name: str, base: dict[str, str],
+             laps: dict[str, str] | list[dict[str, str]], author: list[int] | None = None) -> None:
+    """Each lap (one file, or the files of one commit) staged, judged by the hook at its
+    time (10 minutes apart) and committed — with its true time, or with the forged author
+    date ``author[k]``."""
     repo = Repo(top / name.split()[0].lower())
     repo.commit(base, T0 - 10)
     outcomes = []
-    for k, (path, text) in enumerate(laps.items()):
+    commits = [{p: t} for p, t in laps.items()] if isinstance(laps, dict) else laps
+    for k, files in enumerate(commits):
         now = T0 + 600 * (k + 1)
-        repo.stage({path: text})
+        repo.stage(files)
         outcomes.append(repo.hook(now))
         repo.git("commit", "-q", "--no-verify", "-m", "lap",
                  author=now if author is None else author[k], committer=now)
@@ -147,6 +151,12 @@ def main() -> None:
     hook_row(top, "B3 README.md and a named doc in turn (fixed)", base,
              {(f"docs/status/lap-{k}/README.md" if k % 2 == 0 else p): t
               for k, (p, t) in enumerate(laps.items())})
+    # a README.md is an entry page once its folder holds any other doc: one line next to it
+    # is enough, and an entry page is never linked to a doc that is not one (anywhere)
+    hook_row(top, "B4 B3 + a one-line notes.md beside each README.md (OPEN)", base,
+             [{f"docs/status/lap-{k}/README.md": t,
+               f"docs/status/lap-{k}/notes.md": "# Notes\n\nSee the README.\n"}
+              if k % 2 == 0 else {p: t} for k, (p, t) in enumerate(laps.items())])
     facets = {f"docs/status/LEDGER_EXPORT_FIX_{f.upper()}.md":
               f"# Ledger export retry fix {f}\n" + t.split("\n", 1)[1]
               for f, t in zip(FACETS, laps.values(), strict=True)}
