@@ -21,6 +21,12 @@ After each stage it records the cache's bytes on disk (database and WAL) and the
 and bytes (pages, SQLite's ``dbstat``) of each table, and prints one markdown table.
 Nothing here is timed against a target: the ``check`` and ``scan`` seconds are there to
 show that a warm run stayed warm.
+
+    python benchmarks/cache_growth.py --gate-replay > pruned.txt
+    python benchmarks/gate_replay.py > plain.txt     # the same verdicts, line for line
+
+replays the real corpora through the gate with the cache pruned on every run (see
+``gate_replay_pruning_hard``): pruning must never change an answer.
 """
 
 from __future__ import annotations
@@ -179,6 +185,19 @@ def row(s: Sample) -> str:
             f"| {s.check_s:.2f} | {s.scan_s:.2f} |")
 
 
+def gate_replay_pruning_hard(corpora: list[str]) -> int:
+    """gate_replay.py in this process, every run that writes to the cache pruning it down
+    to what the last 2 such runs wrote or read (pruning must never change a verdict)."""
+    import runpy
+
+    from compactor import store
+
+    store.KEEP, store.TOUCH, store.PRUNE_EVERY = 2, 1, 1
+    sys.argv = ["gate_replay.py", *corpora]
+    runpy.run_path(str(Path(__file__).resolve().parent / "gate_replay.py"), run_name="__main__")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--briefs", type=int, default=3000)
@@ -190,7 +209,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--package", type=Path, default=None,
                         help="the compactor folder of another build to run (default: this one)")
+    parser.add_argument("--gate-replay", nargs="*", metavar="CORPUS", default=None,
+                        help="instead: run benchmarks/gate_replay.py (on CORPUS..., default "
+                             "all) with the cache pruned on every run that writes, keeping "
+                             "only the last 2 runs' rows; its output must equal a plain run's")
     args = parser.parse_args(argv)
+    if args.gate_replay is not None:
+        return gate_replay_pruning_hard(args.gate_replay)
     tenth = max(1, args.commits // 10)
     with tempfile.TemporaryDirectory(prefix="compactor-cache-growth-") as tmp:
         base = Path(tmp)
