@@ -611,7 +611,9 @@ def uncommitted_config(repo: Repo, config: Config, source: str | None, head: str
         return source or CONFIG_FILES[0]
     if theirs == config:
         return None
-    return source or their_source or CONFIG_FILES[0]
+    # the file that decides: of the two that gave the configs, the one read first (a
+    # .compactor.yaml deleted and not committed is named, not the pyproject.toml now read)
+    return next((f for f in CONFIG_FILES if f in (source, their_source)), CONFIG_FILES[0])
 
 
 def default_branch(repo: Repo, head: str) -> str:

@@ -537,6 +537,20 @@ def test_apply_takes_a_committed_config_that_is_a_symlink_in_the_tree(repo: GitR
     assert r.code == 2 and "uncommitted config" in r.err
 
 
+def test_apply_names_an_uncommitted_deletion_of_the_config_it_read(repo: GitRepo) -> None:
+    # HEAD's config is .compactor.yaml; deleted in the work tree, the pyproject.toml (as
+    # committed) is read instead: the file to commit is .compactor.yaml, not pyproject.toml
+    loop_repo(repo)
+    repo.commit({".compactor.yaml": "archive_dir: docs/old\n",
+                 "pyproject.toml": "[tool.compactor]\narchive_dir = \"docs/older\"\n"},
+                message="config")
+    (repo.root / ".compactor.yaml").unlink()
+    r = run_compactor("compact", "--apply", cwd=repo.root)
+    assert r.code == 2
+    assert "compactor: error: .compactor.yaml: uncommitted config" in r.err
+    assert "pyproject.toml" not in r.err
+
+
 def test_apply_refuses_an_uncommitted_config_and_uses_a_committed_one(repo: GitRepo) -> None:
     # the branch is built on HEAD's tree: made with a config HEAD lacks, it would carry
     # an inventory and an archive that HEAD's config does not give
