@@ -156,11 +156,15 @@ def _in_proof(stack: Sequence[tuple[int, bool, bool]]) -> bool:
     return any(p for _lvl, p, _n in stack) and not any(n for _lvl, _p, n in stack)
 
 
-def _records(raw: str) -> bool:
-    """Whether a list item's line records a proof dimension: a top-level bullet. A numbered
-    item is a step of a how-to ("3. **Click**: Send"), an indented one a detail of the
-    item above it ("   - **Line**: ~3055") — neither names a dimension."""
-    return not raw[:1].isspace() and not _ORDERED_ITEM.match(raw)
+def _records(raw: str, group: bool) -> bool:
+    """Whether a list item's line records a proof dimension: a top-level bullet, or a
+    bullet inside a top-level bullet that only names a group ("- Post-merge evidence:"
+    then "  - state: merged"). A numbered item is a step of a how-to ("3. **Click**:
+    Send"), any other indented one a detail of the item above it ("   - **Line**: ~3055")
+    — neither names a dimension."""
+    if raw[:1].isspace():
+        return group and not _ORDERED_ITEM.match(raw.lstrip())
+    return not _ORDERED_ITEM.match(raw)
 
 
 _BOLD_LINE = re.compile(r"^(?:\*\*|__)(?:(?!\*\*|__).)+(?:\*\*|__)\s*:?$")
@@ -168,16 +172,45 @@ _ITEM_MARK = re.compile(r"^(?:[-*+]|\d{1,9}[.)])\s+")
 _CODE_SPAN = re.compile(r"(`+)(?:(?!\1).)+\1")
 
 
+_CHECKED = re.compile(r"^\[[xX]\]")
+_LINK_TARGET = re.compile(r"\]\([^)]*\)|<?https?://\S+")
+_LEAD_BOLD = re.compile(r"^(\*\*|__)((?:(?!\1).)+)\1")
+_OFFER = re.compile(
+    r"\b(?:would you like me to|do you want me to|shall i|want me to|should i proceed)\b",
+    re.IGNORECASE,
+)
+_TODO = re.compile(r"\b(?:todo|tbd)\b", re.IGNORECASE)
+# TODO / TBD as a marker: opening the line, as a field's value, or closing the line — not a
+# word in prose about them ("Detect TODO comments", "TODO/FIXME handling", "a TBD status")
+_TODO_MARK = re.compile(r"(?:^\W*|:\W*)(?:todo|tbd)(?![\w/-])|\b(?:todo|tbd)\W*$",
+                        re.IGNORECASE)
+_QUOTED = re.compile(r"\"[^\"]*\"|“[^”]*”")  # a question quoted is mentioned, not asked
+
+
 def _asks(line: str) -> bool:
-    """Whether a (stripped) line raises an open question. A table row (its cells are
-    labels: ``| Purpose | TDS? |``) and a line that is all bold (a heading in disguise:
-    ``**Need help?**``) ask nothing."""
+    """Whether a (stripped) line raises an open question. Asking nothing: a table row (its
+    cells are labels: ``| Purpose | TDS? |``), a line that is all bold (a heading in
+    disguise: ``**Need help?**``) or whose ``?`` is only in its leading bold label
+    (``**Want the status?** → [link]``), a ticked task (``[x] …``: done), a ``?`` inside
+    code, a link's target or quotes (``Added "Is CI green?" to the standup``), an agent's
+    offer (``Would you like me to …?``) and TODO / TBD as a word in prose."""
     if not _may_ask(line) or line.startswith("|"):
         return False
-    text = _CODE_SPAN.sub(" ", _ITEM_MARK.sub("", line))  # code asks nothing: `a ? b : c`
+    text = _ITEM_MARK.sub("", line)
+    if _CHECKED.match(text):
+        return False
+    text = _CODE_SPAN.sub(" ", _CHECKBOX.sub("", text, count=1))
+    text = _QUOTED.sub(" ", _LINK_TARGET.sub("]", text))
     if _BOLD_LINE.match(text):
         return False
-    return bool(_QUESTION.search(text)) and not _NOT_QUESTION.search(text)
+    lead = _LEAD_BOLD.match(text)
+    if lead and "?" in lead.group(2):
+        text = text[lead.end():]
+    if _OFFER.search(text) or _NOT_QUESTION.search(text):
+        return False
+    if any(not _TODO.fullmatch(m.group(0)) for m in _QUESTION.finditer(text)):
+        return True
+    return bool(_TODO.search(text) and _TODO_MARK.search(text))
 
 
 def content_words(text: str, label: Sequence[str] = ()) -> frozenset[str]:
@@ -207,11 +240,13 @@ def read_proof(index: int, brief: Brief, config: Config) -> LaneProof:
     stack: list[tuple[int, bool, bool]] = []
     title_seen = False
     in_proof = False
+    group = False  # the last top-level item is a bullet naming a group ("- Evidence:")
     for raw, line in zip(body.split("\n"), outline(body), strict=True):
         role = line.role
         if role in ("blank", "code", "markup"):
             continue
         if role == "heading":
+            group = False
             level, text = line.level, " ".join(line.text.split())
             while stack and stack[-1][0] >= level:
                 stack.pop()
@@ -233,6 +268,8 @@ def read_proof(index: int, brief: Brief, config: Config) -> LaneProof:
             in_proof = _in_proof(stack)
             continue
         stripped = raw.strip()
+        if role == "item" and not raw[:1].isspace():
+            group = not _ORDERED_ITEM.match(raw) and line.text.replace("*", "").rstrip().endswith(":")
         if role == "item" and ":" in stripped:
             head = _label_of(_CHECKBOX.sub("", line.text, count=1))
             if head is not None:
@@ -241,7 +278,7 @@ def read_proof(index: int, brief: Brief, config: Config) -> LaneProof:
                     lowered = " ".join(name_words(head))
                     if lowered in guards:
                         dims.add(lowered)
-                    elif in_proof and _records(raw):
+                    elif in_proof and _records(raw, group):
                         dims.add(canonical(name))
         if _asks(stripped):
             questions.append(stripped)

@@ -110,6 +110,24 @@ QUESTIONS = """# {title}
 Did the customer deduct the tax?
 """
 
+MENTIONED = """
+## Navigation
+
+- **Want the project status?** → [status](STATUS.md)
+- Back: [index](/docs/todo/waves/README.md)
+- [x] Is the ledger reconciled nightly?
+- Added "Is CI green?" to the daily standup
+- The scanner flags TODO comments and TODO/FIXME pairs
+
+## Next
+
+- [ ] Does the export keep the currency column?
+- **Retries**: fixed or per request?
+- Owner: TBD
+
+Would you like me to proceed with the frontend now?
+"""
+
 
 def test_table_cells_bold_headings_and_code_ask_no_question(repo: GitRepo) -> None:
     cov = coverage_of(repo, {
@@ -119,6 +137,21 @@ def test_table_cells_bold_headings_and_code_ask_no_question(repo: GitRepo) -> No
     questions = [g.text for g in cov.gaps if g.what == "question"]
     assert len(questions) == 1, questions
     assert "Did the customer deduct the tax?" in questions[0]
+
+
+def test_a_question_mentioned_done_or_offered_is_not_open(repo: GitRepo) -> None:
+    cov = coverage_of(repo, {
+        "docs/EXPORT_STATUS.md": "# Export status\n" + MENTIONED,
+        "docs/EXPORT_STATUS_FINAL.md": "# Export status final\n\nShort notes only.\n",
+    })
+    questions = [g.text.split(": ", 1)[1] for g in cov.gaps if g.what == "question"]
+    # a bold label's question before a link, a link's target, a ticked task, a quoted
+    # question, TODO as a word and an agent's offer ask nothing; the rest stay open
+    assert questions == [
+        "“[ ] Does the export keep the currency column?”",
+        "“**Retries**: fixed or per request?”",
+        "“Owner: TBD”",
+    ]
 
 
 VERIFIED = """# {title}
@@ -180,3 +213,35 @@ def test_a_family_whose_lanes_share_no_dimension_says_so_in_one_line(repo: GitRe
         assert "; no coverage matrix: the 3 of 3 lanes that record proof share no" in section
         assert "| action | lanes |" not in section
         assert "#### Missing gaps" not in section  # nothing to list: no "None found."
+
+
+MERGED = """# PR {n} merge log
+
+## Summary
+
+Merged the change.
+
+## Verification
+
+- Required checks: all green
+- Post-merge evidence:
+  - state: merged
+  - base: main
+{extra}
+## Risk
+
+Low.
+"""
+
+
+def test_the_items_of_a_named_group_in_a_proof_section_are_dimensions(repo: GitRepo) -> None:
+    cov = coverage_of(repo, {
+        "docs/PR_101_MERGE_LOG.md": MERGED.format(n=101, extra="  - merged at: noon\n"),
+        "docs/PR_102_MERGE_LOG.md": MERGED.format(n=102, extra="  - merged at: dusk\n"),
+        "docs/PR_103_MERGE_LOG.md": MERGED.format(n=103, extra=""),
+    })
+    # "- Post-merge evidence:" only names a group: its sub-items are what was proved
+    assert set(cov.columns) == {"required checks", "post evidence", "state", "base",
+                                "merged at"}
+    assert [g.text for g in cov.gaps if g.what == "dimension"] == [
+        "`merged at` not proved by 1 of 3 lanes: PR_103_MERGE_LOG"]
