@@ -15,6 +15,12 @@ the attack review in CHANGELOG/issue notes); the others are controls or were fix
 - B: the restatement leg's entry-page rule (``restate.standing``): B4 is open — a folder
   holding any other doc makes its README.md an entry page, and an entry page is kept
   apart from every doc that is not one, not only from those written under it.
+- D: a consolidation output resets the run of every family it names (a close-out: a file
+  named ``*-closeout.md`` whose text names any lane of the family, judged as earlier than a
+  lane staged in the same commit) or of all families (a file at the configured inventory
+  path, whatever it holds, when that path is new). One line per lap turns every block of
+  A3 into a warning (D1, D2; D2's file is stale for ``inventory --check``, and ``compactor
+  inventory`` writes a real one as cheaply). Open: a design change of the gate.
 - C: the restatement leg's batch/facet rule keys a batch by the creation time alone, so
   laps committed at one forged author date were "one batch" (C2; fixed with committer
   dates).
@@ -163,6 +169,21 @@ def main() -> None:
     hook_row(top, "C1 titles end in a facet word (control)", base, facets)
     hook_row(top, "C2 same, every lap committed at one forged author date (fixed)", base, facets,
              [T0] * len(facets))
+    print("-- D: consolidation outputs that reset a run (check._since_output)")
+    laps_d1: list[dict[str, str]] = []
+    laps_d2: list[dict[str, str]] = []
+    for k, (path, text) in enumerate(copies.items()):
+        laps_d1.append({path: text})
+        laps_d2.append({path: text})
+        if k:  # the previous lap's file name is a name of the family (check._Names)
+            previous = Path(list(copies)[k - 1]).stem
+            laps_d1[-1][f"docs/closeouts/lap-{k}-closeout.md"] = f"{previous}\n"
+            laps_d2[-1][".compactor.yaml"] = f"inventory: docs/inventory/lap-{k}.md\n"
+            laps_d2[-1][f"docs/inventory/lap-{k}.md"] = "x\n"
+    hook_row(top, "D1 A3 + a one-line closeout naming the last lap, same commit (OPEN)",
+             readme, laps_d1)
+    hook_row(top, "D2 A3 + `inventory:` set to a new one-line file, same commit (OPEN)",
+             readme, laps_d2)
 
 
 if __name__ == "__main__":
