@@ -420,7 +420,7 @@ def run_scan(
         if apart:
             fams = group(matrix, eligible, config.threshold, keys, names, layout=layout,
                          veto=_shape_veto(briefs, sketches, apart))
-        fams = restated(repo, cache, config, fams, briefs, eligible)
+        fams = restated(repo, cache, config, fams, briefs, eligible, keys, names)
         fams = join_runs(briefs, fams, sketches, matrix, config.threshold)  # drifting runs: one family
         decided: list[Decision] = []
         if decisions:
@@ -519,11 +519,14 @@ def _snapshot_components(fams: Sequence[Family], eligible: Sequence[int],
 
 
 def restated(repo: Repo, cache: Cache, config: Config, fams: list[Family],
-             briefs: Sequence[Brief], eligible: Sequence[int]) -> list[Family]:
+             briefs: Sequence[Brief], eligible: Sequence[int],
+             keys: Sequence[tuple[float, int, str]] | None = None,
+             names: Sequence[str] | None = None) -> list[Family]:
     """The shape leg's families joined by the restatement leg (``restate.py``): links among
     the docs the shape leg left alone, and from them to each family's first member (two
     families are not joined here). Gists are cached per blob, and the links found for one
-    set of such docs as a whole (a warm scan reads one value)."""
+    set of such docs as a whole (a warm scan reads one value). ``keys`` and ``names``: each
+    brief's ``order_key`` and ``family_name``, when the caller has them already."""
     from compactor import restate
 
     if not config.restatement:
@@ -563,8 +566,10 @@ def restated(repo: Repo, cache: Cache, config: Config, fams: list[Family],
         return fams
     edges = [restate.Edge(at[a], at[b], score, tuple(fs), tuple(ts))
              for a, b, score, fs, ts in found]
-    keys = [order_key(b) for b in briefs]
-    names = [family_name(b) for b in briefs]
+    if keys is None:
+        keys = [order_key(b) for b in briefs]
+    if names is None:
+        names = [family_name(b) for b in briefs]
     return join(fams, edges, keys, names)
 
 
