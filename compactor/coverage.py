@@ -358,19 +358,21 @@ def shared_counts(config: Config, proofs: Sequence[LaneProof]) -> dict[str, int]
     A dimension one lane records and no other is that lane's own section structure (the
     subjects it happened to verify: "shipping address", "check backend status"), not a
     dimension the others failed to prove — unless the family speaks a proof vocabulary:
-    some dimension recorded by at least ``VOCABULARY_LANES`` lanes and half of them (a lane
-    loop's positive path, audit, route …), against which one lane's extra "rollback" is
-    worth a column. A guardrail front matter field is declared, so always a column.
+    some dimension recorded by at least ``VOCABULARY_LANES`` lanes and ``VOCABULARY_SHARE``
+    of them (a lane loop's positive path, audit, route …), against which one lane's extra
+    "rollback" is worth a column. A guardrail front matter field is declared, so always a
+    column.
     """
     counts = _counts(proofs)
     guards = {g.lower() for g in config.guardrail_fields}
-    need = max(VOCABULARY_LANES, math.ceil(len(proofs) / 2))
+    need = max(VOCABULARY_LANES, math.ceil(len(proofs) * VOCABULARY_SHARE))
     if any(n >= need for d, n in counts.items() if d not in guards):
         return counts
     return {d: n for d, n in counts.items() if n >= 2 or d in guards}
 
 
 VOCABULARY_LANES = 3  # lanes that must record one dimension before single-lane ones count
+VOCABULARY_SHARE = 0.75  # ... and this share of the family's lanes (a loop repeats its proof shape)
 
 
 def _columns(config: Config, counts: Mapping[str, int]) -> tuple[str, ...]:

@@ -245,3 +245,22 @@ def test_the_items_of_a_named_group_in_a_proof_section_are_dimensions(repo: GitR
                                 "merged at"}
     assert [g.text for g in cov.gaps if g.what == "dimension"] == [
         "`merged at` not proved by 1 of 3 lanes: PR_103_MERGE_LOG"]
+
+
+def report(n: int, items: list[str]) -> str:
+    lines = "\n".join(f"- {item}: {10 * n + k}" for k, item in enumerate(items))
+    return f"# Progress report {n}\n\nWork went on.\n\n## Test results\n\n{lines}\n"
+
+
+def test_one_lane_metric_is_no_column_where_most_lanes_share_no_vocabulary(
+        repo: GitRepo) -> None:
+    cov = coverage_of(repo, {
+        "docs/PROGRESS_1.md": report(1, ["Total tests"]),
+        "docs/PROGRESS_2.md": report(2, ["Total tests"]),
+        "docs/PROGRESS_3.md": report(3, ["Total tests", "Baseline", "Improvement"]),
+        "docs/PROGRESS_4.md": report(4, []),
+        "docs/PROGRESS_5.md": report(5, []),
+    })
+    # "total tests" in 3 of 5 lanes is shared; one report's extra metrics are its own, not
+    # a gap of the four others (a loop recording one dimension in most lanes would keep them)
+    assert cov.columns == ("total tests",)
