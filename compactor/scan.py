@@ -152,7 +152,10 @@ def read_briefs(
                            meanwhile=meanwhile))
     times = created() if created is not None else {}
     with store.paused_gc():  # fingerprinting (workers are forked) is done by now
-        return _build(entries, at, snap, rows, times, stamp, width, cache, rewrite, skey)
+        built = _build(entries, at, snap, rows, times, stamp, width, cache, rewrite, skey)
+    if rewrite and snap is not None:  # what the old snapshot held and the new one drops
+        store.write_dropped_rows(cache, settings, snap, at)
+    return built
 
 
 def _build(

@@ -777,6 +777,30 @@ _SKIPPED: dict[str, Any] = {
 
 
 
+def write_dropped_rows(cache: Cache, settings: str, snap: Snapshot, kept: Iterable[int]) -> None:
+    """Brief rows for the entries of ``snap`` that the snapshot replacing it no longer holds
+    (``kept``: the rows it keeps) — the files of a branch switched away from, the former
+    blobs of edited files: switching back reads them instead of fingerprinting the files
+    again, and pruning removes those no run reads."""
+    if not cache.enabled:
+        return
+    held = set(kept)
+    rows: dict[bytes, tuple[dict[str, Any], bytes]] = {}
+    for k, (path, blob) in enumerate(zip(snap.paths, snap.blobs, strict=True)):
+        if k in held:
+            continue
+        meta: dict[str, Any] = {"warnings": list(snap.warnings[k])} if k in snap.warnings else {}
+        if snap.skip[k]:
+            meta["skip"] = True
+            sig = b""
+        else:
+            for column in _SNAPSHOT_COLUMNS:
+                meta[column] = getattr(snap, column)[k]
+            sig = snap.matrix[k].astype("<u4").tobytes()
+        rows[entry_key(settings, path, blob)] = (meta, sig)
+    cache.put_many(rows)
+
+
 def read_snapshot(cache: Cache, key: bytes, width: int) -> Snapshot | None:
     """The stored snapshot, or None when there is none intact."""
     stored = cache.get_blobs([key]).get(key) if cache.enabled else None

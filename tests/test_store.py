@@ -454,3 +454,35 @@ def test_restatement_gists_live_as_long_as_the_links_computed_from_them(
                 when=T0 + 3600)
     repo.scan(now=T0 + 3660)
     assert computed == [1]
+
+
+def test_switching_between_far_apart_branches_fingerprints_nothing_again(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two branches further apart than the snapshot's slack: each switch rewrites the
+    snapshot, and the files the old one held but the new one drops are kept as rows, so
+    switching back reads them instead of parsing and fingerprinting them again."""
+    import compactor.scan as scan_module
+    from compactor.render import scan_json
+
+    monkeypatch.setattr(store, "SNAPSHOT_SLACK", 1)  # 4 files apart is far here
+    repo.commit({f"docs/lanes/S{k:03d}-export.md": LANE.format(lane=f"S{k:03d}")
+                 for k in (1, 2, 3)}, when=T0)
+    repo.git("checkout", "-q", "-b", "wide")
+    repo.commit({**DISTINCT, "docs/lanes/S004-export.md": LANE.format(lane="S004")},
+                when=T0 + 60)
+    fingerprinted: list[int] = []
+    original = scan_module.fingerprint_parts
+
+    def counting(repo_, config, entries):  # type: ignore[no-untyped-def]
+        fingerprinted.append(len(entries))
+        return original(repo_, config, entries)
+
+    monkeypatch.setattr(scan_module, "fingerprint_parts", counting)
+    for k in range(6):
+        repo.git("checkout", "-q", ("main", "wide")[k % 2])
+        fingerprinted.clear()
+        warm = scan_json(repo.scan(now=T0 + 600))
+        if k >= 2:
+            assert sum(fingerprinted) == 0, k
+        assert warm == scan_json(repo.scan(now=T0 + 600, use_cache=False))
