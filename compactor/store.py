@@ -186,7 +186,10 @@ class Cache:
                 self._warn(f"{path}: cannot rebuild the cache ({exc2}); running without")
                 self._db = None
         if self._db is not None:
-            self._clock = _clock(self._db)
+            try:
+                self._clock = _clock(self._db)
+            except sqlite3.Error as exc:
+                self._fail(exc)
 
     @property
     def enabled(self) -> bool:
@@ -494,7 +497,10 @@ def cache_state(repo: Repo) -> CacheState:
     path = cache_file(repo)
     if not path.is_file():
         return CacheState(path, False)
-    size = sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.is_file())
+    size = 0
+    for part in (path, Path(f"{path}-wal")):
+        with contextlib.suppress(OSError):  # gone meanwhile: another run closed it
+            size += part.stat().st_size
     try:
         db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=1)
     except sqlite3.Error as exc:
