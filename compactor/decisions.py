@@ -234,8 +234,11 @@ def _common_prefix(a: npt.NDArray[np.uint32], b: npt.NDArray[np.uint32]) -> int:
 
 
 # Above this much pairwise work (sum of members squared) families are decided side by side
-# (forked processes, else threads).
+# on threads (numpy lets go of the GIL in some steps).
 THREADED_WORK = 250_000
+# Above this much, in forked processes: forking a big scan's process costs ~0.1-0.3 s of CPU,
+# what deciding ~20M of such work takes (a 100k scan's families: ~160M, ~2 s).
+FORKED_WORK = 20_000_000
 
 
 def _prior(prior: tuple[npt.NDArray[np.uint32], FamilyDecisions] | None) -> FamilyDecisions | None:
@@ -307,7 +310,7 @@ def decide(
         jobs.append((rows, key, prior, keep))
     work = sum(len(rows) ** 2 - keep**2 for rows, _, _, keep in jobs)
     results: list[FamilyDecisions] | None = None
-    if threads > 1 and work >= THREADED_WORK and len(jobs) > 1:
+    if threads > 1 and work >= FORKED_WORK and len(jobs) > 1:
         results = _in_processes(config, jobs, threads)
     if results is None and threads > 1 and work >= THREADED_WORK and len(jobs) > 1:
         # numpy lets go of the GIL in some comparisons: big families decide side by side

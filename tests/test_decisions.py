@@ -68,8 +68,8 @@ def test_neighbours_from_a_later_start_are_the_tail() -> None:
 
 
 def test_families_decided_side_by_side_equal_one_by_one(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Big families are decided in forked processes (threads where there is no fork): the
-    same decisions as one family after another."""
+    """Big families are decided on threads, the biggest work in forked processes (threads
+    where there is no fork): the same decisions as one family after another."""
     rng = np.random.default_rng(3)
     blocks = [_family_rows(rng, n, 128, 50) for n in (400, 350, 5, 300)]
     sigs = np.concatenate(blocks)
@@ -92,6 +92,9 @@ def test_families_decided_side_by_side_equal_one_by_one(monkeypatch: pytest.Monk
         return got
 
     monkeypatch.setattr(decisions, "_in_processes", spy)
+    assert decisions.decide(config, briefs, sigs, families, threads=2) == serial
+    assert forked == []  # too little work to fork for: threads
+    monkeypatch.setattr(decisions, "FORKED_WORK", 1)
     assert decisions.decide(config, briefs, sigs, families, threads=2) == serial
     assert forked == [4]  # all four families came back from the processes
     monkeypatch.setattr(decisions, "_in_processes", lambda *args: None)  # no fork: threads
