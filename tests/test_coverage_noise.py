@@ -213,6 +213,11 @@ def test_a_family_whose_lanes_share_no_dimension_says_so_in_one_line(repo: GitRe
         assert "; no coverage matrix: the 3 of 3 lanes that record proof share no" in section
         assert "| action | lanes |" not in section
         assert "#### Missing gaps" not in section  # nothing to list: no "None found."
+        family = section.split("\n", 1)[0].strip()
+        closeout = run_compactor("closeout", family, "-o", "-", cwd=repo.root)
+        assert closeout.code == 0
+        assert "; no coverage matrix: the 3 of 3 lanes that record proof share no" in closeout.out
+        assert "None found." not in closeout.out  # no matrix: no gap it could have found
 
 
 MERGED = """# PR {n} merge log
