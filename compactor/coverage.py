@@ -501,7 +501,7 @@ def _no_matrix(proofs: Sequence[LaneProof]) -> str:
     recording = [p for p in proofs if p.dimensions]
     if not recording:
         return (f"no coverage matrix: none of the {len(proofs)} lanes records a proof dimension "
-                "(a proof or verification section with `Label: …` items, or guardrail front "
+                "(no proof or verification section with `Label: …` items, no guardrail front "
                 "matter)")
     names = len(_counts(proofs))
     named = f"{names} name{'s' if names != 1 else ''}"
