@@ -267,15 +267,20 @@ def _in_processes(config: Config, jobs: list[_Job], workers: int) -> list[Family
     if sys.platform != "linux":
         return None
     import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     global _forked
     order = sorted(range(len(jobs)), key=lambda i: -(len(jobs[i][0]) ** 2 - jobs[i][3] ** 2))
     _forked = (config, jobs)
     try:
-        with multiprocessing.get_context("fork").Pool(min(workers, len(jobs))) as pool:
-            got = pool.map(_decide_forked, order, chunksize=1)
-    except OSError:  # no processes to be had here (a tight container): decided otherwise
-        return None
+        # an executor, not multiprocessing.Pool: a worker that dies (the OOM killer, a
+        # signal) breaks the executor, where Pool.map waits for its lost task for ever
+        with ProcessPoolExecutor(min(workers, len(jobs)),
+                                 mp_context=multiprocessing.get_context("fork")) as pool:
+            got = list(pool.map(_decide_forked, order))
+    except (OSError, BrokenProcessPool):  # no processes to be had (a tight container), or
+        return None  # one died: decided otherwise
     finally:
         _forked = None
     out: list[FamilyDecisions] = [([], [], [], [], [])] * len(jobs)

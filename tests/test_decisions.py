@@ -100,3 +100,42 @@ def test_families_decided_side_by_side_equal_one_by_one(monkeypatch: pytest.Monk
     monkeypatch.setattr(decisions, "_in_processes", lambda *args: None)  # no fork: threads
     assert decisions.decide(config, briefs, sigs, families, threads=2) == serial
     assert {d.family for d in serial} == {"F0", "F1", "F2", "F3"}
+
+
+def test_a_worker_that_dies_leaves_no_scan_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A forked worker killed mid-family (the OOM killer, a signal) loses its task: the
+    families are then decided in this process, with the same decisions (multiprocessing's
+    Pool waited for the lost task for ever: a hook that never returned)."""
+    import os
+    import signal
+    import threading
+
+    rng = np.random.default_rng(5)
+    blocks = [_family_rows(rng, n, 128, 50) for n in (300, 200, 150)]
+    sigs = np.concatenate(blocks)
+    briefs, families, start = [], [], 0
+    for f, block in enumerate(blocks):
+        members = tuple(range(start, start + len(block)))
+        families.append(Family(f"F{f}", members))
+        briefs += [Brief(f"docs/{i}.md", "0" * 40, None, None, f"t{i}", "", "brief", 500)
+                   for i in members]
+        start += len(block)
+    config = Config()
+    serial = decisions.decide(config, briefs, sigs, families, threads=1)
+    monkeypatch.setattr(decisions, "THREADED_WORK", 1)
+    monkeypatch.setattr(decisions, "FORKED_WORK", 1)
+    here, real = os.getpid(), decisions._family
+
+    def dies_in_a_worker(config: Config, rows: Any, prior: Any, keep: int) -> Any:
+        if os.getpid() != here and len(rows) == 300:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(config, rows, prior, keep)
+
+    monkeypatch.setattr(decisions, "_family", dies_in_a_worker)
+    got: list[Any] = []
+    worker = threading.Thread(target=lambda: got.append(
+        decisions.decide(config, briefs, sigs, families, threads=2)), daemon=True)
+    worker.start()
+    worker.join(60)
+    assert not worker.is_alive(), "decide() still waits for the dead worker"
+    assert got == [serial]
