@@ -16,11 +16,12 @@ the attack review in CHANGELOG/issue notes); the others are controls or were fix
   holding any other doc makes its README.md an entry page, and an entry page is kept
   apart from every doc that is not one, not only from those written under it.
 - D: a consolidation output resets the run of every family it names (a close-out: a file
-  named ``*-closeout.md`` whose text names any lane of the family, judged as earlier than a
-  lane staged in the same commit) or of all families (a file at the configured inventory
-  path, whatever it holds, when that path is new). One line per lap turns every block of
-  A3 into a warning (D1, D2; D2's file is stale for ``inventory --check``, and ``compactor
-  inventory`` writes a real one as cheaply). Open: a design change of the gate.
+  named ``*-closeout.md`` whose text names any lane of the family) or of all families (a
+  file at the configured inventory path). Staged with each lap, one line per lap turned
+  every block of A3 into a warning (D1, D2); fixed: an output resets only runs of lanes
+  written after it (``check._Context.window_outputs``), and only the lap's first output
+  counts (``check._since_output``). Still cheap: one plausible close-out per lap (a pause
+  of more than a day) — a person reviewing close-outs is the only stop for that.
 - C: the restatement leg's batch/facet rule keys a batch by the creation time alone, so
   laps committed at one forged author date were "one batch" (C2; fixed with committer
   dates).
@@ -180,9 +181,9 @@ def main() -> None:
             laps_d1[-1][f"docs/closeouts/lap-{k}-closeout.md"] = f"{previous}\n"
             laps_d2[-1][".compactor.yaml"] = f"inventory: docs/inventory/lap-{k}.md\n"
             laps_d2[-1][f"docs/inventory/lap-{k}.md"] = "x\n"
-    hook_row(top, "D1 A3 + a one-line closeout naming the last lap, same commit (OPEN)",
+    hook_row(top, "D1 A3 + a one-line closeout naming the last lap, same commit (fixed)",
              readme, laps_d1)
-    hook_row(top, "D2 A3 + `inventory:` set to a new one-line file, same commit (OPEN)",
+    hook_row(top, "D2 A3 + `inventory:` set to a new one-line file, same commit (fixed)",
              readme, laps_d2)
 
 

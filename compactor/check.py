@@ -445,11 +445,20 @@ class _Context:
 
     def window_outputs(self, i: int, prior: Sequence[int]) -> list[int]:
         """The consolidation outputs before lane i within the window its run is measured
-        over (from the member WALK + 1 before it): an older one changes no count."""
+        over (its lap, from the member WALK + 1 before it at most): an older one changes
+        no count. An
+        output must be written before the lane, not with it: one staged in the same commit
+        as each lap would turn every block into a warning (``benchmarks/evasions.py`` D1,
+        and D2 for a file at a newly configured inventory path)."""
         briefs = self.briefs
-        start = briefs[prior[-WALK - 1]].created if len(prior) > WALK else None
+        # the lap's outputs only: its first output resets (``_since_output``), and one of
+        # an earlier lap must not stand in for it
+        first = prior[-WALK - 1] if len(prior) > WALK else prior[0] if prior else None
+        start = briefs[first].created if first is not None else None
+        mine = briefs[i].created
         return [o for o in self.outputs
-                if self.earlier(o, i) and (start is None or briefs[o].created >= start)]
+                if self.earlier(o, i) and (start is None or briefs[o].created >= start)
+                and not (mine and briefs[o].created >= mine)]
 
     def read(self, need: Iterable[int]) -> None:
         """Fill ``bodies`` for the briefs ``need`` (one batch read for those missing)."""
@@ -833,16 +842,19 @@ def _guardrails(ctx: _Context, i: int, prior: Sequence[int]) -> Condition | None
 def _since_output(
     ctx: _Context, i: int, fid: str, prior: Sequence[int]
 ) -> tuple[int | None, str | None]:
-    """(time, path) of the newest consolidation output before lane i that speaks for the
-    family; runs are counted from it. Only outputs within the window a run is measured
-    over are read (an older one changes no count)."""
+    """(time, path) of the first consolidation output of the family's latest lap (within
+    the window a run is measured over, before lane i) that speaks for the family; runs are
+    counted from it. A later one in the same lap resets nothing: after a repeated family
+    the next output is a close-out, and a loop that goes on writing lanes with a short
+    close-out every few laps is still one run (``benchmarks/evasions.py`` D1). A pause of
+    more than a day starts a new lap, where the first output counts again."""
     briefs = ctx.briefs
     cands = ctx.window_outputs(i, prior)
     if not cands:
         return None, None
     names = ctx.names(fid, prior)
     ctx.read(o for o in cands if briefs[o].path != ctx.config.inventory)
-    for o in sorted(cands, key=lambda o: -briefs[o].created):  # newest first
+    for o in sorted(cands, key=lambda o: (briefs[o].created, briefs[o].path)):  # first
         if _speaks_for(ctx, o, names):
             return briefs[o].created, briefs[o].path
     return None, None

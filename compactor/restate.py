@@ -700,16 +700,32 @@ def entry_pages(paths: Sequence[str]) -> frozenset[int]:
     folder that holds another of ``paths`` (in it or below). Such a page is the standing
     doc the others are written against, kept up to date in place, not a state announced.
     A README alone in its folder is the entry to nothing: a loop writing each lap as a new
-    folder's README.md is judged like any doc."""
-    held: Counter[str] = Counter()
-    for p in paths:
-        d = p
-        while "/" in d:
-            d = d.rsplit("/", 1)[0]
-            held[d] += 1
-        held[""] += 1
-    return frozenset(k for k, p in enumerate(paths)
-                     if standing(p) and held[p.rsplit("/", 1)[0] if "/" in p else ""] >= 2)
+    folder's README.md is judged like any doc. (One pass of C-level prefix tests over the
+    paths, for the few folders that have such a page: this runs on every scan.)"""
+    named = [k for k, p in enumerate(paths)
+             if ("readme" in (low := p.lower()) or "index" in low) and standing(p)]
+    if not named:
+        return frozenset()
+    folder = {k: paths[k].rsplit("/", 1)[0] + "/" if "/" in paths[k] else "" for k in named}
+    holds = {"": len(paths) >= 2}
+    asked = set(folder.values()) - {""}
+    if len(asked) > 8:  # many such folders: bisect a sorted copy, not a pass per folder
+        import bisect
+
+        ordered = sorted(paths)
+        for f in asked:
+            at = bisect.bisect_left(ordered, f)
+            holds[f] = at + 1 < len(ordered) and ordered[at + 1].startswith(f)
+        return frozenset(k for k in named if holds[folder[k]])
+    for f in asked:
+        found = 0  # two docs under f (the page and another) are enough: stop there
+        for p in paths:
+            if p.startswith(f):
+                found += 1
+                if found == 2:
+                    break
+        holds[f] = found == 2
+    return frozenset(k for k in named if holds[folder[k]])
 
 
 def series(lane: str | None) -> str | None:

@@ -7,6 +7,7 @@ import random
 import re
 import shlex
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -174,7 +175,9 @@ def test_a_generated_closeout_left_unfilled_resets_nothing(
     written = re.search(r"wrote (\S+)", made.err)
     assert written is not None
     closeout = written.group(1)
-    loop.commit({closeout: (loop.root / closeout).read_text()}, message="closeout, unread")
+    written_at = int(time.time()) - 120  # committed before the lane is staged, not with it
+    loop.commit({closeout: (loop.root / closeout).read_text()}, when=written_at,
+                message="closeout, unread")
 
     loop.stage({path: text})
     r = run_compactor("check", cwd=loop.root)
@@ -187,12 +190,49 @@ def test_a_generated_closeout_left_unfilled_resets_nothing(
     filled = (loop.root / closeout).read_text().replace(
         "- Next frontier:", "- Next frontier: the vendor API v2 migration").replace(
         "- Owner:", "- Owner: payments team")
-    loop.commit({closeout: filled}, message="closeout, filled in")
+    loop.commit({closeout: filled}, when=written_at + 60, message="closeout, filled in")
     loop.stage({path: text})
     r = run_compactor("check", cwd=loop.root)
     assert r.code == 1  # the stop conditions still hold ...
     assert "adjacent lanes" not in r.out  # ... but the run starts over from the close-out
     assert f"{closeout} already consolidates family" in r.out
+
+
+def test_a_closeout_staged_with_the_lane_resets_nothing(
+    loop: GitRepo, loop_docs: list[ExampleDoc]
+) -> None:
+    """After a repeated family the next output must be a close-out, not another lane: a
+    close-out (or any consolidation output) added in the same commit as the lane is no
+    output before it, so a loop cannot stage a one-line close-out with every lap."""
+    lanes = family_lanes(loop_docs)
+    loop.commit({".compactor.yaml": "max_adjacent: 1\n"}, message="config")
+    path, text = rename(lanes[-1], next_number(loop_docs), "cancel vendor")
+    ids = ", ".join(str(front(d.text, "lane")) for d in lanes)
+    closeout = {"docs/closeouts/lap-closeout.md":
+                f"---\nkind: closeout\n---\n# Close-out\n\nLanes {ids} are closed.\n"}
+    loop.stage({path: text, **closeout})
+    r = run_compactor("check", cwd=loop.root)
+    assert r.code == 1 and "adjacent lanes" in r.out, r
+    loop.git("rm", "-q", "--cached", "--", path, *closeout)
+    # a lap of lanes committed today (the fixture's lanes are older: a pause before it)
+    now, n = int(time.time()), next_number(loop_docs)
+    actions = ["cancel vendor", "refund vendor", "archive vendor", "merge vendor",
+               "split vendor"]
+    lane = [rename(lanes[-1], n + k, a) for k, a in enumerate(actions)]
+    loop.commit(dict(lane[:2]), when=now - 500, message="two lanes")
+    loop.commit(closeout, when=now - 400, message="a close-out, committed before")
+    loop.stage(dict(lane[2:3]))
+    r = run_compactor("check", cwd=loop.root)
+    assert "adjacent lanes" not in r.out, r  # committed before the lane, it resets the run
+    loop.commit({}, when=now - 300, message="a lane after the close-out")
+    loop.commit(dict(lane[3:4]), when=now - 250, message="and another")
+    again = {"docs/closeouts/lap-2-closeout.md": closeout["docs/closeouts/lap-closeout.md"]}
+    loop.commit(again, when=now - 100, message="another one-line close-out, same lap")
+    loop.stage(dict(lane[4:5]))
+    r = run_compactor("check", cwd=loop.root)
+    # once a lap: the run counts from the lap's first close-out, not the newest
+    assert r.code == 1 and "adjacent lanes" in r.out, r
+    assert "since its last consolidation output docs/closeouts/lap-closeout.md" in r.out, r
 
 
 def test_an_invented_claim_on_a_label_swapped_copy_is_refused(
