@@ -67,19 +67,25 @@ def test_neighbours_from_a_later_start_are_the_tail() -> None:
     assert list(decisions._neighbours(rows, start=170)) == _plain(rows, decisions.LOOKBACK)[169:]
 
 
-def test_families_decided_side_by_side_equal_one_by_one(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Big families are decided on threads, the biggest work in forked processes (threads
-    where there is no fork): the same decisions as one family after another."""
-    rng = np.random.default_rng(3)
-    blocks = [_family_rows(rng, n, 128, 50) for n in (400, 350, 5, 300)]
-    sigs = np.concatenate(blocks)
-    briefs, families, start = [], [], 0
+def _families(seed: int, sizes: tuple[int, ...]) -> tuple[list[Brief], Any, list[Family]]:
+    """Families of random signature rows of the given sizes, one after another."""
+    rng = np.random.default_rng(seed)
+    blocks = [_family_rows(rng, n, 128, 50) for n in sizes]
+    briefs: list[Brief] = []
+    families, start = [], 0
     for f, block in enumerate(blocks):
         members = tuple(range(start, start + len(block)))
         families.append(Family(f"F{f}", members))
         briefs += [Brief(f"docs/{i}.md", "0" * 40, None, None, f"t{i}", "", "brief", 500)
                    for i in members]
         start += len(block)
+    return briefs, np.concatenate(blocks), families
+
+
+def test_families_decided_side_by_side_equal_one_by_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Big families are decided on threads, the biggest work in forked processes (threads
+    where there is no fork): the same decisions as one family after another."""
+    briefs, sigs, families = _families(3, (400, 350, 5, 300))
     config = Config()
     serial = decisions.decide(config, briefs, sigs, families, threads=1)
     monkeypatch.setattr(decisions, "THREADED_WORK", 1)
@@ -110,16 +116,7 @@ def test_a_worker_that_dies_leaves_no_scan_waiting(monkeypatch: pytest.MonkeyPat
     import signal
     import threading
 
-    rng = np.random.default_rng(5)
-    blocks = [_family_rows(rng, n, 128, 50) for n in (300, 200, 150)]
-    sigs = np.concatenate(blocks)
-    briefs, families, start = [], [], 0
-    for f, block in enumerate(blocks):
-        members = tuple(range(start, start + len(block)))
-        families.append(Family(f"F{f}", members))
-        briefs += [Brief(f"docs/{i}.md", "0" * 40, None, None, f"t{i}", "", "brief", 500)
-                   for i in members]
-        start += len(block)
+    briefs, sigs, families = _families(5, (300, 200, 150))
     config = Config()
     serial = decisions.decide(config, briefs, sigs, families, threads=1)
     monkeypatch.setattr(decisions, "THREADED_WORK", 1)
