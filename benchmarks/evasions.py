@@ -12,9 +12,10 @@ the attack review in CHANGELOG/issue notes); the others are controls or were fix
   read author dates, which ``git commit --date`` sets freely (renamed copies without lane
   ids passed: A4, A5); it now reads committer dates, as the hook stamps a staged doc. A
   loop that forges both dates a day apart (A2) is, by the rule, laps a day apart.
-- B: the restatement leg's entry-page rule (``restate.standing``): B4 is open — a folder
-  holding any other doc makes its README.md an entry page, and an entry page is kept
-  apart from every doc that is not one, not only from those written under it.
+- B: the restatement leg's entry-page rule (``restate.entry_pages``): a README.md is an
+  entry page only of a folder that holds another doc (B3), and it is kept apart only from
+  the docs under its folder (B4: a one-line notes.md beside each lap's README made it an
+  entry page kept apart from every named lap).
 - D: a consolidation output resets the run of every family it names (a close-out: a file
   named ``*-closeout.md`` whose text names any lane of the family) or of all families (a
   file at the configured inventory path). Staged with each lap, one line per lap turned
@@ -160,7 +161,7 @@ def main() -> None:
               for k, (p, t) in enumerate(laps.items())})
     # a README.md is an entry page once its folder holds any other doc: one line next to it
     # is enough, and an entry page is never linked to a doc that is not one (anywhere)
-    hook_row(top, "B4 B3 + a one-line notes.md beside each README.md (OPEN)", base,
+    hook_row(top, "B4 B3 + a one-line notes.md beside each README.md (fixed)", base,
              [{f"docs/status/lap-{k}/README.md": t,
                f"docs/status/lap-{k}/notes.md": "# Notes\n\nSee the README.\n"}
               if k % 2 == 0 else {p: t} for k, (p, t) in enumerate(laps.items())])

@@ -25,10 +25,11 @@ holds (each figure measured on labelled real corpora, ``benchmarks/QUALITY.md``)
   holds the facets of one piece of work — its guide, its status, its test results, its
   plan. Two of them restate each other only when both announce its outcome, or neither
   names a facet (:data:`OUTCOME_WORDS`, :data:`FACET_WORDS`); written apart, any two may;
-- **no entry page**: a folder's ``README.md`` or ``index.md`` is the standing doc others
-  are written against (:func:`entry_pages`: a folder that holds other docs), never a
-  restatement of them (two entry pages are judged as any two docs, and a README alone in
-  its folder is no entry page: a loop must not hide its laps as folders' README.md);
+- **no entry page**: a folder's ``README.md`` or ``index.md`` is the standing doc the
+  docs under that folder are written against (:func:`entry_pages`: a folder that holds
+  other docs), never a restatement of them (two entry pages are judged as any two docs, so
+  is a README alone in its folder, and so are an entry page and a doc outside its folder: a
+  loop must not hide its laps as folders' README.md);
 - **one step**: for docs without a lane id, their names do not number different steps
   (``Cycle 2`` / ``Cycle 3``, ``A5`` / ``B2``): each names its own; numbered steps
   that copy each other are the shape leg's. Two lanes (docs with lane ids) are expected
@@ -356,6 +357,7 @@ class Doc:
     shown: Mapping[str, str] = field(default_factory=dict)  # stem -> the word as written
     batch: int = 0  # when the commit that added it was written (0: not known)
     standing: bool = False  # a folder's README.md / index.md: its entry page, no restatement
+    folder: str = ""  # the folder it is in ("docs/status/"; "" at the top)
 
 
 @dataclass(frozen=True)
@@ -619,7 +621,9 @@ def verdict(a: Doc, b: Doc, vocab: tuple[frozenset[str], ...]) -> str | None:
     """What keeps a pair similar enough apart, in a few words; None when it passes every
     test but the facts (read later)."""
     if a.standing != b.standing:  # an entry page and a doc written against it
-        return "one is a folder's entry page, the other a doc written against it"
+        entry, other = (a, b) if a.standing else (b, a)
+        if other.folder.startswith(entry.folder):  # under the page's folder
+            return "one is a folder's entry page, the other a doc written against it"
     ha, hb = a.gist.heads, b.gist.heads
     if (ha or hb) and len(ha & hb) / len(ha | hb) >= SKELETON:
         return (f"their headings agree ({len(ha & hb) / len(ha | hb):.2f} >= {SKELETON}): "
@@ -706,7 +710,7 @@ def entry_pages(paths: Sequence[str]) -> frozenset[int]:
              if ("readme" in (low := p.lower()) or "index" in low) and standing(p)]
     if not named:
         return frozenset()
-    folder = {k: paths[k].rsplit("/", 1)[0] + "/" if "/" in paths[k] else "" for k in named}
+    folder = {k: folder_of(paths[k]) for k in named}
     holds = {"": len(paths) >= 2}
     asked = set(folder.values()) - {""}
     if len(asked) > 8:  # many such folders: bisect a sorted copy, not a pass per folder
@@ -726,6 +730,11 @@ def entry_pages(paths: Sequence[str]) -> frozenset[int]:
                     break
         holds[f] = found == 2
     return frozenset(k for k in named if holds[folder[k]])
+
+
+def folder_of(path: str) -> str:
+    """The folder a path is in, with its slash (``docs/status/``; ``""`` at the top)."""
+    return path.rsplit("/", 1)[0] + "/" if "/" in path else ""
 
 
 def series(lane: str | None) -> str | None:

@@ -594,7 +594,7 @@ def restate_docs(repo: Repo, cache: Cache, briefs: Sequence[Brief], idx: Sequenc
         docs[i] = restate.Doc(restate.read_gist(gists[briefs[i].blob]), frozenset(terms),
                               restate.steps(briefs[i].path, briefs[i].title),
                               restate.series(briefs[i].lane), terms, briefs[i].created,
-                              i in entries)
+                              i in entries, restate.folder_of(briefs[i].path))
     return docs
 
 

@@ -260,12 +260,17 @@ def test_a_folders_entry_page_is_no_restatement(repo: GitRepo, name: str) -> Non
         assert fams == [None, None]
 
 
-def test_a_readme_alone_in_its_folder_is_judged_like_any_doc(repo: GitRepo) -> None:
+@pytest.mark.parametrize("beside", [None, "docs/ws-lap-2/notes.md"])
+def test_a_readme_alone_in_its_folder_is_judged_like_any_doc(
+        repo: GitRepo, beside: str | None) -> None:
     """A README.md that is the only doc of its folder is the entry to nothing: a loop that
     writes every other lap as a new folder's README.md (the rest under names of their own)
-    keeps one run of restatements, not two half runs."""
+    keeps one run of restatements, not two half runs. With a one-line note beside it, it
+    is that folder's entry page, but still none of a doc outside the folder."""
     alone = "docs/ws-lap-2/README.md"
-    repo.commit({**OTHERS, alone: BURST["docs/WEBSOCKET_TIMEOUT_FIX_COMPLETE.md"]}, when=T0)
+    more = {beside: "# notes\n\nnothing yet\n"} if beside else {}
+    repo.commit({**OTHERS, **more, alone: BURST["docs/WEBSOCKET_TIMEOUT_FIX_COMPLETE.md"]},
+                when=T0)
     repo.commit({"docs/WEBSOCKET_FIX_SUMMARY.md": BURST["docs/WEBSOCKET_FIX_SUMMARY.md"]},
                 when=T0 + 3600)
     scan = repo.scan()
