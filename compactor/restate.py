@@ -378,11 +378,16 @@ def _own_name_word(a: Doc, b: Doc, genre: frozenset[str]) -> bool:
     """Whether ``a``'s name has a content word (not a genre word, not in ``b``'s name)
     that ``b``'s text never uses, or uses ``OWN_RATIO`` times less often: ``a``'s
     subject, at most mentioned in passing by ``b``."""
-    for h in (_h32(w) for w in a.names - b.names - genre):
+    return next(_own_stems(a, b, genre), None) is not None
+
+
+def _own_stems(a: Doc, b: Doc, genre: frozenset[str]) -> Iterator[str]:
+    """The stems of ``a``'s name that are its subject against ``b`` (``_own_name_word``)."""
+    for w in a.names - b.names - genre:
+        h = _h32(w)
         mine, theirs = a.gist.terms.get(h, 0), b.gist.terms.get(h, 0)
         if mine >= 1 and mine >= OWN_RATIO * theirs:
-            return True
-    return False
+            yield w
 
 
 def _stage(names: frozenset[str], vocab: tuple[frozenset[str], ...]) -> int:
@@ -651,13 +656,7 @@ def verdict(a: Doc, b: Doc, vocab: tuple[frozenset[str], ...]) -> str | None:
 
 def _own_words(a: Doc, b: Doc, genre: frozenset[str]) -> list[str]:
     """The words ``_own_name_word`` finds, as ``a``'s name writes them."""
-    out = []
-    for w in sorted(a.names - b.names - genre):
-        h = _h32(w)
-        mine, theirs = a.gist.terms.get(h, 0), b.gist.terms.get(h, 0)
-        if mine >= 1 and mine >= OWN_RATIO * theirs:
-            out.append(a.shown.get(w, w))
-    return out
+    return [a.shown.get(w, w) for w in sorted(_own_stems(a, b, genre))]
 
 
 @dataclass(frozen=True)
