@@ -155,6 +155,11 @@ CORPORA: dict[str, Corpus] = {
                           r"\.md$", "negative",
                           "a coding agent's per-task, per-phase and per-PR completion reports, one template, each "
                           "its own work"),
+    # found and labelled by a fourth scout, unseen while detection was tuned on the 28 above (corpora6)
+    "chained": Corpus("enufacas+Chained", "ad8fe2cd85182da64e88bcd8ee8d81e5c4a11073", "docs/implementation-summaries/",
+                      r"^docs/implementation-summaries/[^/]+/[^/]+\.md$", "mixed",
+                      "coding agents' implementation, fix and mission-complete summaries of an autonomous-agent "
+                      "repo: each feature told again as summary, complete, comment"),
 }
 
 
