@@ -160,6 +160,11 @@ CORPORA: dict[str, Corpus] = {
                       r"^docs/implementation-summaries/[^/]+/[^/]+\.md$", "mixed",
                       "coding agents' implementation, fix and mission-complete summaries of an autonomous-agent "
                       "repo: each feature told again as summary, complete, comment"),
+    "ackwait": Corpus("hoidn+PtychoPINN", "2b1f432210ff9fa0c75a96729764bbdd2b2ad7ed",
+                      "plans/active/DEBUG-SIM-LINES-DOSE-001/reports/", r"\.md$", "positive",
+                      "a supervisor/engineer agent loop awaiting one maintainer's acknowledgement for a day: the "
+                      "same wait state re-reported every iteration", history="plans/active/DEBUG-SIM-LINES-DOSE-001",
+                      by_path=True),
 }
 
 
