@@ -165,6 +165,10 @@ CORPORA: dict[str, Corpus] = {
                       "a supervisor/engineer agent loop awaiting one maintainer's acknowledgement for a day: the "
                       "same wait state re-reported every iteration", history="plans/active/DEBUG-SIM-LINES-DOSE-001",
                       by_path=True),
+    "adrs": Corpus("oaknational+oak-open-curriculum-ecosystem", "5405f57631fda28ed1c22246cc881be764f0697b",
+                   "docs/architecture/architectural-decisions/", r"/0\d\d-[^/]+\.md$", "negative",
+                   "architectural decision records 001-099 of an agent-assisted repo, one template, each its own "
+                   "decision (several superseding others)", history="*.md"),
 }
 
 
