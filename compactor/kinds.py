@@ -92,13 +92,33 @@ def is_ack_text(config: Config, body: str, words: int) -> bool:
 
     Short alone is not enough: a terse lane brief with sections (two or more
     headings) is a brief that happens to end with "next slice", not chatter —
-    unless it opens with an acknowledgement.
+    unless it opens with an acknowledgement. Only its prose is read (:func:`_prose`).
     """
     if not 0 < words <= config.ack_max_words:
         return False
-    if _OPENS_WITH_ACK.search(body.lstrip()):
+    prose = _prose(body)
+    if _OPENS_WITH_ACK.search(prose.lstrip()):
         return True
-    return len(_HEADINGS.findall(body)) < 2 and _ACK_SIGNALS.search(body) is not None
+    return len(_HEADINGS.findall(body)) < 2 and _ACK_SIGNALS.search(prose) is not None
+
+
+def _prose(body: str) -> str:
+    """A short text's prose: without table rows and fenced code. Chatter is said in
+    sentences; a table column headed "Ack" or a ``next step`` in a code block is data
+    (a generated status table is no acknowledgement)."""
+    out, fence = [], ""
+    for line in body.split("\n"):
+        text = line.strip()
+        if fence:
+            if text.startswith(fence):
+                fence = ""
+            continue
+        if text.startswith(("```", "~~~")):
+            fence = text[:3]
+            continue
+        if not text.startswith("|"):
+            out.append(line)
+    return "\n".join(out)
 
 
 # The kinds a name must *be* (its last words), never merely mention: postmortems,

@@ -162,8 +162,15 @@ LONG_LOOP_BODY = "\n".join(
         ("docs/closeouts/operator-actions.md", "# Operator actions\n\ntext\n", "closeout"),
         ("docs/INVENTORY.md", "# Everything\n\ntext\n", "coverage"),
         ("docs/SPRINT_4_POSTMORTEM.md", "# Sprint 4\n\ntext\n", "postmortem"),
-        # short chatter is still an ACK
+        # a short generated table whose column is headed "Ack" (or a code block that says
+        # "next step") is data, not chatter
+        ("docs/watch/inbox_sla_watch.md", "# Inbox scan history\n\n| Generated | Ack | Hours |\n"
+         "|---|---|---|\n| 2026-01-23T03:57 | No | 4.57 |\n", "other"),
+        ("docs/watch/runner.md", "# Runner\n\n```\nqueue: next step pending\n```\n", "other"),
+        # short chatter is still an ACK, in prose beside a table too
         ("docs/S091-ack.md", "ACK S091. Next bounded slice: S092 cancel vendor. Proceed.", "ack"),
+        ("docs/S092-note.md", "Acknowledged, moving on to S093.\n\n| lane | state |\n|---|---|\n"
+         "| S092 | done |\n", "ack"),
     ],
 )
 def test_kinds_come_from_evidence_not_incidental_words(path: str, text: str, kind: str) -> None:
