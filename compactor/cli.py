@@ -505,7 +505,13 @@ def inventory(ctx: Context, check_only: bool, fail_on_fix: bool, rev: str | None
         raise InputError("inventory: --check writes nothing, --exit-non-zero-on-fix writes; "
                          "pass one of them")
     from compactor.files import path_for_humans
-    from compactor.inventory import apply_inventory, inventory_scan, plan_inventory
+    from compactor.inventory import (
+        apply_inventory,
+        has_conflict_markers,
+        inventory_scan,
+        plan_inventory,
+        stale_cause,
+    )
 
     repo, config = ctx.repo, ctx.config
     result = inventory_scan(repo, config, progress=progress_printer(), rev=rev,
@@ -513,20 +519,15 @@ def inventory(ctx: Context, check_only: bool, fail_on_fix: bool, rev: str | None
     show_warnings(result.warnings)
     plan = plan_inventory(repo, config, result, old_from=rev if check_only else None)
     shown = path_for_humans(plan.path) + (f" in {rev}" if rev and check_only else "")
+    if has_conflict_markers(plan.new):  # outside the generated block: a human's to resolve
+        warn(f"{shown} still holds merge conflict markers outside its generated block: resolve "
+             f"them by hand, then `git add {path_for_humans(plan.path)}`")
     if check_only:
         if plan.old is None:
             click.echo(f"{shown} is missing; run `compactor inventory` and commit it", err=True)
             return 1
-        if plan.stale and repo.is_shallow():
-            # the block depends on when each doc was first committed (families, phases,
-            # episodes): a shallow clone gives the docs older than it one time
-            click.echo(f"{shown} is stale in this shallow clone, maybe only because the "
-                       "history is cut (the inventory depends on when each doc was first "
-                       "committed); fetch the whole history (git fetch --unshallow; "
-                       "actions/checkout: fetch-depth: 0) and check again", err=True)
-            return 1
         if plan.stale:
-            click.echo(f"{shown} is stale; run `compactor inventory` and commit it", err=True)
+            click.echo(stale_message(shown, stale_cause(repo, plan, rev)), err=True)
             return 1
         click.echo(f"{shown} is up to date", err=True)
         return 0
@@ -535,10 +536,43 @@ def inventory(ctx: Context, check_only: bool, fail_on_fix: bool, rev: str | None
             click.echo(f"fixed {shown}: it was {'missing' if plan.old is None else 'stale'}; "
                        f"`git add {shown}` and commit again", err=True)
             return 1
-        click.echo(f"wrote {shown}", err=True)
+        if has_conflict_markers(plan.old) and not has_conflict_markers(plan.new):
+            click.echo(f"wrote {shown} (regenerated over the merge conflict); "
+                       f"`git add {shown}` to mark it resolved", err=True)
+        else:
+            click.echo(f"wrote {shown}", err=True)
     else:
         click.echo(f"{shown} is up to date", err=True)
     return 0
+
+
+def base_branch() -> str:
+    """The pull request's base branch when the CI names it, else words for it."""
+    for name in ("GITHUB_BASE_REF", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME"):
+        value = os.environ.get(name, "")
+        if value and value.isprintable() and " " not in value:
+            return value
+    return "the base branch"
+
+
+def stale_message(shown: str, cause: str | None) -> str:
+    """What `inventory --check` says about a stale inventory: what to do that works."""
+    if cause == "conflict":
+        return (f"{shown} holds merge conflict markers; run `compactor inventory` (it "
+                f"regenerates its generated block over them), then `git add {shown}` and commit")
+    if cause == "shallow":
+        # the block depends on when each doc was first committed (families, phases,
+        # episodes): a shallow clone gives the docs older than it one time
+        return (f"{shown} is stale in this shallow clone, maybe only because the history is "
+                "cut (the inventory depends on when each doc was first committed); fetch the "
+                "whole history (git fetch --unshallow; actions/checkout: fetch-depth: 0) and "
+                "check again")
+    if cause == "merge":
+        # each side regenerated it for its own docs; on the branch alone it is fresh
+        return (f"{shown} is stale in this merge commit (a pull request merged into its base?): "
+                f"it lacks docs one side added; merge or rebase {base_branch()} into your "
+                "branch, run `compactor inventory`, and commit it")
+    return f"{shown} is stale; run `compactor inventory` and commit it"
 
 
 @cli.command()

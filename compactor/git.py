@@ -477,6 +477,12 @@ class Repo:
         proc = _run(self.root, ["symbolic-ref", "-q", "--short", "HEAD"], check=False)
         return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
 
+    def parents(self, rev: str) -> list[str]:
+        """The parents of commit ``rev`` (two or more: a merge commit; none in a shallow
+        clone's oldest commit)."""
+        out = self.text("rev-list", "--parents", "-n", "1", rev, "--")
+        return out.split()[1:]
+
     def operation_in_progress(self) -> str | None:
         """'merge', 'rebase', 'cherry-pick' or 'revert' when one is under way."""
         gd = self.git_dir()

@@ -19,10 +19,11 @@ window and burn rate live in ``compactor report``).
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from compactor.blocks import (  # noqa: F401 - MarkerError, markers, read_block: re-exported
     MarkerError,
@@ -480,13 +481,62 @@ def plan_inventory(repo: Repo, config: Config, scan: Scan | None = None,
     else:
         old = _committed_text(repo, old_from, config.inventory)
     base = old if old is not None else HEADER
-    new = with_line_endings(replace_block(base, INVENTORY_BLOCK, content, where=config.inventory),
-                            base)
+    try:
+        block = replace_block(base, INVENTORY_BLOCK, content, where=config.inventory)
+    except MarkerError:
+        if not has_conflict_markers(base):
+            raise
+        raise MarkerError(
+            f"{config.inventory}: a merge conflict splits the markers of its generated block; "
+            f"keep one side's file (git checkout --ours {config.inventory}), then run "
+            "`compactor inventory` again") from None
+    new = with_line_endings(block, base)
     same = False
     if old is not None and old != new:  # what git would store may still be the same
         same = repo.stored_blob(config.inventory, old.encode("utf-8")) == \
             repo.stored_blob(config.inventory, new.encode("utf-8"))
     return InventoryPlan(config.inventory, old, new, same)
+
+
+_CONFLICT_START = re.compile(r"^<{7}(?: |\r?$)", re.M)
+_CONFLICT_END = re.compile(r"^>{7}(?: |\r?$)", re.M)
+
+
+def has_conflict_markers(text: str | None) -> bool:
+    """Whether ``text`` holds a git merge conflict: a ``<<<<<<<`` line, later a ``>>>>>>>``
+    line (both at the start of a line, as git writes them)."""
+    if not text or "<<<<<<<" not in text:
+        return False
+    start = _CONFLICT_START.search(text)
+    return start is not None and _CONFLICT_END.search(text, start.end()) is not None
+
+
+StaleCause = Literal["conflict", "shallow", "merge"]
+
+
+def stale_cause(repo: Repo, plan: InventoryPlan, rev: str | None = None) -> StaleCause | None:
+    """Why a stale inventory is stale, when it is more than a doc added without
+    regenerating it (the message then names what to do instead):
+
+    - ``conflict``: the file holds merge conflict markers (``compactor inventory``
+      regenerates the block over them);
+    - ``shallow``: the clone is shallow, and the creation times it gives may be all
+      that differs;
+    - ``merge``: the commit checked (``rev``, else a detached HEAD: a CI checkout of a
+      pull request's merge ref) is a merge commit. Each side regenerated the inventory
+      for its own docs only; regenerating on the merge fixes it, and on a pull request
+      that means merging (or rebasing onto) the base on the branch: running
+      ``compactor inventory`` on the branch alone changes nothing.
+    """
+    if has_conflict_markers(plan.old):
+        return "conflict"
+    if repo.is_shallow():
+        return "shallow"
+    commit = repo.resolve(rev) if rev is not None else repo.head()
+    if commit is not None and (rev is not None or repo.branch() is None) \
+            and len(repo.parents(commit)) >= 2:
+        return "merge"
+    return None
 
 
 def with_line_endings(text: str, base: str) -> str:

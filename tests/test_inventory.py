@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -656,3 +657,136 @@ def test_check_in_a_shallow_clone_says_the_cut_history_may_be_why(
     git(clone, "fetch", "-q", "--unshallow")
     r = run_compactor("inventory", "--check", cwd=clone)  # times of the shallow run not reused
     assert (r.code, r.err.splitlines()[-1]) == (0, "docs/INVENTORY.md is up to date")
+
+
+# -- concurrent pull requests -------------------------------------------------------------------
+
+
+def note(title: str, body: str) -> str:
+    return f"# {title}\n\n{body}\n\n## Details\n\n- {body.lower()} for the {title.lower()} team.\n"
+
+
+def pr_branch(repo: GitRepo, name: str, files: dict[str, str], when: int) -> str:
+    """A branch off HEAD adding ``files`` with their inventory regenerated, as the hooks do."""
+    repo.git("checkout", "-q", "-b", name)
+    repo.stage(files)
+    date = {"GIT_COMMITTER_DATE": f"{when} +0000"}
+    assert run_compactor("inventory", cwd=repo.root, env=date).code == 0
+    return repo.commit({"docs/INVENTORY.md": inventory_text(repo), **files}, when=when)
+
+
+def docs_main(repo: GitRepo) -> None:
+    repo.commit({"docs/ops/runbook.md": note("Runbook", "How to page the on-call engineer"),
+                 "docs/ops/backups.md": note("Backups", "Nightly backups go to cold storage")},
+                when=T0)
+    assert run_compactor("inventory", cwd=repo.root).code == 0
+    repo.commit({"docs/INVENTORY.md": inventory_text(repo)}, when=T0 + 60)
+
+
+def merge_ref(repo: GitRepo, base: str, head: str) -> None:
+    """What CI checks out for a pull request: a detached merge of its head into the base
+    (GitHub's refs/pull/N/merge: first parent the base)."""
+    repo.git("checkout", "-q", "--detach", base)
+    repo.git("merge", "-q", "--no-ff", "--no-verify", "-m", "merge ref", head)
+
+
+def test_two_concurrent_doc_prs_get_advice_that_turns_the_second_green(repo: GitRepo) -> None:
+    docs_main(repo)
+    pr_branch(repo, "pr-a", {"docs/ops/cache.md": note("Cache", "The runner cache is per OS")},
+              T0 + 600)
+    repo.git("checkout", "-q", "main")
+    pr_branch(repo, "pr-b", {"docs/ops/retry.md": note("Retry", "Webhooks retry three times")},
+              T0 + 700)
+    repo.git("checkout", "-q", "main")
+    repo.git("merge", "-q", "--ff-only", "pr-a")
+    # CI on pr-b: its merge with main is clean, but each side's inventory lacks the other's doc
+    merge_ref(repo, "main", "pr-b")
+    ci = {"GITHUB_BASE_REF": "main"}
+    red = run_compactor("inventory", "--check", cwd=repo.root, env=ci)
+    assert red.code == 1
+    assert red.err == (
+        "docs/INVENTORY.md is stale in this merge commit (a pull request merged into its base?): "
+        "it lacks docs one side added; merge or rebase main into your branch, run `compactor "
+        "inventory`, and commit it\n")
+    # the advice, followed on pr-b, turns the next merge ref green
+    repo.git("checkout", "-q", "pr-b")
+    assert run_compactor("inventory", "--check", cwd=repo.root).code == 0  # fresh on its own
+    repo.git("merge", "-q", "--no-verify", "--no-edit", "main")
+    assert run_compactor("inventory", cwd=repo.root).err == "wrote docs/INVENTORY.md\n"
+    repo.commit({"docs/INVENTORY.md": inventory_text(repo)}, when=T0 + 800)
+    merge_ref(repo, "main", "pr-b")
+    green = run_compactor("inventory", "--check", cwd=repo.root, env=ci)
+    assert (green.code, green.err) == (0, "docs/INVENTORY.md is up to date\n")
+    # without a CI variable naming the base, the advice names it generically
+    repo.git("checkout", "-q", "main")
+    pr_branch(repo, "pr-c", {"docs/ops/alerts.md": note("Alerts", "Alerts page after 5 min")},
+              T0 + 900)
+    repo.git("checkout", "-q", "main")
+    repo.commit({"docs/ops/dns.md": note("DNS", "Records live in the zone repo")}, when=T0 + 950)
+    assert run_compactor("inventory", cwd=repo.root).code == 0
+    repo.commit({"docs/INVENTORY.md": inventory_text(repo)}, when=T0 + 960)
+    merge_ref(repo, "main", "pr-c")
+    red = run_compactor("inventory", "--check", cwd=repo.root)
+    assert red.code == 1 and "merge or rebase the base branch into your branch" in red.err
+
+
+def test_a_conflicted_inventory_is_one_command_to_resolve(repo: GitRepo) -> None:
+    docs_main(repo)
+    pr_branch(repo, "pr-a", {"docs/ops/cache.md": note("Cache", "The runner cache is per OS")},
+              T0 + 600)
+    repo.git("checkout", "-q", "main")
+    pr_branch(repo, "pr-c", {f"docs/ops/{n}.md": note(n.title(), f"All about {n} checks")
+                             for n in ("quota", "latency", "errors")}, T0 + 700)
+    repo.git("checkout", "-q", "main")
+    repo.git("merge", "-q", "--ff-only", "pr-a")
+    repo.git("checkout", "-q", "pr-c")
+    merge = subprocess.run(["git", "merge", "--no-edit", "main"], cwd=repo.root,
+                           capture_output=True, text=True)
+    assert merge.returncode == 1 and "CONFLICT (content): Merge conflict in docs/INVENTORY.md" \
+        in merge.stdout
+    assert "<<<<<<< " in inventory_text(repo)
+    before = repo.state()
+    check = run_compactor("inventory", "--check", cwd=repo.root)
+    assert check.code == 1
+    assert check.err == (
+        "docs/INVENTORY.md holds merge conflict markers; run `compactor inventory` (it "
+        "regenerates its generated block over them), then `git add docs/INVENTORY.md` and "
+        "commit\n")
+    assert repo.state() == before
+    fixed = run_compactor("inventory", cwd=repo.root)
+    assert fixed.code == 0
+    assert fixed.err == ("wrote docs/INVENTORY.md (regenerated over the merge conflict); "
+                         "`git add docs/INVENTORY.md` to mark it resolved\n")
+    text = inventory_text(repo)
+    assert "<<<<<<<" not in text and ">>>>>>>" not in text
+    assert "| artifacts | 6 (" in text  # both sides' docs: 2 on main, 1 from pr-a, 3 here
+    repo.git("add", "docs/INVENTORY.md")
+    repo.commit({}, when=T0 + 800, message="merge main")
+    assert run_compactor("inventory", "--check", cwd=repo.root).code == 0
+    merge_ref(repo, "main", "pr-c")
+    assert run_compactor("inventory", "--check", cwd=repo.root).code == 0
+
+
+def test_conflict_markers_outside_the_generated_block_are_left_and_named(repo: GitRepo) -> None:
+    docs_main(repo)
+    text = inventory_text(repo)
+    conflicted = ("# Inventory\n\n<<<<<<< HEAD\nOwned by ops.\n=======\nOwned by infra.\n"
+                  ">>>>>>> main\n\n" + text[text.index("<!-- compactor:inventory:begin"):])
+    repo.write("docs/INVENTORY.md", conflicted)
+    done = run_compactor("inventory", cwd=repo.root)
+    assert done.code == 0
+    assert done.err.splitlines() == [
+        "compactor: warning: docs/INVENTORY.md still holds merge conflict markers outside its "
+        "generated block: resolve them by hand, then `git add docs/INVENTORY.md`",
+        "docs/INVENTORY.md is up to date"]
+    assert "Owned by ops.\n=======\nOwned by infra." in inventory_text(repo)
+    # a conflict that splits the block's own markers: one side's file, then regenerate
+    end = "<!-- compactor:inventory:end -->"
+    split = text.replace(end, f"<<<<<<< HEAD\n{end}\nours\n=======\n{end}\ntheirs\n>>>>>>> main")
+    repo.write("docs/INVENTORY.md", split)
+    refused = run_compactor("inventory", cwd=repo.root)
+    assert (refused.code, refused.err) == (2, (
+        "compactor: error: docs/INVENTORY.md: a merge conflict splits the markers of its "
+        "generated block; keep one side's file (git checkout --ours docs/INVENTORY.md), then "
+        "run `compactor inventory` again\n"))
+    assert inventory_text(repo) == split
