@@ -1360,6 +1360,15 @@ def render_text(result: CheckResult) -> str:
     return "\n\n".join([*chunks, tail])
 
 
+ADD_TO_IT = "add to it instead of opening another lane"
+
+
+def _advised(v: Verdict) -> bool:
+    """Whether the verdict comes with what to write instead (a block on repetition, not
+    only on the token budget or an unearned claim)."""
+    return v.outcome == "block" and any(c.name not in ("budget", "claim") for c in v.conditions)
+
+
 def verdict_text(v: Verdict) -> str:
     head = "BLOCKED" if v.outcome == "block" else "WARNING"
     lines = [f"{head} {path_for_humans(v.path)} ({v.lane})"]
@@ -1389,14 +1398,14 @@ def verdict_text(v: Verdict) -> str:
             lines.append(f"    - {TITLES[c.name]}: {c.evidence}{_graded(c)}{mode}")
     if v.question:
         lines.append(f"  {v.question}")
-    if v.outcome == "block" and any(c.name not in ("budget", "claim") for c in v.conditions):
+    if _advised(v):
         due = v.due()
         if due:
             lines.append("  Due instead of another lane:")
             lines.extend(f"    - {what}: {how}" for what, how in due)
         if v.consolidated_by:
             lines.append(f"  {path_for_humans(v.consolidated_by)} already consolidates family "
-                         f"{v.family}: add to it instead of opening another lane")
+                         f"{v.family}: {ADD_TO_IT}")
         if not any(c.name == "claim" for c in v.conditions):
             lines.append(
                 "  If the lane does buy new truth, write it into the lane and name it in its "
@@ -1437,6 +1446,10 @@ def result_data(result: CheckResult) -> dict[str, Any]:
                 "earned": list(v.earned),
                 "question": v.question,
                 "due": [{"output": what, "how": how} for what, how in v.due()],
+                # the family's existing close-out, to add to instead (text: "… already
+                # consolidates family …"); null when there is none or nothing is advised
+                "consolidated_by": ({"path": v.consolidated_by, "how": ADD_TO_IT}
+                                    if v.consolidated_by and _advised(v) else None),
             }
             for v in result.verdicts
         ],

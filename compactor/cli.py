@@ -65,8 +65,26 @@ class Context:
         if self._config is None:
             from compactor.config import load_config
 
-            self._config = load_config(self.repo.root)[0]
+            self._config, self.config_file = load_config(self.repo.root)
         return self._config
+
+    config_file: str | None = None  # the file the config came from (None: the defaults)
+
+    def include_warnings(self, scanned: Iterable[str]) -> list[str]:
+        """A configured ``include`` glob that selects none of the ``scanned`` paths (the
+        briefs the scan read) is most likely a typo or a path not from the root: say so
+        (the scan finding nothing would otherwise look like a clean repo)."""
+        from compactor.config import Config
+        from compactor.files import unmatched
+
+        config = self.config
+        if self.config_file is None or config.include == Config().include:
+            return []
+        paths = list(scanned)
+        return [f"{self.config_file}: include {pattern!r} matches no file compactor reads (the "
+                "index, or the tree of --rev, minus exclude); fix the glob: paths start at the "
+                "repository root and `**/` spans folders"
+                for pattern in unmatched(config.include, paths)]
 
 
 _pass_context = click.make_pass_decorator(Context)
@@ -174,6 +192,7 @@ def scan(ctx: Context, fmt: str, rev: str | None, no_cache: bool, explain: str |
     result = run_scan(ctx.repo, ctx.config, rev=rev, progress=progress_printer(),
                       use_cache=not no_cache)
     show_warnings(result.warnings)
+    show_warnings(ctx.include_warnings(b.path for b in result.briefs))
     if explain is not None:
         import json
 
@@ -471,6 +490,7 @@ def report(ctx: Context, fmt: str, rev: str | None, no_cache: bool, number: int 
     result = run_scan(ctx.repo, config, rev=rev, progress=progress_printer(),
                       use_cache=not no_cache)
     show_warnings(result.warnings)
+    show_warnings(ctx.include_warnings(b.path for b in result.briefs))
     data = build_report(result, skip=frozenset({config.inventory}))
     if number is not None or family is not None:
         data = narrow(data, number, family)
@@ -517,6 +537,7 @@ def inventory(ctx: Context, check_only: bool, fail_on_fix: bool, rev: str | None
     result = inventory_scan(repo, config, progress=progress_printer(), rev=rev,
                             use_cache=not no_cache)
     show_warnings(result.warnings)
+    show_warnings(ctx.include_warnings([*(b.path for b in result.briefs), config.inventory]))
     plan = plan_inventory(repo, config, result, old_from=rev if check_only else None)
     shown = path_for_humans(plan.path) + (f" in {rev}" if rev and check_only else "")
     if has_conflict_markers(plan.new):  # outside the generated block: a human's to resolve

@@ -19,7 +19,7 @@ from compactor.git import IndexEntry
 if TYPE_CHECKING:  # config imports this module (to check globs)
     from compactor.config import Config
 
-__all__ = ["Selection", "glob_regex", "in_dir", "matches", "path_for_humans", "select"]
+__all__ = ["Selection", "glob_regex", "in_dir", "matches", "path_for_humans", "select", "unmatched"]
 
 
 @dataclass(frozen=True)
@@ -120,6 +120,11 @@ def _holding(paths: Sequence[str], literals: tuple[str, ...] | None) -> set[str]
 def matches(patterns: Sequence[str], path: str) -> bool:
     m = _matcher(tuple(patterns))
     return bool(m and m.match(path))
+
+
+def unmatched(patterns: Sequence[str], paths: Sequence[str]) -> list[str]:
+    """The globs of ``patterns`` that match none of ``paths``, in their order."""
+    return [p for p in dict.fromkeys(patterns) if not any(matches((p,), path) for path in paths)]
 
 
 def stem_of(path: str) -> str:

@@ -442,6 +442,12 @@ def test_due_instead_names_missing_outputs_only_and_each_command_works(repo: Git
     assert "Due instead of another lane" not in r.out
     assert ("  docs/closeouts/S001-closeout.md already consolidates family S001: add to it "
             "instead of opening another lane\n") in r.out
+    # the JSON says so too (it had only "due": [], as if nothing were advised)
+    verdict = json.loads(run_compactor("check", "--format", "json", cwd=repo.root).out)[
+        "verdicts"][0]
+    assert verdict["due"] == []
+    assert verdict["consolidated_by"] == {"path": "docs/closeouts/S001-closeout.md",
+                                          "how": "add to it instead of opening another lane"}
 
 
 def test_changed_guardrails_let_a_similar_lane_through(repo: GitRepo) -> None:

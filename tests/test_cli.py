@@ -130,3 +130,27 @@ def test_json_outputs_carry_a_schema_version(repo: GitRepo) -> None:
                  ("scan", "--format", "json", "--explain", "docs/lanes/S001.md")):
         data = json.loads(run_compactor(*args, cwd=repo.root).out)
         assert next(iter(data)) == "schema_version" and data["schema_version"] == SCHEMA_VERSION
+
+
+def test_an_include_glob_that_matches_nothing_is_named(repo: GitRepo) -> None:
+    repo.commit({"docs/lanes/S001.md": small_lane(1, "approve invoice"),
+                 ".compactor.yaml": "include: ['notes/*.md', 'docs/**/*.md']\n"})
+    warning = ("compactor: warning: .compactor.yaml: include 'notes/*.md' matches no file "
+               "compactor reads (the index, or the tree of --rev, minus exclude); fix the glob: "
+               "paths start at the repository root and `**/` spans folders")
+    for command in (["scan"], ["report"], ["inventory", "--check"]):
+        r = run_compactor(*command, cwd=repo.root)
+        assert r.code == (1 if command[0] == "inventory" else 0)
+        assert r.err.splitlines()[0] == warning and r.err.count("matches no file") == 1
+    # every glob matching: quiet; the default include is never warned about
+    repo.commit({".compactor.yaml": "include: ['docs/**/*.md']\n"})
+    assert "matches no file" not in run_compactor("scan", cwd=repo.root).err
+    repo.commit({".compactor.yaml": "threshold: 0.6\n", "docs/lanes/S001.md": "# x\n"})
+    repo.git("rm", "-q", "docs/lanes/S001.md")
+    assert "matches no file" not in run_compactor("scan", cwd=repo.root).err
+    # pyproject.toml names itself
+    repo.git("rm", "-q", ".compactor.yaml")
+    repo.commit({"pyproject.toml": "[tool.compactor]\ninclude = ['notes/**/*.md']\n"})
+    r = run_compactor("scan", cwd=repo.root)
+    assert r.code == 0 and r.err.startswith(
+        "compactor: warning: pyproject.toml: include 'notes/**/*.md' matches no file")
