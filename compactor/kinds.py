@@ -15,8 +15,9 @@ from functools import lru_cache
 from compactor.config import Config
 from compactor.vocab import Kind
 
+# "acknowledged", not the noun: "the inbox acknowledgement CLI" is a subject, not chatter
 _ACK_SIGNALS = re.compile(
-    r"\back(?:nowledged?|ed)?\b|\backnowledg|\bnext (?:bounded )?(?:slice|step|lane|sprint|wave)\b"
+    r"\back(?:nowledged?|ed)?\b|\bnext (?:bounded )?(?:slice|step|lane|sprint|wave)\b"
     r"|\bproceed(?:ing)?\b|\bgo ahead\b|\bcontinue with\b|\bcarry on\b|\bkeep going\b"
     r"|\bqueue(?:d|ing)?\b|\bmove (?:on )?to\b|\bnext up\b|\bup next\b",
     re.IGNORECASE,
@@ -92,14 +93,23 @@ def is_ack_text(config: Config, body: str, words: int) -> bool:
 
     Short alone is not enough: a terse lane brief with sections (two or more
     headings) is a brief that happens to end with "next slice", not chatter —
-    unless it opens with an acknowledgement. Only its prose is read (:func:`_prose`).
+    unless it opens with an acknowledgement. Nor is a short report of work done that
+    ends with "Next: await the ack": chatter says the ACK or the push first, or says
+    little else (most of its sentences). Only its prose is read (:func:`_prose`).
     """
     if not 0 < words <= config.ack_max_words:
         return False
     prose = _prose(body)
     if _OPENS_WITH_ACK.search(prose.lstrip()):
         return True
-    return len(_HEADINGS.findall(body)) < 2 and _ACK_SIGNALS.search(prose) is not None
+    if len(_HEADINGS.findall(body)) >= 2:
+        return False
+    said = [_ACK_SIGNALS.search(s) is not None for s in _SENTENCE.split(prose.strip()) if s]
+    return bool(said) and (said[0] or 2 * sum(said) > len(said))
+
+
+# where a sentence ends: a line break, or '.', '!' or '?' and a space
+_SENTENCE = re.compile(r"\s*\n\s*|(?<=[.!?])\s+")
 
 
 def _prose(body: str) -> str:

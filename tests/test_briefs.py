@@ -167,7 +167,17 @@ LONG_LOOP_BODY = "\n".join(
         ("docs/watch/inbox_sla_watch.md", "# Inbox scan history\n\n| Generated | Ack | Hours |\n"
          "|---|---|---|\n| 2026-01-23T03:57 | No | 4.57 |\n", "other"),
         ("docs/watch/runner.md", "# Runner\n\n```\nqueue: next step pending\n```\n", "other"),
-        # short chatter is still an ACK, in prose beside a table too
+        # a short report of work done that ends on the wait for an acknowledgement, or
+        # whose work is an acknowledgement tool, is no chatter
+        ("docs/reports/turn-14.md", "### Turn Summary\nImplemented the `--history` flag for "
+         "the inbox acknowledgement CLI.\nAdded two tests; all pass.\nNext: await the "
+         "maintainer's acknowledgement.\n", "other"),
+        ("docs/reports/turn-15.md", "### Turn Summary\nAdded the --ack-actor flag.\nRan the "
+         "scan with both ack actors; 11 tests pass.\nUpdated the parser.\nNext: watch the "
+         "ack-actor log.\nArtifacts: reports/turn-15/\n", "other"),
+        # short chatter is still an ACK, in prose beside a table too, and when it says little
+        # else than the push
+        ("docs/S093-note.md", "Good. Next bounded slice: S094 export. Proceed.", "ack"),
         ("docs/S091-ack.md", "ACK S091. Next bounded slice: S092 cancel vendor. Proceed.", "ack"),
         ("docs/S092-note.md", "Acknowledged, moving on to S093.\n\n| lane | state |\n|---|---|\n"
          "| S092 | done |\n", "ack"),
