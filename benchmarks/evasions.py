@@ -12,17 +12,32 @@ the attack review in CHANGELOG/issue notes); the others are controls or were fix
   read author dates, which ``git commit --date`` sets freely (renamed copies without lane
   ids passed: A4, A5); it now reads committer dates, as the hook stamps a staged doc. A
   loop that forges both dates a day apart (A2) is, by the rule, laps a day apart.
+- A6-A8: the label masked in a doc's lines (the action it covers) comes from its file
+  name, else its title (``briefs.find_label``). A name every lap shares (``README.md``,
+  ``lap-3.md``, ``<action>/status.md``) made the label that name: each lap's action in
+  its body was a fact of its own, a lap whose action used new words was "distinct" and
+  broke the run of near-copies. Fixed for entry-page names (README, index: the title
+  names the action, A6); OPEN for other shared names (A7, A8: the label could take the
+  title's words too, which changes fingerprints — needs the quality replay).
 - B: the restatement leg's entry-page rule (``restate.entry_pages``): a README.md is an
   entry page only of a folder that holds another doc (B3), and it is kept apart only from
   the docs under its folder (B4: a one-line notes.md beside each lap's README made it an
-  entry page kept apart from every named lap).
+  entry page kept apart from every named lap). OPEN (B5): nesting each next lap under the
+  last README's folder keeps every second link apart, and the run never passes 2.
 - D: a consolidation output resets the run of every family it names (a close-out: a file
   named ``*-closeout.md`` whose text names any lane of the family) or of all families (a
   file at the configured inventory path). Staged with each lap, one line per lap turned
   every block of A3 into a warning (D1, D2); fixed: an output resets only runs of lanes
   written after it (``check._Context.window_outputs``), and only the lap's first output
   counts (``check._since_output``). Still cheap: one plausible close-out per lap (a pause
-  of more than a day) — a person reviewing close-outs is the only stop for that.
+  of more than a day) — a person reviewing close-outs is the only stop for that. OPEN
+  (D3): "the lap's first output" is the first the tree holds *now*: deleting (or
+  renaming, or editing so it no longer names the family) the previous lap's close-out
+  makes the next one first again, and every block of A3 a warning.
+- E: the gate judges a lane against the docs the tree holds: a loop that deletes its
+  previous lap with each new one (E1) is never more than one lap long. OPEN: both D3 and
+  E1 need the docs the lap deleted (the creation-time log lists every path ever added;
+  their last blobs are one ``git log --diff-filter=D`` away) — a design change.
 - C: the restatement leg's batch/facet rule keys a batch by the creation time alone, so
   laps committed at one forged author date were "one batch" (C2; fixed with committer
   dates).
@@ -80,13 +95,18 @@ class Repo:
         return subprocess.run(["git", "-C", str(self.root), *args], check=True,
                               capture_output=True, env=env, text=True).stdout
 
-    def stage(self, files: dict[str, str]) -> None:
+    def stage(self, files: dict[str, str | None]) -> None:
+        """Write each file (None: delete it) and stage everything."""
         for path, text in files.items():
+            if text is None:
+                (self.root / path).unlink()
+                continue
             (self.root / path).parent.mkdir(parents=True, exist_ok=True)
             (self.root / path).write_text(text, encoding="utf-8")
         self.git("add", "-A")
 
-    def commit(self, files: dict[str, str], author: int, committer: int | None = None) -> None:
+    def commit(self, files: dict[str, str | None], author: int,
+               committer: int | None = None) -> None:
         self.stage(files)
         self.git("commit", "-q", "--no-verify", "-m", "docs", author=author,
                  committer=author if committer is None else committer)
@@ -108,16 +128,21 @@ class Repo:
 
 
 def hook_row(top: Path, name: str, base: dict[str, str],
-             laps: dict[str, str] | list[dict[str, str]], author: list[int] | None = None) -> None:
-    """Each lap (one file, or the files of one commit) staged, judged by the hook at its
-    time (10 minutes apart) and committed — with its true time, or with the forged author
-    date ``author[k]``."""
+             laps: dict[str, str] | list[dict[str, str | None]], author: list[int] | None = None,
+             before: list[dict[str, str | None]] | None = None) -> None:
+    """Each lap (one file, or the files of one commit; None deletes a file) staged, judged
+    by the hook at its time (10 minutes apart) and committed — with its true time, or with
+    the forged author date ``author[k]``. ``before[k]``: files committed in a commit of
+    their own 5 minutes before lap k (not judged: no lane in it)."""
     repo = Repo(top / name.split()[0].lower())
     repo.commit(base, T0 - 10)
     outcomes = []
-    commits = [{p: t} for p, t in laps.items()] if isinstance(laps, dict) else laps
+    commits: list[dict[str, str | None]] = (
+        [{p: t} for p, t in laps.items()] if isinstance(laps, dict) else laps)
     for k, files in enumerate(commits):
         now = T0 + 600 * (k + 1)
+        if before is not None and before[k]:
+            repo.commit(before[k], now - 300)
         repo.stage(files)
         outcomes.append(repo.hook(now))
         repo.git("commit", "-q", "--no-verify", "-m", "lap",
@@ -149,6 +174,14 @@ def main() -> None:
              copies, [T0 - 2 * DAY] * len(copies))
     hook_row(top, "A5 hook, every lap `git commit --date` 1 day later each (fixed)", readme,
              copies, [T0 + DAY * (k + 1) + 3600 * k for k in range(len(copies))])
+    # the label masked in a doc's lines (its action) is read from its file name: a name
+    # that every lap shares hid it, each lap's action in its body was a fact of its own
+    hook_row(top, "A6 each lap docs/status/lap-K/README.md (fixed)", readme,
+             {f"docs/status/lap-{k}/README.md": copy_lap(a) for k, a in enumerate(ACTIONS)})
+    hook_row(top, "A7 each lap docs/status/lap-K.md (OPEN: label 'lap')", readme,
+             {f"docs/status/lap-{k}.md": copy_lap(a) for k, a in enumerate(ACTIONS)})
+    hook_row(top, "A8 each lap docs/status/<action>/status.md (OPEN: label 'status')", readme,
+             {f"docs/status/{a.replace(' ', '-')}/status.md": copy_lap(a) for a in ACTIONS})
     print("-- B/C: one state reworded in four laps, max_restated 2 (the restatement leg)")
     base = {".compactor.yaml": "max_restated: 2\n", **OTHERS}
     laps = dict(reworded_status(k) for k in range(4))
@@ -165,6 +198,19 @@ def main() -> None:
              [{f"docs/status/lap-{k}/README.md": t,
                f"docs/status/lap-{k}/notes.md": "# Notes\n\nSee the README.\n"}
               if k % 2 == 0 else {p: t} for k, (p, t) in enumerate(laps.items())])
+    # an entry page is kept apart from the docs under its folder: nest each next lap under
+    # the last README's folder, and every second link is one kept apart (B5)
+    nested: list[dict[str, str | None]] = []
+    folder = "docs/status"
+    for k, t in enumerate(dict(reworded_status(k) for k in range(6)).values()):
+        if k % 2 == 0:
+            folder += f"/t{k}" if k else ""
+            nested.append({f"{folder}/README.md": t,
+                           **({f"{folder}/notes.md": "# Notes\n\nSee the README.\n"} if k else {})})
+        else:
+            nested.append({f"{folder}/n{k}.md": t})
+    hook_row(top, "B5 six laps, each README's folder holding every later lap (OPEN)", base,
+             nested)
     facets = {f"docs/status/LEDGER_EXPORT_FIX_{f.upper()}.md":
               f"# Ledger export retry fix {f}\n" + t.split("\n", 1)[1]
               for f, t in zip(FACETS, laps.values(), strict=True)}
@@ -186,6 +232,25 @@ def main() -> None:
              readme, laps_d1)
     hook_row(top, "D2 A3 + `inventory:` set to a new one-line file, same commit (fixed)",
              readme, laps_d2)
+    # the lap's first output resets, later ones do not: unless the first is gone. Each lap
+    # a close-out naming the last lap, committed on its own before the lap, and the
+    # previous lap's close-out deleted with it (D3; kept: D3a, the control)
+    outs: list[dict[str, str | None]] = [{}]
+    for k in range(1, len(copies)):
+        previous = Path(list(copies)[k - 1]).stem
+        outs.append({f"docs/closeouts/lap-{k}-closeout.md":
+                     f"# Close-out\n\n{previous} is closed.\n"})
+    hook_row(top, "D3a A3 + a closeout naming the last lap, own commit before it (control)",
+             readme, copies, before=outs)
+    for k in range(2, len(copies)):
+        outs[k][f"docs/closeouts/lap-{k - 1}-closeout.md"] = None
+    hook_row(top, "D3 D3a + the previous lap's closeout deleted with it (OPEN)",
+             readme, copies, before=outs)
+    print("-- E: the gate judges the docs in the tree (deleted docs are not seen)")
+    paths = list(copies)
+    hook_row(top, "E1 A3 + each lap deletes the previous lap's file (OPEN)", readme,
+             [{p: t, **({paths[k - 1]: None} if k else {})}
+              for k, (p, t) in enumerate(copies.items())])
 
 
 if __name__ == "__main__":

@@ -29,6 +29,9 @@ GENERIC_WORDS = frozenset(
     """.split()
 )
 
+# Names of a folder's entry page (``restate.standing``): they say which folder, not which action.
+ENTRY_NAMES = frozenset({"readme", "index"})
+
 _WORD = re.compile(r"[^\W_]+")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
@@ -356,6 +359,8 @@ def find_label(
     if isinstance(action, str) and action.strip():
         return " ".join(name_words(action[:MAX_ACTION_CHARS])[:MAX_LABEL_WORDS])
     stem = stem_of(path)
+    if stem.lower() in ENTRY_NAMES:  # a folder's README.md names no action: its title does
+        stem = ""  # (else a loop writing each lap as lap-N/README.md kept its action unmasked)
     for source in (stem, title):
         if lane:
             source = source.replace(lane, " ")

@@ -50,6 +50,7 @@ from compactor.manifest import (
     manifest_path,
     split_folded,
 )
+from compactor.paths import lexical
 from compactor.scan import Scan
 from compactor.words import plural
 
@@ -346,6 +347,13 @@ def build_plan(
             continue
         counts[d.retention] = counts.get(d.retention, 0) + 1
         if b.path in special:
+            continue
+        if d.retention in ("compress", "archive") and lexical(b.path)[0] != b.path:
+            # a name the manifest refuses (a backslash reads as a folder separator there):
+            # folded or archived, no `restore` or `verify` could ever read it back
+            warnings.append(f"{path_for_humans(b.path)}: left in place: the compaction "
+                            "manifest holds only plain repo-relative paths (no backslash); "
+                            "rename it to fold or archive it")
             continue
         if d.retention == "compress" and d.family is not None:
             if d.family not in lanes_in:

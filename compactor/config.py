@@ -317,7 +317,14 @@ def _validate(source: str, key: str, value: Any) -> Any:
         return _as_number(source, key, value, int, low, 2**40)
     if key == "token_budget_per_hour":
         return None if value is None else _as_number(source, key, value, int, 1, 10**15)
-    if key in ("inventory", "archive_dir"):
+    if key == "inventory":
+        path = _inside_repo(source, key, value)
+        if not path.lower().endswith((".md", ".markdown")):
+            # compactor adds its block to the file: into the config, a script or a workflow
+            # it would break it, or put text from the briefs where something runs it
+            raise _fail(source, key, f"must be a markdown file (.md), got {_value(value)}")
+        return path
+    if key == "archive_dir":
         return _inside_repo(source, key, value)
     if key == "template":
         return None if value is None else _inside_repo(source, key, value)

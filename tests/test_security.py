@@ -1267,3 +1267,73 @@ def test_a_loop_cannot_space_its_laps_apart_with_commit_date(repo: GitRepo) -> N
                  env={"GIT_AUTHOR_DATE": f"{T0 - 2 * 86_400} +0000",
                       "GIT_COMMITTER_DATE": f"{now} +0000"})
     assert outcomes[-2:] == [1, 1], outcomes
+
+
+def test_a_name_the_manifest_refuses_is_not_compacted(repo: GitRepo,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """A lane whose file name holds a backslash (a plain character to git, a folder
+    separator to the manifest's rule) stays in place: folded, it made a manifest that
+    `verify` and `restore` refuse (exit 2) — a compacted branch no CI could pass."""
+    loop(repo)
+    odd = "docs/lanes/S006 deploy\\widget.md"
+    repo.commit({odd: lane(6), "docs/acks/ack\\1.md": "ACK, proceed with the next bounded slice.\n"},
+                when=T0 + 60)
+    code, _out, err = run(repo.root, "compact", "--apply", "--branch", "tidy", capsys=capsys)
+    assert code == 0
+    assert "S006 deploy\\widget.md: left in place" in err
+    assert "ack\\1.md: left in place" in err
+    tree = repo.git("ls-tree", "-r", "--name-only", "-z", "tidy").split("\0")
+    assert odd in tree and "docs/acks/ack\\1.md" in tree
+    assert "docs/lanes/S002-deploy-widget.md" not in tree  # the plain laps were folded
+    assert run(repo.root, "verify", "--rev", "tidy", capsys=capsys)[0] == 0
+    repo.git("checkout", "-q", "tidy")
+    assert run(repo.root, "restore", "--all", capsys=capsys)[0] == 0
+    assert (repo.root / "docs/lanes/S002-deploy-widget.md").read_text() == lane(2)
+
+
+def test_renamed_copies_cannot_hide_their_action_as_folder_readmes(repo: GitRepo) -> None:
+    """The action a doc covers is masked as its label, read from its file name. A loop that
+    wrote each renamed copy as a folder's README.md had the label 'readme': the action in its
+    body counted as a fact of its own, each lap whose action used new words was 'distinct'
+    and broke the run of near-copies (benchmarks/evasions.py A6: never refused). The label
+    of an entry page's name comes from its title."""
+    def lap(action: str) -> str:
+        return (f"# {action.title()} status\n\n## Scope\n\nCheck the route, verify the "
+                "session and record the tenant for the envelope. Re-run the replay harness "
+                "against staging and compare the ledger totals with the audited baseline "
+                f"before closing the slice of {action}.\n\n## Proof\n\nThe harness printed "
+                "matching totals; the audit trail shows no drift.\n")
+
+    repo.commit({"docs/README.md": "# Docs\n\nWhere the status notes live.\n"}, when=T0)
+    actions = ["approve invoice", "rotate keys", "tune cache", "pin session", "drain queue",
+               "seal envelope", "sweep routes"]
+    outcomes = []
+    for k, action in enumerate(actions):
+        now = T0 + 600 * (k + 1)
+        repo.stage({f"docs/status/lap-{k}/README.md": lap(action)})
+        outcomes.append(run_compactor("check", "--now", str(now), cwd=repo.root).code)
+        repo.commit({}, when=now)
+    assert outcomes[4:] == [1, 1, 1], outcomes
+
+
+@pytest.mark.parametrize("value", [".compactor.yaml", ".pre-commit-config.yaml",
+                                   ".github/workflows/ci.yml", "scripts/build.sh", "Makefile"])
+def test_the_inventory_is_never_a_file_that_is_not_markdown(
+        repo: GitRepo, canary: Path, value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """compactor adds its generated block (text from the briefs: titles, labels, claims) to
+    the inventory. A config naming its own file made the fixer hook break the config (every
+    command exit 2 after it); naming a script or a workflow put the briefs' text where
+    something runs it. The inventory must be a markdown file."""
+    loop(repo)
+    files = {".compactor.yaml": f"inventory: {value}\n"}
+    if value != ".compactor.yaml":
+        files[value] = "#!/bin/sh\necho build\n"
+    repo.commit(files)
+    watch = Watch(repo, canary)
+    for args in (("inventory",), ("inventory", "--exit-non-zero-on-fix"), ("inventory", "--check"),
+                 ("check",), ("compact", "--apply")):
+        code, _out, err = run(repo.root, *args, capsys=capsys)
+        assert code == 2
+        assert error_line(err) == (f"compactor: error: .compactor.yaml:1: option 'inventory' "
+                                   f"must be a markdown file (.md), got {value!r}")
+    watch.unchanged()
