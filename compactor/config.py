@@ -223,12 +223,30 @@ def _fail(source: str, key: str, what: str) -> ConfigError:
     return err
 
 
-def _as_list(source: str, key: str, value: Any) -> tuple[str, ...]:
+# A repository's config is untrusted: every glob, field and pattern costs each run (a hook
+# run) time per file, so their number and length are capped far above any real config's.
+MAX_LIST = 100  # globs of include / exclude
+MAX_RULES = 100  # names of guardrail_fields, patterns of one kind in kind_rules
+MAX_PATTERN_CHARS = 2_000  # one regex or glob
+
+
+def _as_list(source: str, key: str, value: Any, limit: int = MAX_LIST) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
         raise _fail(source, key, "must be a list of strings")
+    if len(value) > limit:
+        raise _fail(source, key, f"has {len(value):,} entries; at most {limit:,} are allowed")
+    for v in value:
+        _short(source, key, v)
     return tuple(value)
+
+
+def _short(source: str, key: str, value: str) -> str:
+    if len(value) > MAX_PATTERN_CHARS:
+        raise _fail(source, key, f"has an entry of {len(value):,} characters; at most "
+                    f"{MAX_PATTERN_CHARS:,} are allowed")
+    return value
 
 
 def _as_number(source: str, key: str, value: Any, kind: type, lo: float, hi: float) -> Any:
@@ -303,7 +321,7 @@ def _validate(source: str, key: str, value: Any) -> Any:
                 raise _fail(source, key, f"has a bad glob {glob!r} ({exc})") from None
         return globs
     if key == "guardrail_fields":
-        return _as_list(source, key, value)
+        return _as_list(source, key, value, MAX_RULES)
     if key in ("threshold", "establish_novelty", "churn_novelty", "fold_restated"):
         return _as_number(source, key, value, float, 0.0, 1.0)
     if key == "shingle":
@@ -331,6 +349,7 @@ def _validate(source: str, key: str, value: Any) -> Any:
     if key == "lane_pattern":
         if not isinstance(value, str):
             raise _fail(source, key, "must be a regular expression string")
+        _short(source, key, value)
         from compactor.patterns import pattern_errors
 
         try:
@@ -356,7 +375,7 @@ def _validate(source: str, key: str, value: Any) -> Any:
         for kind, patterns in value.items():
             if kind not in KINDS:
                 raise _fail(source, key, f"names unknown kind {_value(kind)} (kinds: {', '.join(KINDS)})")
-            pats = _as_list(source, f"{key}.{kind}", patterns)
+            pats = _as_list(source, f"{key}.{kind}", patterns, MAX_RULES)
             from compactor.patterns import compile_user, pattern_errors
 
             for pat in pats:
@@ -385,6 +404,9 @@ def config_from_texts(yaml_text: str | None, toml_text: str | None) -> tuple[Con
     (None: no such file), and the file it came from (None: defaults). ``load_config`` reads
     the work tree's; ``compact`` compares them with HEAD's."""
     if yaml_text is not None:
+        if len(yaml_text) > MAX_YAML_CONFIG_BYTES:  # HEAD's too (compact): no read of a bomb
+            raise ConfigError(f".compactor.yaml: is over {MAX_YAML_CONFIG_BYTES:,} bytes; a "
+                              "config is a few lines")
         raw = _read_yaml(Path(".compactor.yaml"), yaml_text)
         try:
             return make_config(raw, ".compactor.yaml"), ".compactor.yaml"
@@ -415,6 +437,9 @@ def config_from_texts(yaml_text: str | None, toml_text: str | None) -> tuple[Con
 
 
 MAX_CONFIG_BYTES = 1_000_000
+# ruamel's pure-Python YAML reads ~50 KB a second: a 1 MB .compactor.yaml held every
+# command (every hook run) half a minute; tomllib reads a 1 MB pyproject.toml in 0.5 s
+MAX_YAML_CONFIG_BYTES = 16_000
 
 
 def _config_text(root: Path, name: str) -> str | None:
@@ -425,8 +450,9 @@ def _config_text(root: Path, name: str) -> str | None:
     path = contained(root, name, "the config file")
     if not path.is_file():
         return None
-    if path.stat().st_size > MAX_CONFIG_BYTES:
-        raise ConfigError(f"{name}: is over {MAX_CONFIG_BYTES:,} bytes; a config is a few lines")
+    limit = MAX_YAML_CONFIG_BYTES if name.endswith(".yaml") else MAX_CONFIG_BYTES
+    if path.stat().st_size > limit:
+        raise ConfigError(f"{name}: is over {limit:,} bytes; a config is a few lines")
     try:
         return path.read_bytes().decode("utf-8")
     except UnicodeDecodeError:

@@ -806,6 +806,25 @@ LEVELS = ", ".join(["&l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
      "conversion: value has 5000 digits); fix the YAML"),
     (".compactor.yaml", '"a\\n::error::x": 1\n',
      ".compactor.yaml:1: unknown option 'a\\n::error::x'; known options: ack_max_words, …"),
+    # a config is a few lines: one of 16 KB or more is refused before it is read as YAML
+    # (ruamel reads ~50 KB of YAML a second: 100,000 guardrail fields, 0.9 MB, held every
+    # command 40 s), and every glob, field and pattern costs each hook run time per file
+    (".compactor.yaml", "guardrail_fields: " + json.dumps([f"f{k}" for k in range(100_000)])
+     + "\n", ".compactor.yaml: is over 16,000 bytes; a config is a few lines"),
+    (".compactor.yaml", "include: " + json.dumps([f"**/x{k}*.md" for k in range(101)])
+     + "\n", ".compactor.yaml:1: option 'include' has 101 entries; at most 100 are allowed"),
+    (".compactor.yaml", "guardrail_fields: " + json.dumps([f"f{k}" for k in range(101)])
+     + "\n", ".compactor.yaml:1: option 'guardrail_fields' has 101 entries; at most 100 are "
+     "allowed"),
+    (".compactor.yaml", "kind_rules: {closeout: " + json.dumps([f"x{k}$" for k in range(101)])
+     + "}\n", ".compactor.yaml:1: option 'kind_rules.closeout' has 101 entries; at most 100 "
+     "are allowed"),
+    (".compactor.yaml", "lane_pattern: '(?:" + "|".join(f"w{k}" for k in range(1_000))
+     + ")(\\d+)'\n", ".compactor.yaml:1: option 'lane_pattern' has an entry of 4,898 "
+     "characters; at most 2,000 are allowed"),
+    ("pyproject.toml", "[tool.compactor]\ninclude = " + json.dumps(["**/*.md"] * 101) + "\n",
+     "pyproject.toml [tool.compactor]: option 'include' has 101 entries; at most 100 are "
+     "allowed"),
     ("pyproject.toml", "[tool.compactor]\nthreshold = " + "[" * 5_000 + "]" * 5_000 + "\n",
      "pyproject.toml: cannot read it (nested too deeply); fix the TOML"),
     ("pyproject.toml", "[tool.compactor]\nseed = " + "9" * 5_000 + "\n",
