@@ -1075,6 +1075,40 @@ def _claim_earned(
     return Condition("claim", "claim", "block", text), ()
 
 
+def earned_claims(repo: Repo, scan: Scan, indices: Iterable[int]) -> dict[int, tuple[str, ...]]:
+    """The committed docs among ``indices`` whose ``new_truth`` claim the gate earns, each
+    with the lines the claim points to: judged as the gate judged the doc when it was
+    added — against the members of its family written before it (its lap: from the last
+    pause of more than a day), its three nearest and its last three, a copied or empty
+    claim refused. What ``compact`` leaves in place as new truth (``decisions.keep``)."""
+    ctx = _Context(repo, scan, ())
+    ctx._set_lanes(ctx.claims)  # claims compared in the order they were written
+    config, briefs, sigs = ctx.config, ctx.briefs, scan.signatures
+    out: dict[int, tuple[str, ...]] = {}
+    for i in indices:
+        fam, claim = scan.family_of(i), briefs[i].new_truth
+        if fam is None or claim is None or i not in ctx.rank:
+            continue
+        kinds = ("brief",) if briefs[i].kind == "brief" else ("brief", "other")
+        mine = [m for m in fam.members if briefs[m].kind in kinds]
+        prior = mine[:mine.index(i)][-LAP_POOL:] if i in mine else []
+        k = len(prior) - 1
+        while k > 0 and briefs[prior[k]].created - briefs[prior[k - 1]].created <= PAUSE:
+            k -= 1
+        prior = prior[max(k, 0):]
+        if not prior or _claim_refused(ctx, i, [ctx.name(m) for m in prior[-3:]]) is not None:
+            continue
+        near = np.count_nonzero(sigs[prior] == sigs[i], axis=1) / sigs.shape[1]
+        top = np.lexsort((-np.arange(len(prior)), -near))[:3].tolist()
+        alike = float(near[top[0]]) >= config.threshold
+        if not alike and not _detected_restatement(scan, i):
+            continue  # the gate asks a claim to earn nothing here
+        _, earned = _claim_earned(ctx, i, [*(prior[t] for t in top), *prior[-3:]], claim)
+        if earned:
+            out[i] = earned
+    return out
+
+
 def _owed(
     ctx: _Context, fid: str | None, prior: Sequence[int]
 ) -> tuple[tuple[tuple[str, str], ...], str | None]:

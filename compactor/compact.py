@@ -74,6 +74,9 @@ class Fold:
     unique_lines: tuple[str, ...]  # lines of this lane the exemplar does not have (bounded)
     created: int | None = None  # the lane's creation time, recorded in the manifest
     more: int = 0  # unique lines beyond UNIQUE_LINES_SHOWN, left out (the blob has them)
+    # the first ``fresh`` of unique_lines are lines no earlier member of the family has: the
+    # lane's new truth, listed first and never left out however many there are
+    fresh: int = 0
 
     @property
     def unique_count(self) -> int:
@@ -188,8 +191,12 @@ def fold_entry(fold: Fold, source_commit: str) -> str:
     ]
     if fold.unique_lines:
         fence = _fence(fold.unique_lines)
-        out += ["- lines the exemplar does not have:", "", f"{fence}text", *fold.unique_lines,
-                fence]
+        new, rest = fold.unique_lines[:fold.fresh], fold.unique_lines[fold.fresh:]
+        if new:
+            out += ["- lines no earlier lane of the family has:", "", f"{fence}text", *new, fence]
+        if rest:
+            out += [f"- {'other ' if new else ''}lines the exemplar does not have:", "",
+                    f"{fence}text", *rest, fence]
         if fold.more:
             out.append(f"- … {fold.more} more line{_s(fold.more)}, see blob `{fold.blob}` "
                        f"(`git cat-file -p {fold.blob[:12]}`)")
@@ -335,6 +342,7 @@ def build_plan(
 
     exemplar_shapes: dict[str, LineShapes] = {}
     lanes_in = lane_families(scan)
+    fresh = _new_to_family(scan, in_tree, lanes_in, texts)
     unlaned: dict[str, int] = {}  # family without lane ids -> its compress docs left in place
 
     def text_of(blob: str) -> str:
@@ -367,9 +375,13 @@ def build_plan(
                 exemplar_shapes[ex.path] = exemplar_lines(text_of(ex.blob), ex.label, keep)
             lines = unique_lines(text_of(b.blob), b.label, "", ex.label, keep,
                                  exemplar_shapes[ex.path])
+            new = fresh.get(b.path, frozenset())
+            ordered = [x for x in lines if x in new] + [x for x in lines if x not in new]
+            n_new = len(lines) - sum(x not in new for x in lines)
+            shown = max(UNIQUE_LINES_SHOWN, n_new)  # new truth is never left out
             folds.append(Fold(b.path, b.blob, entry.mode, b.lane, b.label, fam.id, ex.path,
-                              ex.lane, d.phase, d.novelty, lines[:UNIQUE_LINES_SHOWN],
-                              b.created, max(0, len(lines) - UNIQUE_LINES_SHOWN)))
+                              ex.lane, d.phase, d.novelty, tuple(ordered[:shown]),
+                              b.created, max(0, len(ordered) - shown), n_new))
         elif d.retention == "archive":
             target = archive_target(config, b.path)
             there = in_tree.get(target)
@@ -422,6 +434,32 @@ def build_plan(
         warnings=tuple(warnings),
         unlaned=sum(unlaned.values()),
     )
+
+
+def _new_to_family(scan: Scan, in_tree: Mapping[str, IndexEntry], lanes_in: frozenset[str],
+                   texts: Mapping[str, bytes]) -> dict[str, frozenset[str]]:
+    """Per compress lane about to be folded: its lines that no earlier member of its family
+    has (compared as :func:`unique_lines` compares with the exemplar), the new truth an
+    entry lists first and never leaves out."""
+    keep = scan.config.guardrail_fields
+    out: dict[str, frozenset[str]] = {}
+    folding = {scan.briefs[i].path for i, d in enumerate(scan.decisions)
+               if d.retention == "compress" and d.family in lanes_in}
+    for fam in scan.families:
+        if fam.id not in lanes_in or not any(scan.briefs[i].path in folding and
+                                             scan.briefs[i].path in in_tree for i in fam.members):
+            continue
+        masked: set[str] = set()
+        plain: set[str] = set()
+        for pos, i in enumerate(fam.members):
+            b = scan.briefs[i]
+            text = decode(texts.get(b.blob, b""))[0]
+            if pos and b.path in folding and b.path in in_tree:
+                seen = LineShapes(frozenset(masked), frozenset(plain))
+                out[b.path] = frozenset(unique_lines(text, b.label, "", "", keep, seen))
+            masked.update(line_shapes(text, b.label, keep))
+            plain.update(line_shapes(text, "", keep))
+    return out
 
 
 def _parent(path: str) -> str:
@@ -517,11 +555,10 @@ def plan_compaction(repo: Repo, config: Config, *, use_cache: bool = True) -> Pl
     scan = run_scan(repo, config, rev=head, entries=tree, use_cache=use_cache)
     need: set[str] = set()
     lanes_in = lane_families(scan)
-    for b, d in zip(scan.briefs, scan.decisions, strict=True):
-        if d.retention == "compress" and d.family in lanes_in:
-            fam = scan.family(d.family)
-            assert fam is not None
-            need.update((b.blob, scan.briefs[fam.members[0]].blob))
+    folding = {d.family for d in scan.decisions if d.retention == "compress" and d.family in lanes_in}
+    for fam in scan.families:
+        if fam.id in folding:  # every member: a lane's lines new to the family come first
+            need.update(scan.briefs[m].blob for m in fam.members)
     inv = _tree_file(tree, config.inventory)
     if inv is not None:
         need.add(inv.blob)

@@ -27,7 +27,7 @@ a family of 200 costs one row, not the family's quadratic comparison.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -348,3 +348,19 @@ def decide(
     alone = {kind: Decision(None, None, info.retention, None, None)
              for kind, info in KIND_INFO.items()}  # outside a family: by kind
     return [d if d is not None else alone[b.kind] for d, b in zip(out, briefs, strict=True)]
+
+
+def kept_in_place(decisions: Sequence[Decision], earned: Collection[int],
+                  pinned: Collection[int]) -> list[Decision]:
+    """The decisions with what a person said about retention: a member whose ``new_truth``
+    claim the gate earns (``check.earned_claims``) is ``mostly-keep`` — it says something
+    its family did not, so compaction leaves it where it is; a doc pinned in the compaction
+    manifest (``kept``: one a reviewer brought back with ``compactor restore``, or listed
+    there by hand) is ``keep``. Phases and novelty stay as measured."""
+    out = list(decisions)
+    for i in earned:
+        if out[i].retention == "compress":
+            out[i] = out[i]._replace(retention="mostly-keep")
+    for i in pinned:
+        out[i] = out[i]._replace(retention="keep")
+    return out

@@ -569,13 +569,16 @@ def _committed_text(repo: Repo, rev: str, path: str) -> str | None:
 
 def _content_key(scan: Scan, template: bytes) -> bytes:
     """What the generated block depends on: the code that rendered it, the whole config,
-    the bytes of the template used, and every brief's path, blob and time (its text,
-    signature, family and decision follow from those)."""
+    the bytes of the template used, and every brief's path, blob, time, state and
+    retention (its text, signature and family follow from the first three; a doc the
+    compaction manifest pins, or a restore brings back, changes only the last two)."""
     h = hashlib.blake2b(digest_size=16)
     h.update(f"inventory|{code_digest()}|{scan.config!r}|{len(template)}|".encode())
     h.update(template)
-    for b in scan.briefs:
-        h.update(f"\0{b.path}\0{b.blob}\0{b.created}\0{b.staged:d}".encode("utf-8", "surrogateescape"))
+    retention: list[str] = [d.retention for d in scan.decisions] or [""] * len(scan.briefs)
+    for b, kept in zip(scan.briefs, retention, strict=True):
+        h.update(f"\0{b.path}\0{b.blob}\0{b.created}\0{b.staged:d}\0{b.state}\0{kept}".encode(
+            "utf-8", "surrogateescape"))
     return h.digest()
 
 

@@ -4,7 +4,9 @@
 original path, the blob id of the file it took out of the tree and what it did
 with it (``folded`` into the inventory, or ``archived`` under ``archive_dir``),
 its lane, label, family, mode, the commit it was compacted from and its original
-creation time; plus the list of compactions. Every command reads it through
+creation time; plus the list of compactions, and ``kept``: the paths compaction
+leaves in place whatever their retention (a file ``compactor restore`` brought back
+stays back; a path listed there by hand is pinned the same way). Every command reads it through
 :func:`parse` (or :func:`load`, which caches the parsed records by blob id), and
 only :func:`dump` writes it, so compact, restore, verify and the scan agree on
 one format.
@@ -80,6 +82,7 @@ class Manifest:
 
     entries: tuple[Entry, ...] = ()
     compactions: tuple[Compaction, ...] = ()
+    kept: tuple[str, ...] = ()  # paths compaction leaves in place (restored, or pinned by hand)
 
     def by_path(self) -> dict[str, Entry]:
         return {e.path: e for e in self.entries}
@@ -104,12 +107,19 @@ class Manifest:
         for e in new:
             entries[e.path] = e
         compactions = self.compactions + ((compaction,) if compaction is not None else ())
-        return Manifest(tuple(entries[p] for p in sorted(entries)), compactions)
+        kept = tuple(p for p in self.kept if p not in entries)  # compacted again on purpose
+        return Manifest(tuple(entries[p] for p in sorted(entries)), compactions, kept)
 
     def without(self, paths: Iterable[str]) -> Manifest:
         """This manifest with the entries of ``paths`` taken out (a restore)."""
         gone = set(paths)
         return replace(self, entries=tuple(e for e in self.entries if e.path not in gone))
+
+    def keeping(self, paths: Iterable[str]) -> Manifest:
+        """This manifest with ``paths`` taken out of its entries and pinned in ``kept`` (a
+        restore: the next compaction leaves them in place)."""
+        mine = set(paths)
+        return replace(self.without(mine), kept=tuple(sorted({*self.kept, *mine})))
 
 
 def manifest_path(config: Config) -> str:
@@ -210,7 +220,15 @@ def parse(data: bytes | None, where: str) -> Manifest:
                              f"{_FIX}")
         compactions.append(Compaction(c["source_commit"], c.get("folded", 0),
                                       c.get("archived", 0)))
-    return Manifest(entries, tuple(compactions))
+    listed = raw.get("kept", [])
+    if not isinstance(listed, list) or not all(isinstance(p, str) for p in listed):
+        raise InputError(f"{where}: 'kept' must be a list of paths; {_FIX}")
+    for named in listed:
+        clean, problem = lexical(named)
+        if clean != named:
+            raise InputError(f"{where}: kept path {json.dumps(named)} "
+                             f"{problem or 'is not a clean repo-relative path'}; {_FIX}")
+    return Manifest(entries, tuple(compactions), tuple(sorted(set(listed))))
 
 
 def dump(manifest: Manifest) -> bytes:
@@ -232,6 +250,8 @@ def dump(manifest: Manifest) -> bytes:
         "entries": entries,
         "version": MANIFEST_VERSION,
     }
+    if manifest.kept:
+        data["kept"] = sorted(manifest.kept)
     return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
 
 
@@ -264,7 +284,7 @@ def listed_blobs(repo: Repo, config: Config, rev: str, use_cache: bool = True) -
         return {}
     cache = open_cache(repo, use_cache)
     try:
-        paths, blobs, _modes, _actions, _created = _columns(repo, entry.blob, where, cache)
+        paths, blobs, _modes, _actions, _created, _kept = _columns(repo, entry.blob, where, cache)
     finally:
         cache.close()
     return dict(zip(paths, blobs, strict=True))
@@ -305,6 +325,7 @@ def _to_cache(manifest: Manifest) -> bytes:
         [(e.path, e.blob, e.action, e.location, e.mode, e.lane, e.label, e.family,
           e.source_commit, e.created) for e in manifest.entries],
         [(c.source_commit, c.folded, c.archived) for c in manifest.compactions],
+        list(manifest.kept),
     ))
 
 
@@ -312,7 +333,9 @@ def _from_cache(data: bytes) -> Manifest | None:
     """The cached manifest, or None when the value is not one this version wrote."""
     try:
         value = marshal.loads(data)
-        rows, comps = value
+        rows, comps, kept = value
+        if type(kept) is not list or not all(type(p) is str for p in kept):
+            return None
         entries = []
         for row in rows:
             path, blob, action, location, mode, lane, label, family, source, created = row
@@ -330,7 +353,7 @@ def _from_cache(data: bytes) -> Manifest | None:
             compactions.append(Compaction(source, folded, archived))
     except (ValueError, TypeError, EOFError):
         return None
-    return Manifest(tuple(entries), tuple(compactions))
+    return Manifest(tuple(entries), tuple(compactions), tuple(kept))
 
 
 # -- what the manifest adds to a scan --------------------------------------------------------
@@ -350,6 +373,7 @@ class Members:
     states: Mapping[str, str]  # original path -> folded | archived
     times: Mapping[str, int]  # original path -> creation time (when the manifest has it)
     warnings: tuple[Warning, ...]
+    kept: frozenset[str] = frozenset()  # paths compaction leaves in place (Manifest.kept)
 
 
 def scan_members(repo: Repo, config: Config, entries: Sequence[IndexEntry],
@@ -369,12 +393,12 @@ def scan_members(repo: Repo, config: Config, entries: Sequence[IndexEntry],
         return None
     where = manifest_path(config)
     try:
-        paths, blobs, modes, actions, created = _columns(repo, found.blob, where, cache)
+        paths, blobs, modes, actions, created, pinned = _columns(repo, found.blob, where, cache)
     except InputError as exc:
         return Members((), {}, {}, (Warning(None, f"{exc.message}; its folded lanes are not "
                                                   "scanned"),))
     if not paths:
-        return Members((), {}, {}, ())
+        return Members((), {}, {}, (), frozenset(pinned))
     present = {e.path for e in entries}
     wanted = [i for i, p in enumerate(paths) if p not in present]
     missing = _missing(repo, blobs, found.blob, bool(wanted), cache)
@@ -388,14 +412,15 @@ def scan_members(repo: Repo, config: Config, entries: Sequence[IndexEntry],
         {paths[i]: actions[i] for i in kept},
         {paths[i]: created[i] for i in kept if created[i] >= 0},
         tuple(warnings),
+        frozenset(pinned),
     )
 
 
-Columns = tuple[list[str], list[str], list[str], list[str], list[int]]
+Columns = tuple[list[str], list[str], list[str], list[str], list[int], list[str]]
 
 
 def _columns(repo: Repo, blob: str, where: str, cache: Cache | None) -> Columns:
-    """(paths, blobs, modes, actions, created or -1) of the manifest in ``blob``: from the
+    """(paths, blobs, modes, actions, created or -1, kept paths) of the manifest in ``blob``: from the
     cache (one read) when this code parsed it before, else :func:`load` and cached."""
     key = _cache_key(blob, "manifest-scan")
     found = _cached(cache, key, _columns_from)
@@ -404,7 +429,7 @@ def _columns(repo: Repo, blob: str, where: str, cache: Cache | None) -> Columns:
     m = load(repo, blob, where, cache)
     cols: Columns = ([e.path for e in m.entries], [e.blob for e in m.entries],
                      [e.mode for e in m.entries], [e.action for e in m.entries],
-                     [-1 if e.created is None else e.created for e in m.entries])
+                     [-1 if e.created is None else e.created for e in m.entries], list(m.kept))
     if cache is not None and cache.enabled:
         cache.put_blobs({key: marshal.dumps(cols)})
     return cols
@@ -416,18 +441,18 @@ def _columns_from(data: bytes) -> Columns | None:
         value = marshal.loads(data)
     except (ValueError, TypeError, EOFError):
         return None
-    if type(value) is not tuple or len(value) != 5:
+    if type(value) is not tuple or len(value) != 6:
         return None
-    paths, blobs, modes, actions, created = value
+    paths, blobs, modes, actions, created, kept = value
     if not all(type(c) is list for c in value):
         return None
     n = len(paths)
     if not (len(blobs) == len(modes) == len(actions) == len(created) == n
             and set(map(type, paths)) <= {str} and set(map(type, blobs)) <= {str}
             and set(modes) <= set(MODES) and set(actions) <= set(ACTIONS)
-            and set(map(type, created)) <= {int}):
+            and set(map(type, created)) <= {int} and set(map(type, kept)) <= {str}):
         return None
-    return paths, blobs, modes, actions, created
+    return paths, blobs, modes, actions, created, kept
 
 
 def _missing(repo: Repo, blobs: list[str], blob: str, needed: bool,

@@ -4,7 +4,8 @@ Both read the manifest that ``compactor compact`` commits
 (``<archive_dir>/compactor-manifest.json``) from a commit (HEAD by default),
 never from the working tree. ``restore`` writes the original bytes of the files
 it names, from their blob ids, into the working tree, and (a clean undo) takes them
-out of the manifest and the folded block there; ``verify`` checks that every blob
+out of the manifest's entries and the folded block there, pinning them in the
+manifest's ``kept`` list so that the next compaction leaves them in place; ``verify`` checks that every blob
 the manifest names is still in the repository, that every archived file and
 folded entry it points to is where it says, that the folded block and the
 manifest list the same lanes, and that a scan still sees every folded lane.
@@ -203,7 +204,7 @@ def _undo(repo: Repo, config: Config, done: Sequence[Entry], restored: tuple[Res
     data = read_bytes(root, where, "config archive_dir")
     if data is not None:
         before = parse(data, where)
-        after = before.without(paths)
+        after = before.keeping(paths)  # and pinned: the next compaction leaves them back
         if after != before:
             write_bytes(root, where, dump(after), "config archive_dir")
             updated.append(where)

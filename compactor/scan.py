@@ -439,7 +439,7 @@ def run_scan(
         warnings = [*selection.warnings, *cwarn, *warnings, *cache.warnings]
     finally:
         cache.close()
-    return Scan(
+    scan = Scan(
         root=repo.root,
         config=config,
         head=head,
@@ -452,6 +452,30 @@ def run_scan(
         runs=MappingProxyType(dict(infer_runs(briefs, fams))),
         apart=apart.kept_from(),
     )
+    return _kept_in_place(repo, scan, members.kept if members is not None else frozenset())
+
+
+def _kept_in_place(repo: Repo, scan: Scan, kept: frozenset[str]) -> Scan:
+    """The scan with what people said about retention (``decisions.kept_in_place``): a
+    member whose ``new_truth`` claim the gate earns is not compressed, a doc pinned in the
+    compaction manifest (``kept``) is kept. Only the few docs that carry a claim are read."""
+    if not scan.decisions:
+        return scan
+    from dataclasses import replace
+
+    from compactor.decisions import kept_in_place
+
+    claimed = [i for i, (b, d) in enumerate(zip(scan.briefs, scan.decisions, strict=True))
+               if d.retention == "compress" and b.fields and b.new_truth is not None]
+    pinned = [i for i, b in enumerate(scan.briefs) if b.path in kept] if kept else []
+    if not claimed and not pinned:
+        return scan
+    earned: dict[int, tuple[str, ...]] = {}
+    if claimed:
+        from compactor.check import earned_claims
+
+        earned = earned_claims(repo, scan, claimed)
+    return replace(scan, decisions=tuple(kept_in_place(scan.decisions, earned, pinned)))
 
 
 def _known(cache: Cache, key: bytes, origin: Origin, eligible: Sequence[int],

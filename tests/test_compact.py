@@ -15,6 +15,7 @@ from compactor import compact, shapes
 from compactor.config import Config
 from compactor.demo.example import ACTIONS, label_spellings, loop_corpus, write_repo
 from compactor.git import Repo
+from compactor.scan import Scan
 
 MANIFEST = "docs/archive/compactor-manifest.json"
 INVENTORY = "docs/INVENTORY.md"
@@ -250,13 +251,16 @@ def test_a_long_lane_lists_a_bounded_number_of_unique_lines_and_counts_the_rest(
     full = {f.path: f.unique_lines for f in plan.folds}
     monkeypatch.setattr(compact, "UNIQUE_LINES_SHOWN", 3)  # the loop's lanes have more
     bounded = compact.plan_compaction(Repo(repo.root), Config())
-    long = next(f for f in bounded.folds if len(full[f.path]) > 3)
-    assert long.unique_lines == full[long.path][:3]
-    assert long.more == len(full[long.path]) - 3 == long.unique_count - 3
+    # the lines new to the family (listed first) are never cut: at least 3 are listed
+    long = next(f for f in bounded.folds if len(full[f.path]) > max(3, f.fresh))
+    shown = max(3, long.fresh)
+    assert long.unique_lines == full[long.path][:shown]
+    assert long.more == len(full[long.path]) - shown == long.unique_count - shown
     entry = compact.fold_entry(long, bounded.head)
     assert f"- … {long.more} more line{'s' if long.more > 1 else ''}, see blob `{long.blob}`" in (
         entry)
-    assert f"({long.unique_count} unique lines, 3 listed)" in compact.plan_text(bounded, "tidy")
+    assert f"({long.unique_count} unique lines, {shown} listed)" in compact.plan_text(bounded,
+                                                                                     "tidy")
 
 
 @settings(max_examples=60, deadline=None)
@@ -699,3 +703,97 @@ def test_a_detached_head_compacts_from_its_commit(repo: GitRepo) -> None:
     assert repo.state()[1:] == before[1:]
     assert repo.git("rev-parse", "HEAD").strip() == base
     assert run_git_allow_fail(repo, "symbolic-ref", "-q", "HEAD") == 1  # still detached
+
+
+# -- what compaction leaves in place: new truth, and what a reviewer restored -----------------
+
+
+NEW_SECTION = """
+## Bulk cancellation
+
+- Batch endpoint: 500 vendors cancelled in one call inside one audit transaction.
+- Partial failure rolls the whole batch back; the ledger shows a single reversal row.
+"""
+
+
+def claimed_loop(repo: GitRepo) -> tuple[str, str, str]:
+    """A loop with three more renamed lanes committed after it: one whose new_truth claim
+    names a section of its own (the gate earns it), one claiming the same without the
+    section (committed past the gate), one plain copy. Their paths, in that order."""
+    from test_check import family_lanes, next_number, rename, with_front
+
+    docs = loop_corpus(0, families=3, lanes_per_family=8)
+    write_repo(repo.root, docs)
+    last, n = family_lanes(docs)[-1], next_number(docs)
+    claim = '"Bulk cancel: 500 vendors in one call stay inside one audit transaction"'
+    earned, text = rename(last, n, "cancel vendor")
+    repo.commit({earned: with_front(text, new_truth=claim) + NEW_SECTION}, message="earned")
+    r = run_compactor("check", "--range", "HEAD^..HEAD", cwd=repo.root)
+    assert r.code == 0 and "its new_truth claim is earned" in r.out, r.out
+    unearned, text = rename(last, n + 1, "reopen ticket")
+    repo.commit({unearned: with_front(text, new_truth=claim.replace("Bulk", "Mass"))},
+                message="claim, no new line")
+    copy, text = rename(last, n + 2, "lock account")
+    repo.commit({copy: text}, message="copy")
+    return earned, unearned, copy
+
+
+def test_a_lane_whose_new_truth_claim_the_gate_earns_is_left_in_place(repo: GitRepo) -> None:
+    earned, unearned, copy = claimed_loop(repo)
+    plan = plan_of(repo)
+    folded = {f.path for f in plan.folds}
+    assert earned not in folded  # new truth: mostly-keep, as the README's retention table says
+    assert {unearned, copy} <= folded  # a claim the lane does not back buys nothing
+    scan = run_scan_of(repo)
+    retention = {b.path: d.retention for b, d in zip(scan.briefs, scan.decisions, strict=True)}
+    assert (retention[earned], retention[unearned], retention[copy]) == (
+        "mostly-keep", "compress", "compress")
+    # deterministic and idempotent: the compacted branch has nothing more to fold
+    assert run_compactor("compact", "--apply", "--branch", "tidy", cwd=repo.root).code == 0
+    repo.git("checkout", "-q", "tidy")
+    assert plan_of(repo).empty and (repo.root / earned).exists()
+
+
+def run_scan_of(repo: GitRepo) -> Scan:
+    from compactor.scan import run_scan
+
+    return run_scan(Repo(repo.root), Config())
+
+
+def test_a_folded_lane_lists_its_lines_new_to_the_family_first_and_never_cuts_them(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from test_check import family_lanes, next_number, rename
+
+    docs = loop_corpus(0, families=3, lanes_per_family=8)
+    write_repo(repo.root, docs)
+    path, text = rename(family_lanes(docs)[-1], next_number(docs), "cancel vendor")
+    new = ["- Pager rotation moved to the Lisbon on-call desk for vendor cancellations.",
+           "- Cancelled vendors keep read access to their invoices for ninety days.",
+           "- The weekly settlement export skips vendors cancelled before Monday noon.",
+           "- A cancellation reason is mandatory and shows up in the vendor timeline."]
+    repo.commit({path: text + "\n" + "\n".join(new) + "\n"}, message="lane with four new lines")
+    full = next(f for f in plan_of(repo).folds if f.path == path)
+    assert len(full.unique_lines) > len(new)  # it also has lines the exemplar lacks
+    monkeypatch.setattr(compact, "UNIQUE_LINES_SHOWN", 2)  # fewer than its new lines
+    plan = plan_of(repo)
+    fold = next(f for f in plan.folds if f.path == path)
+    assert fold.unique_lines[:4] == tuple(new) and fold.fresh == 4  # first, and all of them
+    assert fold.more == full.unique_count - 4
+    entry = compact.fold_entry(fold, plan.head)
+    assert entry.index("- lines no earlier lane of the family has:") < entry.index(new[0])
+    assert f"- … {fold.more} more lines, see blob" in entry
+
+
+def test_a_doc_pinned_by_hand_in_a_new_manifest_is_never_folded(repo: GitRepo) -> None:
+    plan = loop_repo(repo)
+    pinned = plan.folds[0].path
+    repo.commit({MANIFEST: json.dumps({"version": 1, "entries": {}, "kept": [pinned]})},
+                message="pin one lane")
+    again = plan_of(repo)
+    assert pinned not in {f.path for f in again.folds}
+    assert {f.path for f in again.folds} == {f.path for f in plan.folds} - {pinned}
+    assert again.counts["keep"] == plan.counts["keep"] + 1
+    # the manifest the compaction writes keeps the pin
+    written = next(w for w in again.writes if w.path == MANIFEST)
+    assert json.loads(written.data)["kept"] == [pinned]

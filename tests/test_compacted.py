@@ -139,9 +139,17 @@ def test_restore_then_commit_is_an_undo_the_gate_passes_and_verify_keeps_green(
     assert ci.outcome == "pass" and ci.verdicts == ()
     result = verify(r, config)
     assert result.problems == () and result.entries == len(plan.folds) + len(plan.moves) - 3
-    # the repo still tells the same story; the restored files are simply present again
+    # the repo still tells the same story; the restored files are simply present again,
+    # and kept: the reviewer brought them back, so compaction leaves them (Manifest.kept)
     data = scan_data(run_scan(r, config))
     states = {b["path"]: b.pop("state") for b in data["briefs"]}
+    back = {lanes[0].path, lanes[1].path, ack.path}
+    assert {b["path"]: b["retention"] for b in data["briefs"] if b["path"] in back} == dict.fromkeys(
+        back, "keep")
+    was = {b["path"]: b["retention"] for b in after["scan"]["briefs"]}  # type: ignore[index]
+    for b in data["briefs"]:
+        if b["path"] in back:
+            b["retention"] = was[b["path"]]
     assert data == after["scan"]
     assert {p for p, s in states.items() if s == "present"} >= {lanes[0].path, ack.path}
 

@@ -153,3 +153,19 @@ def test_scan_members_from_cached_columns_never_trust_a_damaged_value(repo: GitR
             assert got.warnings == ()
     finally:
         cache.close()
+
+
+def test_kept_paths_round_trip_and_a_bad_one_is_refused() -> None:
+    pinned = Manifest(sample().entries, (), ("docs/lanes/S091-cancel-vendor.md",))
+    data = manifest.dump(pinned)
+    assert json.loads(data)["kept"] == ["docs/lanes/S091-cancel-vendor.md"]
+    assert manifest.parse(data, WHERE) == pinned
+    # a restore moves an entry to kept; compacting it again on purpose takes it out of kept
+    back = sample().keeping(["docs/lanes/S090-approve-payout.md"])
+    assert back.kept == ("docs/lanes/S090-approve-payout.md",) and len(back.entries) == 1
+    assert back.merged(sample().entries).kept == ()
+    for bad in ('["../outside.md"]', '"docs/a.md"', '[".git/hooks/pre-commit"]'):
+        raw = b'{"version": 1, "entries": {}, "kept": ' + bad.encode() + b"}"
+        with pytest.raises(InputError) as err:
+            manifest.parse(raw, WHERE)
+        assert err.value.message.startswith(f"{WHERE}: ") and "kept" in err.value.message

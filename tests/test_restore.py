@@ -18,6 +18,7 @@ from compactor.config import Config
 from compactor.demo.example import loop_corpus, write_repo
 from compactor.git import Repo
 from compactor.restore import restore
+from compactor.scan import run_scan
 
 MANIFEST = "docs/archive/compactor-manifest.json"
 
@@ -113,6 +114,30 @@ def test_restore_by_path_lane_and_archived_location(repo: GitRepo) -> None:
     assert again.code == 0
     assert again.out == f"unchanged  {lane.path} ({lane.lane})\n"
     assert again.err == "0 files restored, 1 already there\n"
+
+
+def test_a_restored_file_stays_back_until_unpinned(repo: GitRepo) -> None:
+    _, _, plan = compacted_loop(repo)
+    lane, ack = laned(plan)[1], plan.moves[0]
+    assert lane.lane is not None
+    r = run_compactor("restore", lane.lane, ack.target, cwd=repo.root)
+    assert r.code == 0
+    manifest = json.loads((repo.root / MANIFEST).read_text())
+    assert manifest["kept"] == sorted([lane.path, ack.path])  # pinned where compaction looks
+    repo.git("add", "-A")
+    repo.commit({}, message="restore S: the reviewer keeps it")
+    # the next compaction leaves both where the reviewer put them, and says they are kept
+    again = compact.plan_compaction(Repo(repo.root), Config())
+    assert again.empty, (again.folds, again.moves)
+    scan = run_scan(Repo(repo.root), Config())
+    kept = {b.path: d.retention for b, d in zip(scan.briefs, scan.decisions, strict=True)}
+    assert kept[lane.path] == kept[ack.path] == "keep"
+    # unpinned by taking the path out of 'kept': the lane is proposed again
+    manifest["kept"].remove(lane.path)
+    repo.commit({MANIFEST: json.dumps(manifest, indent=2) + "\n"}, message="unpin")
+    unpinned = compact.plan_compaction(Repo(repo.root), Config())
+    assert [f.path for f in unpinned.folds] == [lane.path]
+    assert not unpinned.moves
 
 
 def test_restore_takes_paths_relative_to_the_current_directory(repo: GitRepo) -> None:
