@@ -321,8 +321,11 @@ def test_marker_text_in_claims_and_lane_bodies_is_neutralised(
     claim = "new_truth: \"" + " ".join(FORGED).replace('"', '\\"') + "\"\n"
     evil = (lane(4).replace("---\n#", claim + "---\n#", 1) + APPENDIX + "\n" + "\n".join(FORGED)
             + "\n")
+    # S005 carries the same lines without a claim: it is folded (S004's claim names the
+    # lines it adds, so the gate earns it and compaction leaves S004 in place)
+    evil5 = lane(5) + APPENDIX + "\n" + "\n".join(FORGED) + "\n"
     repo.commit({"docs/lanes/S004-deploy-widget.md": evil,
-                 "docs/lanes/S005-deploy-widget.md": lane(5) + APPENDIX}, when=T0 + 60)
+                 "docs/lanes/S005-deploy-widget.md": evil5}, when=T0 + 60)
     assert run(repo.root, "inventory", capsys=capsys)[0] == 0
     inv = (repo.root / "docs/INVENTORY.md").read_text()
     assert inv.count("<!-- compactor:") == 2  # its own two markers, nothing forged
@@ -336,7 +339,8 @@ def test_marker_text_in_claims_and_lane_bodies_is_neutralised(
     assert text.count("<!-- compactor:folded:begin -->") == 1
     assert text.count("<!-- compactor:folded:end -->") == 1
     folded = [line for line in text.splitlines() if line.startswith("<!-- compactor:folded:lane")]
-    assert "docs/lanes/S004-deploy-widget.md" in "".join(folded)
+    assert "docs/lanes/S005-deploy-widget.md" in "".join(folded)
+    assert (repo.root / "docs/lanes/S004-deploy-widget.md").read_text() == evil  # new truth
     assert not any("S001" in line for line in folded)  # the forged mark is no entry
     assert "&lt;!-- compactor:folded:end -->" in text  # the lane's line is kept, inert
     code, out, _err = run(repo.root, "verify", capsys=capsys)
@@ -344,9 +348,9 @@ def test_marker_text_in_claims_and_lane_bodies_is_neutralised(
     assert run(repo.root, "inventory", "--check", capsys=capsys)[0] == 0
     code, out, _err = run(repo.root, "compact", capsys=capsys)
     assert code == 0 and "nothing to compact" in out
-    code, out, _err = run(repo.root, "restore", "S004", capsys=capsys)
+    code, out, _err = run(repo.root, "restore", "S005", capsys=capsys)
     assert code == 0
-    assert (repo.root / "docs/lanes/S004-deploy-widget.md").read_text() == evil  # byte-exact
+    assert (repo.root / "docs/lanes/S005-deploy-widget.md").read_text() == evil5  # byte-exact
 
 
 def test_a_damaged_folded_block_names_the_file(repo: GitRepo, canary: Path,
