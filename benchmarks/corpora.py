@@ -170,8 +170,8 @@ CORPORA: dict[str, Corpus] = {
                    "architectural decision records 001-099 of an agent-assisted repo, one template, each its own "
                    "decision (several superseding others)", history="*.md"),
     # found and labelled by a fifth scout, unseen while detection was tuned on the 31 above (corpora7)
-    "runreports": Corpus("KevinSGarrett+RichPanel", "6c8c7923edad82b49b5eeb55b16345668e1458bc", "REHYDRATION_PACK/RUNS/",
-                         r"/RUN_REPORT\.md$", "mixed",
+    "runreports": Corpus("KevinSGarrett+RichPanel", "6c8c7923edad82b49b5eeb55b16345668e1458bc",
+                         "REHYDRATION_PACK/RUNS/", r"/RUN_REPORT\.md$", "mixed",
                          "three agent tracks' run reports per numbered run (RUN_<stamp>/A|B|C, B<NN>/A|B|C): idle "
                          "and unfilled-template reports every run, the order-status proof run again",
                          history="REHYDRATION_PACK/RUNS", by_path=True),
