@@ -158,7 +158,10 @@ def write_bytes(root: Path, value: str, data: bytes, asked_by: str,
     _make_dirs(root, path.parent)
     if mode is None:
         mode = path.stat().st_mode & 0o7777 if path.exists() else 0o644
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # the temp name is the file's first 100 bytes, not all of them: git holds names up to
+    # 255 bytes, and the name plus the temp's prefix and suffix must fit the same limit
+    short = os.fsdecode(os.fsencode(path.name)[:100])
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{short}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)

@@ -193,14 +193,18 @@ def explain_data(repo: Repo, scan: Scan, path: str, here: str = "",
 
     i = None
     for candidate in dict.fromkeys([f"{here}/{path}" if here else path, path]):
-        clean = repo_relative(candidate)
-        if clean is None:
-            continue
-        try:
-            i = scan.index(clean)
+        # the name as git spells it first: a backslash is a character of it on Linux, not
+        # the folder separator repo_relative reads it as
+        for clean in dict.fromkeys([candidate, repo_relative(candidate)]):
+            if clean is None:
+                continue
+            try:
+                i = scan.index(clean)
+                break
+            except KeyError:
+                continue
+        if i is not None:
             break
-        except KeyError:
-            continue
     if i is None:
         raise InputError(
             f"{path}: not a scanned doc (not in the index, excluded, or skipped); give its path "

@@ -1301,6 +1301,8 @@ def test_a_name_the_manifest_refuses_is_not_compacted(repo: GitRepo,
     odd = "docs/lanes/S006 deploy\\widget.md"
     repo.commit({odd: lane(6), "docs/acks/ack\\1.md": "ACK, proceed with the next bounded slice.\n"},
                 when=T0 + 60)
+    code, out, _err = run(repo.root, "scan", "--explain", odd, capsys=capsys)  # was exit 2
+    assert code == 0 and out.startswith(f"{odd}\n  kind brief: it has a lane id (S006)\n")
     code, _out, err = run(repo.root, "compact", "--apply", "--branch", "tidy", capsys=capsys)
     assert code == 0
     assert "S006 deploy\\widget.md: left in place" in err
@@ -1360,3 +1362,22 @@ def test_the_inventory_is_never_a_file_that_is_not_markdown(
         assert error_line(err) == (f"compactor: error: .compactor.yaml:1: option 'inventory' "
                                    f"must be a markdown file (.md), got {value!r}")
     watch.unchanged()
+
+
+@pytest.mark.parametrize("name", ["S006-" + "x" * 245 + ".md", "S006-" + "\u00e9" * 123 + ".md"])
+def test_a_name_near_the_file_system_limit_is_restored(repo: GitRepo, name: str,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """git holds names of up to 255 bytes. Every write goes through a temp file beside the
+    target, which was named after the whole name plus 14 characters: `restore` of a folded
+    lane named 242-255 bytes stopped with 'File name too long' and could not go on."""
+    assert len(name.encode()) <= 255
+    loop(repo)
+    path = f"docs/lanes/{name}"
+    repo.commit({path: lane(6)}, when=T0 + 60)
+    assert run(repo.root, "compact", "--apply", "--branch", "tidy", capsys=capsys)[0] == 0
+    assert path not in repo.git("ls-tree", "-r", "--name-only", "-z", "tidy").split("\0")
+    repo.git("checkout", "-q", "tidy")
+    assert run(repo.root, "restore", "--all", capsys=capsys)[0] == 0
+    assert (repo.root / path).read_text() == lane(6)
+    assert sorted(p.name for p in (repo.root / "docs/lanes").iterdir()
+                  if p.name.endswith(".tmp")) == []
