@@ -175,6 +175,11 @@ CORPORA: dict[str, Corpus] = {
                          "three agent tracks' run reports per numbered run (RUN_<stamp>/A|B|C, B<NN>/A|B|C): idle "
                          "and unfilled-template reports every run, the order-status proof run again",
                          history="REHYDRATION_PACK/RUNS", by_path=True),
+    "devinruns": Corpus("jzone3+solving-math-problems", "4daf2214773f71daefc2c81770a64a3190b87ebd", "",
+                        r"^(?!problems/)[^/]+/.*\.md$|^README\.md$", "mixed",
+                        "Devin sessions' run notes, reviews, proofs, hand-offs and tweets on numbered open math "
+                        "problems (P02..P17, variants v1..v5): results copied into hand-offs and announced again",
+                        by_path=True),
 }
 
 
