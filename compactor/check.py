@@ -70,6 +70,7 @@ from compactor.scan import (
     with_bodies,
 )
 from compactor.vocab import CONSOLIDATION_KINDS, FAMILY_KINDS, PROOF_KINDS
+from compactor.words import shorten
 
 HOUR = 3600
 SHORT_CLAIM = 12  # masked words below which claims are compared as word sets
@@ -123,6 +124,12 @@ class Verdict:
     owed: tuple[tuple[str, str], ...] = ()  # outputs due instead that do not exist yet
     consolidated_by: str | None = None  # an existing closeout of the family, when there is one
     earned: tuple[str, ...] = ()  # the lines the new_truth claim points to (new in this lane)
+    family_short_id: str | None = None  # the family's short id, when it has one (Scan.short_ids)
+
+    @property
+    def family_shown(self) -> str | None:
+        """The family as people read it: its short id, else its id."""
+        return self.family_short_id or self.family
 
     @property
     def question(self) -> str | None:
@@ -480,12 +487,23 @@ class _Context:
         r = self.rank.get(j)
         return r is None or r < self.rank[i]
 
+    def family(self, fid: str) -> str:
+        """Family ``fid`` as prose names it: its short id, else its id (a long one cut in
+        the middle; the `compactor closeout` advice gives it whole)."""
+        return shorten(self.scan.shown_family(fid), FAMILY_WIDTH_GATE)
+
     def name(self, i: int) -> str:
-        """Brief i as messages name it: its lane id (else its file name), with its file
-        name when another member of its family carries the same lane id
-        (``SPRINT1 (PHASE5_SPRINT1_PLAN)``: the lane id alone would not say which)."""
+        """Brief i as messages name it: its lane id, else the run id the scan inferred for it
+        (``cycle-29`` for ``2025-09-05_autonomous-cycle-29_proactive-optimization-success``),
+        else its file name (a long one cut in the middle); with its file name when another
+        member of its family carries the same lane id (``SPRINT1 (PHASE5_SPRINT1_PLAN)``:
+        the lane id alone would not say which)."""
         b = self.briefs[i]
-        fam = self.scan.family_of(i) if b.lane is not None else None
+        if b.lane is None:
+            run = self.scan.runs.get(i)
+            return shorten(family_name(b), NAME_WIDTH_GATE) if run is None else \
+                path_for_humans(run.lane)
+        fam = self.scan.family_of(i)
         if fam is None:
             return family_name(b)
         shared = self._shared.get(fam.id)
@@ -705,7 +723,8 @@ def _judge_lane(ctx: _Context, i: int) -> Verdict:
                      if reset_by else "the first in a row")
             fired.append(Condition(
                 "restated", "escalation", action,
-                f"{ctx.name(i)} restates {what} of family {fam.id} in other words: {first}; more "
+                f"{ctx.name(i)} restates {what} of family {ctx.family(fam.id)} in "
+                f"other words: {first}; more "
                 f"than max_restated {config.max_restated} restatements in a row are refused",
                 "medium"))
         elif config.adjacent_mode != "off" and action != "off":
@@ -758,6 +777,7 @@ def _judge_lane(ctx: _Context, i: int) -> Verdict:
         owed=owed,
         consolidated_by=closeout,
         earned=earned,
+        family_short_id=ctx.scan.short_ids.get(fid) if fid is not None else None,
     )
 
 
@@ -876,7 +896,8 @@ def _adjacent(
     if len(lanes) == 1:
         what = {"near-copies": "near-copy", "restatements": "restatement"}.get(what, what)
     text = (
-        f"{count} {what} of {ctx.name(run[0])} in a row in family {fid} {since} "
+        f"{count} {what} of {ctx.name(run[0])} in a row in family {ctx.family(fid)} "
+        f"{since} "
         f"({', '.join(shown)}) {relation} {setting} {limit}"
     )
     return Condition(name, "escalation", mode, text, strength)
@@ -1137,8 +1158,10 @@ def _owed(
             if path in ctx.where or (Path(ctx.repo.root) / path).exists():
                 closeout = path
         if closeout is None and not owed:
-            owed.append((f"closeout of family {fid} (its coverage matrix, missing-gap list "
-                         "and a redirect to fill in)", f"compactor closeout {shlex.quote(fid)}"))
+            shown = ctx.scan.shown_family(fid)  # `closeout` takes the short id too
+            owed.append((f"closeout of family {ctx.family(fid)} (its coverage matrix, "
+                         "missing-gap list and a redirect to fill in)",
+                         f"compactor closeout {shlex.quote(shown)}"))
     inventory = config.inventory
     if inventory not in ctx.where and not (Path(ctx.repo.root) / inventory).exists():
         owed.append(("coverage matrix and missing-gap list of every family",
@@ -1394,6 +1417,11 @@ def render_text(result: CheckResult) -> str:
     return "\n\n".join([*chunks, tail])
 
 
+# where the gate names a doc by its file name (no lane id, no run id) or a family by one,
+# a longer name is cut in its middle (its path is on the verdict's first line)
+NAME_WIDTH_GATE = 40
+FAMILY_WIDTH_GATE = 48
+WRAP_AT = 280  # a longer line of a verdict is folded at its spaces (a list of long names)
 ADD_TO_IT = "add to it instead of opening another lane"
 
 
@@ -1408,7 +1436,8 @@ def verdict_text(v: Verdict) -> str:
     lines = [f"{head} {path_for_humans(v.path)} ({v.lane})"]
     if v.family:
         near = ", ".join(f"{n.lane} {_pct(n.similarity)}" for n in v.nearest)
-        lines.append(f"  family {v.family}; nearest earlier lanes: {near or 'none'}")
+        family = shorten(v.family_shown or "", FAMILY_WIDTH_GATE)
+        lines.append(_fold(f"  family {family}; nearest earlier lanes: {near or 'none'}"))
     if v.new_truth is not None and (v.overridden or v.earned):
         # "passes on" only where the claim lifted a block; an earned claim on a lane that
         # would pass anyway is shown with its lines, not credited with the pass
@@ -1422,16 +1451,16 @@ def verdict_text(v: Verdict) -> str:
     stop = [c for c in v.conditions if c.group == "stop"]
     if stop:
         lines.append("  stop conditions (all three hold):")
-        lines.extend(f"    - {TITLES[c.name]}: {c.evidence}{_graded(c)}" for c in stop)
+        lines.extend(_fold(f"    - {TITLES[c.name]}: {c.evidence}{_graded(c)}") for c in stop)
     others = [c for c in v.conditions if c.group != "stop"]
     if others:
         lines.append("  escalations:" if not stop or any(
             c.group == "escalation" for c in others) else "  also:")
         for c in others:
             mode = " (warning only)" if c.action == "warn" else ""
-            lines.append(f"    - {TITLES[c.name]}: {c.evidence}{_graded(c)}{mode}")
+            lines.append(_fold(f"    - {TITLES[c.name]}: {c.evidence}{_graded(c)}{mode}"))
     if v.question:
-        lines.append(f"  {v.question}")
+        lines.append(_fold(f"  {v.question}"))
     if _advised(v):
         due = v.due()
         if due:
@@ -1439,14 +1468,25 @@ def verdict_text(v: Verdict) -> str:
             lines.extend(f"    - {what}: {how}" for what, how in due)
         if v.consolidated_by:
             lines.append(f"  {path_for_humans(v.consolidated_by)} already consolidates family "
-                         f"{v.family}: {ADD_TO_IT}")
+                         f"{shorten(v.family_shown or '', FAMILY_WIDTH_GATE)}: {ADD_TO_IT}")
         if not any(c.name == "claim" for c in v.conditions):
             lines.append(
                 "  If the lane does buy new truth, write it into the lane and name it in its "
-                'front matter: new_truth: "<what it proves that the earlier lanes did not>"'
-                " (a claim must point to lines the lane adds)"
-            )
+                "front matter:")
+            lines.append('    new_truth: "<what it proves that the earlier lanes did not>"'
+                         " (a claim must point to lines the lane adds)")
     return "\n".join(lines)
+
+
+def _fold(line: str) -> str:
+    """A line longer than WRAP_AT folded at its spaces, the rest indented under its text."""
+    if len(line) <= WRAP_AT:
+        return line
+    import textwrap
+
+    lead = len(line) - len(line.lstrip(" -+"))
+    return textwrap.fill(line, WRAP_AT, subsequent_indent=" " * (lead + 2),
+                         break_long_words=False, break_on_hyphens=False)
 
 
 def _graded(c: Condition) -> str:
@@ -1465,6 +1505,7 @@ def result_data(result: CheckResult) -> dict[str, Any]:
                 "lane": v.lane,
                 "outcome": v.outcome,
                 "family": v.family,
+                "family_short_id": v.family_short_id,
                 "nearest": [
                     {"path": n.path, "lane": n.lane, "similarity": n.similarity}
                     for n in v.nearest

@@ -58,17 +58,17 @@ def repo_path(root: Path, value: str) -> str:
 
 
 def find_family(scan: Scan, name: str) -> str:
-    """The family id for ``name`` (exact, else case-insensitive); InputError listing the ids."""
+    """The family id for ``name`` (its id or short id, exact, else case-insensitive);
+    InputError listing the ids."""
     ids = [f.id for f in scan.families]
-    if name in ids:
-        return name
-    folded = [i for i in ids if i.lower() == name.lower()]
-    if len(folded) == 1:
-        return folded[0]
+    found = scan.find_family(name)
+    if found is not None:
+        return found
     if not ids:
         raise InputError(f"{name}: no such family, and this repo has none yet; "
                          "run 'compactor scan' to see what was found")
-    raise InputError(f"{name}: no such family; known families: {', '.join(ids)}")
+    raise InputError(f"{name}: no such family; known families: "
+                     f"{', '.join(scan.shown_family(i) for i in ids)}")
 
 
 def plan_closeout(repo: Repo, config: Config, name: str, output: str | None = None, *,

@@ -46,6 +46,7 @@ from compactor.scan import Progress, Scan, run_scan, with_bodies
 from compactor.store import code_digest, keep_rendered_block, open_cache, rendered_block
 from compactor.templating import packaged_template_bytes, render, repo_template_bytes
 from compactor.vocab import PHASES, RETENTIONS
+from compactor.words import NAME_WIDTH, shorten
 
 INVENTORY_BLOCK = "inventory"
 SPARKS = "▁▂▃▄▅▆▇█"
@@ -244,18 +245,6 @@ def shape_family(f: dict[str, Any], full: bool, chart: bool) -> dict[str, Any]:
         "members_shown": members[:MEMBER_ROWS],
         "members_more": max(0, len(members) - MEMBER_ROWS),
     }
-
-
-NAME_WIDTH = 32  # a lane or family name longer than this is cut in tables and charts
-
-
-def shorten(name: str, width: int = NAME_WIDTH) -> str:
-    """A name cut to ``width`` in its middle, keeping both ends (a table cell, a chart
-    label): 'CROSS_SECTIONAL_FUNDING_RATE_DUAL_LEG_SPREAD_V1' -> 'CROSS_SECTIONAL_FU…EAD_V1'."""
-    if len(name) <= width:
-        return name
-    tail = width // 3
-    return name[: width - tail - 1] + "…" + name[-tail:]
 
 
 def lane_ranges_of(names: Sequence[str], ranges: str) -> str:

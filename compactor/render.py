@@ -88,6 +88,7 @@ def scan_data(scan: Scan) -> dict[str, Any]:
     families = [
         {
             "id": f.id,
+            "short_id": scan.short_ids.get(f.id),
             "members": [scan.briefs[i].path for i in f.members],
             "lanes": [scan.briefs[i].lane for i in f.members],
             "links": [link_data(scan, link) for _, link in f.member_links()],
@@ -148,20 +149,27 @@ def scan_text(scan: Scan) -> str:
         f"{plural(len(scan.briefs), 'brief')}, {plural(len(scan.families), 'family')}"
         + (f"; {summary}" if summary else "")
     )
+    runs = scan.runs
     for f in scan.families:
-        members = [scan.briefs[i] for i in f.members]
-        first, last = members[0], members[-1]
-        span = path_for_humans(f"{first.lane or first.path} .. {last.lane or last.path}")
+        # a lane's id, else the run id the scan inferred for it (runs.py), else '-'
+        names = {i: path_for_humans(b.lane or (runs[i].lane if i in runs else "-"))
+                 for i in f.members for b in (scan.briefs[i],)}
+        first, last = scan.briefs[f.members[0]], scan.briefs[f.members[-1]]
+        span = " .. ".join(
+            names[i] if names[i] != "-" else path_for_humans(b.path)
+            for i, b in ((f.members[0], first), (f.members[-1], last)))
+        short = scan.short_ids.get(f.id)
         lines.append("")
-        lines.append(f"family {f.id}: {plural(len(members), 'lane')} ({span})")
+        lines.append(f"family {short + ' (id ' + f.id + ')' if short else f.id}: "
+                     f"{plural(len(f.members), 'lane')} ({span})")
         # the lane column as wide as the family's longest lane id (`heartbeat-cycle-70`)
-        w = max([10, *(len(path_for_humans(b.lane or "-")) for b in members)])
+        w = max([10, *(len(n) for n in names.values())])
         lines.append(f"  {'lane':<{w}} {'phase':<13} {'novelty':>7}  {'retention':<11} "
                      f"{'link':<11} path")
         for i, link in f.member_links():
             b, d = scan.briefs[i], scan.decisions[i]
             lines.append(
-                f"  {path_for_humans(b.lane or '-'):<{w}} {d.phase or '-':<13} "
+                f"  {names[i]:<{w}} {d.phase or '-':<13} "
                 f"{'—' if link.leg == RESTATEMENT else _pct(d.novelty):>7}  "
                 f"{d.retention:<11} {link.leg:<11} {path_for_humans(b.path)}{_state(b.state)}"
             )

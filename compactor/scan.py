@@ -92,6 +92,42 @@ class Scan:
         return shapes.similarity(self.signatures[i], self.signatures[j])
 
     @cached_property
+    def short_ids(self) -> Mapping[str, str]:
+        """Short names of families whose id is a member's whole file name, the member
+        having no lane id but a run id (``runs.py``): ``cycle-15`` for the family
+        ``2025-09-05_autonomous-cycle-15_crisis-response-rapid-success``. Only where no
+        other family's id or short name is the same (case-insensitive); the id stays the
+        family's key (close-outs, the cache, the manifest), :meth:`find_family` accepts both."""
+        out: dict[str, str] = {}
+        for f in self.families:
+            for m in f.members:
+                b = self.briefs[m]
+                run = self.runs.get(m)
+                if run is not None and b.lane is None and family_name(b) == f.id:
+                    out[f.id] = path_for_humans(run.lane)
+                    break
+        taken: dict[str, int] = {}
+        for name in (*(f.id for f in self.families), *out.values()):
+            taken[name.lower()] = taken.get(name.lower(), 0) + 1
+        return MappingProxyType({fid: short for fid, short in out.items()
+                                 if taken[short.lower()] == 1})
+
+    def find_family(self, name: str) -> str | None:
+        """The id of the family ``name`` names: its id, else its id or short id in any case
+        (None: no family, or more than one in other cases)."""
+        ids = [f.id for f in self.families]
+        if name in ids:
+            return name
+        folded = [i for i in ids if i.lower() == name.lower()]
+        folded += [fid for fid, short in self.short_ids.items()
+                   if short.lower() == name.lower() and fid not in folded]
+        return folded[0] if len(folded) == 1 else None
+
+    def shown_family(self, fid: str) -> str:
+        """A family as people read it: its short id when it has one, else its id."""
+        return self.short_ids.get(fid, fid)
+
+    @cached_property
     def lane_families(self) -> frozenset[str]:
         """Families holding at least one lane (a doc with a lane id): the ones compaction
         folds. A family of docs without lane ids (runbooks per service, templated notes)

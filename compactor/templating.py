@@ -153,8 +153,8 @@ def environment(repo_template: tuple[str, str] | None = None) -> Any:
     import jinja2
 
     from compactor.files import path_for_humans
-    from compactor.inventory import shorten
     from compactor.report import md_cell
+    from compactor.words import shorten
 
     def load(name: str) -> str | None:
         if name.startswith(REPO_PREFIX):

@@ -1,4 +1,5 @@
-"""Words for people: a count with its noun in the right number ("1 family", "2 families")."""
+"""Words for people: a count with its noun in the right number ("1 family", "2 families"),
+a long name cut in its middle."""
 
 from __future__ import annotations
 
@@ -10,3 +11,15 @@ def plural(n: int, one: str, many: str | None = None) -> str:
     if n == 1:
         return f"{n} {one}"
     return f"{n} {many or IRREGULAR.get(one) or one + 's'}"
+
+
+NAME_WIDTH = 32  # a lane or family name longer than this is cut in tables and charts
+
+
+def shorten(name: str, width: int = NAME_WIDTH) -> str:
+    """A name cut to ``width`` in its middle, keeping both ends (a table cell, a chart
+    label): 'CROSS_SECTIONAL_FUNDING_RATE_DUAL_LEG_SPREAD_V1' -> 'CROSS_SECTIONAL_FU…EAD_V1'."""
+    if len(name) <= width:
+        return name
+    tail = width // 3
+    return name[: width - tail - 1] + "…" + name[-tail:]

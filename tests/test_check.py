@@ -1168,3 +1168,62 @@ def test_a_claim_must_be_earned_on_a_log_about_a_log(repo: GitRepo) -> None:
     r = run_compactor("check", cwd=repo.root)
     assert r.code == 1
     assert "this lane adds no line the last three did not" in r.out
+
+
+def test_docs_without_lane_ids_are_named_by_their_run_id_and_lines_stay_short(
+        repo: GitRepo) -> None:
+    """Long dated file names numbered outside lane_pattern: the gate names each doc by the
+    run id the scan infers (cycle-5), the family by its first member's, and that short id
+    works wherever the family id does."""
+    def name(n: int, action: str) -> str:
+        return (f"docs/2025-09-05_autonomous-cycle-{n}_{action.replace(' ', '-')}-success-"
+                "report-for-the-overnight-shift.md")
+    for n, a in enumerate(HANDOFFS, 1):
+        repo.commit({name(n, a): unnumbered(a)}, when=T0 + 600 * n)
+    fid = name(1, HANDOFFS[0]).removeprefix("docs/").removesuffix(".md")
+    scan = repo.scan()
+    assert scan.short_ids == {fid: "cycle-1"} and scan.find_family("CYCLE-1") == fid
+    text = run_compactor("scan", cwd=repo.root).out
+    assert f"family cycle-1 (id {fid}): 4 lanes (cycle-1 .. cycle-4)\n" in text
+    assert "\n  cycle-2    churn " in text  # the lane column: the run id, not '-'
+    assert json.loads(run_compactor("scan", "--format", "json", cwd=repo.root).out)[
+        "families"][0]["short_id"] == "cycle-1"
+
+    added = name(5, "reopen ticket")
+    repo.stage({added: unnumbered("reopen ticket")})
+    r = run_compactor("check", cwd=repo.root, env={"GIT_COMMITTER_DATE": f"{T0 + 3600} +0000"})
+    assert r.code == 1
+    assert r.out.startswith(f"BLOCKED {added} (cycle-5)\n"
+                            "  family cycle-1; nearest earlier lanes: cycle-4 ")
+    assert re.search(r"    - adjacent lanes: 4 near-copies of cycle-1 in a row in family cycle-1 "
+                     r".*\(cycle-2, cycle-3, cycle-4, cycle-5\) > max_adjacent 3\n", r.out)
+    assert "    - closeout of family cycle-1 (its coverage matrix, missing-gap list and a " \
+           "redirect to fill in): compactor closeout cycle-1\n" in r.out
+    assert max(len(line) for line in r.out.splitlines()) < 170
+    verdict = json.loads(run_compactor("check", "--format", "json", cwd=repo.root,
+                                       env={"GIT_COMMITTER_DATE": f"{T0 + 3600} +0000"}).out)[
+        "verdicts"][0]
+    assert (verdict["lane"], verdict["family"], verdict["family_short_id"]) == (
+        "cycle-5", fid, "cycle-1")
+    # the advice works as written, and the close-out it writes is the family's
+    assert run_compactor("closeout", "cycle-1", cwd=repo.root).code == 0
+    closeout = f"docs/closeouts/{fid}-closeout.md"
+    assert f'family: "{fid}"' in (repo.root / closeout).read_text()
+    report = run_compactor("report", "--family", "cycle-1", cwd=repo.root)
+    assert report.code == 0 and "episode" in report.out.lower(), report
+
+
+def test_a_long_file_name_without_a_run_id_is_cut_where_the_gate_names_it(
+        repo: GitRepo) -> None:
+    def name(a: str) -> str:
+        return f"docs/handoffs/{a.replace(' ', '-')}-operator-action-handoff-note-for-the-ops-team.md"
+    repo.commit({name(a): unnumbered(a) for a in HANDOFFS}, when=T0)
+    repo.stage({name("reopen ticket"): unnumbered("reopen ticket")})
+    r = run_compactor("check", cwd=repo.root)
+    assert r.code == 1
+    assert r.out.startswith(f"BLOCKED {name('reopen ticket')} (reopen-ticket-operator-act…-the-ops-team)\n")
+    # prose lines are folded; the close-out advice names the family whole (pasted, it works)
+    fid = name(HANDOFFS[0]).removeprefix("docs/handoffs/").removesuffix(".md")
+    assert f"compactor closeout {fid}\n" in r.out
+    assert max(len(line) for line in r.out.splitlines()) <= 280
+    assert re.search(r"^ {8}void-invoice-operator-acti…-the-ops-team, ", r.out, re.M)  # folded
