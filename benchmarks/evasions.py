@@ -22,8 +22,9 @@ the attack review in CHANGELOG/issue notes); the others are controls or were fix
 - B: the restatement leg's entry-page rule (``restate.entry_pages``): a README.md is an
   entry page only of a folder that holds another doc (B3), and it is kept apart only from
   the docs under its folder (B4: a one-line notes.md beside each lap's README made it an
-  entry page kept apart from every named lap). OPEN (B5): nesting each next lap under the
-  last README's folder keeps every second link apart, and the run never passes 2.
+  entry page kept apart from every named lap). B5: nesting each next lap under the last
+  README's folder keeps every second link apart: refused from lap 5, a lap after B1 (never,
+  before an entry page's label came from its title).
 - D: a consolidation output resets the run of every family it names (a close-out: a file
   named ``*-closeout.md`` whose text names any lane of the family) or of all families (a
   file at the configured inventory path). Staged with each lap, one line per lap turned
@@ -209,8 +210,8 @@ def main() -> None:
                            **({f"{folder}/notes.md": "# Notes\n\nSee the README.\n"} if k else {})})
         else:
             nested.append({f"{folder}/n{k}.md": t})
-    hook_row(top, "B5 six laps, each README's folder holding every later lap (OPEN)", base,
-             nested)
+    hook_row(top, "B5 six laps, each README's folder holding every later lap (one lap late)",
+             base, nested)
     facets = {f"docs/status/LEDGER_EXPORT_FIX_{f.upper()}.md":
               f"# Ledger export retry fix {f}\n" + t.split("\n", 1)[1]
               for f, t in zip(FACETS, laps.values(), strict=True)}
