@@ -155,15 +155,19 @@ def restore(
         if p in converted:
             content = repo.checkout_bytes(p, entries[p].blob)
         same = False
-        if dest.is_symlink() or dest.is_dir():
-            raise RefusedError(
-                f"{path_for_humans(p)}: a directory or symlink is in the way; move it, then "
-                "restore"
-            )
-        if dest.exists():
-            same = dest.read_bytes() == content
-            if not same and not force:
-                clashes.append(path_for_humans(p))
+        try:
+            if dest.is_symlink() or dest.is_dir():
+                raise RefusedError(
+                    f"{path_for_humans(p)}: a directory or symlink is in the way; move it, "
+                    "then restore"
+                )
+            if dest.exists():
+                same = dest.read_bytes() == content
+                if not same and not force:
+                    clashes.append(path_for_humans(p))
+        except OSError as exc:  # a name past the system's limits, a folder it may not read
+            raise InputError(f"{path_for_humans(p)}: cannot read what is there "
+                             f"({exc.strerror or exc}); nothing was restored") from None
         plan.append((p, dest, content, not same))
     if clashes:
         raise RefusedError(

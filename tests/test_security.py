@@ -1381,3 +1381,22 @@ def test_a_name_near_the_file_system_limit_is_restored(repo: GitRepo, name: str,
     assert (repo.root / path).read_text() == lane(6)
     assert sorted(p.name for p in (repo.root / "docs/lanes").iterdir()
                   if p.name.endswith(".tmp")) == []
+
+
+def test_restore_of_a_path_past_the_systems_limit_is_an_input_error(
+        repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
+    """git holds paths of any length; the file system does not (PATH_MAX). A folded lane
+    whose path is longer (committed with plumbing) made `restore` an internal error (exit 3,
+    OSError 'File name too long' while it looked at what was in the way)."""
+    loop(repo)
+    deep = "docs/" + "/".join(["d" * 200] * 25) + "/S006-deploy-widget.md"
+    repo.git("update-index", "--add", "--cacheinfo", f"100644,{blob(repo, lane(6).encode())},{deep}")
+    repo.commit({}, when=T0 + 60)
+    assert run(repo.root, "compact", "--apply", "--branch", "tidy", capsys=capsys)[0] == 0
+    before = repo.state()
+    code, _out, err = run(repo.root, "restore", "--all", "--rev", "tidy", capsys=capsys)
+    assert code == 2
+    assert error_line(err).endswith(
+        "/S006-deploy-widget.md: cannot read what is there (File name too long); nothing was "
+        "restored")
+    assert repo.state() == before
