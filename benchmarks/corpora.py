@@ -180,6 +180,11 @@ CORPORA: dict[str, Corpus] = {
                         "Devin sessions' run notes, reviews, proofs, hand-offs and tweets on numbered open math "
                         "problems (P02..P17, variants v1..v5): results copied into hand-offs and announced again",
                         by_path=True),
+    "mcslices": Corpus("Knpod65+s2ims", "1aac6c6735ffebc9934c37beaf4feedaff05ecc7", "docs/",
+                       r"^docs/(daily-reports/2026-05-17-[^/]*-mc\d+"
+                       r"|architecture/S2IMS_[^/]*_MC(1[3-9]|2\d|30)(_[A-Z_]+)?)\.md$", "mixed",
+                       "a coding agent's numbered slices MC13-MC30 of one day: each slice's report, QA, merge "
+                       "and post-merge QA, summaries, and the slice's own deliverables", history="docs"),
 }
 
 
