@@ -67,6 +67,7 @@ from compactor.scan import (
     name_for_humans,
     order_key,
     run_scan,
+    stray_closeouts,
     with_bodies,
 )
 from compactor.vocab import CONSOLIDATION_KINDS, FAMILY_KINDS, PROOF_KINDS
@@ -630,7 +631,13 @@ def judge(repo: Repo, scan: Scan, added: Sequence[str], source: str = "index") -
     """Verdicts for the lanes among ``added`` (paths), judged against ``scan``."""
     ctx = _Context(repo, scan, added)
     verdicts = tuple(_judge_lane(ctx, i) for i in ctx.lanes)
-    return CheckResult(source, tuple(added), verdicts, _own_warnings(scan.warnings, added))
+    warnings = _own_warnings(scan.warnings, added)
+    judged = {v.family for v in verdicts if v.outcome != "pass"} - {None}
+    if judged and any(b.kind == "closeout" for b in (scan.briefs[o] for o in ctx.outputs)):
+        # a close-out of a judged family that names it by an id it no longer has (a changed
+        # lane_pattern): the gate asks for a close-out that exists; say which file and why
+        warnings += tuple(s.warning for s in stray_closeouts(scan) if s.family in judged)
+    return CheckResult(source, tuple(added), verdicts, warnings)
 
 
 def _own_warnings(warnings: Iterable[Warning], added: Iterable[str]) -> tuple[Warning, ...]:

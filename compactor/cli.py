@@ -187,12 +187,13 @@ FORMAT = click.Choice(["text", "json"])
 def scan(ctx: Context, fmt: str, rev: str | None, no_cache: bool, explain: str | None) -> None:
     """List families, phases, novelty and retention of every brief."""
     from compactor.render import explain_data, explain_text, scan_json, scan_text
-    from compactor.scan import run_scan
+    from compactor.scan import run_scan, stray_closeouts
 
     result = run_scan(ctx.repo, ctx.config, rev=rev, progress=progress_printer(),
                       use_cache=not no_cache)
     show_warnings(result.warnings)
     show_warnings(ctx.include_warnings(b.path for b in result.briefs))
+    show_warnings(s.warning for s in stray_closeouts(result))
     if explain is not None:
         import json
 

@@ -7,12 +7,13 @@ it prints nothing and never writes outside the cache in the git dir.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -376,6 +377,57 @@ class CreationTimes:
 
 def order_key(b: Brief) -> tuple[float, int, str]:
     return (float(b.number) if b.number is not None else float("inf"), b.created, b.path)
+
+
+class StrayCloseout(NamedTuple):
+    warning: Warning
+    family: str | None  # the family it most likely belongs to now (None: not clear)
+
+
+def stray_closeouts(scan: Scan) -> list[StrayCloseout]:
+    """One warning per close-out whose front matter ``family:`` names no family of the scan
+    (after ``lane_pattern`` or ``include`` changed, family ids follow the new lane ids):
+    the gate no longer counts it for its family. The family it most likely belongs to now
+    is the one holding most of the docs it names (its ``family:`` and ``lanes:``, by lane
+    id, run id or file name), when that is more than half of those found."""
+    stray = [i for i, b in enumerate(scan.briefs)
+             if b.kind == "closeout" and isinstance(b.fields.get("family"), str)
+             and b.fields["family"].strip() and scan.find_family(b.fields["family"]) is None]
+    if not stray:
+        return []
+    by_name: dict[str, set[int]] = {}
+    for i, b in enumerate(scan.briefs):
+        names = {stem_of(b.path), b.lane or ""}
+        if i in scan.runs:
+            names.add(scan.runs[i].lane)
+        for name in names - {""}:
+            by_name.setdefault(name.lower(), set()).add(i)
+    out = []
+    for c in stray:
+        fields = scan.briefs[c].fields
+        named = str(fields["family"]).strip()
+        lanes = fields.get("lanes")
+        words = [named, *(re.split(r"\s*(?:,|–|\.\.)\s*", lanes) if isinstance(lanes, str)
+                          else [str(x) for x in lanes] if isinstance(lanes, list) else [])]
+        found = set().union(*(by_name.get(w.strip().lower(), set()) for w in words)) - {c}
+        votes: dict[str, int] = {}
+        for i in found:
+            fam = scan.family_of(i)
+            if fam is not None:
+                votes[fam.id] = votes.get(fam.id, 0) + 1
+        best = max(votes, key=lambda f: (votes[f], f), default=None)
+        shown = path_for_humans(named)
+        text = (f"its family: {shown} names no family of this scan (family ids follow "
+                "lane_pattern and include), so the gate does not count it for any; ")
+        if best is not None and votes[best] * 2 <= len(found):
+            best = None
+        if best is not None:
+            text += (f"the docs it names are now in family {scan.shown_family(best)}: set "
+                     f"family: {best}")
+        else:
+            text += "set family: to a family id of `compactor scan`, or delete it"
+        out.append(StrayCloseout(Warning(scan.briefs[c].path, text), best))
+    return out
 
 
 def family_name(b: Brief) -> str:

@@ -1227,3 +1227,43 @@ def test_a_long_file_name_without_a_run_id_is_cut_where_the_gate_names_it(
     assert f"compactor closeout {fid}\n" in r.out
     assert max(len(line) for line in r.out.splitlines()) <= 280
     assert re.search(r"^ {8}void-invoice-operator-acti…-the-ops-team, ", r.out, re.M)  # folded
+
+
+def test_a_close_out_left_behind_by_a_lane_pattern_change_is_named_once(repo: GitRepo) -> None:
+    def name(n: int, action: str) -> str:
+        return f"docs/2025-09-05_autonomous-cycle-{n}_{action.replace(' ', '-')}-report.md"
+    for n, a in enumerate(HANDOFFS, 1):
+        repo.commit({name(n, a): unnumbered(a)}, when=T0 + 600 * n)
+    fid = name(1, HANDOFFS[0]).removeprefix("docs/").removesuffix(".md")
+    assert run_compactor("closeout", "cycle-1", cwd=repo.root).code == 0
+    closeout = f"docs/closeouts/{fid}-closeout.md"
+    text = (repo.root / closeout).read_text()
+    text = text.replace("- Next frontier:", "- Next frontier: the payout retry path") \
+        .replace("- Owner:", "- Owner: ops")
+    repo.commit({closeout: text}, when=T0 + 4000)
+    assert "names no family" not in run_compactor("scan", cwd=repo.root).err
+
+    # the lane_pattern the gate itself advises for such names renames the family
+    repo.commit({".compactor.yaml": "lane_pattern: '(?i)cycle[-_ ](\\d+)'\n"}, when=T0 + 4100)
+    scan = run_compactor("scan", cwd=repo.root)
+    assert "\nfamily cycle-1: 4 lanes (cycle-1 .. cycle-4)\n" in scan.out
+    warning = (f"compactor: warning: {closeout}: its family: {fid} names no family of this scan "
+               "(family ids follow lane_pattern and include), so the gate does not count it for "
+               "any; the docs it names are now in family cycle-1: set family: cycle-1")
+    assert scan.err.splitlines() == [warning]
+    repo.stage({name(5, "reopen ticket"): unnumbered("reopen ticket")})
+    check = run_compactor("check", cwd=repo.root, env={"GIT_COMMITTER_DATE": f"{T0 + 4200} +0000"})
+    assert check.code == 1 and "compactor closeout cycle-1" in check.out
+    assert check.err.splitlines() == [warning]  # once, though the gate asks for a close-out
+    # done as it says: the close-out counts again, and nothing is said
+    repo.commit({closeout: text.replace(f'family: "{fid}"', "family: cycle-1")}, when=T0 + 4300)
+    check = run_compactor("check", cwd=repo.root, env={"GIT_COMMITTER_DATE": f"{T0 + 4400} +0000"})
+    assert (check.code, check.out, check.err) == (0, "", "")  # its run starts at the close-out
+    assert run_compactor("scan", cwd=repo.root).err == ""
+    # a close-out naming docs in no family now: said, without a guess
+    repo.commit({"docs/closeouts/old-closeout.md": "---\nkind: closeout\nfamily: S900\n"
+                 "lanes: S900–S905\n---\n\n# Close-out\n\nThe S900 loop is closed.\n"})
+    assert run_compactor("scan", cwd=repo.root).err == (
+        "compactor: warning: docs/closeouts/old-closeout.md: its family: S900 names no family "
+        "of this scan (family ids follow lane_pattern and include), so the gate does not count "
+        "it for any; set family: to a family id of `compactor scan`, or delete it\n")
