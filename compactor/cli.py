@@ -551,7 +551,10 @@ def inventory(ctx: Context, check_only: bool, fail_on_fix: bool, rev: str | None
             click.echo(f"{shown} is missing; run `compactor inventory` and commit it", err=True)
             return 1
         if plan.stale:
-            click.echo(stale_message(shown, stale_cause(repo, plan, rev)), err=True)
+            cause = stale_cause(repo, plan, rev)
+            op = repo.operation_in_progress() if cause == "conflict" else None
+            finish = f"`git {op} --continue`" if op and op != "merge" else "commit"
+            click.echo(stale_message(shown, cause, finish), err=True)
             return 1
         click.echo(f"{shown} is up to date", err=True)
         return 0
@@ -579,11 +582,13 @@ def base_branch() -> str:
     return "the base branch"
 
 
-def stale_message(shown: str, cause: str | None) -> str:
-    """What `inventory --check` says about a stale inventory: what to do that works."""
+def stale_message(shown: str, cause: str | None, finish: str = "commit") -> str:
+    """What `inventory --check` says about a stale inventory: what to do that works
+    (``finish``: how the conflict's operation ends, a commit or `git rebase --continue`)."""
     if cause == "conflict":
         return (f"{shown} holds merge conflict markers; run `compactor inventory` (it "
-                f"regenerates its generated block over them), then `git add {shown}` and commit")
+                f"regenerates its generated block over them), then `git add {shown}` and "
+                f"{finish}")
     if cause == "shallow":
         # the block depends on when each doc was first committed (families, phases,
         # episodes): a shallow clone gives the docs older than it one time

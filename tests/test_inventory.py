@@ -765,6 +765,17 @@ def test_a_conflicted_inventory_is_one_command_to_resolve(repo: GitRepo) -> None
     assert run_compactor("inventory", "--check", cwd=repo.root).code == 0
     merge_ref(repo, "main", "pr-c")
     assert run_compactor("inventory", "--check", cwd=repo.root).code == 0
+    # rebasing instead: the same command, and the rebase goes on
+    repo.git("checkout", "-q", "-b", "pr-c2", "pr-c^1")
+    rebase = subprocess.run(["git", "rebase", "main"], cwd=repo.root, capture_output=True,
+                            text=True)
+    assert rebase.returncode == 1 and "<<<<<<< " in inventory_text(repo)
+    check = run_compactor("inventory", "--check", cwd=repo.root)
+    assert check.err.endswith("then `git add docs/INVENTORY.md` and `git rebase --continue`\n")
+    assert run_compactor("inventory", cwd=repo.root).code == 0
+    repo.git("add", "docs/INVENTORY.md")
+    repo.git("-c", "core.editor=true", "rebase", "--continue")
+    assert run_compactor("inventory", "--check", cwd=repo.root).code == 0
 
 
 def test_conflict_markers_outside_the_generated_block_are_left_and_named(repo: GitRepo) -> None:
