@@ -71,7 +71,7 @@ from compactor.scan import (
     with_bodies,
 )
 from compactor.vocab import CONSOLIDATION_KINDS, FAMILY_KINDS, PROOF_KINDS
-from compactor.words import shorten
+from compactor.words import fold, shorten
 
 HOUR = 3600
 SHORT_CLAIM = 12  # masked words below which claims are compared as word sets
@@ -1487,13 +1487,7 @@ def verdict_text(v: Verdict) -> str:
 
 def _fold(line: str) -> str:
     """A line longer than WRAP_AT folded at its spaces, the rest indented under its text."""
-    if len(line) <= WRAP_AT:
-        return line
-    import textwrap
-
-    lead = len(line) - len(line.lstrip(" -+"))
-    return textwrap.fill(line, WRAP_AT, subsequent_indent=" " * (lead + 2),
-                         break_long_words=False, break_on_hyphens=False)
+    return fold(line, WRAP_AT)
 
 
 def _graded(c: Condition) -> str:

@@ -10,9 +10,11 @@ from typing import TYPE_CHECKING, Any
 from compactor import SCHEMA_VERSION
 from compactor.families import COPY, RESTATEMENT, Link
 from compactor.files import path_for_humans
-from compactor.scan import Scan
+from compactor.scan import Scan, name_for_humans
 from compactor.vocab import RETENTIONS
-from compactor.words import plural
+from compactor.words import fold, plural, shorten
+
+WRAP_AT = 200  # a longer line of scan text (a link's evidence) is folded at its spaces
 
 if TYPE_CHECKING:
     from compactor.git import Repo
@@ -155,8 +157,8 @@ def scan_text(scan: Scan) -> str:
         names = {i: path_for_humans(b.lane or (runs[i].lane if i in runs else "-"))
                  for i in f.members for b in (scan.briefs[i],)}
         first, last = scan.briefs[f.members[0]], scan.briefs[f.members[-1]]
-        span = " .. ".join(
-            names[i] if names[i] != "-" else path_for_humans(b.path)
+        span = " .. ".join(  # a doc without a lane or run id: its file name, cut if long
+            names[i] if names[i] != "-" else shorten(name_for_humans(b.path), 40)
             for i, b in ((f.members[0], first), (f.members[-1], last)))
         short = scan.short_ids.get(f.id)
         lines.append("")
@@ -174,8 +176,8 @@ def scan_text(scan: Scan) -> str:
                 f"{d.retention:<11} {link.leg:<11} {path_for_humans(b.path)}{_state(b.state)}"
             )
             why = link_text(scan, link) if link.leg != COPY else ""
-            if why:
-                lines.append(f"  {'':<{w}} {why}")
+            if why:  # shared facts are often long paths: folded past WRAP_AT
+                lines.append(fold(f"  {'':<{w}} {why}", WRAP_AT))
     rest = [i for i, d in enumerate(scan.decisions) if d.family is None]
     if rest:
         lines.append("")

@@ -23,3 +23,15 @@ def shorten(name: str, width: int = NAME_WIDTH) -> str:
         return name
     tail = width // 3
     return name[: width - tail - 1] + "…" + name[-tail:]
+
+
+def fold(line: str, width: int) -> str:
+    """A line longer than ``width`` folded at its spaces (never inside a word or a path),
+    the rest indented two past where its text starts (past a leading ``-`` or ``+``)."""
+    if len(line) <= width:
+        return line
+    import textwrap
+
+    lead = len(line) - len(line.lstrip(" -+"))
+    return textwrap.fill(line, width, subsequent_indent=" " * (lead + 2),
+                         break_long_words=False, break_on_hyphens=False)
