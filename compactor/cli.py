@@ -554,7 +554,7 @@ def inventory(ctx: Context, check_only: bool, fail_on_fix: bool, rev: str | None
             cause = stale_cause(repo, plan, rev)
             op = repo.operation_in_progress() if cause == "conflict" else None
             finish = f"`git {op} --continue`" if op and op != "merge" else "commit"
-            click.echo(stale_message(shown, cause, finish), err=True)
+            click.echo(stale_message(shown, cause, finish, path_for_humans(plan.path)), err=True)
             return 1
         click.echo(f"{shown} is up to date", err=True)
         return 0
@@ -582,13 +582,15 @@ def base_branch() -> str:
     return "the base branch"
 
 
-def stale_message(shown: str, cause: str | None, finish: str = "commit") -> str:
-    """What `inventory --check` says about a stale inventory: what to do that works
-    (``finish``: how the conflict's operation ends, a commit or `git rebase --continue`)."""
+def stale_message(shown: str, cause: str | None, finish: str = "commit",
+                  path: str | None = None) -> str:
+    """What `inventory --check` says about a stale inventory (``shown``: the file, and the
+    commit with --rev): what to do that works (``finish``: how the conflict's operation
+    ends, a commit or `git rebase --continue`; ``path``: the file to `git add`)."""
     if cause == "conflict":
         return (f"{shown} holds merge conflict markers; run `compactor inventory` (it "
-                f"regenerates its generated block over them), then `git add {shown}` and "
-                f"{finish}")
+                f"regenerates its generated block over them), then `git add {path or shown}` "
+                f"and {finish}")
     if cause == "shallow":
         # the block depends on when each doc was first committed (families, phases,
         # episodes): a shallow clone gives the docs older than it one time
