@@ -32,9 +32,11 @@ the attack review in CHANGELOG/issue notes); the others are controls or were fix
   written after it (``check._Context.window_outputs``), and only the lap's first output
   counts (``check._since_output``). Still cheap: one plausible close-out per lap (a pause
   of more than a day) — a person reviewing close-outs is the only stop for that. OPEN
-  (D3): "the lap's first output" is the first the tree holds *now*: deleting (or
-  renaming, or editing so it no longer names the family) the previous lap's close-out
-  makes the next one first again, and every block of A3 a warning.
+  (D3, D3e): "the lap's first output" is the first the tree holds *now* that names the
+  family: deleting the previous lap's close-out, or editing it to name nothing, makes the
+  next one first again, and every block of A3 a warning. A fix needs the outputs as
+  they were added: one ``git log --since=<lap start> --diff-filter=A --raw`` lists every
+  path the lap added with its first blob, deleted or edited since.
 - E: the gate judges a lane against the docs the tree holds: a loop that deletes its
   previous lap with each new one (E1) is never more than one lap long. OPEN: both D3 and
   E1 need the docs the lap deleted (the creation-time log lists every path ever added;
@@ -246,6 +248,10 @@ def main() -> None:
     for k in range(2, len(copies)):
         outs[k][f"docs/closeouts/lap-{k - 1}-closeout.md"] = None
     hook_row(top, "D3 D3a + the previous lap's closeout deleted with it (OPEN)",
+             readme, copies, before=outs)
+    for k in range(2, len(copies)):  # kept, but edited to name no lap any more
+        outs[k][f"docs/closeouts/lap-{k - 1}-closeout.md"] = "# Close-out\n\nClosed.\n"
+    hook_row(top, "D3e D3a + the previous lap's closeout edited to name nothing (OPEN)",
              readme, copies, before=outs)
     print("-- E: the gate judges the docs in the tree (deleted docs are not seen)")
     paths = list(copies)

@@ -826,6 +826,8 @@ LEVELS = ", ".join(["&l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
     (".compactor.yaml", "lane_pattern: '(?:" + "|".join(f"w{k}" for k in range(1_000))
      + ")(\\d+)'\n", ".compactor.yaml:1: option 'lane_pattern' has an entry of 4,898 "
      "characters; at most 2,000 are allowed"),
+    (".compactor.yaml", "max_file_bytes: 100000000\n", ".compactor.yaml:1: option "
+     "'max_file_bytes' must be between 0 and 16777216, got 100000000"),
     ("pyproject.toml", "[tool.compactor]\ninclude = " + json.dumps(["**/*.md"] * 101) + "\n",
      "pyproject.toml [tool.compactor]: option 'include' has 101 entries; at most 100 are "
      "allowed"),
