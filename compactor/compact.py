@@ -35,6 +35,7 @@ from compactor.blocks import neutralise, read_block, replace_block
 from compactor.briefs import decode
 from compactor.config import Config, config_from_texts
 from compactor.errors import ConfigError, InputError, RefusedError
+from compactor.families import RESTATEMENT
 from compactor.files import in_dir, path_for_humans
 from compactor.git import IndexEntry, Repo
 from compactor.manifest import (
@@ -51,7 +52,8 @@ from compactor.manifest import (
     split_folded,
 )
 from compactor.paths import lexical
-from compactor.scan import Scan
+from compactor.render import down
+from compactor.scan import Scan, family_name
 from compactor.words import plural
 
 # -- records ---------------------------------------------------------------------------------
@@ -77,6 +79,11 @@ class Fold:
     # the first ``fresh`` of unique_lines are lines no earlier member of the family has: the
     # lane's new truth, listed first and never left out however many there are
     fresh: int = 0
+    # a member the restatement leg linked (it says an earlier doc's state again in other
+    # words): that doc's name and the cosine of their content words. Its shape novelty
+    # measures nothing, so the plan shows "—" and this reason instead
+    restates: str | None = None
+    cosine: float | None = None
 
     @property
     def unique_count(self) -> int:
@@ -186,6 +193,7 @@ def fold_entry(fold: Fold, source_commit: str) -> str:
         "",
         f"- original path: `{path_for_humans(fold.path)}`",
         f"- family: {fold.family} (exemplar {fold.exemplar_lane or path_for_humans(fold.exemplar)})",
+        *([f"- folded as a restatement: {_restated_text(fold)}"] if fold.restates else []),
         f"- blob: `{fold.blob}`",
         f"- source commit: `{source_commit}`",
     ]
@@ -348,7 +356,7 @@ def build_plan(
     def text_of(blob: str) -> str:
         return decode(texts.get(blob, b""))[0]
 
-    for b, d in zip(scan.briefs, scan.decisions, strict=True):
+    for i, (b, d) in enumerate(zip(scan.briefs, scan.decisions, strict=True)):
         entry = in_tree.get(b.path)
         if entry is None:  # folded or archived by an earlier compaction (from the manifest)
             already += b.state == FOLDED
@@ -379,9 +387,14 @@ def build_plan(
             ordered = [x for x in lines if x in new] + [x for x in lines if x not in new]
             n_new = len(lines) - sum(x not in new for x in lines)
             shown = max(UNIQUE_LINES_SHOWN, n_new)  # new truth is never left out
+            link = fam.link(i)
+            restated = link.leg == RESTATEMENT
+            to = scan.briefs[link.to] if restated and link.to >= 0 else None
             folds.append(Fold(b.path, b.blob, entry.mode, b.lane, b.label, fam.id, ex.path,
                               ex.lane, d.phase, d.novelty, tuple(ordered[:shown]),
-                              b.created, max(0, len(ordered) - shown), n_new))
+                              b.created, max(0, len(ordered) - shown), n_new,
+                              (family_name(to) if to is not None else "an earlier doc")
+                              if restated else None, link.score if restated else None))
         elif d.retention == "archive":
             target = archive_target(config, b.path)
             there = in_tree.get(target)
@@ -771,9 +784,12 @@ def plan_text(plan: Plan, branch: str, applied: Applied | None = None) -> str:
         folds = [f for f in plan.folds if f.family == fam.id]
         w = max([10, *(len(path_for_humans(f.lane or "-")) for f in folds)])  # longest lane id
         for f in folds:
+            # a restatement's shape novelty measures nothing (scan shows "—" too): its reason
+            novelty = "—" if f.restates is not None else _pct(f.novelty)
+            why = f"{_restated_text(f)}; " if f.restates is not None else ""
             out.append(f"  fold  {path_for_humans(f.lane or '-'):<{w}} {f.phase or '-':<11} "
-                       f"novelty {_pct(f.novelty):>4}  {path_for_humans(f.path)}  "
-                       f"({_unique_text(f)})")
+                       f"novelty {novelty:>4}  {path_for_humans(f.path)}  "
+                       f"({why}{_unique_text(f)})")
     if plan.moves:
         out.append("")
         out.append("archive (content unchanged):")
@@ -795,6 +811,12 @@ def plan_text(plan: Plan, branch: str, applied: Applied | None = None) -> str:
         out.append(f"review it with 'git show --stat {applied.branch}', push it and open a pull "
                    "request")
     return "\n".join(out)
+
+
+def _restated_text(f: Fold) -> str:
+    """Why a restatement member is folded: what it says again, and how alike in words."""
+    cosine = f", cosine {down(f.cosine, 2):.2f}" if f.cosine is not None else ""
+    return f"restates {path_for_humans(f.restates or '')} in other words{cosine}"
 
 
 def _unique_text(f: Fold) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -129,6 +130,14 @@ def _row_encoder() -> Callable[[Any], str]:
     rows = make({}, plain.default, encoder.encode_basestring, None, plain.key_separator,
                 plain.item_separator, plain.sort_keys, plain.skipkeys, plain.allow_nan)
     return lambda value: "".join(rows(value, 0))
+
+
+def down(x: float, digits: int) -> float:
+    """``x`` cut (not rounded) to ``digits`` decimals: a figure shown beside a threshold it
+    is compared with never crosses it (a cosine of 0.3996 is 0.39, not 0.40, when the
+    verdict is that it is below 0.4)."""
+    scale = 10.0**digits
+    return math.floor(x * scale + 1e-9) / scale
 
 
 def _pct(x: float | None) -> str:
@@ -273,7 +282,7 @@ def nearest_data(repo: Repo, scan: Scan, i: int, use_cache: bool) -> list[dict[s
         if apart is None and (fam is None or other is None or other.id != fam.id):
             apart = (f"every test passes, but a doc of one group is below cosine {LINKAGE} "
                      "with a doc of the other (complete linkage)")
-        out.append({"path": scan.briefs[near.doc].path, "cosine": near.cosine,
+        out.append({"path": scan.briefs[near.doc].path, "cosine": down(near.cosine, 3),
                     "apart": apart})
     return out
 
@@ -368,7 +377,7 @@ def explain_text(data: dict[str, Any]) -> str:
     for near in data.get("nearest", ()):
         why = near["apart"] or "in its family"
         lines.append(f"  near in words: {path_for_humans(near['path'])} (cosine "
-                     f"{near['cosine']:.2f}): {path_for_humans(why)}")
+                     f"{down(near['cosine'], 2):.2f}): {path_for_humans(why)}")
     about = data.get("about")
     if about is not None:
         what = path_for_humans(about["path"]) if about["path"] else f"step {about['step']}"

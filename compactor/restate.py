@@ -45,6 +45,7 @@ bounded in memory and in candidates per doc whatever the repository holds.
 from __future__ import annotations
 
 import heapq
+import math
 import re
 import sys
 import zlib
@@ -688,8 +689,9 @@ def nearest(docs: Mapping[int, Doc], i: int, read: Read, k: int = 3) -> list[Nea
             share = len(set(mine) & set(theirs)) / min(len(mine), len(set(theirs))) \
                 if mine and theirs else 0.0
             if share < FACTS_SHARED:
-                apart = f"they share {share:.2f} of their facts, below {FACTS_SHARED}"
-        out.append(Nearest(j, round(cos, 3), apart))
+                apart = (f"they share {math.floor(share * 100 + 1e-9) / 100:.2f} of their facts, "
+                         f"below {FACTS_SHARED}")
+        out.append(Nearest(j, cos, apart))  # exact: shown cut, never rounded up past COSINE
     return out
 
 

@@ -754,10 +754,10 @@ def test_a_lane_whose_new_truth_claim_the_gate_earns_is_left_in_place(repo: GitR
     assert plan_of(repo).empty and (repo.root / earned).exists()
 
 
-def run_scan_of(repo: GitRepo) -> Scan:
+def run_scan_of(repo: GitRepo, config: Config | None = None) -> Scan:
     from compactor.scan import run_scan
 
-    return run_scan(Repo(repo.root), Config())
+    return run_scan(Repo(repo.root), config or Config())
 
 
 def test_a_folded_lane_lists_its_lines_new_to_the_family_first_and_never_cuts_them(
@@ -797,3 +797,33 @@ def test_a_doc_pinned_by_hand_in_a_new_manifest_is_never_folded(repo: GitRepo) -
     # the manifest the compaction writes keeps the pin
     written = next(w for w in again.writes if w.path == MANIFEST)
     assert json.loads(written.data)["kept"] == [pinned]
+
+
+def test_the_plan_gives_a_restatement_its_reason_not_a_shape_novelty(repo: GitRepo) -> None:
+    from test_restate import BURST, OTHERS, T0
+
+    # the burst of reworded status docs, declared lanes of one run
+    laned = {p: f"---\nlane: S{101 + k}\n---\n{text}"
+             for k, (p, text) in enumerate(sorted(BURST.items()))}
+    repo.commit({**OTHERS, **laned}, when=T0)
+    config = Config(fold_restated=0.5)  # these rewordings link at ~0.51
+    plan = plan_of(repo, config)
+    scan = run_scan_of(repo, config)
+    fam = next(f for f in scan.families if scan.briefs[f.members[0]].path in laned)
+    first = scan.briefs[fam.members[0]]
+    restated = [f for f in plan.folds if f.path in laned]
+    assert len(restated) == 3
+    text = compact.plan_text(plan, "tidy")
+    for f in restated:
+        i = scan.index(f.path)
+        cosine = fam.link(i).score
+        assert cosine is not None and f.cosine == cosine
+        to = scan.briefs[fam.link(i).to]
+        assert f.restates == (to.lane or "")
+        # "—" where a shape novelty would be (as scan shows it), and why it is folded
+        line = next(x for x in text.splitlines() if f.path in x)
+        assert "novelty    —" in line and "%" not in line.split(f.path)[0], line
+        assert (f"(restates {to.lane} in other words, cosine "
+                f"{int(cosine * 100) / 100:.2f};") in line, line
+        assert f"- folded as a restatement: restates {to.lane}" in compact.fold_entry(f, plan.head)
+    assert first.lane == "S101"

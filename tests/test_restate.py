@@ -533,3 +533,17 @@ def test_the_first_restatement_after_a_consolidation_output_names_what_it_restat
     assert "0 restatements" not in evidence and "()" not in evidence, evidence
     assert f"{stem_of(path)} restates " in evidence and "in other words: the first since its " \
         "last consolidation output docs/INVENTORY.md" in evidence, evidence
+
+
+def test_explain_never_shows_a_cosine_rounded_up_past_the_threshold_it_failed() -> None:
+    """A doc at cosine 0.3996 is below the leg's 0.4: shown as 0.39, never as 0.40
+    beside "fewer content words in common than a restatement has (cosine 0.4)"."""
+    from compactor.render import down, explain_text
+
+    why = "fewer content words in common than a restatement has (cosine 0.4)"
+    data = {"path": "docs/a.md", "kind": "other", "kind_why": "no lane id", "lane": None,
+            "lane_why": "none", "family": None, "retention": "keep",
+            "nearest": [{"path": "docs/b.md", "cosine": down(0.3996, 3), "apart": why}]}
+    text = explain_text(data)
+    assert f"near in words: docs/b.md (cosine 0.39): {why}" in text, text
+    assert down(0.4, 2) == 0.4 and down(0.29, 2) == 0.29 and down(0.61, 3) == 0.61
