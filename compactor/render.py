@@ -13,7 +13,7 @@ from compactor.families import COPY, RESTATEMENT, Link
 from compactor.files import path_for_humans
 from compactor.scan import Scan, name_for_humans
 from compactor.vocab import RETENTIONS
-from compactor.words import fold, plural, shorten
+from compactor.words import fold, members_text, plural, shorten
 
 WRAP_AT = 200  # a longer line of scan text (a link's evidence) is folded at its spaces
 
@@ -171,8 +171,9 @@ def scan_text(scan: Scan) -> str:
             for i, b in ((f.members[0], first), (f.members[-1], last)))
         short = scan.short_ids.get(f.id)
         lines.append("")
+        laned = sum(1 for i in f.members if scan.briefs[i].lane or i in runs)
         lines.append(f"family {short + ' (id ' + f.id + ')' if short else f.id}: "
-                     f"{plural(len(f.members), 'lane')} ({span})")
+                     f"{members_text(len(f.members), laned)} ({span})")
         # the lane column as wide as the family's longest lane id (`heartbeat-cycle-70`)
         w = max([10, *(len(n) for n in names.values())])
         lines.append(f"  {'lane':<{w}} {'phase':<13} {'novelty':>7}  {'retention':<11} "

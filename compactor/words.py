@@ -35,3 +35,15 @@ def fold(line: str, width: int) -> str:
     lead = len(line) - len(line.lstrip(" -+"))
     return textwrap.fill(line, width, subsequent_indent=" " * (lead + 2),
                          break_long_words=False, break_on_hyphens=False)
+
+
+def members_text(docs: int, lanes: int) -> str:
+    """A family's size in the one sense every output gives "lanes" (docs with a lane id,
+    or a run id inferred from their names; the report's and the inventory's count):
+    '15 lanes' when every member is one, '3 docs, no lane id' when none is, else
+    '5 docs, 3 lanes'."""
+    if lanes == docs:
+        return plural(docs, "lane")
+    if not lanes:
+        return f"{plural(docs, 'doc')}, no lane id"
+    return f"{plural(docs, 'doc')}, {plural(lanes, 'lane')}"

@@ -151,6 +151,22 @@ def test_scan_text_lists_families_and_retention(loop: GitRepo) -> None:
     assert "establishing" in result.out and "compress" in result.out
 
 
+def test_scan_counts_lanes_as_the_report_and_inventory_do(repo: GitRepo) -> None:
+    """"lanes" means docs with a lane id (or a run id) in every output: a family of
+    reworded status docs without one is "4 docs, no lane id", where the inventory's
+    summary and the report say 0 lanes (scan said "4 lanes")."""
+    from test_restate import BURST, OTHERS, T0
+
+    repo.commit({**OTHERS, **BURST}, when=T0)
+    text = run_compactor("scan", cwd=repo.root).out
+    [line] = [x for x in text.splitlines() if x.startswith("family ")]
+    assert ": 4 docs, no lane id (" in line, line
+    assert run_compactor("inventory", cwd=repo.root).code == 0
+    inventory = (repo.root / "docs/INVENTORY.md").read_text()
+    assert "| lanes | 0 |" in inventory and "4 docs, no lane id (" in inventory
+    assert "lanes:         0" in run_compactor("report", cwd=repo.root).out
+
+
 def test_vendored_and_boilerplate_markdown_is_not_scanned_by_default(repo: GitRepo) -> None:
     changelog = "# Changelog\n\n## 1.0.0\n\n- Fixed a bug in the parser.\n- Added an option.\n"
     template = "---\nname: Bug report\n---\n\n## Describe the bug\n\nA clear description.\n"
