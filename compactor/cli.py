@@ -496,7 +496,7 @@ def report(ctx: Context, fmt: str, rev: str | None, no_cache: bool, number: int 
     if family is not None:  # a family's short id (`cycle-15`) names it too
         family = result.find_family(family) or family
     if number is not None or family is not None:
-        data = narrow(data, number, family)
+        data = narrow(data, number, family, result, frozenset({config.inventory}))
     render = {"json": report_json, "markdown": report_markdown}.get(fmt, report_text)
     click.echo(render(data))
     return 0

@@ -6,7 +6,9 @@ to its last lane would describe none of them. An episode is found in three steps
 1. **Group.** Every lane artifact (a doc carrying a lane id, or a member of a
    family; consolidation outputs, postmortems and ACK chatter aside) belongs to
    its family, else to its *run*: the lane id's letters (``S085`` -> ``s``,
-   ``Wave 35`` -> ``wave``).
+   ``Wave 35`` -> ``wave``) and, when the id is read from the file name, the words
+   of the name before it (one agent's ``…_Captain_Agent-4_…_Cycle_4`` and another's
+   ``autonomous-cycle-14`` are two runs, though both ids spell "cycle").
 2. **Split.** A group's artifacts, in time order, are cut at every gap longer
    than ``CAP`` (a day: a loop that stopped for a day is over); each piece is cut
    again at every gap longer than ``FACTOR`` times the piece's median gap (its
@@ -30,6 +32,7 @@ from dataclasses import dataclass
 
 from compactor.briefs import Brief
 from compactor.decisions import Decision
+from compactor.files import stem_of
 from compactor.vocab import AFTER_THE_FACT_KINDS, KIND_INFO
 
 CAP = 24 * 3600  # seconds: a longer pause always ends an episode
@@ -45,7 +48,7 @@ class Burst:
     """One episode's artifacts: indexes into the scan's briefs, in time order."""
 
     family: str | None  # the family, or None for a run of lanes in no family
-    run: str | None  # the lane ids' letters for a run in no family
+    run: str | None  # a run in no family: its lane ids' letters (and the name words before)
     members: tuple[int, ...]  # the lanes (and lane artifacts) that make the episode
     chatter: tuple[int, ...] = ()  # ACK chatter inside its window
 
@@ -64,6 +67,18 @@ def _distinct_lanes(briefs: Sequence[Brief], members: Sequence[int]) -> int:
 def run_key(lane: str) -> str:
     """The letters of a lane id: its run ('S085' -> 's', 'Wave 35' -> 'wave')."""
     return _RUN.sub("", lane.lower()) or "#"
+
+
+def run_of(brief: Brief) -> str:
+    """The run of a lane in no family, as episodes name it: its lane id's letters, then,
+    when the id is read from the file name after other words, those words ('cycle
+    (autonomous)' for ``2025-09-05_autonomous-cycle-14_….md``; 's' for ``S085-x.md``)."""
+    lane = brief.lane or ""
+    letters = run_key(lane)
+    stem = stem_of(brief.path).lower()
+    at = stem.find(lane.lower()) if lane else -1
+    words = re.findall(r"[a-z]+", stem[:at]) if at > 0 else []
+    return f"{letters} ({' '.join(words)})" if words else letters
 
 
 def split(times: Sequence[int]) -> list[tuple[int, int]]:
@@ -94,11 +109,13 @@ def _split_dense(times: Sequence[int]) -> list[tuple[int, int]]:
     return pieces
 
 
-def find_bursts(
-    briefs: Sequence[Brief], decisions: Sequence[Decision], skip: frozenset[str] = frozenset()
-) -> list[Burst]:
-    """The episodes of a scan, in the order they started (ties: by group)."""
-    groups: dict[tuple[str | None, str | None], list[int]] = {}
+Groups = dict[tuple[str | None, str | None], list[int]]
+
+
+def _groups(briefs: Sequence[Brief], decisions: Sequence[Decision],
+            skip: frozenset[str]) -> tuple[Groups, dict[str, list[int]]]:
+    """Every lane artifact by (family, None) or (None, run); ACK chatter by its run key."""
+    groups: Groups = {}
     acks: dict[str, list[int]] = {}
     for i, (b, d) in enumerate(zip(briefs, decisions, strict=True)):
         if b.path in skip or b.kind in AFTER_THE_FACT_KINDS:
@@ -110,7 +127,15 @@ def find_bursts(
         if d.family is not None:
             groups.setdefault((d.family, None), []).append(i)
         elif b.lane is not None:
-            groups.setdefault((None, run_key(b.lane)), []).append(i)
+            groups.setdefault((None, run_of(b)), []).append(i)
+    return groups, acks
+
+
+def find_bursts(
+    briefs: Sequence[Brief], decisions: Sequence[Decision], skip: frozenset[str] = frozenset()
+) -> list[Burst]:
+    """The episodes of a scan, in the order they started (ties: by group)."""
+    groups, acks = _groups(briefs, decisions, skip)
     bursts: list[Burst] = []
     for (family, run), members in groups.items():
         members.sort(key=lambda i: (briefs[i].created, briefs[i].path))
@@ -122,6 +147,28 @@ def find_bursts(
     bursts.sort(key=lambda e: (briefs[e.members[0]].created, e.group))
     taken: set[int] = set()
     return [_with_chatter(e, briefs, acks, taken) for e in bursts]
+
+
+def no_episode(briefs: Sequence[Brief], decisions: Sequence[Decision], family: str,
+               skip: frozenset[str] = frozenset()) -> str:
+    """Why family ``family`` makes no episode, as a clause ("12 of its 15 lanes were
+    committed at one time …")."""
+    members = sorted(_groups(briefs, decisions, skip)[0].get((family, None), []),
+                     key=lambda i: (briefs[i].created, briefs[i].path))
+    lanes = _distinct_lanes(briefs, members)
+    if lanes < MIN_LANES:
+        return f"it has {lanes} lane{'' if lanes == 1 else 's'}, an episode needs {MIN_LANES}"
+    times = [briefs[i].created for i in members]
+    batch = max((n for a, z in split(times) if times[a] == times[z - 1]
+                 for n in [_distinct_lanes(briefs, members[a:z])] if n >= MIN_LANES),
+                default=0)
+    close = ("written close together (a pause over a day, or over an hour and "
+             f"{FACTOR}x their typical spacing, ends a burst)")
+    if batch:
+        return (f"{batch} of its {lanes} lanes were committed at one time (a batch is an "
+                f"import: its times say nothing about a loop), and no {MIN_LANES} of the "
+                f"others were {close}")
+    return f"no {MIN_LANES} of its {lanes} lanes were {close}"
 
 
 def _with_chatter(

@@ -26,7 +26,7 @@ from typing import Any
 from compactor import SCHEMA_VERSION
 from compactor.briefs import Brief
 from compactor.decisions import Decision
-from compactor.episodes import CAP, MIN_LANES, Burst, find_bursts
+from compactor.episodes import CAP, MIN_LANES, Burst, find_bursts, no_episode
 from compactor.errors import InputError
 from compactor.files import stem_of
 from compactor.runs import RunId
@@ -210,17 +210,17 @@ def episode(number: int, burst: Burst, briefs: Sequence[Brief],
     return Episode(number, burst.family, burst.run, record, tuple(briefs[i].path for i in every))
 
 
-def narrow(report: Report, number: int | None = None, family: str | None = None) -> Report:
+def narrow(report: Report, number: int | None = None, family: str | None = None,
+           scan: Scan | None = None, skip: frozenset[str] = frozenset()) -> Report:
     """The report with only episode ``number`` and/or the episodes of ``family``
-    (case-insensitive); an unknown one is an input error naming the known ones."""
+    (case-insensitive); an unknown one is an input error naming the known ones (and,
+    given the ``scan`` the report was built from, why a family of it has none)."""
     episodes = report.episodes
     if family is not None:
         known = sorted({e.family for e in episodes if e.family is not None})
         wanted = [f for f in known if f.lower() == family.lower()]
         if not wanted:
-            shown = ", ".join(known[:20]) + (" …" if len(known) > 20 else "")
-            raise InputError(f"no episode of family '{family}'; families with episodes: "
-                             f"{shown or 'none'} (see `compactor report`)")
+            raise InputError(_no_episode(report, family, known, scan, skip))
         episodes = tuple(e for e in episodes if e.family == wanted[0])
     if number is not None:
         picked = tuple(e for e in episodes if e.number == number)
@@ -232,6 +232,30 @@ def narrow(report: Report, number: int | None = None, family: str | None = None)
                              "(see `compactor report`)")
         episodes = picked
     return replace(report, episodes=episodes)
+
+
+def _no_episode(report: Report, family: str, known: Sequence[str], scan: Scan | None,
+                skip: frozenset[str]) -> str:
+    """The message for ``--family`` naming a family without an episode: why it has none
+    (when the scan is at hand) and which episodes there are."""
+    shown = ", ".join(known[:20]) + (" …" if len(known) > 20 else "")
+    runs = sorted({e.group for e in report.episodes if e.family is None})
+    if known:
+        there = f"families with episodes: {shown}"
+    elif runs:
+        listed = ", ".join(runs[:5]) + (" …" if len(runs) > 5 else "")
+        there = (f"{plural(report.episodes_found, 'episode')}, all of runs in no family "
+                 f"({listed}): `compactor report --episode N`")
+    else:
+        there = "no episodes at all"
+    fam = next((f for f in scan.families if f.id.lower() == family.lower()), None) \
+        if scan is not None else None
+    if scan is not None and fam is None:
+        return f"no family '{family}' (`compactor scan` lists them); {there}"
+    if fam is not None and scan is not None:
+        why = no_episode(scan.briefs, scan.decisions, fam.id, skip)
+        return f"family {fam.id} has no loop episode: {why}; {there}"
+    return f"no episode of family '{family}'; {there} (see `compactor report`)"
 
 
 def phase_of(brief: Brief, decision: Decision) -> str | None:

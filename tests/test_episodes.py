@@ -124,6 +124,15 @@ def test_lanes_imported_in_one_commit_are_no_episode(tmp_path: Path) -> None:
     assert "lanes:         8 (S001 .. S008)\n" in text
     assert ("episodes:      none: every lane was committed at the same time (an import: its "
             "times say nothing about a loop)\n") in text
+    # asked for the family's episodes, the report says why it has none, not "none" beside
+    # a list of episodes
+    r = run_compactor("report", "--family", "s001", cwd=root)
+    assert (r.code, r.out) == (2, "")
+    assert r.err == ("compactor: error: family S001 has no loop episode: 8 of its 8 lanes "
+                     "were committed at one time (a batch is an import: its times say nothing "
+                     "about a loop), and no 3 of the others were written close together (a "
+                     "pause over a day, or over an hour and 10x their typical spacing, ends a "
+                     "burst); no episodes at all\n")
 
 
 MERGE_LOG = """# PR {n} merge log
@@ -157,3 +166,39 @@ def test_a_burst_of_docs_without_lane_ids_is_named_by_their_run(tmp_path: Path) 
     # the history above the episodes counts the same lanes (it said "lanes: 0" beside them)
     assert data["lanes"] == e["lanes"]
     assert data["window"] == e["window"]
+
+
+TOPICS = [
+    "billing exports now stream CSV rows straight from the warehouse replica",
+    "tenant quotas moved into a sidecar table with nightly reconciliation jobs",
+    "search ranking weights were retrained against last quarter's click logs",
+    "mobile login gained passkeys; SMS fallback stays behind a feature flag",
+    "audit trail entries are signed and shipped to cold storage every hour",
+    "image resizing workers switched from ImageMagick to libvips for memory",
+    "cache warmup runs before deploys and primes the forty hottest product pages",
+    "rate limits per API key are enforced at the edge proxy instead of the app",
+]
+
+
+def test_two_agents_series_with_one_id_word_are_two_runs(tmp_path: Path) -> None:
+    """Lanes in no family are grouped by run: two agents writing `…autonomous-cycle-N…`
+    and `…Captain_Agent-4_Work_Cycle_N…` side by side are two runs, not one "run cycle"
+    mixing both series."""
+    root = tmp_path / "cycles"
+    config = ExampleDoc(".compactor.yaml", "lane_pattern: '(?i)cycle[-_ ](\\d+)'\n", None,
+                        "other", START - 3600)
+    docs = [config]
+    for k in range(4):
+        n = k + 1
+        a, b = TOPICS[2 * k], TOPICS[2 * k + 1]
+        docs.append(ExampleDoc(f"docs/2025-09-05_autonomous-cycle-{n}_{a.split()[0]}.md",
+                               f"# Cycle {n}\n\n{a.capitalize()}.\n", None, "brief",
+                               START + k * 600))
+        docs.append(ExampleDoc(f"docs/2025-09-05_general_Captain_Agent-4_Work_Cycle_{n}_Done.md",
+                               f"# Captain cycle {n}\n\n{b.capitalize()}.\n", None, "brief",
+                               START + k * 600 + 300))
+    write_repo(root, docs)
+    data = json.loads(run_compactor("report", "--format", "json", cwd=root).out)
+    runs = sorted((e["run"], e["lanes"]["first"], e["lanes"]["last"]) for e in data["episodes"])
+    assert runs == [("cycle (autonomous)", "cycle-1", "cycle-4"),
+                    ("cycle (general captain agent work)", "Cycle_1", "Cycle_4")]
