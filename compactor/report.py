@@ -218,7 +218,8 @@ def narrow(report: Report, number: int | None = None, family: str | None = None,
     episodes = report.episodes
     if family is not None:
         known = sorted({e.family for e in episodes if e.family is not None})
-        wanted = [f for f in known if f.lower() == family.lower()]
+        resolved = scan.find_family(family) if scan is not None else None  # id or short id
+        wanted = [f for f in known if f == resolved or f.lower() == family.lower()]
         if not wanted:
             raise InputError(_no_episode(report, family, known, scan, skip))
         episodes = tuple(e for e in episodes if e.family == wanted[0])
@@ -248,13 +249,13 @@ def _no_episode(report: Report, family: str, known: Sequence[str], scan: Scan | 
                  f"({listed}): `compactor report --episode N`")
     else:
         there = "no episodes at all"
-    fam = next((f for f in scan.families if f.id.lower() == family.lower()), None) \
-        if scan is not None else None
+    fid = scan.find_family(family) if scan is not None else None
+    fam = scan.family(fid) if scan is not None and fid is not None else None
     if scan is not None and fam is None:
         return f"no family '{family}' (`compactor scan` lists them); {there}"
     if fam is not None and scan is not None:
         why = no_episode(scan.briefs, scan.decisions, fam.id, skip)
-        return f"family {fam.id} has no loop episode: {why}; {there}"
+        return f"family {scan.shown_family(fam.id)} has no loop episode: {why}; {there}"
     return f"no episode of family '{family}'; {there} (see `compactor report`)"
 
 
