@@ -1209,6 +1209,9 @@ def test_docs_without_lane_ids_are_named_by_their_run_id_and_lines_stay_short(
     assert run_compactor("closeout", "cycle-1", cwd=repo.root).code == 0
     closeout = f"docs/closeouts/{fid}-closeout.md"
     assert f'family: "{fid}"' in (repo.root / closeout).read_text()
+    unknown = run_compactor("closeout", "cycle-9", cwd=repo.root)  # the short ids listed
+    assert (unknown.code, unknown.err) == (
+        2, "compactor: error: cycle-9: no such family; known families: cycle-1\n")
     report = run_compactor("report", "--family", "cycle-1", cwd=repo.root)
     assert report.code == 0 and "episode" in report.out.lower(), report
 
