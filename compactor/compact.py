@@ -406,6 +406,17 @@ def build_plan(
                 continue
             moves.append(Move(b.path, b.blob, entry.mode, target, b.created))
     moves = whole_chatter(moves, in_tree, {f.path for f in folds}, warnings)
+    way = _Way(in_tree, {f.path for f in folds} | {m.path for m in moves})
+    kept_moves = []
+    for m in moves:  # git's index replaces a file by a folder (and back) without a word
+        blocker = way.blocker(m.target)
+        if blocker is None:
+            kept_moves.append(m)
+        else:
+            warnings.append(f"{path_for_humans(m.path)}: left in place: "
+                            f"{path_for_humans(blocker)} is in the way of its archived copy "
+                            f"{path_for_humans(m.target)}")
+    moves = kept_moves
     rank = {scan.briefs[i].path: (k, n) for k, fam in enumerate(scan.families)
             for n, i in enumerate(fam.members)}
     folds.sort(key=lambda f: rank[f.path])  # family by family, in lane order
@@ -424,6 +435,14 @@ def build_plan(
 
     writes: list[Write] = []
     if folds or moves:
+        for written, option in ((inventory, "inventory"), (manifest_file, "archive_dir")):
+            blocker = way.blocker(written)
+            if blocker is not None:
+                raise InputError(
+                    f"{path_for_humans(written)}: {path_for_humans(blocker)} is in the way (a "
+                    "file where a folder of it should be, or files under it as a folder); "
+                    f"move it, or point the config's {option} elsewhere"
+                )
         inv_entry, man_entry = in_tree.get(inventory), in_tree.get(manifest_file)
         writes.append(Write(
             inventory,
@@ -473,6 +492,35 @@ def _new_to_family(scan: Scan, in_tree: Mapping[str, IndexEntry], lanes_in: froz
             masked.update(line_shapes(text, b.label, keep))
             plain.update(line_shapes(text, "", keep))
     return out
+
+
+class _Way:
+    """What in a tree is in the way of writing a file at a path: a file where one of its
+    folders should be, or files under it as a folder (``leaving``: paths the compaction
+    takes out of the tree). git's index would replace either without a word: the
+    compaction commit lost them, and no manifest entry said so."""
+
+    def __init__(self, tree: Mapping[str, IndexEntry], leaving: set[str]) -> None:
+        self.tree, self.leaving = tree, leaving
+        self.ordered: list[str] | None = None
+
+    def blocker(self, path: str) -> str | None:
+        parts = path.split("/")
+        for k in range(1, len(parts)):
+            folder = "/".join(parts[:k])
+            if folder in self.tree and folder not in self.leaving:
+                return folder
+        if self.ordered is None:
+            self.ordered = sorted(self.tree)
+        import bisect
+
+        under = path + "/"
+        for p in self.ordered[bisect.bisect_left(self.ordered, under):]:
+            if not p.startswith(under):
+                break
+            if p not in self.leaving:
+                return p
+        return None
 
 
 def _parent(path: str) -> str:

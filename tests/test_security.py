@@ -1402,3 +1402,31 @@ def test_restore_of_a_path_past_the_systems_limit_is_an_input_error(
         "/S006-deploy-widget.md: cannot read what is there (File name too long); nothing was "
         "restored")
     assert repo.state() == before
+
+
+@pytest.mark.parametrize("in_the_way, code", [
+    ("docs/archive/docs/acks/ack-1.md/inner.md", 0),  # files under an archived copy's path
+    ("docs/archive/docs", 0),  # a file where a folder of an archived copy should be
+    ("docs/archive/compactor-manifest.json/x.md", 2),  # ... of the manifest
+    ("docs/INVENTORY.md/x.md", 2),  # ... of the inventory
+])
+def test_compact_never_drops_a_file_in_the_way_of_what_it_writes(
+        repo: GitRepo, in_the_way: str, code: int, capsys: pytest.CaptureFixture[str]) -> None:
+    """git's index replaces a file by a folder (and a folder by a file) without a word: a
+    committed file where compaction put an archived ACK, the manifest or the inventory was
+    missing from the compaction commit, in no manifest entry, and `verify` passed. Now an
+    ACK in such a place stays where it is (a warning), and a manifest or inventory path
+    taken is refused (exit 2) before anything is written."""
+    loop(repo)
+    repo.commit({"docs/acks/ack-1.md": "ACK, proceed with the next bounded slice.\n",
+                 in_the_way: "# mine\n\nkeep me\n"}, when=T0 + 60)
+    got, _out, err = run(repo.root, "compact", "--apply", "--branch", "tidy", capsys=capsys)
+    assert got == code
+    if code == 2:
+        assert "is in the way" in error_line(err)
+        assert "tidy" not in repo.git("branch", "--list", "tidy")
+    else:
+        assert f"{in_the_way} is in the way of its archived copy" in err
+        tree = repo.git("ls-tree", "-r", "--name-only", "-z", "tidy").split("\0")
+        assert in_the_way in tree and "docs/acks/ack-1.md" in tree
+        assert "docs/lanes/S002-deploy-widget.md" not in tree  # the lanes were still folded
