@@ -1232,7 +1232,7 @@ def test_a_long_file_name_without_a_run_id_is_cut_where_the_gate_names_it(
     assert re.search(r"^ {8}void-invoice-operator-acti…-the-ops-team, ", r.out, re.M)  # folded
     # scan's family line names its first and last doc by their file names, cut like the gate's
     text = run_compactor("scan", cwd=repo.root).out
-    assert (f"family {fid}: 5 lanes (approve-invoice-operator-a…-the-ops-team .. "
+    assert (f"family {fid}: 5 docs, no lane id (approve-invoice-operator-a…-the-ops-team .. "
             "reopen-ticket-operator-act…-the-ops-team)\n") in text
 
 
