@@ -128,7 +128,7 @@ def restore(
     copy holding the same bytes is deleted — so committing the restore adds the
     files back as they were, not as new lanes.
     """
-    manifest, _tree, found = _manifest_in(repo, config, rev)
+    manifest, tree, found = _manifest_in(repo, config, rev)
     entries = manifest.by_path()
     if not found:
         raise InputError(
@@ -191,13 +191,18 @@ def restore(
     if keep_manifest:
         return Undone(tuple(out))
     contents = {p: content for p, _dest, content, _write in plan}
-    return _undo(repo, config, [entries[r.path] for r in out], tuple(out), contents)
+    # the inventory block is regenerated only for an undo on top of HEAD (the work tree's)
+    head = (tree, manifest) if repo.resolve(rev) == repo.head() else None
+    return _undo(repo, config, [entries[r.path] for r in out], tuple(out), contents, head)
 
 
 def _undo(repo: Repo, config: Config, done: Sequence[Entry], restored: tuple[Restored, ...],
-          contents: Mapping[str, bytes]) -> Undone:
-    """Take the restored entries out of the work tree's manifest and folded block, and
-    delete archived copies that hold the restored bytes."""
+          contents: Mapping[str, bytes],
+          head: tuple[Sequence[IndexEntry], Manifest] | None = None) -> Undone:
+    """Take the restored entries out of the work tree's manifest and folded block (pinning
+    them in its ``kept`` list), delete archived copies that hold the restored bytes, and —
+    given HEAD's tree, ``head`` — regenerate the inventory block for HEAD plus this undo,
+    so that the commit of the undo is fresh for ``compactor inventory --check``."""
     from compactor.blocks import MarkerError, read_block, replace_block
     from compactor.manifest import dump, folded_block, parse
     from compactor.paths import read_bytes
@@ -206,28 +211,15 @@ def _undo(repo: Repo, config: Config, done: Sequence[Entry], restored: tuple[Res
     paths = {e.path for e in done}
     updated: list[str] = []
     data = read_bytes(root, where, "config archive_dir")
+    manifest_after: bytes | None = None
+    after: Manifest | None = None
     if data is not None:
         before = parse(data, where)
         after = before.keeping(paths)  # and pinned: the next compaction leaves them back
+        manifest_after = dump(after)
         if after != before:
-            write_bytes(root, where, dump(after), "config archive_dir")
+            write_bytes(root, where, manifest_after, "config archive_dir")
             updated.append(where)
-    folded = {e.path for e in done if e.folded}
-    raw = read_bytes(root, config.inventory, "config inventory") if folded else None
-    if raw is not None:
-        text = raw.decode("utf-8", "surrogateescape")
-        try:
-            block = read_block(text, FOLDED_BLOCK, config.inventory)
-            entries = split_folded(block)
-            if block is not None and folded & set(entries):
-                kept = [t for p, t in entries.items() if p not in folded]
-                new = replace_block(text, FOLDED_BLOCK, folded_block(kept), config.inventory)
-                write_bytes(root, config.inventory, new.encode("utf-8", "surrogateescape"),
-                            "config inventory")
-                updated.append(config.inventory)
-        except MarkerError as exc:
-            raise MarkerError(f"{exc.message}; the files are restored, the folded block was "
-                              "left as it is") from None
     removed: list[str] = []
     for e in done:
         if e.folded or e.location == e.path:
@@ -236,7 +228,58 @@ def _undo(repo: Repo, config: Config, done: Sequence[Entry], restored: tuple[Res
         if copy.is_file() and not copy.is_symlink() and copy.read_bytes() == contents[e.path]:
             copy.unlink()
             removed.append(e.location)
+    folded = {e.path for e in done if e.folded}
+    raw = read_bytes(root, config.inventory, "config inventory")
+    if raw is not None:
+        text = new = raw.decode("utf-8", "surrogateescape")
+        try:
+            block = read_block(text, FOLDED_BLOCK, config.inventory)
+            entries = split_folded(block)
+            if block is not None and folded & set(entries):
+                kept = [t for p, t in entries.items() if p not in folded]
+                new = replace_block(text, FOLDED_BLOCK, folded_block(kept), config.inventory)
+            if head is not None and after is not None and _has_block(new, config):
+                tree = _tree_after(repo, config, *head, after, manifest_after or b"")
+                new = replace_block(new, "inventory", _inventory_block(repo, config, tree),
+                                    config.inventory)
+        except MarkerError as exc:
+            raise MarkerError(f"{exc.message}; the files are restored, the inventory was "
+                              "left as it is") from None
+        if new != text:
+            write_bytes(root, config.inventory, new.encode("utf-8", "surrogateescape"),
+                        "config inventory")
+            updated.append(config.inventory)
     return Undone(restored, tuple(updated), tuple(removed))
+
+
+def _has_block(text: str, config: Config) -> bool:
+    from compactor.blocks import read_block
+
+    return read_block(text, "inventory", config.inventory) is not None
+
+
+def _tree_after(repo: Repo, config: Config, head: Sequence[IndexEntry], was: Manifest,
+                after: Manifest, manifest: bytes) -> list[IndexEntry]:
+    """HEAD's files as the commit of the undo will hold them: every file HEAD's manifest
+    lists that the work tree's no longer does (this restore's and earlier ones') back at
+    its path, each archived copy no longer in the work tree gone, and the manifest
+    rewritten (stored as a blob: the scan reads the manifest by its blob id)."""
+    root, where = repo.root, manifest_path(config)
+    listed = after.by_path()
+    back = [e for e in was.entries if e.path not in listed and (root / e.path).is_file()]
+    gone = {e.location for e in back
+            if not e.folded and e.location != e.path and not (root / e.location).exists()}
+    changed = {*(e.path for e in back), *gone, where}
+    tree = [e for e in head if e.path not in changed]
+    tree += [IndexEntry(e.mode, e.blob, 0, e.path) for e in back]
+    tree.append(IndexEntry("100644", repo.write_blob(manifest), 0, where))
+    return tree
+
+
+def _inventory_block(repo: Repo, config: Config, tree: Sequence[IndexEntry]) -> str:
+    from compactor.compact import _inventory_block as block_for
+
+    return block_for(repo, config, tree, True)
 
 
 def verify(repo: Repo, config: Config, rev: str = "HEAD", use_cache: bool = True) -> Verified:

@@ -126,6 +126,10 @@ def test_a_restored_file_stays_back_until_unpinned(repo: GitRepo) -> None:
     assert manifest["kept"] == sorted([lane.path, ack.path])  # pinned where compaction looks
     repo.git("add", "-A")
     repo.commit({}, message="restore S: the reviewer keeps it")
+    # the undo's commit is fresh: restore regenerated the inventory block for it (the
+    # restored files present, and kept)
+    fresh = run_compactor("inventory", "--check", cwd=repo.root)
+    assert fresh.code == 0, fresh.err
     # the next compaction leaves both where the reviewer put them, and says they are kept
     again = compact.plan_compaction(Repo(repo.root), Config())
     assert again.empty, (again.folds, again.moves)
