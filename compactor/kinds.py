@@ -95,7 +95,8 @@ def is_ack_text(config: Config, body: str, words: int) -> bool:
     headings) is a brief that happens to end with "next slice", not chatter —
     unless it opens with an acknowledgement. Nor is a short report of work done that
     ends with "Next: await the ack": chatter says the ACK or the push first, or says
-    little else (most of its sentences). Only its prose is read (:func:`_prose`).
+    little else (most of its sentences, or all of it is a line or two:
+    :data:`ACK_TERSE`). Only its prose is read (:func:`_prose`).
     """
     if not 0 < words <= config.ack_max_words:
         return False
@@ -105,7 +106,10 @@ def is_ack_text(config: Config, body: str, words: int) -> bool:
     if len(_HEADINGS.findall(body)) >= 2:
         return False
     said = [_ACK_SIGNALS.search(s) is not None for s in _SENTENCE.split(prose.strip()) if s]
-    return bool(said) and (said[0] or 2 * sum(said) > len(said))
+    return any(said) and (said[0] or 2 * sum(said) > len(said) or words <= ACK_TERSE)
+
+
+ACK_TERSE = 20  # words: a text this short with an ACK or a push anywhere in it is chatter
 
 
 # where a sentence ends: a line break, or '.', '!' or '?' and a space

@@ -178,6 +178,7 @@ LONG_LOOP_BODY = "\n".join(
         # short chatter is still an ACK, in prose beside a table too, and when it says little
         # else than the push
         ("docs/S093-note.md", "Good. Next bounded slice: S094 export. Proceed.", "ack"),
+        ("docs/run-7/summary.md", "Done. All green, proceed with the next slice.", "ack"),
         ("docs/S091-ack.md", "ACK S091. Next bounded slice: S092 cancel vendor. Proceed.", "ack"),
         ("docs/S092-note.md", "Acknowledged, moving on to S093.\n\n| lane | state |\n|---|---|\n"
          "| S092 | done |\n", "ack"),

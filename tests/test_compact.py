@@ -182,7 +182,7 @@ ACK = "ACK {n} landed. Next bounded slice, proceed.\n"
 def test_archives_only_whole_chatter_never_a_file_out_of_a_bundle(repo: GitRepo) -> None:
     repo.commit({
         # an evidence bundle: its short summary reads like chatter, its data files stay
-        "docs/evidence/run-7/summary.md": "ACK: all green. Proceed with the next slice.\n",
+        "docs/evidence/run-7/summary.md": "Done. All green, proceed with the next slice.\n",
         "docs/evidence/run-7/result.json": '{"ok": true}\n',
         "docs/evidence/run-7/trace.json": "[]\n",
         # ACKs beside a design note that stays: archived with their siblings or not at all
