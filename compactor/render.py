@@ -209,6 +209,7 @@ def explain_data(repo: Repo, scan: Scan, path: str, here: str = "",
     from compactor.config import repo_relative
     from compactor.errors import InputError
     from compactor.kinds import explain_kind
+    from compactor.manifest import manifest_path
     from compactor.scan import with_bodies
 
     i = None
@@ -242,6 +243,10 @@ def explain_data(repo: Repo, scan: Scan, path: str, here: str = "",
         "lane_why": explain_lane(scan.config, b.path, b.title, b.fields),
         "family": d.family, "retention": d.retention,
     }
+    if i in scan.kept:  # what a person said: an earned claim, or a pin in the manifest
+        lines = scan.kept[i]
+        out["retention_why"] = (
+            {"earned": list(lines)} if lines else {"pinned": manifest_path(scan.config)})
     run = scan.runs.get(i)
     if run is not None:
         out["run"] = run.lane
@@ -350,6 +355,7 @@ def explain_text(data: dict[str, Any]) -> str:
                      "name rises along its family; the gate judges it as a lane with that id")
     if data["family"] is None:
         lines.append(f"  family -: in no family; retention {data['retention']}")
+        lines.extend(_retention_why(data))
     else:
         link = data["link"]
         # paths, facts and terms are the repository's text: control characters escaped
@@ -358,6 +364,7 @@ def explain_text(data: dict[str, Any]) -> str:
             for k, v in link.items() if k != "leg")
         lines.append(f"  family {data['family']}: linked as a {link['leg']}"
                      + (f" ({evidence})" if evidence else "") + f"; retention {data['retention']}")
+        lines.extend(_retention_why(data))
         if data.get("pieces"):
             lines.append(f"  one run joined from {', '.join(data['pieces'])}: pieces whose "
                          "numbers continue without a gap (runs.join_runs)")
@@ -388,6 +395,19 @@ def explain_text(data: dict[str, Any]) -> str:
                      f"named by {about['by']} in its lead ({json.dumps(path_for_humans(line), ensure_ascii=False)}); "
                      "the gate refuses more than max_bookkeeping such docs in a row")
     return "\n".join(lines)
+
+
+def _retention_why(data: dict[str, Any]) -> list[str]:
+    """Why compaction leaves the doc in place whatever its family says, when it does."""
+    why = data.get("retention_why")
+    if not why:
+        return []
+    if "pinned" in why:
+        return [f"  pinned: listed in 'kept' of {path_for_humans(why['pinned'])} (a restore, or "
+                "by hand), so compaction leaves it in place; take it out of 'kept' to unpin it"]
+    shown = "; ".join(json.dumps(path_for_humans(t), ensure_ascii=False) for t in why["earned"][:3])
+    return [f"  new truth: its new_truth claim is earned by lines its family's nearest and "
+            f"last three earlier lanes lack ({shown}), so compaction leaves it in place"]
 
 
 def _days(days: float) -> str:

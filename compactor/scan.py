@@ -68,6 +68,10 @@ class Scan:
     # brief index -> the briefs it is no shape link to although their shapes meet: template
     # instances of one family that each say something of their own (families.own_content)
     apart: Mapping[int, tuple[int, ...]] = field(default_factory=dict)
+    # brief index -> why compaction leaves it in place whatever its family says
+    # (``decisions.kept_in_place``): the lines its earned new_truth claim points to, or
+    # () for a doc pinned in the compaction manifest's ``kept`` list
+    kept: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
 
     def index(self, path: str) -> int:
         for i, b in enumerate(self.briefs):
@@ -563,7 +567,11 @@ def _kept_in_place(repo: Repo, scan: Scan, kept: frozenset[str]) -> Scan:
         from compactor.check import earned_claims
 
         earned = earned_claims(repo, scan, claimed)
-    return replace(scan, decisions=tuple(kept_in_place(scan.decisions, earned, pinned)))
+    why: dict[int, tuple[str, ...]] = {i: lines for i, lines in earned.items()
+                                       if scan.decisions[i].retention == "compress"}
+    why.update((i, ()) for i in pinned)
+    return replace(scan, decisions=tuple(kept_in_place(scan.decisions, earned, pinned)),
+                   kept=MappingProxyType(why))
 
 
 def _known(cache: Cache, key: bytes, origin: Origin, eligible: Sequence[int],

@@ -748,6 +748,13 @@ def test_a_lane_whose_new_truth_claim_the_gate_earns_is_left_in_place(repo: GitR
     retention = {b.path: d.retention for b, d in zip(scan.briefs, scan.decisions, strict=True)}
     assert (retention[earned], retention[unearned], retention[copy]) == (
         "mostly-keep", "compress", "compress")
+    # scan --explain says why it stays: the lines the claim earned
+    why = json.loads(run_compactor("scan", "--explain", earned, "--format", "json",
+                                   cwd=repo.root).out)["retention_why"]
+    assert ("- Batch endpoint: 500 vendors cancelled in one call inside one audit transaction."
+            in why["earned"])
+    assert "retention_why" not in json.loads(run_compactor(
+        "scan", "--explain", unearned, "--format", "json", cwd=repo.root).out)
     # deterministic and idempotent: the compacted branch has nothing more to fold
     assert run_compactor("compact", "--apply", "--branch", "tidy", cwd=repo.root).code == 0
     repo.git("checkout", "-q", "tidy")

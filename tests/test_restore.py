@@ -136,6 +136,8 @@ def test_a_restored_file_stays_back_until_unpinned(repo: GitRepo) -> None:
     scan = run_scan(Repo(repo.root), Config())
     kept = {b.path: d.retention for b, d in zip(scan.briefs, scan.decisions, strict=True)}
     assert kept[lane.path] == kept[ack.path] == "keep"
+    explained = run_compactor("scan", "--explain", lane.path, cwd=repo.root).out
+    assert f"  pinned: listed in 'kept' of {MANIFEST} (a restore, or by hand)" in explained
     # unpinned by taking the path out of 'kept': the lane is proposed again
     manifest["kept"].remove(lane.path)
     repo.commit({MANIFEST: json.dumps(manifest, indent=2) + "\n"}, message="unpin")
