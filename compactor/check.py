@@ -496,13 +496,14 @@ class _Context:
     def name(self, i: int) -> str:
         """Brief i as messages name it: its lane id, else the run id the scan inferred for it
         (``cycle-29`` for ``2025-09-05_autonomous-cycle-29_proactive-optimization-success``),
-        else its file name (a long one cut in the middle); with its file name when another
+        else its file name, with the folders that tell it apart when other docs share it
+        (``RUN_20260111_0354Z/A/RUN_REPORT``; a long one cut in the middle); with its file name when another
         member of its family carries the same lane id (``SPRINT1 (PHASE5_SPRINT1_PLAN)``:
         the lane id alone would not say which)."""
         b = self.briefs[i]
         if b.lane is None:
             run = self.scan.runs.get(i)
-            return shorten(family_name(b), NAME_WIDTH_GATE) if run is None else \
+            return shorten(self.scan.doc_name(i), NAME_WIDTH_GATE) if run is None else \
                 path_for_humans(run.lane)
         fam = self.scan.family_of(i)
         if fam is None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from compactor import SCHEMA_VERSION
 from compactor.families import COPY, RESTATEMENT, Link
 from compactor.files import path_for_humans
-from compactor.scan import Scan, name_for_humans
+from compactor.scan import Scan
 from compactor.vocab import RETENTIONS
 from compactor.words import fold, members_text, plural, shorten
 
@@ -165,10 +165,10 @@ def scan_text(scan: Scan) -> str:
         # a lane's id, else the run id the scan inferred for it (runs.py), else '-'
         names = {i: path_for_humans(b.lane or (runs[i].lane if i in runs else "-"))
                  for i in f.members for b in (scan.briefs[i],)}
-        first, last = scan.briefs[f.members[0]], scan.briefs[f.members[-1]]
-        span = " .. ".join(  # a doc without a lane or run id: its file name, cut if long
-            names[i] if names[i] != "-" else shorten(name_for_humans(b.path), 40)
-            for i, b in ((f.members[0], first), (f.members[-1], last)))
+        # a doc without a lane or run id: its file name (with the folders that tell it
+        # apart from docs of the same name), cut if long
+        span = " .. ".join(names[i] if names[i] != "-" else shorten(scan.doc_name(i), 40)
+                           for i in (f.members[0], f.members[-1]))
         short = scan.short_ids.get(f.id)
         lines.append("")
         laned = sum(1 for i in f.members if scan.briefs[i].lane or i in runs)

@@ -41,11 +41,14 @@ from compactor.git import Background, IndexEntry, Repo, parse_creation_log
 from compactor.runs import RunId, infer_runs, join_runs
 from compactor.store import Cache, open_cache
 from compactor.vocab import FAMILY_KINDS
+from compactor.words import telling_names
 
 if TYPE_CHECKING:
     from compactor import restate
 
 Progress = Callable[[str, int, int], None]
+
+_TILDE_N = re.compile(r"~\d+$")  # the second family of one name: 'RUN_REPORT~2'
 
 
 @dataclass(frozen=True, eq=False)
@@ -97,19 +100,59 @@ class Scan:
         return shapes.similarity(self.signatures[i], self.signatures[j])
 
     @cached_property
+    def doc_names(self) -> Mapping[int, str]:
+        """brief index -> how people read a doc with neither a lane id nor a run id whose
+        file name other such docs of the scan share (``RUN_REPORT.md`` in every run's
+        folder): its file name after the folders that tell it apart
+        (``RUN_20260111_0354Z/A/RUN_REPORT``, ``words.telling_names``). Docs missing here
+        are named by their lane id, run id, or file name (:meth:`doc_name`)."""
+        by_stem: dict[str, list[int]] = {}
+        runs = self.runs
+        for i, b in enumerate(self.briefs):
+            if b.lane is None and i not in runs:
+                by_stem.setdefault(stem_of(b.path), []).append(i)
+        out: dict[int, str] = {}
+        for stem, ids in by_stem.items():
+            if len(ids) > 1:
+                names = telling_names([self.briefs[i].path for i in ids], stem)
+                out.update((i, path_for_humans(n)) for i, n in zip(ids, names, strict=True))
+        return MappingProxyType(out)
+
+    def doc_name(self, i: int) -> str:
+        """Brief i as people read it (uncut): its lane id, else its run id, else its file
+        name with the folders that tell it apart from docs of the same file name."""
+        b = self.briefs[i]
+        if b.lane is not None:
+            return path_for_humans(b.lane)
+        run = self.runs.get(i)
+        if run is not None:
+            return path_for_humans(run.lane)
+        return self.doc_names.get(i) or name_for_humans(b.path)
+
+    @cached_property
     def short_ids(self) -> Mapping[str, str]:
-        """Short names of families whose id is a member's whole file name, the member
-        having no lane id but a run id (``runs.py``): ``cycle-15`` for the family
-        ``2025-09-05_autonomous-cycle-15_crisis-response-rapid-success``. Only where no
-        other family's id or short name is the same (case-insensitive); the id stays the
-        family's key (close-outs, the cache, the manifest), :meth:`find_family` accepts both."""
+        """Short names of families whose id is a member's whole file name (``~N`` added
+        for the second family of one name), the member having no lane id but a run id
+        (``runs.py``): ``cycle-15`` for the family
+        ``2025-09-05_autonomous-cycle-15_crisis-response-rapid-success``; or, when other
+        docs share its file name, that name with the folders that tell it apart
+        (:attr:`doc_names`): ``RUN_20260111_0354Z/A/RUN_REPORT`` for ``RUN_REPORT~3``.
+        Only where no other family's id or short name is the same (case-insensitive); the
+        id stays the family's key (close-outs, the cache, the manifest),
+        :meth:`find_family` accepts both."""
         out: dict[str, str] = {}
         for f in self.families:
+            base = _TILDE_N.sub("", f.id)
             for m in f.members:
                 b = self.briefs[m]
+                if b.lane is not None or family_name(b) != base:
+                    continue
                 run = self.runs.get(m)
-                if run is not None and b.lane is None and family_name(b) == f.id:
+                if run is not None:
                     out[f.id] = path_for_humans(run.lane)
+                    break
+                if m in self.doc_names:
+                    out[f.id] = self.doc_names[m]
                     break
         taken: dict[str, int] = {}
         for name in (*(f.id for f in self.families), *out.values()):

@@ -3,6 +3,8 @@ a long name cut in its middle."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 IRREGULAR = {"family": "families", "entry": "entries", "brief": "briefs", "lane": "lanes"}
 
 
@@ -47,3 +49,41 @@ def members_text(docs: int, lanes: int) -> str:
     if not lanes:
         return f"{plural(docs, 'doc')}, no lane id"
     return f"{plural(docs, 'doc')}, {plural(lanes, 'lane')}"
+
+
+def telling_names(paths: Sequence[str], stem: str) -> list[str]:
+    """Names for docs sharing one file name ``stem`` (``paths`` are theirs, one each): each
+    its stem after the fewest of its folders that tell it apart from the others, nearest
+    first, a folder all the docs still alike share left out:
+    ``['r/0354Z/A/RUN_REPORT.md', 'r/0354Z/B/RUN_REPORT.md', 'r/0512Z/A/RUN_REPORT.md']``
+    -> ``['0354Z/A/RUN_REPORT', 'B/RUN_REPORT', '0512Z/A/RUN_REPORT']``. A doc no folder
+    tells apart (``x.md`` beside ``x.markdown``) keeps its whole path."""
+    folders = [p.split("/")[:-1][::-1] for p in paths]  # nearest folder first
+    chosen: list[list[str]] = [[] for _ in paths]
+    out: list[str | None] = [None] * len(paths)
+    groups = [list(range(len(paths)))] if len(paths) > 1 else []
+    if len(paths) == 1:
+        out[0] = stem
+    depth = 0
+    while groups:
+        split: list[list[int]] = []
+        for group in groups:
+            parts: dict[str | None, list[int]] = {}
+            for k in group:
+                f = folders[k]
+                parts.setdefault(f[depth] if depth < len(f) else None, []).append(k)
+            if len(parts) == 1 and None in parts:  # no folder left to tell them apart
+                for k in group:
+                    out[k] = paths[k]
+                continue
+            for part, ks in parts.items():
+                if len(parts) > 1 and part is not None:
+                    for k in ks:
+                        chosen[k].append(part)
+                if len(ks) == 1:
+                    out[ks[0]] = "/".join([*chosen[ks[0]][::-1], stem])
+                else:
+                    split.append(ks)
+        groups = split
+        depth += 1
+    return [o if o is not None else stem for o in out]

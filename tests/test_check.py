@@ -1274,3 +1274,43 @@ def test_a_close_out_left_behind_by_a_lane_pattern_change_is_named_once(repo: Gi
         "compactor: warning: docs/closeouts/old-closeout.md: its family: S900 names no family "
         "of this scan (family ids follow lane_pattern and include), so the gate does not count "
         "it for any; set family: to a family id of `compactor scan`, or delete it\n")
+
+
+def test_docs_sharing_one_file_name_are_named_by_the_folders_that_tell_them_apart(
+        repo: GitRepo) -> None:
+    """Every run writes its own escalation_note.md: the gate, scan and the close-out advice
+    name each doc (and the family) by the folders that differ, not 'escalation_note'; the
+    family's id stays what close-outs and --family knew."""
+    def name(n: int) -> str:
+        return f"reports/2026-01-2{n}T023500Z/inbox_status/escalation_note.md"
+    for n, a in enumerate(HANDOFFS, 1):
+        repo.commit({name(n): unnumbered(a)}, when=T0 + 600 * n)
+    scan = repo.scan()
+    assert [f.id for f in scan.families] == ["escalation_note"]
+    assert scan.short_ids == {"escalation_note": "2026-01-21T023500Z/escalation_note"}
+    assert scan.find_family("2026-01-21t023500z/ESCALATION_NOTE") == "escalation_note"
+    text = run_compactor("scan", cwd=repo.root).out
+    assert ("family 2026-01-21T023500Z/escalation_note (id escalation_note): 4 docs, no lane "
+            "id (2026-01-21T023500Z/escalation_note .. 2026-01-24T023500Z/escalation_note)\n"
+            ) in text
+
+    repo.stage({name(5): unnumbered("reopen ticket")})
+    env = {"GIT_COMMITTER_DATE": f"{T0 + 3600} +0000"}
+    r = run_compactor("check", cwd=repo.root, env=env)
+    assert r.code == 1
+    assert r.out.startswith(f"BLOCKED {name(5)} (2026-01-25T023500Z/escalation_note)\n"
+                            "  family 2026-01-21T023500Z/escalation_note; nearest earlier "
+                            "lanes: 2026-01-24T023500Z/escalation_note "), r.out
+    assert "escalation_note, escalation_note" not in r.out
+    assert ("compactor closeout 2026-01-21T023500Z/escalation_note\n") in r.out
+    verdict = json.loads(run_compactor("check", "--format", "json", cwd=repo.root,
+                                       env=env).out)["verdicts"][0]
+    assert (verdict["lane"], verdict["family"], verdict["family_short_id"]) == (
+        "2026-01-25T023500Z/escalation_note", "escalation_note",
+        "2026-01-21T023500Z/escalation_note")
+    # the advice works as written; the close-out names the family by its id, so the old id
+    # (in close-outs committed before) still finds it
+    assert run_compactor("closeout", "2026-01-21T023500Z/escalation_note", cwd=repo.root).code == 0
+    assert 'family: "escalation_note"' in (
+        repo.root / "docs/closeouts/escalation_note-closeout.md").read_text()
+    assert run_compactor("report", "--family", "escalation_note", cwd=repo.root).code == 0
