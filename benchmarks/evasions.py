@@ -16,9 +16,9 @@ the attack review in CHANGELOG/issue notes); the others are controls or were fix
   name, else its title (``briefs.find_label``). A name every lap shares (``README.md``,
   ``lap-3.md``, ``<action>/status.md``) made the label that name: each lap's action in
   its body was a fact of its own, a lap whose action used new words was "distinct" and
-  broke the run of near-copies. Fixed for entry-page names (README, index: the title
-  names the action, A6); OPEN for other shared names (A7, A8: the label could take the
-  title's words too, which changes fingerprints — needs the quality replay).
+  broke the run of near-copies. Fixed: an entry page's label comes from its title (A6),
+  and a label two members of a family share masks the title's words too in the gate's
+  fact lines (``check._Context.mask_words``; A7, A8). Gate replay of 34 corpora unchanged.
 - B: the restatement leg's entry-page rule (``restate.entry_pages``): a README.md is an
   entry page only of a folder that holds another doc (B3), and it is kept apart only from
   the docs under its folder (B4: a one-line notes.md beside each lap's README made it an
@@ -181,9 +181,9 @@ def main() -> None:
     # that every lap shares hid it, each lap's action in its body was a fact of its own
     hook_row(top, "A6 each lap docs/status/lap-K/README.md (fixed)", readme,
              {f"docs/status/lap-{k}/README.md": copy_lap(a) for k, a in enumerate(ACTIONS)})
-    hook_row(top, "A7 each lap docs/status/lap-K.md (OPEN: label 'lap')", readme,
+    hook_row(top, "A7 each lap docs/status/lap-K.md (fixed)", readme,
              {f"docs/status/lap-{k}.md": copy_lap(a) for k, a in enumerate(ACTIONS)})
-    hook_row(top, "A8 each lap docs/status/<action>/status.md (OPEN: label 'status')", readme,
+    hook_row(top, "A8 each lap docs/status/<action>/status.md (fixed)", readme,
              {f"docs/status/{a.replace(' ', '-')}/status.md": copy_lap(a) for a in ACTIONS})
     print("-- B/C: one state reworded in four laps, max_restated 2 (the restatement leg)")
     base = {".compactor.yaml": "max_restated: 2\n", **OTHERS}

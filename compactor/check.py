@@ -52,7 +52,7 @@ from typing import Any
 import numpy as np
 
 from compactor import SCHEMA_VERSION, shapes, subjects
-from compactor.briefs import Brief
+from compactor.briefs import Brief, find_label
 from compactor.config import Config
 from compactor.episodes import CAP
 from compactor.errors import EXIT_BLOCKED, EXIT_OK, InputError, Warning
@@ -312,6 +312,7 @@ class _Context:
         self._subjects: dict[tuple[int, tuple[int, ...]], subjects.Ref | None] = {}
         self.bodies: dict[int, str] = {}
         self._lines: dict[int, dict[str, _Line]] = {}
+        self._same_label: dict[str, set[str]] = {}  # per family: labels two members share
         self._links: dict[tuple[int, int, int], str] = {}
         self._prior: dict[int, list[int]] = {}
         self._orders: dict[tuple[str, tuple[str, ...]], tuple[list[int], dict[int, int] | None]] = {}
@@ -525,8 +526,30 @@ class _Context:
         got = self._lines.get(i)
         if got is None:
             self.read([i])
-            got = self._lines[i] = fact_lines(self.bodies.get(i, ""), self.briefs[i].label_words)
+            got = self._lines[i] = fact_lines(self.bodies.get(i, ""), self.mask_words(i))
         return got
+
+    def mask_words(self, i: int) -> tuple[str, ...]:
+        """The words of brief i's lines that name it, not what it says: its label; and its
+        title's words when another member of its family has the same label (a name every lap
+        shares, ``lap-3.md`` or ``<action>/status.md``, names no action: the title does; else
+        each renamed lap's action in its text was a fact of its own, evasions A7/A8)."""
+        b = self.briefs[i]
+        fam = self.scan.family_of(i)
+        if fam is None or not b.label:
+            return b.label_words
+        shared = self._same_label.get(fam.id)
+        if shared is None:
+            seen: set[str] = set()
+            shared = self._same_label[fam.id] = set()
+            for m in fam.members:
+                label = self.briefs[m].label
+                if label:
+                    (shared if label in seen else seen).add(label)
+        if b.label not in shared:
+            return b.label_words
+        titled = find_label(self.config, "", b.title, {}, b.lane).split()
+        return (*b.label_words, *(w for w in titled if w not in b.label_words))
 
     def new_lines(self, i: int, others: Iterable[int]) -> list[_Line]:
         """Lines of i that none of ``others`` has (after masking)."""

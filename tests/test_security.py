@@ -1318,12 +1318,17 @@ def test_a_name_the_manifest_refuses_is_not_compacted(repo: GitRepo,
     assert (repo.root / "docs/lanes/S002-deploy-widget.md").read_text() == lane(2)
 
 
-def test_renamed_copies_cannot_hide_their_action_as_folder_readmes(repo: GitRepo) -> None:
+@pytest.mark.parametrize("layout", ["docs/status/lap-{k}/README.md", "docs/status/lap-{k}.md",
+                                    "docs/status/{slug}/status.md"])
+def test_renamed_copies_cannot_hide_their_action_behind_a_shared_name(
+        repo: GitRepo, layout: str) -> None:
     """The action a doc covers is masked as its label, read from its file name. A loop that
-    wrote each renamed copy as a folder's README.md had the label 'readme': the action in its
-    body counted as a fact of its own, each lap whose action used new words was 'distinct'
-    and broke the run of near-copies (benchmarks/evasions.py A6: never refused). The label
-    of an entry page's name comes from its title."""
+    wrote each renamed copy under a name every lap shares (a folder's README.md, lap-3.md,
+    <action>/status.md) had that name as its label ('readme', 'lap', 'status'): the action in
+    its body counted as a fact of its own, each lap whose action used new words was
+    'distinct' and broke the run of near-copies (benchmarks/evasions.py A6-A8: never
+    refused). An entry page's label comes from its title; a label two members of a family
+    share masks the title's words too."""
     def lap(action: str) -> str:
         return (f"# {action.title()} status\n\n## Scope\n\nCheck the route, verify the "
                 "session and record the tenant for the envelope. Re-run the replay harness "
@@ -1337,7 +1342,7 @@ def test_renamed_copies_cannot_hide_their_action_as_folder_readmes(repo: GitRepo
     outcomes = []
     for k, action in enumerate(actions):
         now = T0 + 600 * (k + 1)
-        repo.stage({f"docs/status/lap-{k}/README.md": lap(action)})
+        repo.stage({layout.format(k=k, slug=action.replace(" ", "-")): lap(action)})
         outcomes.append(run_compactor("check", "--now", str(now), cwd=repo.root).code)
         repo.commit({}, when=now)
     assert outcomes[4:] == [1, 1, 1], outcomes
