@@ -26,8 +26,12 @@ DEFAULT_EXCLUDE = (
     "**/node_modules/**", "**/.venv/**", "**/venv/**", "**/site-packages/**", ".github/**",
     "**/CHANGELOG.md", "**/LICENSE.md", "**/CODE_OF_CONDUCT.md",
 )
+# A bare ``S`` id is a token of its own (``S085``, ``S085-approve``, ``S085a``), not the
+# head of a word that goes on (``S2IMS``, a product name, is no lane S2); a worded one may
+# run on into the next word (``Sprint1Report``).
 DEFAULT_LANE_PATTERN = (
-    r"(?<![A-Za-z0-9])(?:S|(?i:lane|sprint|wave|slice))[-_ ]?(\d{1,6})(?![0-9])"
+    r"(?<![A-Za-z0-9])(?:S(?=[-_ ]?\d{1,6}(?![0-9]|[A-Za-z]{2}))|(?i:lane|sprint|wave|slice))"
+    r"[-_ ]?(\d{1,6})(?![0-9])"
 )
 
 

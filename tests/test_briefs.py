@@ -203,6 +203,11 @@ def test_the_configured_inventory_is_coverage_whatever_its_name() -> None:
          None),
         ("docs/notes.md", "S8 — retry queue", "S8"),
         ("docs/notes.md", "Lane S085: approve invoice", "S085"),
+        # a product name that starts like a lane id is none, in a file name or a title
+        ("docs/architecture/S2IMS_REVIEW_COPY_MATRIX_MC14.md", "Review copy matrix", None),
+        ("docs/notes.md", "S2IMS review copy matrix", None),
+        ("docs/S085a-approve-invoice.md", "Approve invoice", "S085"),
+        ("docs/Sprint1Report.md", "Report", "Sprint1"),
     ],
 )
 def test_a_lane_id_is_not_taken_from_an_incidental_title_token(
