@@ -285,7 +285,11 @@ def nearest_data(repo: Repo, scan: Scan, i: int, use_cache: bool) -> list[dict[s
     for near in restatement_candidates(repo, scan, i, use_cache):
         other = scan.family_of(near.doc)
         apart = near.apart
-        if apart is None and (fam is None or other is None or other.id != fam.id):
+        if fam is not None and other is not None and other.id == fam.id:
+            # one family through its other members or the shape leg: whatever keeps the
+            # two of them apart as a pair, they are not apart
+            apart = None
+        elif apart is None:
             apart = (f"every test passes, but a doc of one group is below cosine {LINKAGE} "
                      "with a doc of the other (complete linkage)")
         out.append({"path": scan.briefs[near.doc].path, "cosine": down(near.cosine, 3),

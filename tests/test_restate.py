@@ -547,3 +547,22 @@ def test_explain_never_shows_a_cosine_rounded_up_past_the_threshold_it_failed() 
     text = explain_text(data)
     assert f"near in words: docs/b.md (cosine 0.39): {why}" in text, text
     assert down(0.4, 2) == 0.4 and down(0.29, 2) == 0.29 and down(0.61, 3) == 0.61
+
+
+def test_explain_calls_a_nearest_doc_of_the_same_family_so(repo: GitRepo) -> None:
+    """Two numbered cycles that each restate one summary are one family through it; the
+    explain of one names the other as in its family, not as kept apart by the step test
+    that holds only between the two of them."""
+    repo.commit({**OTHERS, "docs/WS_FIX_SUMMARY.md": BURST["docs/WEBSOCKET_FIX_SUMMARY.md"]},
+                when=T0)
+    for k, text in ((2, BURST["docs/WEBSOCKET_TIMEOUT_FIX_COMPLETE.md"]),
+                    (3, BURST["docs/WS_FIX_QUICK_REFERENCE.md"])):
+        repo.commit({f"docs/cycles/Cycle_{k}_websocket.md": text}, when=T0 + 600 * k)
+    data = json.loads(run_compactor("scan", "--explain", "docs/cycles/Cycle_2_websocket.md",
+                                    "--format", "json", cwd=repo.root).out)
+    assert data["family"] is not None
+    near = {n["path"]: n["apart"] for n in data["nearest"]}
+    assert "docs/cycles/Cycle_3_websocket.md" in near, data["nearest"]
+    assert near["docs/cycles/Cycle_3_websocket.md"] is None
+    text = run_compactor("scan", "--explain", "docs/cycles/Cycle_2_websocket.md", cwd=repo.root).out
+    assert "Cycle_3_websocket.md (cosine" in text and "number different steps" not in text, text
