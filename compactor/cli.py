@@ -529,7 +529,9 @@ def inventory(ctx: Context, check_only: bool, fail_on_fix: bool, rev: str | None
                          "pass one of them")
     from compactor.files import path_for_humans
     from compactor.inventory import (
+        FORMAT,
         apply_inventory,
+        block_format,
         has_conflict_markers,
         inventory_scan,
         plan_inventory,
@@ -560,8 +562,11 @@ def inventory(ctx: Context, check_only: bool, fail_on_fix: bool, rev: str | None
         return 0
     if apply_inventory(repo.root, plan):
         if fail_on_fix:
-            click.echo(f"fixed {shown}: it was {'missing' if plan.old is None else 'stale'}; "
-                       f"`git add {shown}` and commit again", err=True)
+            was = ("missing" if plan.old is None else
+                   "written by an older compactor (expected once after an upgrade)"
+                   if (block_format(plan.old) or FORMAT) < FORMAT else "stale")
+            click.echo(f"fixed {shown}: it was {was}; `git add {shown}` and commit again",
+                       err=True)
             return 1
         if has_conflict_markers(plan.old) and not has_conflict_markers(plan.new):
             click.echo(f"wrote {shown} (regenerated over the merge conflict); "
@@ -591,6 +596,11 @@ def stale_message(shown: str, cause: str | None, finish: str = "commit",
         return (f"{shown} holds merge conflict markers; run `compactor inventory` (it "
                 f"regenerates its generated block over them), then `git add {path or shown}` "
                 f"and {finish}")
+    if cause == "upgrade":
+        return (f"{shown} is stale: an older compactor wrote it, and this one writes the "
+                "inventory in a newer format (it names docs and families differently); "
+                "regenerating it once after an upgrade is expected: run `compactor inventory` "
+                "and commit it")
     if cause == "shallow":
         # the block depends on when each doc was first committed (families, phases,
         # episodes): a shallow clone gives the docs older than it one time

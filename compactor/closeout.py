@@ -78,7 +78,7 @@ def plan_closeout(repo: Repo, config: Config, name: str, output: str | None = No
     family = scan.family(fid)
     assert family is not None
     briefs = load_bodies(repo, scan, family.members)
-    cov = family_coverage(config, briefs, fid, family.members)
+    cov = family_coverage(config, briefs, fid, family.members, scan.doc_names)
     data = family_data(scan, briefs, fid, family.members, cov)
     path = repo_path(repo.root, output) if output else default_path(fid)
     text = render(

@@ -325,13 +325,16 @@ def lane_name(b: Brief) -> str:
     return stem_of(b.path)
 
 
-def lane_ranges(briefs: Sequence[Brief], members: Sequence[int], limit: int = 0) -> str:
-    """'S085–S090, S094, lane-7' for members in lane order (consecutive numbers collapse)."""
+def lane_ranges(briefs: Sequence[Brief], members: Sequence[int], limit: int = 0,
+                names: Mapping[int, str] | None = None) -> str:
+    """'S085–S090, S094, lane-7' for members in lane order (consecutive numbers collapse).
+    ``names`` names the docs it holds instead of ``lane_name`` (``Scan.doc_names``: docs
+    of one file name told apart by their folders)."""
     runs: list[tuple[str, str]] = []
     prev: tuple[str, int] | None = None
     for i in members:
         b = briefs[i]
-        name = lane_name(b)
+        name = (names.get(i) if names else None) or lane_name(b)
         prefix = re.sub(r"\d+", "#", name)
         if b.number is not None and prev is not None and prev == (prefix, b.number - 1) and runs:
             runs[-1] = (runs[-1][0], name)
@@ -411,7 +414,8 @@ def _answers(key: frozenset[str], need: int, line: str, label: Sequence[str]) ->
     return len(key & content_words(line, label)) >= need
 
 
-def _questions(briefs: Sequence[Brief], proofs: Sequence[LaneProof]) -> list[Gap]:
+def _questions(briefs: Sequence[Brief], proofs: Sequence[LaneProof],
+               names: Mapping[int, str] | None = None) -> list[Gap]:
     """Open questions never answered by a later lane, in the order first raised."""
     raised: dict[frozenset[str], tuple[int, str, list[int]]] = {}
     for pos, p in enumerate(proofs):
@@ -436,16 +440,18 @@ def _questions(briefs: Sequence[Brief], proofs: Sequence[LaneProof]) -> list[Gap
         shown = re.sub(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+", "", text).strip()
         if len(shown) > 160:
             shown = shown[:157].rstrip() + "…"
-        lanes = lane_ranges(briefs, where, limit=8)
+        lanes = lane_ranges(briefs, where, limit=8, names=names)
         gaps.append(Gap("question", f"open question never answered in a later lane "
                                     f"(raised in {lanes}): “{shown}”"))
     return gaps
 
 
 def family_coverage(
-    config: Config, briefs: Sequence[Brief], family: str, members: Sequence[int]
+    config: Config, briefs: Sequence[Brief], family: str, members: Sequence[int],
+    names: Mapping[int, str] | None = None,
 ) -> Coverage:
-    """The coverage matrix and gap list of one family; member bodies must be loaded."""
+    """The coverage matrix and gap list of one family; member bodies must be loaded.
+    ``names`` names docs in the gap list (see :func:`lane_ranges`)."""
     proofs = [read_proof(i, briefs[i], config) for i in members]
     counts = shared_counts(config, proofs)
     columns = _columns(config, counts)
@@ -473,7 +479,7 @@ def family_coverage(
                 gaps.append(Gap(
                     "dimension",
                     f"`{c}` not proved by {len(missing)} of {len(proofs)} lanes: "
-                    f"{lane_ranges(briefs, missing, limit=12)}",
+                    f"{lane_ranges(briefs, missing, limit=12, names=names)}",
                 ))
     for g in config.guardrail_fields:
         g = g.lower()
@@ -492,7 +498,7 @@ def family_coverage(
                 f"guardrail `{g}` never varied across {len(stated)} lanes "
                 f"(always `{value}`{note})",
             ))
-    gaps.extend(_questions(briefs, proofs))
+    gaps.extend(_questions(briefs, proofs, names))
     return Coverage(family, tuple(members), columns, tuple(rows), tuple(gaps), note)
 
 

@@ -49,6 +49,15 @@ from compactor.vocab import PHASES, RETENTIONS
 from compactor.words import NAME_WIDTH, members_text, shorten
 
 INVENTORY_BLOCK = "inventory"
+# The generated block's format: raised when a compactor changes what the block says of
+# the same docs (2: docs sharing one file name named by their folders, families by their
+# short ids). The block's first line carries it, so `inventory --check` can tell an
+# inventory an older compactor wrote (stale once after an upgrade, as expected) from one
+# that misses docs.
+FORMAT = 2
+FORMAT_LINE = (f"<!-- inventory format {FORMAT}: a compactor with a newer format rewrites this "
+               "block once -->")
+_FORMAT = re.compile(r"\A<!-- inventory format (\d+)\b")
 SPARKS = "▁▂▃▄▅▆▇█"
 CHART_POINTS = 120  # more lanes than this are averaged into buckets in the chart
 
@@ -176,6 +185,10 @@ def family_data(
     novelty = [decisions[i].novelty or 0.0 for i in shaped]
     later = [decisions[i].novelty or 0.0 for i in shaped if i != members[0]][-5:]
     ex = typical(scan, members)
+    names = scan.doc_names  # docs of one file name, told apart by their folders
+
+    def name(i: int) -> str:
+        return names.get(i) or lane_name(briefs[i])
     trend = sparkline(novelty) if novelty else NO_SHAPE
     recent = pct(sum(later) / len(later)) if later else NO_SHAPE
     if not novelty:
@@ -185,11 +198,13 @@ def family_data(
             f"; {len(reworded)} reworded not shown)" if reworded else ")")
     return {
         "id": fid,
-        "typical": lane_name(briefs[ex]),
+        # the family as people read it: its short id (Scan.short_ids), else its id
+        "shown": scan.shown_family(fid),
+        "typical": name(ex),
         "typical_path": briefs[ex].path,
         "typical_label": briefs[ex].label,
-        "lanes": lane_ranges(briefs, members),
-        "lanes_short": lane_ranges(briefs, members, limit=6),
+        "lanes": lane_ranges(briefs, members, names=names),
+        "lanes_short": lane_ranges(briefs, members, limit=6, names=names),
         "count": len(members),
         # "lanes" only for docs with a lane id (or a run id), as the summary counts them
         "count_text": members_text(
@@ -204,15 +219,15 @@ def family_data(
         "columns": list(cov.columns),
         "coverage_note": cov.note,
         "rows": [
-            {"label": r.label, "lanes": lane_ranges(briefs, r.lanes, limit=6),
+            {"label": r.label, "lanes": lane_ranges(briefs, r.lanes, limit=6, names=names),
              "cells": list(r.cells)}
             for r in cov.rows
         ],
         "gaps": [g.text for g in cov.gaps],
         "chart": novelty_chart(
-            [(shorten(lane_name(briefs[i])), decisions[i].novelty or 0.0) for i in shaped]),
+            [(shorten(name(i)), decisions[i].novelty or 0.0) for i in shaped]),
         "members": [
-            {"lane": lane_name(briefs[i]), "path": briefs[i].path, "label": briefs[i].label,
+            {"lane": name(i), "path": briefs[i].path, "label": briefs[i].label,
              "phase": decisions[i].phase,
              "novelty": NO_SHAPE if i in reworded else pct(decisions[i].novelty),
              "retention": decisions[i].retention}
@@ -352,22 +367,23 @@ def inventory_data(repo: Repo, scan: Scan, skip: frozenset[str] = frozenset()) -
     report = build_report(scan, skip)
     families = []
     for f in scan.families:
-        cov = family_coverage(scan.config, briefs, f.id, f.members)
+        cov = family_coverage(scan.config, briefs, f.id, f.members, scan.doc_names)
         families.append(family_data(scan, briefs, f.id, f.members, cov))
     retention: dict[str, list[dict[str, Any]]] = {r: [] for r in RETENTIONS}
     claims = []
     unlaned = 0  # compress docs of families without lane ids: compaction leaves them in place
-    for b, d in zip(briefs, scan.decisions, strict=True):
+    for k, (b, d) in enumerate(zip(briefs, scan.decisions, strict=True)):
         if b.path in skip:
             continue
         stays = d.retention == "compress" and d.family not in scan.lane_families
         unlaned += stays
         retention[d.retention].append(
             {"path": b.path, "kind": b.kind, "lane": b.lane or "", "family": d.family or "",
+             "family_shown": scan.shown_family(d.family) if d.family else "",
              "stays": stays}
         )
         if b.new_truth is not None:
-            claims.append({"lane": lane_name(b), "path": b.path, "claim": b.new_truth.strip(),
+            claims.append({"lane": scan.doc_names.get(k) or lane_name(b), "path": b.path, "claim": b.new_truth.strip(),
                            "number": b.number})
     claims.sort(key=lambda c: (c["number"] is None, c["number"] or 0, c["path"]))
     phases = [
@@ -424,8 +440,25 @@ def render_inventory(data: Mapping[str, Any], config: Config, root: Path) -> str
     """The inventory block's content. Marker-like text copied from briefs (a claim, a
     title) is neutralised: nothing inside can close or forge a generated block."""
     if config.template:
-        return neutralise(render(f"repo:{config.template}", data, root, shown=config.template))
-    return neutralise(render(INVENTORY_TEMPLATE, data))
+        text = neutralise(render(f"repo:{config.template}", data, root, shown=config.template))
+    else:
+        text = neutralise(render(INVENTORY_TEMPLATE, data))
+    return f"{FORMAT_LINE}\n{text}"
+
+
+def block_format(text: str | None) -> int | None:
+    """The format of the inventory block in ``text`` (1: a block from before formats were
+    written; None: no block, or a damaged one)."""
+    if not text:
+        return None
+    try:
+        block = read_block(text, INVENTORY_BLOCK)
+    except MarkerError:
+        return None
+    if block is None:
+        return None
+    m = _FORMAT.match(block.lstrip("\r\n"))
+    return int(m.group(1)) if m else 1
 
 
 # -- the file -----------------------------------------------------------------------------------
@@ -503,7 +536,7 @@ def has_conflict_markers(text: str | None) -> bool:
     return start is not None and _CONFLICT_END.search(text, start.end()) is not None
 
 
-StaleCause = Literal["conflict", "shallow", "merge"]
+StaleCause = Literal["conflict", "upgrade", "shallow", "merge"]
 
 
 def stale_cause(repo: Repo, plan: InventoryPlan, rev: str | None = None) -> StaleCause | None:
@@ -512,6 +545,8 @@ def stale_cause(repo: Repo, plan: InventoryPlan, rev: str | None = None) -> Stal
 
     - ``conflict``: the file holds merge conflict markers (``compactor inventory``
       regenerates the block over them);
+    - ``upgrade``: an older compactor wrote the block (its :data:`FORMAT` is older): every
+      committed inventory is stale once after such an upgrade;
     - ``shallow``: the clone is shallow, and the creation times it gives may be all
       that differs;
     - ``merge``: the commit checked (``rev``, else a detached HEAD: a CI checkout of a
@@ -522,6 +557,9 @@ def stale_cause(repo: Repo, plan: InventoryPlan, rev: str | None = None) -> Stal
     """
     if has_conflict_markers(plan.old):
         return "conflict"
+    old_format = block_format(plan.old)
+    if old_format is not None and old_format < FORMAT:
+        return "upgrade"
     if repo.is_shallow():
         return "shallow"
     commit = repo.resolve(rev) if rev is not None else repo.head()

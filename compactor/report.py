@@ -106,10 +106,12 @@ class Episode:
     run: str | None  # the lane ids' letters, for a run of lanes in no family
     report: Report  # window, lanes, tokens, phases; ``briefs`` counts its artifacts
     paths: tuple[str, ...] = ()  # its artifacts, in time order
+    shown: str | None = None  # the family as people read it, when not its id (Scan.short_ids)
 
     @property
     def group(self) -> str:
-        return f"family {self.family}" if self.family is not None else f"run {self.run}"
+        return (f"family {self.shown or self.family}" if self.family is not None
+                else f"run {self.run}")
 
 
 def lane_artifacts(briefs: Sequence[Brief], skip: frozenset[str] = frozenset()) -> list[int]:
@@ -121,10 +123,12 @@ def lane_artifacts(briefs: Sequence[Brief], skip: frozenset[str] = frozenset()) 
 
 
 def _lane_span(
-    briefs: Sequence[Brief], idxs: Sequence[int], runs: Mapping[int, RunId] | None = None
+    briefs: Sequence[Brief], idxs: Sequence[int], runs: Mapping[int, RunId] | None = None,
+    names: Mapping[int, str] | None = None,
 ) -> tuple[int, str | None, str | None]:
     """(distinct lanes, first, last): by lane number (or the run id a family member without
-    a lane id takes from its file name, ``runs``), else by time."""
+    a lane id takes from its file name, ``runs``), else by time (a doc without a lane id
+    named by ``names``, ``Scan.doc_names``, else its file name)."""
     numbered: dict[int, str] = {}
     by_time = sorted(idxs, key=lambda i: (briefs[i].created, briefs[i].path))
     for i in by_time:
@@ -137,8 +141,9 @@ def _lane_span(
         return len(numbered), numbered[min(numbered)], numbered[max(numbered)]
     if not by_time:
         return 0, None, None
-    names = [briefs[i].lane or stem_of(briefs[i].path) for i in by_time]
-    return len({briefs[i].lane or briefs[i].path for i in by_time}), names[0], names[-1]
+    shown = [briefs[i].lane or (names.get(i) if names else None) or stem_of(briefs[i].path)
+             for i in by_time]
+    return len({briefs[i].lane or briefs[i].path for i in by_time}), shown[0], shown[-1]
 
 
 
@@ -159,7 +164,7 @@ def build_report(scan: Scan, skip: frozenset[str] = frozenset()) -> Report:
                       and briefs[i].kind not in AFTER_THE_FACT_KINDS)})
     start = min((briefs[i].created for i in laned), default=None)
     end = max((briefs[i].created for i in laned), default=None)
-    count, first, last = _lane_span(briefs, laned, scan.runs)
+    count, first, last = _lane_span(briefs, laned, scan.runs, scan.doc_names)
     counted = [i for i, b in enumerate(briefs) if b.path not in skip]
     retention: dict[str, int] = {}
     for i in counted:
@@ -167,7 +172,7 @@ def build_report(scan: Scan, skip: frozenset[str] = frozenset()) -> Report:
         retention[r] = retention.get(r, 0) + 1
     bursts = find_bursts(briefs, decisions, skip)
     episodes = tuple(
-        episode(n, burst, briefs, decisions, scan.runs)
+        episode(n, burst, briefs, decisions, scan.runs, scan.doc_names, scan.short_ids)
         for n, burst in enumerate(bursts, start=1)
     )
     # the history holds its episodes (a family of docs without lane ids may start earlier)
@@ -191,11 +196,14 @@ def build_report(scan: Scan, skip: frozenset[str] = frozenset()) -> Report:
 
 
 def episode(number: int, burst: Burst, briefs: Sequence[Brief],
-            decisions: Sequence[Decision], runs: Mapping[int, RunId] | None = None) -> Episode:
-    """The record of one burst: the seed's table for its artifacts alone."""
+            decisions: Sequence[Decision], runs: Mapping[int, RunId] | None = None,
+            names: Mapping[int, str] | None = None,
+            short_ids: Mapping[str, str] | None = None) -> Episode:
+    """The record of one burst: the seed's table for its artifacts alone (``names``,
+    ``short_ids``: how people read its docs and its family, see ``Scan``)."""
     every = sorted((*burst.members, *burst.chatter),
                    key=lambda i: (briefs[i].created, briefs[i].path))
-    count, first, last = _lane_span(briefs, burst.members, runs)
+    count, first, last = _lane_span(briefs, burst.members, runs, names)
     record = Report(
         start=briefs[every[0]].created,
         end=briefs[every[-1]].created,
@@ -207,7 +215,9 @@ def episode(number: int, burst: Burst, briefs: Sequence[Brief],
         briefs=len(every),
         families=1 if burst.family is not None else 0,
     )
-    return Episode(number, burst.family, burst.run, record, tuple(briefs[i].path for i in every))
+    shown = short_ids.get(burst.family) if short_ids and burst.family is not None else None
+    return Episode(number, burst.family, burst.run, record, tuple(briefs[i].path for i in every),
+                   shown)
 
 
 def narrow(report: Report, number: int | None = None, family: str | None = None,
@@ -228,7 +238,8 @@ def narrow(report: Report, number: int | None = None, family: str | None = None,
         if not picked:
             numbers = [e.number for e in episodes]
             span = f"1 .. {report.episodes_found}" if report.episodes_found else "none"
-            where = f" of family {episodes[0].family}" if family is not None and numbers else ""
+            where = (f" of family {episodes[0].shown or episodes[0].family}"
+                     if family is not None and numbers else "")
             raise InputError(f"no episode {number}{where}; episodes: {span} "
                              "(see `compactor report`)")
         episodes = picked
@@ -239,7 +250,8 @@ def _no_episode(report: Report, family: str, known: Sequence[str], scan: Scan | 
                 skip: frozenset[str]) -> str:
     """The message for ``--family`` naming a family without an episode: why it has none
     (when the scan is at hand) and which episodes there are."""
-    shown = ", ".join(known[:20]) + (" …" if len(known) > 20 else "")
+    shown = ", ".join(scan.shown_family(k) if scan is not None else k for k in known[:20]) + (
+        " …" if len(known) > 20 else "")
     runs = sorted({e.group for e in report.episodes if e.family is None})
     if known:
         there = f"families with episodes: {shown}"
@@ -342,7 +354,7 @@ def report_data(report: Report) -> dict[str, Any]:
         "retention": dict(sorted(report.retention.items())),
         "episodes_found": report.episodes_found,
         "episodes": [
-            {"number": e.number, "family": e.family, "run": e.run, **_record(e.report),
+            {"number": e.number, "family": e.family, "family_short_id": e.shown, "run": e.run, **_record(e.report),
              "artifacts": e.report.briefs}
             for e in report.episodes
         ],

@@ -52,38 +52,36 @@ def members_text(docs: int, lanes: int) -> str:
 
 
 def telling_names(paths: Sequence[str], stem: str) -> list[str]:
-    """Names for docs sharing one file name ``stem`` (``paths`` are theirs, one each): each
-    its stem after the fewest of its folders that tell it apart from the others, nearest
-    first, a folder all the docs still alike share left out:
-    ``['r/0354Z/A/RUN_REPORT.md', 'r/0354Z/B/RUN_REPORT.md', 'r/0512Z/A/RUN_REPORT.md']``
-    -> ``['0354Z/A/RUN_REPORT', 'B/RUN_REPORT', '0512Z/A/RUN_REPORT']``. A doc no folder
-    tells apart (``x.md`` beside ``x.markdown``) keeps its whole path."""
+    """Names for docs sharing one file name ``stem`` (``paths`` are theirs, one each): the
+    stem after the folders that tell the docs apart, nearest first, each doc named by the
+    same folder levels (a level where the docs not yet told apart all agree is left out):
+    ``['r/0354Z/A/RUN_REPORT.md', 'r/0354Z/B/RUN_REPORT.md', 'r/0512Z/C/RUN_REPORT.md']``
+    -> ``['0354Z/A/RUN_REPORT', '0354Z/B/RUN_REPORT', '0512Z/C/RUN_REPORT']``. A doc no
+    folder tells apart (``x.md`` beside ``x.markdown``) keeps its whole path."""
+    if len(paths) < 2:
+        return [stem for _ in paths]
     folders = [p.split("/")[:-1][::-1] for p in paths]  # nearest folder first
-    chosen: list[list[str]] = [[] for _ in paths]
-    out: list[str | None] = [None] * len(paths)
-    groups = [list(range(len(paths)))] if len(paths) > 1 else []
-    if len(paths) == 1:
-        out[0] = stem
+    levels: list[int] = []  # the folder levels that tell docs apart, nearest first
+    groups = [list(range(len(paths)))]  # docs not told apart yet
+    whole: set[int] = set()
     depth = 0
     while groups:
         split: list[list[int]] = []
+        tells = False
         for group in groups:
             parts: dict[str | None, list[int]] = {}
             for k in group:
                 f = folders[k]
                 parts.setdefault(f[depth] if depth < len(f) else None, []).append(k)
             if len(parts) == 1 and None in parts:  # no folder left to tell them apart
-                for k in group:
-                    out[k] = paths[k]
+                whole.update(group)
                 continue
-            for part, ks in parts.items():
-                if len(parts) > 1 and part is not None:
-                    for k in ks:
-                        chosen[k].append(part)
-                if len(ks) == 1:
-                    out[ks[0]] = "/".join([*chosen[ks[0]][::-1], stem])
-                else:
-                    split.append(ks)
+            tells = tells or len(parts) > 1
+            split.extend(ks for ks in parts.values() if len(ks) > 1)
+        if tells:
+            levels.append(depth)
         groups = split
         depth += 1
-    return [o if o is not None else stem for o in out]
+    return [paths[k] if k in whole else
+            "/".join([*(folders[k][d] for d in reversed(levels) if d < len(folders[k])), stem])
+            for k in range(len(paths))]

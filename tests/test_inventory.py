@@ -23,6 +23,7 @@ from compactor.families import RESTATEMENT, group
 from compactor.git import Repo
 from compactor.inventory import (
     CHARTS,
+    FORMAT_LINE,
     FULL_FAMILIES,
     MarkerError,
     inventory_data,
@@ -332,8 +333,8 @@ def test_a_custom_template_inside_the_repo_replaces_the_shipped_one(loop: GitRep
                "\n{% endfor %}")
     loop.git("add", "docs/inventory.j2")  # compactor renders only templates git tracks
     assert run_compactor("inventory", cwd=loop.root).code == 0
-    assert read_block(inventory_text(loop), "inventory") == \
-        "S201: approve invoice, cancel vendor, flag invoice, reopen ticket, archive vendor"
+    assert read_block(inventory_text(loop), "inventory") == FORMAT_LINE + \
+        "\nS201: approve invoice, cancel vendor, flag invoice, reopen ticket, archive vendor"
     loop.write("docs/inventory.j2", "{{ no_such_thing }}")
     bad = run_compactor("inventory", cwd=loop.root)
     assert bad.code == 2
@@ -801,3 +802,62 @@ def test_conflict_markers_outside_the_generated_block_are_left_and_named(repo: G
         "generated block; keep one side's file (git checkout --ours docs/INVENTORY.md), then "
         "run `compactor inventory` again\n"))
     assert inventory_text(repo) == split
+
+
+def run_report(n: int, action: str) -> str:
+    """A lane without a lane id: ``lane`` with its front matter's and title's id taken out."""
+    return lane(n, action).replace(f"lane: S{n}\n", "").replace(f"# S{n} — ", "# ")
+
+
+RUNS = ["RUN_20260111_0354Z/A", "RUN_20260111_0354Z/B", "RUN_20260111_0512Z/A",
+        "RUN_20260111_0512Z/B", "RUN_20260111_0512Z/C"]
+
+
+def test_docs_sharing_one_file_name_are_named_by_their_folders_in_the_inventory(
+        repo: GitRepo) -> None:
+    """Every run's RUN_REPORT.md: the inventory's families, episodes, lanes and gaps name
+    each by the folders that tell it apart, never 'RUN_REPORT, RUN_REPORT'; the family's
+    section gives its id too (what close-outs name)."""
+    repo.commit({".compactor.yaml": PINNED}, when=T0 - 60)
+    for k, (run, action) in enumerate(zip(RUNS, ACTIONS, strict=True)):
+        repo.commit({f"reports/{run}/RUN_REPORT.md": run_report(201 + k, action)},
+                    when=T0 + 600 * k)
+    assert run_compactor("inventory", cwd=repo.root).code == 0
+    text = inventory_text(repo)
+    first, last = "RUN_20260111_0354Z/A/RUN_REPORT", "RUN_20260111_0512Z/C/RUN_REPORT"
+    assert "RUN_REPORT, RUN_REPORT" not in text and "| RUN_REPORT |" not in text
+    assert f"| **{first}** | " in text  # the families table
+    assert f"\n### Family {first} (id RUN_REPORT)\n\n5 docs, no lane id ({first} .. {last}); " \
+           f"typical lane " in text
+    assert f"| 1 | family {first} | {first} .. {last} | 5 | 5 |" in text  # the episodes
+    assert "\n| RUN_20260111_0512Z/B/RUN_REPORT | reopen ticket | " in text  # members
+    # a close-out of the family by either name is the same file, naming the family's id
+    assert run_compactor("closeout", first, cwd=repo.root).code == 0
+    closeout = (repo.root / "docs/closeouts/RUN_REPORT-closeout.md").read_text()
+    assert 'family: "RUN_REPORT"\n' in closeout
+    assert f"\n# Close-out: family {first} (id RUN_REPORT)\n" in closeout
+    assert "\n| reopen ticket | RUN_20260111_0512Z/B/RUN_REPORT | " in closeout
+    assert run_compactor("closeout", "RUN_REPORT", cwd=repo.root).code == 2  # exists already
+
+
+def test_an_inventory_an_older_compactor_wrote_is_stale_once_and_says_so(loop: GitRepo) -> None:
+    """After an upgrade that changes the inventory's format, `inventory --check` says that
+    regenerating once is expected (not that docs were added without it), and the fixer
+    hook says the same; the regenerated file is fresh."""
+    assert run_compactor("inventory", cwd=loop.root).code == 0
+    old = inventory_text(loop).replace(FORMAT_LINE + "\n", "")  # as 0.1.0 before format 2 wrote it
+    loop.commit({"docs/INVENTORY.md": old}, when=T0 + 90000)
+    before = loop.state()
+    stale = run_compactor("inventory", "--check", cwd=loop.root)
+    assert stale.code == 1
+    assert stale.err == (
+        "docs/INVENTORY.md is stale: an older compactor wrote it, and this one writes the "
+        "inventory in a newer format (it names docs and families differently); regenerating it "
+        "once after an upgrade is expected: run `compactor inventory` and commit it\n")
+    assert loop.state() == before
+    fixed = run_compactor("inventory", "--exit-non-zero-on-fix", cwd=loop.root)
+    assert fixed.code == 1 and fixed.err == (
+        "fixed docs/INVENTORY.md: it was written by an older compactor (expected once after an "
+        "upgrade); `git add docs/INVENTORY.md` and commit again\n")
+    loop.commit({"docs/INVENTORY.md": inventory_text(loop)}, when=T0 + 90100)
+    assert run_compactor("inventory", "--check", cwd=loop.root).code == 0

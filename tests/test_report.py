@@ -179,3 +179,25 @@ def test_report_json_round_trips_the_record() -> None:
     assert json.loads(report_json(loop))["burn_per_hour"] is None
     assert data["window"] == {"start": "1970-01-01T00:00:00Z", "end": "1970-01-01T02:00:00Z"}
     assert human_rate(164_090_432.5) == "164.1M" and human_rate(999.0) == "999.0"
+
+
+def test_docs_sharing_one_file_name_are_named_by_their_folders(repo: GitRepo) -> None:
+    """Every run's escalation_note.md: the episode is the family's by its short id, its
+    lanes the notes by the folders that tell them apart; --family takes both names."""
+    stamps = [f"2026-01-23T0{h}3500Z" for h in range(5)]
+    for k, (stamp, action) in enumerate(zip(stamps, ACTIONS, strict=False)):
+        text = lane_text(k, action, 1000, 100).replace(f"lane: S{k:03d}\n", "").replace(
+            f"# S{k:03d} — ", "# ").replace(f"slice is S{k + 1:03d}", "slice is next")
+        repo.commit({f"reports/{stamp}/inbox_status/escalation_note.md": text},
+                    when=START + 600 * k)
+    first, last = (f"{s}/escalation_note" for s in (stamps[0], stamps[-1]))
+    out = run_compactor("report", cwd=repo.root)
+    assert out.code == 0
+    assert f"\nepisode 1 of 1: family {first}\n" in out.out, out.out
+    assert f"\nlanes:         5 ({first} .. {last})\n" in out.out
+    assert "escalation_note .. escalation_note" not in out.out
+    for name in (first, "escalation_note"):
+        one = run_compactor("report", "--family", name, "--format", "json", cwd=repo.root)
+        assert one.code == 0
+        episode = json.loads(one.out)["episodes"][0]
+        assert (episode["family"], episode["family_short_id"]) == ("escalation_note", first)

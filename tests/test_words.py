@@ -7,14 +7,17 @@ from compactor.words import telling_names
 
 def test_docs_of_one_file_name_are_told_apart_by_the_folders_that_differ() -> None:
     paths = ["r/RUN_0354Z/A/RUN_REPORT.md", "r/RUN_0354Z/B/RUN_REPORT.md",
-             "r/RUN_0512Z/A/RUN_REPORT.md"]
+             "r/RUN_0512Z/A/RUN_REPORT.md", "r/RUN_0512Z/C/RUN_REPORT.md"]
+    # every doc by the same folder levels: the one C is not just 'C/RUN_REPORT'
     assert telling_names(paths, "RUN_REPORT") == [
-        "RUN_0354Z/A/RUN_REPORT", "B/RUN_REPORT", "RUN_0512Z/A/RUN_REPORT"]
+        "RUN_0354Z/A/RUN_REPORT", "RUN_0354Z/B/RUN_REPORT", "RUN_0512Z/A/RUN_REPORT",
+        "RUN_0512Z/C/RUN_REPORT"]
     # a folder every doc shares is left out
     assert telling_names(["reports/T1/inbox/note.md", "reports/T2/inbox/note.md"], "note") == [
         "T1/note", "T2/note"]
 
 
 def test_docs_no_folder_tells_apart_keep_their_paths() -> None:
-    assert telling_names(["a/x.md", "a/x.markdown", "x.md"], "x") == ["a/x.md", "a/x.markdown", "x"]
+    assert telling_names(["a/x.md", "a/x.markdown", "x.md"], "x") == ["a/x.md", "a/x.markdown",
+                                                                       "x"]
     assert telling_names(["deep/x.md"], "x") == ["x"]
