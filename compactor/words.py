@@ -53,16 +53,36 @@ def members_text(docs: int, lanes: int) -> str:
 
 def telling_names(paths: Sequence[str], stem: str) -> list[str]:
     """Names for docs sharing one file name ``stem`` (``paths`` are theirs, one each): the
-    stem after the folders that tell the docs apart, nearest first, each doc named by the
-    same folder levels (a level where the docs not yet told apart all agree is left out):
+    stem after the folders that tell the docs apart, each doc named by the same folder
+    levels, and a level where the docs not yet told apart all agree left out:
     ``['r/0354Z/A/RUN_REPORT.md', 'r/0354Z/B/RUN_REPORT.md', 'r/0512Z/C/RUN_REPORT.md']``
-    -> ``['0354Z/A/RUN_REPORT', '0354Z/B/RUN_REPORT', '0512Z/C/RUN_REPORT']``. A doc no
-    folder tells apart (``x.md`` beside ``x.markdown``) keeps its whole path."""
+    -> ``['0354Z/A/RUN_REPORT', '0354Z/B/RUN_REPORT', '0512Z/C/RUN_REPORT']``. Levels are
+    counted from the root or from the file (its nearest folder first), whichever tells the
+    docs apart with fewer levels, the root on a tie (docs at different depths under one
+    folder per run, ``<run>/x.md`` and ``<run>/check/manifest/x.md``, are told apart by
+    ``<run>``, not by ``check``). A doc no folder tells apart (``x.md`` beside ``x.markdown``) keeps its
+    whole path."""
     if len(paths) < 2:
         return [stem for _ in paths]
-    folders = [p.split("/")[:-1][::-1] for p in paths]  # nearest folder first
-    levels: list[int] = []  # the folder levels that tell docs apart, nearest first
-    groups = [list(range(len(paths)))]  # docs not told apart yet
+    tops = [p.split("/")[:-1] for p in paths]
+    levels, whole = _telling_levels(tops)
+    ends = [f[::-1] for f in tops]
+    from_end, whole_end = _telling_levels(ends)
+    if len(from_end) < len(levels):  # as the path reads: the farthest level first
+        ends_first = sorted(from_end, reverse=True)
+        return [paths[k] if k in whole_end else
+                "/".join([*(f[d] for d in ends_first if d < len(f)), stem])
+                for k, f in enumerate(ends)]
+    return [paths[k] if k in whole else
+            "/".join([*(f[d] for d in levels if d < len(f)), stem])
+            for k, f in enumerate(tops)]
+
+
+def _telling_levels(folders: Sequence[Sequence[str]]) -> tuple[list[int], set[int]]:
+    """The folder levels (indexes into each doc's ``folders``) that tell the docs apart,
+    and the docs no level tells apart."""
+    levels: list[int] = []
+    groups = [list(range(len(folders)))]  # docs not told apart yet
     whole: set[int] = set()
     depth = 0
     while groups:
@@ -72,16 +92,19 @@ def telling_names(paths: Sequence[str], stem: str) -> list[str]:
             parts: dict[str | None, list[int]] = {}
             for k in group:
                 f = folders[k]
-                parts.setdefault(f[depth] if depth < len(f) else None, []).append(k)
+                part = f[depth] if depth < len(f) else None
+                got = parts.get(part)
+                if got is None:
+                    parts[part] = [k]
+                else:
+                    got.append(k)
             if len(parts) == 1 and None in parts:  # no folder left to tell them apart
                 whole.update(group)
                 continue
             tells = tells or len(parts) > 1
-            split.extend(ks for ks in parts.values() if len(ks) > 1)
+            split += [ks for ks in parts.values() if len(ks) > 1]
         if tells:
             levels.append(depth)
         groups = split
         depth += 1
-    return [paths[k] if k in whole else
-            "/".join([*(folders[k][d] for d in reversed(levels) if d < len(folders[k])), stem])
-            for k in range(len(paths))]
+    return levels, whole

@@ -21,3 +21,12 @@ def test_docs_no_folder_tells_apart_keep_their_paths() -> None:
     assert telling_names(["a/x.md", "a/x.markdown", "x.md"], "x") == ["a/x.md", "a/x.markdown",
                                                                        "x"]
     assert telling_names(["deep/x.md"], "x") == ["x"]
+
+
+def test_docs_at_different_depths_are_told_apart_by_their_run_folders() -> None:
+    paths = ["docs/T1/ground_truth/docs/manifest.md", "docs/T2/manifest.md",
+             "docs/T3/check/files/manifest.md"]
+    assert telling_names(paths, "manifest") == ["T1/manifest", "T2/manifest", "T3/manifest"]
+    # counted from the file when that needs fewer levels
+    assert telling_names(["a/run1/x.md", "a/b/run2/x.md", "c/run3/x.md"], "x") == [
+        "run1/x", "run2/x", "run3/x"]
