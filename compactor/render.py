@@ -250,6 +250,10 @@ def explain_data(repo: Repo, scan: Scan, path: str, here: str = "",
     run = scan.runs.get(i)
     if run is not None:
         out["run"] = run.lane
+    if i in scan.doc_names:  # other docs share its file name: named by its folders
+        out["name"] = scan.doc_names[i]
+    if d.family is not None and d.family in scan.short_ids:
+        out["family_short_id"] = scan.short_ids[d.family]
     fam = scan.family(d.family) if d.family else None
     if fam is not None:
         out["link"] = link_data(scan, fam.link(i))
@@ -357,6 +361,9 @@ def explain_text(data: dict[str, Any]) -> str:
     if data.get("run"):
         lines.append(f"  run id {path_for_humans(data['run'])}: inferred, a number in its file "
                      "name rises along its family; the gate judges it as a lane with that id")
+    if data.get("name"):
+        lines.append(f"  named {data['name']}: other docs without a lane id share its file "
+                     "name; the folders that tell it apart name it in every output")
     if data["family"] is None:
         lines.append(f"  family -: in no family; retention {data['retention']}")
         lines.extend(_retention_why(data))
@@ -366,7 +373,9 @@ def explain_text(data: dict[str, Any]) -> str:
         evidence = "; ".join(
             f"{k} {path_for_humans(str(v)) if not isinstance(v, list) else ', '.join(map(path_for_humans, v))}"
             for k, v in link.items() if k != "leg")
-        lines.append(f"  family {data['family']}: linked as a {link['leg']}"
+        family = (f"{data['family_short_id']} (id {data['family']})"
+                  if data.get("family_short_id") else data["family"])
+        lines.append(f"  family {family}: linked as a {link['leg']}"
                      + (f" ({evidence})" if evidence else "") + f"; retention {data['retention']}")
         lines.extend(_retention_why(data))
         if data.get("pieces"):

@@ -1293,6 +1293,14 @@ def test_docs_sharing_one_file_name_are_named_by_the_folders_that_tell_them_apar
     assert ("family 2026-01-21T023500Z/escalation_note (id escalation_note): 4 docs, no lane "
             "id (2026-01-21T023500Z/escalation_note .. 2026-01-24T023500Z/escalation_note)\n"
             ) in text
+    explain = run_compactor("scan", "--explain", name(2), cwd=repo.root).out
+    assert "\n  named 2026-01-22T023500Z/escalation_note: other docs without a lane id share " \
+           "its file name" in explain
+    assert "\n  family 2026-01-21T023500Z/escalation_note (id escalation_note): linked as a " \
+           in explain
+    assert json.loads(run_compactor("scan", "--explain", name(2), "--format", "json",
+                                    cwd=repo.root).out)["family_short_id"] == \
+        "2026-01-21T023500Z/escalation_note"
 
     repo.stage({name(5): unnumbered("reopen ticket")})
     env = {"GIT_COMMITTER_DATE": f"{T0 + 3600} +0000"}
