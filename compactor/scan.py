@@ -858,18 +858,25 @@ def _shape_veto(
     per pair."""
     judged: npt.NDArray[np.bool_] | None = None
     created: npt.NDArray[np.int64] | None = None
+    blobs: npt.NDArray[np.int64] | None = None
 
     def title(i: int) -> str | None:
         return None if briefs[i].in_run else briefs[i].title
 
     def veto(pairs: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
-        nonlocal judged, created
+        nonlocal judged, created, blobs
         out = copy_veto(sketches, pairs, FACTS_AGREE)
-        if judged is None or created is None:  # once per scan, on the first question
+        if judged is None or created is None or blobs is None:  # once per scan
             judged = np.fromiter((not b.in_run for b in briefs), dtype=bool, count=len(briefs))
             created = np.fromiter((b.created for b in briefs), dtype=np.int64,
                                   count=len(briefs))
-        out |= pause_veto(created, ~judged, pairs)
+            ids: dict[str, int] = {}
+            blobs = np.fromiter((ids.setdefault(b.blob, len(ids)) for b in briefs),
+                                dtype=np.int64, count=len(briefs))
+        # a byte-identical copy says nothing new however long after it was written: the
+        # pause parts periodic docs of one template, never a doc from its own duplicate
+        if len(pairs):
+            out |= pause_veto(created, ~judged, pairs) & (blobs[pairs[:, 0]] != blobs[pairs[:, 1]])
         both = judged[pairs[:, 0]] & judged[pairs[:, 1]] if len(pairs) else judged[:0]
         if both.any():
             out[both] |= names_veto(title, pairs[both])

@@ -398,6 +398,19 @@ def test_copies_without_a_lane_id_written_weeks_apart_are_no_family(
     assert [len(f.members) for f in repo.scan(use_cache=False).families] == [10]
 
 
+def test_a_byte_identical_copy_weeks_later_is_still_its_family(repo: GitRepo) -> None:
+    """The pause parts periodic docs of one template, not a doc from its own duplicate: the
+    same text committed again at another path a month later is in one family with it (a
+    run's notes copied into a hand-off folder, a template committed unfilled once more)."""
+    path, text = _note(8)
+    repo.commit({path: text}, when=T0)
+    repo.commit({"docs/handoff/release-notes-2.8.0.md": text}, when=T0 + 30 * DAY)
+    repo.commit(dict([_note(9)]), when=T0 + 60 * DAY)  # the next release: still apart
+    scan = repo.scan(use_cache=False)
+    assert [[scan.briefs[i].path for i in f.members] for f in scan.families] == [
+        [path, "docs/handoff/release-notes-2.8.0.md"]]
+
+
 def test_the_shape_legs_pause_is_the_gates_lap_and_the_reports_episode() -> None:
     from compactor import check, episodes
 
