@@ -836,7 +836,10 @@ def test_docs_sharing_one_file_name_are_named_by_their_folders_in_the_inventory(
     closeout = (repo.root / "docs/closeouts/RUN_REPORT-closeout.md").read_text()
     assert 'family: "RUN_REPORT"\n' in closeout
     assert "\n| reopen ticket | RUN_20260111_0512Z/B/RUN_REPORT | " in closeout
-    assert run_compactor("closeout", "RUN_REPORT", cwd=repo.root).code == 2  # exists already
+    again = run_compactor("closeout", "RUN_REPORT", cwd=repo.root)  # the old id: same file
+    assert again.code == 2 and again.err == (
+        "compactor: error: docs/closeouts/RUN_REPORT-closeout.md: already exists; pass --force "
+        "to overwrite it, or --output to write elsewhere\n")
 
 
 def test_an_inventory_an_older_compactor_wrote_is_stale_once_and_says_so(loop: GitRepo) -> None:
