@@ -18,11 +18,21 @@ def plural(n: int, one: str, many: str | None = None) -> str:
 NAME_WIDTH = 32  # a lane or family name longer than this is cut in tables and charts
 
 
+STEM_ROOM = 8  # a folder-named doc keeps its folders whole when its file name keeps this much
+
+
 def shorten(name: str, width: int = NAME_WIDTH) -> str:
     """A name cut to ``width`` in its middle, keeping both ends (a table cell, a chart
-    label): 'CROSS_SECTIONAL_FUNDING_RATE_DUAL_LEG_SPREAD_V1' -> 'CROSS_SECTIONAL_FU…EAD_V1'."""
+    label): 'CROSS_SECTIONAL_FUNDING_RATE_DUAL_LEG_SPREAD_V1' -> 'CROSS_SECTIONAL_FU…EAD_V1'.
+    A name with folders (:func:`telling_names`) is cut in its file name, the part the docs
+    it is told apart from share: '2026-01-23T024800Z/inbox_sla_watch/inbox_scan_summary'
+    -> '2026-01-23T024800Z/inbox_sla_watch/inbox…ary' at 44 (its folders whole while the
+    file name keeps STEM_ROOM characters)."""
     if len(name) <= width:
         return name
+    head, slash, stem = name.rpartition("/")
+    if slash and width - len(head) - 1 >= min(STEM_ROOM, len(stem)):
+        return f"{head}/{shorten(stem, width - len(head) - 1)}"
     tail = width // 3
     return name[: width - tail - 1] + "…" + name[-tail:]
 
