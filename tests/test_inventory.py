@@ -804,9 +804,9 @@ def test_conflict_markers_outside_the_generated_block_are_left_and_named(repo: G
     assert inventory_text(repo) == split
 
 
-def run_report(n: int, action: str) -> str:
+def run_report(n: int, action: str, extra: str = "") -> str:
     """A lane without a lane id: ``lane`` with its front matter's and title's id taken out."""
-    return lane(n, action).replace(f"lane: S{n}\n", "").replace(f"# S{n} — ", "# ")
+    return lane(n, action, extra).replace(f"lane: S{n}\n", "").replace(f"# S{n} — ", "# ")
 
 
 RUNS = ["RUN_20260111_0354Z/A", "RUN_20260111_0354Z/B", "RUN_20260111_0512Z/A",
@@ -820,7 +820,8 @@ def test_docs_sharing_one_file_name_are_named_by_their_folders_in_the_inventory(
     section gives its id too (what close-outs name)."""
     repo.commit({".compactor.yaml": PINNED}, when=T0 - 60)
     for k, (run, action) in enumerate(zip(RUNS, ACTIONS, strict=True)):
-        repo.commit({f"reports/{run}/RUN_REPORT.md": run_report(201 + k, action)},
+        extra = QUESTION if k == 1 else ""  # an open question no later report answers
+        repo.commit({f"reports/{run}/RUN_REPORT.md": run_report(201 + k, action, extra)},
                     when=T0 + 600 * k)
     assert run_compactor("inventory", cwd=repo.root).code == 0
     text = inventory_text(repo)
@@ -831,6 +832,8 @@ def test_docs_sharing_one_file_name_are_named_by_their_folders_in_the_inventory(
            f"typical lane " in text
     assert f"| 1 | family {first} | {first} .. {last} | 5 | 5 |" in text  # the episodes
     assert "\n| RUN_20260111_0512Z/B/RUN_REPORT | reopen ticket | " in text  # members
+    assert ("- open question never answered in a later lane (raised in "
+            "RUN_20260111_0354Z/B/RUN_REPORT): “Open question: does the settlement") in text
     # a close-out of the family by either name is the same file, naming the family's id
     assert run_compactor("closeout", first, cwd=repo.root).code == 0
     closeout = (repo.root / "docs/closeouts/RUN_REPORT-closeout.md").read_text()
