@@ -259,6 +259,20 @@ def own_command() -> str:
     return f"{shlex.quote(sys.executable)} -m compactor"
 
 
+def _outside_git(repo: Repo, value: str, option: str) -> None:
+    """Refuse (exit 2) a file an option names that is inside git's own directories: the
+    description a user asks for goes anywhere (a temp file for `gh pr create
+    --body-file`), but never among git's files."""
+    from compactor.files import path_for_humans
+    from compactor.paths import PathRefused
+
+    target = Path(os.path.realpath(value))  # as the write below reads it: from the cwd
+    for git in {Path(os.path.realpath(repo.git_dir())), Path(os.path.realpath(repo.common_dir()))}:
+        if target == git or git in target.parents:
+            raise PathRefused(f"{path_for_humans(value)}: {option} must not be inside git's own "
+                              f"directory ({git}); write it elsewhere, e.g. a temporary file")
+
+
 @cli.command()
 @click.option("--apply", "do_apply", is_flag=True,
               help="Create the compaction commit on a new branch (default: dry run).")
@@ -317,6 +331,7 @@ def compact(ctx: Context, do_apply: bool, branch: str | None, force: bool,
         if pr_body_to == "-":
             click.echo(body, nl=False)
         else:
+            _outside_git(repo, pr_body_to, "--pr-body")
             Path(pr_body_to).write_text(body, encoding="utf-8")
             click.echo(f"wrote the pull-request description to {pr_body_to}", err=True)
     return 0

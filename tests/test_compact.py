@@ -468,6 +468,14 @@ def test_pr_body_to_stdout_and_to_a_file(repo: GitRepo, tmp_path: Path) -> None:
     assert r.code == 0
     assert body.read_text().startswith("## Compaction of ")
     assert f"wrote the pull-request description to {body}" in r.err
+    # never among git's own files (a hook, the config), as closeout --output is not
+    for inside in (".git/hooks/pre-commit", ".git/description"):
+        before = (repo.root / inside).read_bytes() if (repo.root / inside).exists() else None
+        r = run_compactor("compact", "--pr-body", inside, cwd=repo.root)
+        assert r.code == 2, r.err
+        assert "--pr-body must not be inside git's own directory" in r.err
+        after = (repo.root / inside).read_bytes() if (repo.root / inside).exists() else None
+        assert after == before
 
 
 # -- an interrupted run leaves nothing behind ---------------------------------------------------
