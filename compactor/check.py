@@ -1369,17 +1369,25 @@ class _Names:
     def __init__(self, ctx: _Context, fid: str | None, prior: Sequence[int]) -> None:
         own = [family_name(ctx.briefs[m]) for m in prior]  # lane ids as docs write them
         self.shown = {name.lower(): name for name in own}
+        self._scan, self._fid = ctx.scan, fid
         if fid is not None:
             self.shown.setdefault(fid.lower(), fid)
+
+    @cached_property
+    def _with_short(self) -> dict[str, str]:
+        """``shown`` and the family's short id (what scan and the gate call it: a close-out
+        written by hand may name it so), looked up only when an output is asked about."""
+        short = self._scan.short_ids.get(self._fid) if self._fid is not None else None
+        return {**self.shown, short.lower(): short} if short else self.shown
 
     @cached_property
     def pattern(self) -> re.Pattern[str]:
         """Compiled when a text is searched: most lanes ask only front matter (a change of
         500 lanes of one family compiled 500 patterns of up to 500 names)."""
-        return names_pattern(self.shown)
+        return names_pattern(self._with_short)
 
     def get(self, value: str) -> str | None:
-        return self.shown.get(value.strip().lower())
+        return self._with_short.get(value.strip().lower())
 
     def in_fields(self, fields: Mapping[str, Any]) -> str | None:
         """``key: NAME`` when front matter covers/family/lanes names the family."""
@@ -1397,7 +1405,7 @@ class _Names:
             if m is None:
                 return None
             if m.start() == 0 or not _WORDISH.match(text, m.start() - 1):
-                return self.shown[m.group(0).lower()]
+                return self._with_short[m.group(0).lower()]
             pos = m.start() + 1
         return None
 

@@ -1216,6 +1216,25 @@ def test_docs_without_lane_ids_are_named_by_their_run_id_and_lines_stay_short(
     assert report.code == 0 and "episode" in report.out.lower(), report
 
 
+def test_a_close_out_written_by_hand_may_name_the_family_by_its_short_id(
+        repo: GitRepo) -> None:
+    """The gate calls the family cycle-1; a close-out that names it so counts as the one
+    that names its id does: the run of near-copies starts again after it."""
+    def name(n: int, action: str) -> str:
+        return (f"docs/2025-09-05_autonomous-cycle-{n}_{action.replace(' ', '-')}-success-"
+                "report-for-the-overnight-shift.md")
+    for n, a in enumerate(HANDOFFS, 1):
+        repo.commit({name(n, a): unnumbered(a)}, when=T0 + 600 * n)
+    repo.commit({"docs/closeouts/overnight-closeout.md":
+                 "---\nkind: closeout\nfamily: cycle-1\n---\n\n# Overnight cycles closed\n\n"
+                 "- Next frontier: the billing export\n- Owner: ops\n"}, when=T0 + 3000)
+    assert "names no family" not in run_compactor("scan", cwd=repo.root).err
+    repo.stage({name(5, "reopen ticket"): unnumbered("reopen ticket")})
+    r = run_compactor("check", cwd=repo.root, env={"GIT_COMMITTER_DATE": f"{T0 + 3600} +0000"})
+    assert "adjacent lanes" not in r.out, r.out  # the run of near-copies starts again
+    assert "overnight-closeout.md already consolidates family cycle-1" in r.out
+
+
 def test_a_long_file_name_without_a_run_id_is_cut_where_the_gate_names_it(
         repo: GitRepo) -> None:
     def name(a: str) -> str:
