@@ -1019,6 +1019,7 @@ def test_family_names_are_found_in_text_as_the_plain_whole_word_search_finds_the
         reference = re.compile(rf"(?<![\w-])(?:{plain})(?![\w])", re.IGNORECASE)
         names = _Names.__new__(_Names)
         names.shown = {w: w.upper() for w in words}
+        names._scan, names._fid = None, None  # no family: no short id to add
         names.pattern = names_pattern(words)
         for _ in range(10):
             text = "".join(rng.choice(alphabet + " Ab\n") for _ in range(rng.randint(0, 40)))
