@@ -352,6 +352,10 @@ def frontmatter(root):
             "docs/lanes/S032-toml.md": "+++\nlane = 'S032'\n+++\n# S032\n",
             "docs/lanes/S033-manydocs.md": "---\nlane: S033\n---\n---\n---\n---\n# S033\n",
             "docs/lanes/S034-newtruth.md": '---\nlane: S034\nnew_truth: "' + "a" * 60000 + '"\n---\n# S034\n',
+            # close-outs naming no family, their lanes a long run of spaces (scan.stray_closeouts
+            # split them in quadratic time: 20 s a file, every scan)
+            **{f"docs/closeouts/old-{k}-closeout.md": '---\nkind: closeout\nfamily: S900\nlanes: "a'
+               + " " * 60000 + 'b"\n---\n# Close-out\n' for k in (1, 2)},
         },
         T0 + 120,
     )
