@@ -292,6 +292,9 @@ def content(root):
             "docs/lanes/S022-cr.md": lane(22).replace("\n", "\r"),
             "docs/lanes/S023-bom.md": "\ufeff" + lane(23),
             "docs/lanes/S024-utf16.md": lane(24).encode("utf-16"),
+            # two words and 1.9 MB of spaces: a short doc, read for ACK chatter (kinds.is_ack_text
+            # split its sentences in quadratic time: 15 s per 100 KB)
+            "docs/padded-note.md": "done" + " " * 1_900_000 + "ok\n",
             "docs/big20mb.md": "a" * 20_000_000,
             "docs/empty.md": "",
         },
