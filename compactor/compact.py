@@ -52,9 +52,8 @@ from compactor.manifest import (
     split_folded,
 )
 from compactor.paths import lexical
-from compactor.render import down
 from compactor.scan import Scan, family_name
-from compactor.words import plural
+from compactor.words import down, plural
 
 # -- records ---------------------------------------------------------------------------------
 

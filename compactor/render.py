@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -13,7 +12,7 @@ from compactor.families import COPY, RESTATEMENT, Link
 from compactor.files import path_for_humans
 from compactor.scan import Scan
 from compactor.vocab import RETENTIONS
-from compactor.words import fold, members_text, plural, shorten
+from compactor.words import down, fold, members_text, plural, shorten
 
 WRAP_AT = 200  # a longer line of scan text (a link's evidence) is folded at its spaces
 
@@ -130,14 +129,6 @@ def _row_encoder() -> Callable[[Any], str]:
     rows = make({}, plain.default, encoder.encode_basestring, None, plain.key_separator,
                 plain.item_separator, plain.sort_keys, plain.skipkeys, plain.allow_nan)
     return lambda value: "".join(rows(value, 0))
-
-
-def down(x: float, digits: int) -> float:
-    """``x`` cut (not rounded) to ``digits`` decimals: a figure shown beside a threshold it
-    is compared with never crosses it (a cosine of 0.3996 is 0.39, not 0.40, when the
-    verdict is that it is below 0.4)."""
-    scale = 10.0**digits
-    return math.floor(x * scale + 1e-9) / scale
 
 
 def _pct(x: float | None) -> str:

@@ -45,7 +45,6 @@ bounded in memory and in candidates per doc whatever the repository holds.
 from __future__ import annotations
 
 import heapq
-import math
 import re
 import sys
 import zlib
@@ -60,6 +59,7 @@ import numpy.typing as npt
 
 from compactor.facts import facts as fact_list
 from compactor.files import stem_of
+from compactor.words import down
 
 COSINE = 0.4  # tf-idf cosine of stemmed content words
 SKELETON = 0.5  # heading-set Jaccard at or above which two docs are one template's
@@ -689,7 +689,7 @@ def nearest(docs: Mapping[int, Doc], i: int, read: Read, k: int = 3) -> list[Nea
             share = len(set(mine) & set(theirs)) / min(len(mine), len(set(theirs))) \
                 if mine and theirs else 0.0
             if share < FACTS_SHARED:
-                apart = (f"they share {math.floor(share * 100 + 1e-9) / 100:.2f} of their facts, "
+                apart = (f"they share {down(share, 2):.2f} of their facts, "
                          f"below {FACTS_SHARED}")
         out.append(Nearest(j, cos, apart))  # exact: shown cut, never rounded up past COSINE
     return out

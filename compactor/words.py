@@ -1,8 +1,9 @@
 """Words for people: a count with its noun in the right number ("1 family", "2 families"),
-a long name cut in its middle."""
+a long name cut in its middle, a figure cut (never rounded up past a threshold)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 IRREGULAR = {"family": "families", "entry": "entries", "brief": "briefs", "lane": "lanes"}
@@ -13,6 +14,14 @@ def plural(n: int, one: str, many: str | None = None) -> str:
     if n == 1:
         return f"{n} {one}"
     return f"{n} {many or IRREGULAR.get(one) or one + 's'}"
+
+
+def down(x: float, digits: int) -> float:
+    """``x`` cut (not rounded) to ``digits`` decimals: a figure shown beside a threshold it
+    is compared with never crosses it (a cosine of 0.3996 is 0.39, not 0.40, when the
+    verdict is that it is below 0.4)."""
+    scale = 10.0**digits
+    return math.floor(x * scale + 1e-9) / scale
 
 
 NAME_WIDTH = 32  # a lane or family name longer than this is cut in tables and charts
