@@ -46,7 +46,7 @@ from compactor.scan import Progress, Scan, run_scan, with_bodies
 from compactor.store import code_digest, keep_rendered_block, open_cache, rendered_block
 from compactor.templating import packaged_template_bytes, render, repo_template_bytes
 from compactor.vocab import PHASES, RETENTIONS
-from compactor.words import NAME_WIDTH, members_text, shorten
+from compactor.words import NAME_WIDTH, shorten
 
 INVENTORY_BLOCK = "inventory"
 # The generated block's format: raised when a compactor changes what the block says of
@@ -207,8 +207,7 @@ def family_data(
         "lanes_short": lane_ranges(briefs, members, limit=6, names=names),
         "count": len(members),
         # "lanes" only for docs with a lane id (or a run id), as the summary counts them
-        "count_text": members_text(
-            len(members), sum(1 for i in members if briefs[i].lane or i in scan.runs)),
+        "count_text": scan.size_text(members),
         "phases": phases,
         "phases_text": ", ".join(f"{p} {n}" for p, n in phases.items() if n),
         "tokens": tokens,

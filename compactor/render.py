@@ -12,7 +12,7 @@ from compactor.families import COPY, RESTATEMENT, Link
 from compactor.files import path_for_humans
 from compactor.scan import Scan
 from compactor.vocab import RETENTIONS
-from compactor.words import down, fold, members_text, plural, shorten
+from compactor.words import down, fold, plural, shorten
 
 WRAP_AT = 200  # a longer line of scan text (a link's evidence) is folded at its spaces
 
@@ -162,9 +162,8 @@ def scan_text(scan: Scan) -> str:
                            for i in (f.members[0], f.members[-1]))
         short = scan.short_ids.get(f.id)
         lines.append("")
-        laned = sum(1 for i in f.members if scan.briefs[i].lane or i in runs)
         lines.append(f"family {short + ' (id ' + f.id + ')' if short else f.id}: "
-                     f"{members_text(len(f.members), laned)} ({span})")
+                     f"{scan.size_text(f.members)} ({span})")
         # the lane column as wide as the family's longest lane id (`heartbeat-cycle-70`)
         w = max([10, *(len(n) for n in names.values())])
         lines.append(f"  {'lane':<{w}} {'phase':<13} {'novelty':>7}  {'retention':<11} "

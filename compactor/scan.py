@@ -41,7 +41,7 @@ from compactor.git import Background, IndexEntry, Repo, parse_creation_log
 from compactor.runs import RunId, infer_runs, join_runs
 from compactor.store import Cache, open_cache
 from compactor.vocab import FAMILY_KINDS
-from compactor.words import telling_names
+from compactor.words import members_text, telling_names
 
 if TYPE_CHECKING:
     from compactor import restate
@@ -160,6 +160,12 @@ class Scan:
             taken[name.lower()] = taken.get(name.lower(), 0) + 1
         return MappingProxyType({fid: short for fid, short in out.items()
                                  if taken[short.lower()] == 1})
+
+    def size_text(self, members: Sequence[int]) -> str:
+        """A family's size as every output gives it (``words.members_text``): its docs,
+        and how many are lanes (a lane id, or a run id inferred from the name)."""
+        laned = sum(1 for i in members if self.briefs[i].lane or i in self.runs)
+        return members_text(len(members), laned)
 
     def find_family(self, name: str) -> str | None:
         """The id of the family ``name`` names: its id, else its id or short id in any case
