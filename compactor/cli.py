@@ -508,9 +508,8 @@ def report(ctx: Context, fmt: str, rev: str | None, no_cache: bool, number: int 
     show_warnings(result.warnings)
     show_warnings(ctx.include_warnings(b.path for b in result.briefs))
     data = build_report(result, skip=frozenset({config.inventory}))
-    if family is not None:  # a family's short id (`cycle-15`) names it too
-        family = result.find_family(family) or family
     if number is not None or family is not None:
+        # given the scan, narrow takes a family's short id (`cycle-15`) too
         data = narrow(data, number, family, result, frozenset({config.inventory}))
     render = {"json": report_json, "markdown": report_markdown}.get(fmt, report_text)
     click.echo(render(data))
