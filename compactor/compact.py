@@ -627,7 +627,9 @@ def plan_compaction(repo: Repo, config: Config, *, use_cache: bool = True) -> Pl
     before = texts.get(inv.blob) if inv else None
     plan = build_plan(scan, tree, manifest, texts, before)
     if not plan.empty and (before is None or _has_inventory_block(before)):
-        block = _inventory_block(repo, config, tree, use_cache)
+        from compactor.inventory import tree_block
+
+        block = tree_block(repo, config, tree, use_cache)
         plan = with_inventory_block(plan, before, block)
     return plan
 
@@ -648,25 +650,6 @@ def _has_inventory_block(data: bytes) -> bool:
     from compactor.inventory import INVENTORY_BLOCK
 
     return find_block(data.decode("utf-8", "surrogateescape"), INVENTORY_BLOCK) is not None
-
-
-def _inventory_block(repo: Repo, config: Config, tree: Sequence[IndexEntry],
-                     use_cache: bool) -> str:
-    """What ``compactor inventory`` writes in its block for the compacted tree.
-
-    The compaction commit carries it so that ``compactor inventory --check`` is fresh on
-    the compacted branch. Folded and archived files are scanned from the manifest there,
-    at their original paths, so the block is the one HEAD's files give (the inventory
-    itself left out, as ``compactor inventory`` does).
-    """
-    from compactor.inventory import inventory_data
-    from compactor.inventory import render_inventory as render_block
-    from compactor.scan import run_scan
-
-    entries = [e for e in tree if e.path != config.inventory]
-    scan = run_scan(repo, config, entries=entries, use_cache=use_cache)
-    return render_block(inventory_data(repo, scan, frozenset({config.inventory})), config,
-                        repo.root)
 
 
 # -- applying -----------------------------------------------------------------------------------

@@ -39,7 +39,7 @@ from compactor.coverage import Coverage, family_coverage, lane_name, lane_ranges
 from compactor.errors import InputError, RefusedError
 from compactor.families import RESTATEMENT
 from compactor.files import path_for_humans
-from compactor.git import Repo
+from compactor.git import IndexEntry, Repo
 from compactor.paths import contained, write_bytes
 from compactor.report import NO_FAMILY, Report, build_report
 from compactor.scan import Progress, Scan, run_scan, with_bodies
@@ -443,6 +443,19 @@ def render_inventory(data: Mapping[str, Any], config: Config, root: Path) -> str
     else:
         text = neutralise(render(INVENTORY_TEMPLATE, data))
     return f"{FORMAT_LINE}\n{text}"
+
+
+def tree_block(repo: Repo, config: Config, tree: Sequence[IndexEntry],
+               use_cache: bool = True) -> str:
+    """What ``compactor inventory`` writes in its block for the files of ``tree`` (the
+    inventory itself left out, as ``compactor inventory`` does). A compaction commit and
+    a restore's undo carry it, so that ``compactor inventory --check`` is fresh on them:
+    folded and archived files are scanned from the manifest in ``tree``, at their
+    original paths."""
+    entries = [e for e in tree if e.path != config.inventory]
+    scan = run_scan(repo, config, entries=entries, use_cache=use_cache)
+    return render_inventory(inventory_data(repo, scan, frozenset({config.inventory})), config,
+                            repo.root)
 
 
 def block_format(text: str | None) -> int | None:

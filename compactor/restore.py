@@ -204,6 +204,7 @@ def _undo(repo: Repo, config: Config, done: Sequence[Entry], restored: tuple[Res
     given HEAD's tree, ``head`` — regenerate the inventory block for HEAD plus this undo,
     so that the commit of the undo is fresh for ``compactor inventory --check``."""
     from compactor.blocks import MarkerError, read_block, replace_block
+    from compactor.inventory import INVENTORY_BLOCK, tree_block
     from compactor.manifest import dump, folded_block, parse
     from compactor.paths import read_bytes
 
@@ -240,7 +241,7 @@ def _undo(repo: Repo, config: Config, done: Sequence[Entry], restored: tuple[Res
                 new = replace_block(text, FOLDED_BLOCK, folded_block(kept), config.inventory)
             if head is not None and after is not None and _has_block(new, config):
                 tree = _tree_after(repo, config, *head, after, manifest_after or b"")
-                new = replace_block(new, "inventory", _inventory_block(repo, config, tree),
+                new = replace_block(new, INVENTORY_BLOCK, tree_block(repo, config, tree),
                                     config.inventory)
         except MarkerError as exc:
             raise MarkerError(f"{exc.message}; the files are restored, the inventory was "
@@ -254,8 +255,9 @@ def _undo(repo: Repo, config: Config, done: Sequence[Entry], restored: tuple[Res
 
 def _has_block(text: str, config: Config) -> bool:
     from compactor.blocks import read_block
+    from compactor.inventory import INVENTORY_BLOCK
 
-    return read_block(text, "inventory", config.inventory) is not None
+    return read_block(text, INVENTORY_BLOCK, config.inventory) is not None
 
 
 def _tree_after(repo: Repo, config: Config, head: Sequence[IndexEntry], was: Manifest,
@@ -274,12 +276,6 @@ def _tree_after(repo: Repo, config: Config, head: Sequence[IndexEntry], was: Man
     tree += [IndexEntry(e.mode, e.blob, 0, e.path) for e in back]
     tree.append(IndexEntry("100644", repo.write_blob(manifest), 0, where))
     return tree
-
-
-def _inventory_block(repo: Repo, config: Config, tree: Sequence[IndexEntry]) -> str:
-    from compactor.compact import _inventory_block as block_for
-
-    return block_for(repo, config, tree, True)
 
 
 def verify(repo: Repo, config: Config, rev: str = "HEAD", use_cache: bool = True) -> Verified:
