@@ -170,13 +170,24 @@ class Scan:
     def find_family(self, name: str) -> str | None:
         """The id of the family ``name`` names: its id, else its id or short id in any case
         (None: no family, or more than one in other cases)."""
-        ids = [f.id for f in self.families]
-        if name in ids:
+        if name in self._ids_by_name[0]:
             return name
-        folded = [i for i in ids if i.lower() == name.lower()]
-        folded += [fid for fid, short in self.short_ids.items()
-                   if short.lower() == name.lower() and fid not in folded]
-        return folded[0] if len(folded) == 1 else None
+        found = self._ids_by_name[1].get(name.lower(), ())
+        return found[0] if len(found) == 1 else None
+
+    @cached_property
+    def _ids_by_name(self) -> tuple[frozenset[str], Mapping[str, tuple[str, ...]]]:
+        """The family ids, and per id or short id in lower case the families it names:
+        built once (``stray_closeouts`` asks for every close-out of the scan)."""
+        folded: dict[str, list[str]] = {}
+        for f in self.families:
+            folded.setdefault(f.id.lower(), []).append(f.id)
+        for fid, short in self.short_ids.items():
+            got = folded.setdefault(short.lower(), [])
+            if fid not in got:
+                got.append(fid)
+        return (frozenset(f.id for f in self.families),
+                {k: tuple(v) for k, v in folded.items()})
 
     def shown_family(self, fid: str) -> str:
         """A family as people read it: its short id when it has one, else its id."""

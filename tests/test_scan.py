@@ -317,3 +317,17 @@ def test_long_lane_ids_keep_the_scan_table_aligned(repo: GitRepo) -> None:
              if line.startswith("  fold  ")]
     assert len(folds) >= 3 and len({line.index(" novelty ") for line in folds}) == 1
     assert all(line.split()[1].startswith("heartbeat-cycle-") for line in folds)
+
+
+def test_find_family_takes_an_id_in_any_case_unless_two_families_share_that_spelling() -> None:
+    import numpy as np
+
+    from compactor.families import Family
+    from compactor.scan import Scan
+
+    fams = tuple(Family(fid, ()) for fid in ("Ab", "aB", "Wave-3"))
+    scan = Scan(Path("."), Config(), None, (), np.zeros((0, 128), np.uint32), (), fams, (), ())
+    assert [scan.find_family(n) for n in ("Ab", "aB", "WAVE-3", "wave-3")] == \
+        ["Ab", "aB", "Wave-3", "Wave-3"]
+    assert scan.find_family("ab") is None  # two families in other cases: neither is meant
+    assert scan.find_family("Wave-4") is None
