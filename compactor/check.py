@@ -502,10 +502,9 @@ class _Context:
         member of its family carries the same lane id (``SPRINT1 (PHASE5_SPRINT1_PLAN)``:
         the lane id alone would not say which)."""
         b = self.briefs[i]
-        if b.lane is None:
-            run = self.scan.runs.get(i)
-            return shorten(self.scan.doc_name(i), NAME_WIDTH_GATE) if run is None else \
-                path_for_humans(run.lane)
+        if b.lane is None:  # a run id whole, a file name (and folders) cut when long
+            name = self.scan.doc_name(i)
+            return name if i in self.scan.runs else shorten(name, NAME_WIDTH_GATE)
         fam = self.scan.family_of(i)
         if fam is None:
             return family_name(b)

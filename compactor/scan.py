@@ -630,8 +630,7 @@ def _kept_in_place(repo: Repo, scan: Scan, kept: frozenset[str]) -> Scan:
         from compactor.check import earned_claims
 
         earned = earned_claims(repo, scan, claimed)
-    why: dict[int, tuple[str, ...]] = {i: lines for i, lines in earned.items()
-                                       if scan.decisions[i].retention == "compress"}
+    why: dict[int, tuple[str, ...]] = dict(earned)  # each a compress doc (``claimed``)
     why.update((i, ()) for i in pinned)
     return replace(scan, decisions=tuple(kept_in_place(scan.decisions, earned, pinned)),
                    kept=MappingProxyType(why))
