@@ -57,6 +57,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from compactor.briefs import ENTRY_NAMES
 from compactor.facts import facts as fact_list
 from compactor.files import stem_of
 from compactor.words import down
@@ -697,7 +698,7 @@ def nearest(docs: Mapping[int, Doc], i: int, read: Read, k: int = 3) -> list[Nea
 
 def standing(path: str) -> bool:
     """Whether a doc is named as a folder's entry page (``README.md``, ``index.md``)."""
-    return stem_of(path).lower() in ("readme", "index")
+    return stem_of(path).lower() in ENTRY_NAMES
 
 
 def entry_pages(paths: Sequence[str]) -> frozenset[int]:
@@ -708,7 +709,8 @@ def entry_pages(paths: Sequence[str]) -> frozenset[int]:
     folder's README.md is judged like any doc. (One pass of C-level prefix tests over the
     paths, for the few folders that have such a page: this runs on every scan.)"""
     named = [k for k, p in enumerate(paths)
-             if ("readme" in (low := p.lower()) or "index" in low) and standing(p)]
+             if ("readme" in (low := p.lower()) or "index" in low)  # of ENTRY_NAMES
+             and standing(p)]
     if not named:
         return frozenset()
     folder = {k: folder_of(paths[k]) for k in named}
