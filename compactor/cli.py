@@ -262,7 +262,9 @@ def own_command() -> str:
 def _outside_git(repo: Repo, value: str, option: str) -> None:
     """Refuse (exit 2) a file an option names that is inside git's own directories: the
     description a user asks for goes anywhere (a temp file for `gh pr create
-    --body-file`), but never among git's files."""
+    --body-file`), but never among git's files; nor a folder, or a file in no folder
+    (refused before anything is done, not after a compaction branch is made)."""
+    from compactor.errors import InputError
     from compactor.files import path_for_humans
     from compactor.paths import PathRefused
 
@@ -271,6 +273,10 @@ def _outside_git(repo: Repo, value: str, option: str) -> None:
         if target == git or git in target.parents:
             raise PathRefused(f"{path_for_humans(value)}: {option} must not be inside git's own "
                               f"directory ({git}); write it elsewhere, e.g. a temporary file")
+    if target.is_dir() or not target.parent.is_dir():
+        raise InputError(f"{path_for_humans(value)}: {option} names "
+                         f"{'a folder' if target.is_dir() else 'a file in no existing folder'}; "
+                         "give a file in a folder that exists, e.g. a temporary file")
 
 
 @cli.command()
@@ -295,8 +301,11 @@ def compact(ctx: Context, do_apply: bool, branch: str | None, force: bool,
     from compactor import compact as core
     from compactor.config import load_config
     from compactor.errors import InputError
+    from compactor.files import path_for_humans
 
     repo, config = ctx.repo, ctx.config
+    if pr_body_to not in (None, "-"):  # refused before anything is planned or applied
+        _outside_git(repo, pr_body_to, "--pr-body")
     head = repo.head()
     if head is not None and repo.has_uncommitted_changes():
         warn(f"uncommitted changes are not included: compaction works from HEAD "
@@ -331,8 +340,12 @@ def compact(ctx: Context, do_apply: bool, branch: str | None, force: bool,
         if pr_body_to == "-":
             click.echo(body, nl=False)
         else:
-            _outside_git(repo, pr_body_to, "--pr-body")
-            Path(pr_body_to).write_text(body, encoding="utf-8")
+            try:
+                Path(pr_body_to).write_text(body, encoding="utf-8")
+            except OSError as exc:  # checked above; a file it may not write, say
+                made = f"; branch {name} was created" if applied is not None else ""
+                raise InputError(f"{path_for_humans(pr_body_to)}: --pr-body cannot be written "
+                                 f"({exc.strerror or exc}){made}") from None
             click.echo(f"wrote the pull-request description to {pr_body_to}", err=True)
     return 0
 

@@ -476,6 +476,17 @@ def test_pr_body_to_stdout_and_to_a_file(repo: GitRepo, tmp_path: Path) -> None:
         assert "--pr-body must not be inside git's own directory" in r.err
         after = (repo.root / inside).read_bytes() if (repo.root / inside).exists() else None
         assert after == before
+    # a folder, or a file in no folder: exit 2 naming it, refused before --apply makes a branch
+    for bad, what in ((str(tmp_path), "a folder"),
+                      (str(tmp_path / "no-such" / "pr.md"), "a file in no existing folder")):
+        before = repo.state()
+        r = run_compactor("compact", "--apply", "--pr-body", bad, cwd=repo.root)
+        assert r.code == 2, r.err
+        assert r.err.splitlines()[-1] == (
+            f"compactor: error: {bad}: --pr-body names {what}; give a file in a folder that "
+            "exists, e.g. a temporary file")
+        assert repo.state() == before
+        assert repo.git("branch", "--list", "compactor/*") == ""
 
 
 # -- an interrupted run leaves nothing behind ---------------------------------------------------
