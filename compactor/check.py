@@ -1136,13 +1136,20 @@ def earned_claims(repo: Repo, scan: Scan, indices: Iterable[int]) -> dict[int, t
     ctx._set_lanes(ctx.claims)  # claims compared in the order they were written
     config, briefs, sigs = ctx.config, ctx.briefs, scan.signatures
     out: dict[int, tuple[str, ...]] = {}
+    # per family and kinds: its members in order and where each stands, built once (a loop
+    # that writes a claim in every lane asks for each of them)
+    orders: dict[tuple[str, tuple[str, ...]], tuple[list[int], dict[int, int]]] = {}
     for i in indices:
         fam, claim = scan.family_of(i), briefs[i].new_truth
         if fam is None or claim is None or i not in ctx.rank:
             continue
         kinds = ("brief",) if briefs[i].kind == "brief" else ("brief", "other")
-        mine = [m for m in fam.members if briefs[m].kind in kinds]
-        prior = mine[:mine.index(i)][-LAP_POOL:] if i in mine else []
+        key = (fam.id, kinds)
+        if key not in orders:
+            mine = [m for m in fam.members if briefs[m].kind in kinds]
+            orders[key] = (mine, {m: k for k, m in enumerate(mine)})
+        mine, at = orders[key]
+        prior = mine[max(0, at[i] - LAP_POOL):at[i]] if i in at else []
         k = len(prior) - 1
         while k > 0 and briefs[prior[k]].created - briefs[prior[k - 1]].created <= PAUSE:
             k -= 1
