@@ -56,7 +56,7 @@ from compactor.briefs import Brief, find_label
 from compactor.config import Config
 from compactor.episodes import CAP
 from compactor.errors import EXIT_BLOCKED, EXIT_OK, InputError, Warning
-from compactor.families import RESTATEMENT
+from compactor.families import RESTATEMENT, Family
 from compactor.files import in_dir, matches, path_for_humans, stem_of
 from compactor.git import Repo
 from compactor.restate import stems
@@ -306,13 +306,13 @@ class _Context:
             if b.fields and b.new_truth is not None:
                 self.claims.append(i)
         self.where = where
-        self._shared: dict[str, set[str]] = {}  # per family: lane ids two members carry
+        # per (family, "lane" or "label"): the values two of its members carry
+        self._shared: dict[tuple[str, str], set[str]] = {}
         self._series: dict[subjects.Series, list[int]] = {}
         self._steps: dict[int, subjects.Step] = {}
         self._subjects: dict[tuple[int, tuple[int, ...]], subjects.Ref | None] = {}
         self.bodies: dict[int, str] = {}
         self._lines: dict[int, dict[str, _Line]] = {}
-        self._same_label: dict[str, set[str]] = {}  # per family: labels two members share
         self._links: dict[tuple[int, int, int], str] = {}
         self._prior: dict[int, list[int]] = {}
         self._orders: dict[tuple[str, tuple[str, ...]], tuple[list[int], dict[int, int] | None]] = {}
@@ -508,15 +508,20 @@ class _Context:
         fam = self.scan.family_of(i)
         if fam is None:
             return family_name(b)
-        shared = self._shared.get(fam.id)
-        if shared is None:
-            seen: set[str] = set()
-            shared = self._shared[fam.id] = set()
-            for m in fam.members:
-                lane = self.briefs[m].lane
-                if lane is not None:
-                    (shared if lane in seen else seen).add(lane)
+        shared = self.shared(fam, "lane")
         return f"{family_name(b)} ({name_for_humans(b.path)})" if b.lane in shared else family_name(b)
+
+    def shared(self, fam: Family, attr: str) -> set[str]:
+        """The values of ``attr`` ("lane", "label") that two members of ``fam`` carry."""
+        got = self._shared.get((fam.id, attr))
+        if got is None:
+            seen: set[str] = set()
+            got = self._shared[(fam.id, attr)] = set()
+            for m in fam.members:
+                value = getattr(self.briefs[m], attr)
+                if value:
+                    (got if value in seen else seen).add(value)
+        return got
 
     # -- evidence: what a doc adds that its nearest earlier docs do not -----------------
 
@@ -537,15 +542,7 @@ class _Context:
         fam = self.scan.family_of(i)
         if fam is None or not b.label:
             return b.label_words
-        shared = self._same_label.get(fam.id)
-        if shared is None:
-            seen: set[str] = set()
-            shared = self._same_label[fam.id] = set()
-            for m in fam.members:
-                label = self.briefs[m].label
-                if label:
-                    (shared if label in seen else seen).add(label)
-        if b.label not in shared:
+        if b.label not in self.shared(fam, "label"):
             return b.label_words
         titled = find_label(self.config, "", b.title, {}, b.lane).split()
         return (*b.label_words, *(w for w in titled if w not in b.label_words))
