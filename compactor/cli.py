@@ -259,26 +259,6 @@ def own_command() -> str:
     return f"{shlex.quote(sys.executable)} -m compactor"
 
 
-def _outside_git(repo: Repo, value: str, option: str) -> None:
-    """Refuse (exit 2) a file an option names that is inside git's own directories: the
-    description a user asks for goes anywhere (a temp file for `gh pr create
-    --body-file`), but never among git's files; nor a folder, or a file in no folder
-    (refused before anything is done, not after a compaction branch is made)."""
-    from compactor.errors import InputError
-    from compactor.files import path_for_humans
-    from compactor.paths import PathRefused
-
-    target = Path(os.path.realpath(value))  # as the write below reads it: from the cwd
-    for git in {Path(os.path.realpath(repo.git_dir())), Path(os.path.realpath(repo.common_dir()))}:
-        if target == git or git in target.parents:
-            raise PathRefused(f"{path_for_humans(value)}: {option} must not be inside git's own "
-                              f"directory ({git}); write it elsewhere, e.g. a temporary file")
-    if target.is_dir() or not target.parent.is_dir():
-        raise InputError(f"{path_for_humans(value)}: {option} names "
-                         f"{'a folder' if target.is_dir() else 'a file in no existing folder'}; "
-                         "give a file in a folder that exists, e.g. a temporary file")
-
-
 @cli.command()
 @click.option("--apply", "do_apply", is_flag=True,
               help="Create the compaction commit on a new branch (default: dry run).")
@@ -305,7 +285,9 @@ def compact(ctx: Context, do_apply: bool, branch: str | None, force: bool,
 
     repo, config = ctx.repo, ctx.config
     if pr_body_to not in (None, "-"):  # refused before anything is planned or applied
-        _outside_git(repo, pr_body_to, "--pr-body")
+        from compactor.paths import outside_git
+
+        outside_git(pr_body_to, (repo.git_dir(), repo.common_dir()), "--pr-body")
     head = repo.head()
     if head is not None and repo.has_uncommitted_changes():
         warn(f"uncommitted changes are not included: compaction works from HEAD "

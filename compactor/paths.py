@@ -185,3 +185,23 @@ def _make_dirs(root: Path, directory: Path) -> None:
         os.mkdir(d)
     if os.path.islink(directory):  # pragma: no cover - a race with another process
         raise OSError(f"{directory} became a symlink")
+
+
+
+def outside_git(value: str, git_dirs: tuple[Path, ...], asked_by: str) -> None:
+    """Refuse a file an option names (read from the current directory) that is inside
+    one of git's own directories (``git_dirs``; :class:`PathRefused`), or that is a folder
+    or in no existing folder (:class:`InputError`). Unlike the paths a repository names it
+    may be anywhere else (a temporary file for ``gh pr create --body-file``); it is
+    refused before anything is done, not after a compaction branch is made."""
+    from compactor.files import path_for_humans
+
+    target = os.path.realpath(value)
+    for git in {os.path.realpath(d) for d in git_dirs}:
+        if _inside(target, git):
+            raise PathRefused(f"{path_for_humans(value)}: {asked_by} must not be inside git's "
+                              f"own directory ({git}); write it elsewhere, e.g. a temporary file")
+    if os.path.isdir(target) or not os.path.isdir(os.path.dirname(target)):
+        where = "a folder" if os.path.isdir(target) else "a file in no existing folder"
+        raise InputError(f"{path_for_humans(value)}: {asked_by} names {where}; give a file in "
+                         "a folder that exists, e.g. a temporary file")
